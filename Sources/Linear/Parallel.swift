@@ -1,0 +1,33 @@
+import Dispatch
+import Foundation
+
+/// How many threads Linear's own element-wise kernels may use (BLAS threads are set separately, see `BLAS`).
+///
+/// Defaults to the number of active processors, capped at 8. Work below `minimumParallelCount` elements stays on
+/// the calling thread, because waking a second thread costs more than it saves for small tensors.
+public enum Parallel {
+    nonisolated(unsafe) public static var threads: Int = Swift.min(8, Swift.max(1, ProcessInfo.processInfo.activeProcessorCount))
+    /// Element count from which element-wise kernels split across threads.
+    nonisolated(unsafe) public static var minimumParallelCount: Int = 1 << 16
+
+    /// Runs `body` over `0..<count` split into at most `threads` contiguous chunks (aligned to 16 elements).
+    @inlinable
+    public static func forChunks(_ count: Int, minimum: Int = Parallel.minimumParallelCount, _ body: (Range<Int>) -> Void) {
+        let t = threads
+        if t <= 1 || count < minimum {
+            body(0..<count)
+            return
+        }
+        let chunks = Swift.min(t, (count + minimum / 2 - 1) / Swift.max(1, minimum / 2))
+        if chunks <= 1 { body(0..<count); return }
+        var chunk = (count + chunks - 1) / chunks
+        chunk = (chunk + 15) & ~15
+        withoutActuallyEscaping(body) { body in
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                let lo = c * chunk
+                let hi = Swift.min(count, lo + chunk)
+                if lo < hi { body(lo..<hi) }
+            }
+        }
+    }
+}
