@@ -1,0 +1,70 @@
+/// A singular value decomposition A = U·diag(S)·Vᵀ.
+public struct SVD<Scalar: BLASScalar>: Sendable {
+    /// Left singular vectors as columns: m×k (thin) or m×m (full).
+    public var u: Tensor<Scalar>
+    /// Singular values, non-negative and descending; k = min(m, n) of them.
+    public var s: Tensor<Scalar>
+    /// Right singular vectors as rows: k×n (thin) or n×n (full).
+    public var vt: Tensor<Scalar>
+
+    @inlinable public init(u: Tensor<Scalar>, s: Tensor<Scalar>, vt: Tensor<Scalar>) { self.u = u; self.s = s; self.vt = vt }
+}
+
+extension Tensor {
+    /// Singular value decomposition A = U·diag(S)·Vᵀ of an m×n matrix (numpy `linalg.svd`).
+    ///
+    /// Uses LAPACK's divide-and-conquer `gesdd`, falling back to `gesvd` when it does not converge.
+    /// `full: false` (default) gives the thin factors (U m×k, Vᵀ k×n with k = min(m, n)).
+    /// Signs of singular vector pairs are whatever LAPACK returns (as in numpy). Cost O(mn·min(m, n)).
+    @inlinable
+    public func svd(full: Bool = false) throws -> SVD<Scalar> {
+        try requireMatrix("svd")
+        try checkFinite("svd input")
+        let m = shape[0], n = shape[1], k = Swift.min(m, n)
+        // The row-major m×n buffer is the column-major n×m matrix Aᵀ = V·S·Uᵀ: factor that instead of copying.
+        let uCols = full ? n : k      // columns of the "U" of Aᵀ (that is V), n×uCols
+        let vtRows = full ? m : k     // rows of the "Vᵀ" of Aᵀ (that is Uᵀ), vtRows×m
+        let s = TensorStorage<Scalar>(uninitializedCount: k)
+        let left = TensorStorage<Scalar>(uninitializedCount: n * uCols)
+        let right = TensorStorage<Scalar>(uninitializedCount: vtRows * m)
+        if m == 0 || n == 0 {
+            return SVD(u: Tensor.eye(m, columns: full ? m : k), s: Tensor(storage: s, shape: [k]), vt: Tensor.eye(full ? n : k, columns: n))
+        }
+        let work = storage.copy()
+        var info = Scalar.gesdd(jobz: full ? 65 : 83, m: n, n: m, a: work.pointer, lda: n, s: s.pointer,
+                                u: left.pointer, ldu: n, vt: right.pointer, ldvt: vtRows)
+        if info > 0 {
+            let retry = storage.copy()
+            let superb = TensorStorage<Scalar>(uninitializedCount: Swift.max(1, k))
+            let job: CChar = full ? 65 : 83
+            info = Scalar.gesvd(jobu: job, jobvt: job, m: n, n: m, a: retry.pointer, lda: n, s: s.pointer,
+                                u: left.pointer, ldu: n, vt: right.pointer, ldvt: vtRows, superb: superb.pointer)
+        }
+        try lapackCheck(info, Scalar.dtypeName == "float32" ? "sgesdd/sgesvd" : "dgesdd/dgesvd") {
+            "the SVD did not converge (\($0) superdiagonals did not converge to zero)"
+        }
+        // Column-major V (n×uCols) read row-major is Vᵀ (uCols×n); column-major Uᵀ (vtRows×m) read row-major is U (m×vtRows).
+        return SVD(u: Tensor(storage: right, shape: [m, vtRows]), s: Tensor(storage: s, shape: [k]),
+                   vt: Tensor(storage: left, shape: [uCols, n]))
+    }
+
+    /// Singular values only, descending (cheaper than the full `svd`).
+    @inlinable
+    public func singularValues() throws -> Tensor {
+        try requireMatrix("singularValues")
+        try checkFinite("singularValues input")
+        let m = shape[0], n = shape[1], k = Swift.min(m, n)
+        let s = TensorStorage<Scalar>(uninitializedCount: k)
+        if k == 0 { return Tensor(storage: s, shape: [0]) }
+        let work = storage.copy()
+        var info = Scalar.gesdd(jobz: 78, m: n, n: m, a: work.pointer, lda: n, s: s.pointer, u: nil, ldu: 1, vt: nil, ldvt: 1)
+        if info > 0 {
+            let retry = storage.copy()
+            let superb = TensorStorage<Scalar>(uninitializedCount: Swift.max(1, k))
+            info = Scalar.gesvd(jobu: 78, jobvt: 78, m: n, n: m, a: retry.pointer, lda: n, s: s.pointer,
+                                u: nil, ldu: 1, vt: nil, ldvt: 1, superb: superb.pointer)
+        }
+        try lapackCheck(info, "gesdd") { "the SVD did not converge (\($0) superdiagonals did not converge to zero)" }
+        return Tensor(storage: s, shape: [k])
+    }
+}
