@@ -34,7 +34,7 @@ extension Tensor {
     @inlinable public func relu() -> Tensor { map { $0 > 0 ? $0 : 0 } }
     /// x·σ(x) (SiLU, "swish").
     @inlinable public func silu() -> Tensor { unaryKernel(Scalar.vsilu) }
-    /// GELU, tanh form: ½x(1 + tanh(√(2/π)(x + 0.044715x³))).
+    /// GELU, tanh form: ½x(1 + tanh(√(2/π)(x + 0.044715x³))), evaluated as x·σ(2√(2/π)(x + 0.044715x³)) to avoid cancellation.
     @inlinable public func gelu() -> Tensor { unaryKernel(Scalar.vgelu) }
     /// ln(1 + eˣ) = max(x, 0) + ln(1 + e^{−|x|}), stable for large |x|.
     @inlinable public func softplus() -> Tensor {

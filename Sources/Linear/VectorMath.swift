@@ -1,9 +1,11 @@
-import Foundation
+import CLinear
 
 /// Transcendental kernels over contiguous buffers: `dst[i] = f(src[i])` for `i < n`.
 ///
 /// Concrete (non-generic) implementations per type, so generic tensor code pays one dynamic call per buffer,
-/// never per element. `src` and `dst` may be the same buffer.
+/// never per element. They run glibc's libmvec vector functions (AVX-512 or AVX2, chosen at run time; see
+/// `CLinear/vector_math.h`) and fall back to scalar libm on other CPUs. Accuracy: within a few ulp of libm.
+/// `src` and `dst` may be the same buffer.
 public protocol VectorMathScalar: BinaryFloatingPoint {
     /// eˣ
     static func vexp(_ src: UnsafePointer<Self>, _ dst: UnsafeMutablePointer<Self>, _ n: Int)
@@ -11,66 +13,33 @@ public protocol VectorMathScalar: BinaryFloatingPoint {
     static func vlog(_ src: UnsafePointer<Self>, _ dst: UnsafeMutablePointer<Self>, _ n: Int)
     /// tanh x
     static func vtanh(_ src: UnsafePointer<Self>, _ dst: UnsafeMutablePointer<Self>, _ n: Int)
-    /// 1/(1 + e⁻ˣ)
+    /// σ(x) = 1/(1 + e⁻ˣ), evaluated as e^{−|x|}-based branches so it never overflows
     static func vsigmoid(_ src: UnsafePointer<Self>, _ dst: UnsafeMutablePointer<Self>, _ n: Int)
-    /// x/(1 + e⁻ˣ)
+    /// x·σ(x)
     static func vsilu(_ src: UnsafePointer<Self>, _ dst: UnsafeMutablePointer<Self>, _ n: Int)
-    /// ½x(1 + tanh(√(2/π)(x + 0.044715x³)))
+    /// ½x(1 + tanh(√(2/π)(x + 0.044715x³))), evaluated as x·σ(2√(2/π)(x + 0.044715x³)) to avoid cancellation
     static func vgelu(_ src: UnsafePointer<Self>, _ dst: UnsafeMutablePointer<Self>, _ n: Int)
 }
 
+/// The instruction set the vector kernels use on this CPU: "AVX-512", "AVX2" or "scalar".
+public var vectorMathInstructionSet: String {
+    switch clinear_simd_level() { case 2: return "AVX-512"; case 1: return "AVX2"; default: return "scalar" }
+}
+
 extension Float: VectorMathScalar {
-    public static func vexp(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
-        for i in 0..<n { dst[i] = Foundation.expf(src[i]) }
-    }
-    public static func vlog(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
-        for i in 0..<n { dst[i] = Foundation.logf(src[i]) }
-    }
-    public static func vtanh(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
-        for i in 0..<n { dst[i] = Foundation.tanhf(src[i]) }
-    }
-    public static func vsigmoid(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
-        for i in 0..<n {
-            let x = src[i]
-            if x >= 0 { dst[i] = 1 / (1 + Foundation.expf(-x)) } else { let e = Foundation.expf(x); dst[i] = e / (1 + e) }
-        }
-    }
-    public static func vsilu(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
-        for i in 0..<n {
-            let x = src[i]
-            if x >= 0 { dst[i] = x / (1 + Foundation.expf(-x)) } else { let e = Foundation.expf(x); dst[i] = x * e / (1 + e) }
-        }
-    }
-    public static func vgelu(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
-        let c: Float = 0.7978845608028654
-        for i in 0..<n { let x = src[i]; dst[i] = 0.5 * x * (1 + Foundation.tanhf(c * (x + 0.044715 * x * x * x))) }
-    }
+    public static func vexp(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) { clinear_vexpf(src, dst, n) }
+    public static func vlog(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) { clinear_vlogf(src, dst, n) }
+    public static func vtanh(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) { clinear_vtanhf(src, dst, n) }
+    public static func vsigmoid(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) { clinear_vsigmoidf(src, dst, n) }
+    public static func vsilu(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) { clinear_vsiluf(src, dst, n) }
+    public static func vgelu(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) { clinear_vgeluf(src, dst, n) }
 }
 
 extension Double: VectorMathScalar {
-    public static func vexp(_ src: UnsafePointer<Double>, _ dst: UnsafeMutablePointer<Double>, _ n: Int) {
-        for i in 0..<n { dst[i] = Foundation.exp(src[i]) }
-    }
-    public static func vlog(_ src: UnsafePointer<Double>, _ dst: UnsafeMutablePointer<Double>, _ n: Int) {
-        for i in 0..<n { dst[i] = Foundation.log(src[i]) }
-    }
-    public static func vtanh(_ src: UnsafePointer<Double>, _ dst: UnsafeMutablePointer<Double>, _ n: Int) {
-        for i in 0..<n { dst[i] = Foundation.tanh(src[i]) }
-    }
-    public static func vsigmoid(_ src: UnsafePointer<Double>, _ dst: UnsafeMutablePointer<Double>, _ n: Int) {
-        for i in 0..<n {
-            let x = src[i]
-            if x >= 0 { dst[i] = 1 / (1 + Foundation.exp(-x)) } else { let e = Foundation.exp(x); dst[i] = e / (1 + e) }
-        }
-    }
-    public static func vsilu(_ src: UnsafePointer<Double>, _ dst: UnsafeMutablePointer<Double>, _ n: Int) {
-        for i in 0..<n {
-            let x = src[i]
-            if x >= 0 { dst[i] = x / (1 + Foundation.exp(-x)) } else { let e = Foundation.exp(x); dst[i] = x * e / (1 + e) }
-        }
-    }
-    public static func vgelu(_ src: UnsafePointer<Double>, _ dst: UnsafeMutablePointer<Double>, _ n: Int) {
-        let c = 0.7978845608028654
-        for i in 0..<n { let x = src[i]; dst[i] = 0.5 * x * (1 + Foundation.tanh(c * (x + 0.044715 * x * x * x))) }
-    }
+    public static func vexp(_ src: UnsafePointer<Double>, _ dst: UnsafeMutablePointer<Double>, _ n: Int) { clinear_vexp(src, dst, n) }
+    public static func vlog(_ src: UnsafePointer<Double>, _ dst: UnsafeMutablePointer<Double>, _ n: Int) { clinear_vlog(src, dst, n) }
+    public static func vtanh(_ src: UnsafePointer<Double>, _ dst: UnsafeMutablePointer<Double>, _ n: Int) { clinear_vtanh(src, dst, n) }
+    public static func vsigmoid(_ src: UnsafePointer<Double>, _ dst: UnsafeMutablePointer<Double>, _ n: Int) { clinear_vsigmoid(src, dst, n) }
+    public static func vsilu(_ src: UnsafePointer<Double>, _ dst: UnsafeMutablePointer<Double>, _ n: Int) { clinear_vsilu(src, dst, n) }
+    public static func vgelu(_ src: UnsafePointer<Double>, _ dst: UnsafeMutablePointer<Double>, _ n: Int) { clinear_vgelu(src, dst, n) }
 }
