@@ -5,6 +5,7 @@ let package = Package(
     name: "Substrate",
     products: [
         .library(name: "Linear", targets: ["Linear"]),
+        .library(name: "Substrate", targets: ["Substrate"]),
         .executable(name: "vst", targets: ["vst"]),
     ],
     dependencies: [
@@ -25,16 +26,25 @@ let package = Package(
                 .product(name: "RealModule", package: "swift-numerics"),
             ]
         ),
+        .target(
+            name: "Substrate",
+            dependencies: ["Linear"]
+        ),
         .executableTarget(
             name: "vst",
             dependencies: [
                 "Linear",
+                "Substrate",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "LinearTests",
             dependencies: ["Linear"]
+        ),
+        .testTarget(
+            name: "SubstrateTests",
+            dependencies: ["Substrate", "Linear"]
         ),
     ]
 )
