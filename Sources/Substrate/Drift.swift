@@ -1,0 +1,205 @@
+import Foundation
+import Linear
+
+/// Settings of the drift test (spec §7), with the spec's defaults.
+public struct DriftOptions: Sendable {
+    /// Permutations of the MMD² test.
+    public var permutations = 200
+    /// Significance level: drift when p < α.
+    public var alpha = 0.05
+    /// At most this many rows (of A) enter the median-heuristic bandwidth.
+    public var bandwidthPoints = 1000
+    /// At most this many rows per set enter the kernel matrix (a seeded subset above it; reported).
+    public var maxSamples = 4000
+    public var seed: UInt64 = 0
+    public var regimeThresholds = RegimeThresholds()
+    public init() {}
+}
+
+/// Kolmogorov–Smirnov comparison of each feature, Bonferroni-corrected.
+public struct KSResult: Sendable {
+    /// Two-sample statistics D = sup|F_A − F_B| per feature.
+    public var statistics: [Double]
+    /// Bonferroni-corrected p-values min(1, features·p) per feature.
+    public var correctedPValues: [Double]
+    /// Features whose corrected p-value is below α.
+    public var flagged: [Int]
+    public var json: JSON {
+        .object([("statistics", .nums(statistics)), ("p_values_bonferroni", .nums(correctedPValues)),
+                 ("flagged_features", .array(flagged.map { .int($0) }))])
+    }
+}
+
+/// Everything §7 measures between a reference set A and a candidate set B.
+public struct DriftReport: Sendable, JSONReportable {
+    public var mmd2: Double
+    public var pValue: Double
+    /// h² of the RBF kernel (the bandwidth h is its square root).
+    public var bandwidth2: Double
+    public var permutations: Int
+    public var alpha: Double
+    public var frechetDistance: Double
+    public var coreFrechetDistance: Double
+    /// Principal-angle similarity of the top-c subspaces, c = min(k*_A, k*_B, 9); nil when c = 0.
+    public var coreSimilarity: Double?
+    public var coreEnergyDelta: Double
+    public var regimeA: Regime
+    public var regimeB: Regime
+    public var ks: KSResult
+    public var drift: Bool
+    public var reasons: [String]
+    public var warnings: [String]
+
+    public var json: JSON {
+        .object([
+            ("mmd2", .num(mmd2)), ("p_value", .num(pValue)), ("bandwidth", .num(bandwidth2.squareRoot())),
+            ("frechet_distance", .num(frechetDistance)), ("core_frechet_distance", .num(coreFrechetDistance)),
+            ("core_similarity", .num(coreSimilarity)), ("drift", .bool(drift)),
+            ("alpha", .num(alpha)), ("permutations", .int(permutations)),
+            ("delta_core_energy_9", .num(coreEnergyDelta)),
+            ("regime_a", .string(regimeA.rawValue)), ("regime_b", .string(regimeB.rawValue)),
+            ("ks", ks.json),
+            ("reasons", .array(reasons.map { .string($0) })),
+            ("warnings", .array(warnings.map { .string($0) })),
+        ])
+    }
+}
+
+public enum Drift {
+    /// Covariance with ddof 1 (numpy `cov(rowvar=False)`).
+    public static func covariance(_ x: Tensor<Double>) throws -> Tensor<Double> {
+        let n = x.shape[0]
+        guard n >= 2 else { throw TensorError.invalidArgument("covariance: need at least 2 rows, got \(n)") }
+        return try Spectrum.centered(x).xc.gram(alpha: 1 / Double(n - 1))
+    }
+
+    /// Fréchet distance ‖μ_A − μ_B‖² + tr(Σ_A + Σ_B − 2(Σ_A^{1/2}Σ_BΣ_A^{1/2})^{1/2}), by symmetric
+    /// eigendecompositions only (no complex parts; eigenvalues clamped at 0).
+    public static func frechetDistance(_ a: Tensor<Double>, _ b: Tensor<Double>) throws -> Double {
+        guard a.rank == 2, b.rank == 2, a.shape[1] == b.shape[1] else {
+            throw TensorError.shapeMismatch(operation: "frechetDistance", lhs: a.shape, rhs: b.shape)
+        }
+        let muA = try a.mean(axis: 0), muB = try b.mean(axis: 0)
+        let sa = try covariance(a), sb = try covariance(b)
+        return try frechetDistance(meanA: muA, covarianceA: sa, meanB: muB, covarianceB: sb)
+    }
+
+    /// The Fréchet distance from moments.
+    public static func frechetDistance(meanA: Tensor<Double>, covarianceA sa: Tensor<Double>,
+                                       meanB: Tensor<Double>, covarianceB sb: Tensor<Double>) throws -> Double {
+        let diff = try meanA - meanB
+        let root = try sa.sqrtPSD()
+        var m = try matmul(matmul(root, sb), root)
+        m.symmetrizeFromUpper()
+        let traceSqrt = try m.eigvalsh().scalars.reduce(0) { $0 + Swift.max(0, $1).squareRoot() }
+        let tr = trace(sa) + trace(sb) - 2 * traceSqrt
+        return Swift.max(0, try dot(diff, diff) + tr)
+    }
+
+    static func trace(_ m: Tensor<Double>) -> Double {
+        let n = m.shape[0]
+        return m.withUnsafeBufferPointer { p in (0..<n).reduce(0) { $0 + p[$1 * n + $1] } }
+    }
+
+    /// Two-sample KS statistic D = sup|F_A − F_B| of two samples.
+    public static func ksStatistic(_ a: [Double], _ b: [Double]) -> Double {
+        let x = a.sorted(), y = b.sorted()
+        var i = 0, j = 0, d = 0.0
+        let m = Double(x.count), n = Double(y.count)
+        while i < x.count && j < y.count {
+            let v = Swift.min(x[i], y[j])
+            while i < x.count && x[i] <= v { i += 1 }
+            while j < y.count && y[j] <= v { j += 1 }
+            d = Swift.max(d, Swift.abs(Double(i) / m - Double(j) / n))
+        }
+        return d
+    }
+
+    /// Survival function of the limiting Kolmogorov distribution, Q(λ) = 2Σ_{k≥1}(−1)^{k−1}e^{−2k²λ²}
+    /// (scipy `kstwobign.sf`).
+    public static func kolmogorovSurvival(_ lambda: Double) -> Double {
+        if lambda <= 0 { return 1 }
+        if lambda < 0.2 { return 1 }
+        var sum = 0.0
+        for k in 1...100 {
+            let term = Foundation.exp(-2 * Double(k * k) * lambda * lambda)
+            sum += (k % 2 == 1 ? term : -term)
+            if term < 1e-17 { break }
+        }
+        return Swift.min(1, Swift.max(0, 2 * sum))
+    }
+
+    /// Per-feature two-sided KS tests with the asymptotic p-value Q(D·√(mn/(m+n))), Bonferroni-corrected.
+    public static func ks(_ a: Tensor<Double>, _ b: Tensor<Double>, alpha: Double) throws -> KSResult {
+        let d = a.shape[1]
+        let m = Double(a.shape[0]), n = Double(b.shape[0])
+        let at = try a.transposed(), bt = try b.transposed()
+        var stats: [Double] = [], ps: [Double] = [], flagged: [Int] = []
+        for f in 0..<d {
+            let s = ksStatistic(try at.row(f).scalars, try bt.row(f).scalars)
+            let p = Swift.min(1, Double(d) * kolmogorovSurvival(s * (m * n / (m + n)).squareRoot()))
+            stats.append(s); ps.append(p)
+            if p < alpha { flagged.append(f) }
+        }
+        return KSResult(statistics: stats, correctedPValues: ps, flagged: flagged)
+    }
+
+    /// MMD² with its permutation p-value and the bandwidth used.
+    public static func mmdTest(_ a: Tensor<Double>, _ b: Tensor<Double>, permutations: Int = 200, bandwidthPoints: Int = 1000,
+                               seed: UInt64 = 0) throws -> (mmd2: Double, pValue: Double, bandwidth2: Double) {
+        let m = a.shape[0], n = b.shape[0]
+        guard m >= 2, n >= 2 else { throw TensorError.invalidArgument("MMD: each set needs at least 2 rows (got \(m) and \(n))") }
+        let h2 = try Kernels.medianBandwidth2(a, maxPoints: bandwidthPoints, seed: seed)
+        let pooled = try Tensor.concatenate([a, b])
+        let k = Kernels.rbf(squaredDistances: try Kernels.squaredDistances(pooled, pooled), bandwidth2: h2)
+        let observed = Kernels.mmd2(pooledKernel: k, m: m)
+        let perms = try Kernels.permutedMMD2(pooledKernel: k, m: m, permutations: permutations, seed: seed &+ 1)
+        let exceed = perms.filter { $0 >= observed }.count
+        return (observed, Double(1 + exceed) / Double(1 + permutations), h2)
+    }
+
+    /// The whole of §7 for reference A [m, D] and candidate B [n, D] (Float or Double input).
+    public static func compare<S: BLASScalar>(_ reference: Tensor<S>, _ candidate: Tensor<S>, options o: DriftOptions = DriftOptions()) throws -> DriftReport {
+        guard reference.rank == 2, candidate.rank == 2, reference.shape[1] == candidate.shape[1] else {
+            throw TensorError.shapeMismatch(operation: "drift (both sets must be n×D with the same D)", lhs: reference.shape, rhs: candidate.shape)
+        }
+        var a: Tensor<Double> = reference.cast(), b: Tensor<Double> = candidate.cast()
+        try a.checkFinite("reference set"); try b.checkFinite("candidate set")
+        var warnings: [String] = []
+        var g = RandomGenerator(seed: o.seed &+ 17)
+        if a.shape[0] > o.maxSamples {
+            warnings.append("reference set subsampled from \(a.shape[0]) to \(o.maxSamples) rows for the kernel test")
+        }
+        if b.shape[0] > o.maxSamples {
+            warnings.append("candidate set subsampled from \(b.shape[0]) to \(o.maxSamples) rows for the kernel test")
+        }
+        let ak = a.shape[0] > o.maxSamples ? try a.gather(rows: g.choice(a.shape[0], count: o.maxSamples)) : a
+        let bk = b.shape[0] > o.maxSamples ? try b.gather(rows: g.choice(b.shape[0], count: o.maxSamples)) : b
+        let test = try mmdTest(ak, bk, permutations: o.permutations, bandwidthPoints: o.bandwidthPoints, seed: o.seed)
+        let fd = try frechetDistance(a, b)
+        let d = a.shape[1]
+        let core = try Projection.fit(a, options: ProjectionOptions(k: Swift.min(9, d)))
+        let za = try core.project(a), zb = try core.project(b)
+        let coreFD = try frechetDistance(za, zb)
+        let ks = try Drift.ks(za, zb, alpha: o.alpha)
+        let ra = try Regimes.classify(a, thresholds: o.regimeThresholds, seed: o.seed, twoNN: false)
+        let rb = try Regimes.classify(b, thresholds: o.regimeThresholds, seed: o.seed, twoNN: false)
+        let c = Swift.min(ra.spectrum.signalRank, rb.spectrum.signalRank, 9)
+        var coreSim: Double? = nil
+        if c > 0 {
+            let va = try Subspace.topDirections(centered: Spectrum.centered(a).xc, k: c)
+            let vb = try Subspace.topDirections(centered: Spectrum.centered(b).xc, k: c)
+            coreSim = try Subspace.similarity(va, vb)
+        }
+        let drift = test.pValue < o.alpha
+        var reasons = [drift
+            ? "MMD² = \(String(format: "%.4g", test.mmd2)) with permutation p = \(String(format: "%.4f", test.pValue)) < α = \(o.alpha): the sets differ"
+            : "MMD² = \(String(format: "%.4g", test.mmd2)) with permutation p = \(String(format: "%.4f", test.pValue)) ≥ α = \(o.alpha): no significant difference"]
+        if !ks.flagged.isEmpty { reasons.append("KS (Bonferroni) flags core coordinates \(ks.flagged.map { $0 + 1 })") }
+        if ra.regime != rb.regime { reasons.append("regime changes \(ra.regime.rawValue) → \(rb.regime.rawValue)") }
+        return DriftReport(mmd2: test.mmd2, pValue: test.pValue, bandwidth2: test.bandwidth2, permutations: o.permutations, alpha: o.alpha,
+                           frechetDistance: fd, coreFrechetDistance: coreFD, coreSimilarity: coreSim,
+                           coreEnergyDelta: (rb.spectrum.coreEnergy[9] ?? 0) - (ra.spectrum.coreEnergy[9] ?? 0),
+                           regimeA: ra.regime, regimeB: rb.regime, ks: ks, drift: drift, reasons: reasons, warnings: warnings)
+    }
+}
