@@ -9,14 +9,14 @@ public enum AtomicFile {
         catch { throw TensorError.file(path: path, message: "cannot be read: \(error.localizedDescription)") }
     }
 
-    /// Writes `data` to `path` atomically: into a temporary file in the same directory, then renamed over the
-    /// target, so a crash never leaves a truncated file where a good one was.
-    /// Throws if the file exists and `overwrite` is false.
+    /// Writes `data` to `path` atomically: into a temporary file in the same directory, flushed to disk, then
+    /// moved into place, so a crash or power loss never leaves a truncated file where a good one was.
+    /// Without `overwrite` the final step is `link(2)`, which fails if the target appeared meanwhile, so an
+    /// existing file is never replaced; with it, `rename(2)` replaces the target atomically.
     public static func write(_ data: Data, to path: String, overwrite: Bool = false) throws {
         let fm = FileManager.default
-        if fm.fileExists(atPath: path) && !overwrite {
-            throw TensorError.file(path: path, message: "already exists; refusing to overwrite it (pass overwrite: true, or --force on the command line)")
-        }
+        let refusal = "already exists; refusing to overwrite it (pass overwrite: true, or --force on the command line)"
+        if fm.fileExists(atPath: path) && !overwrite { throw TensorError.file(path: path, message: refusal) }
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent()
         var isDir: ObjCBool = false
@@ -24,16 +24,39 @@ public enum AtomicFile {
             throw TensorError.file(path: path, message: "directory \(dir.path) does not exist")
         }
         let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
-        do {
-            try data.write(to: tmp)
-        } catch {
-            try? fm.removeItem(at: tmp)
-            throw TensorError.file(path: path, message: "cannot be written: \(error.localizedDescription)")
+        let fd = open(tmp.path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        guard fd >= 0 else {
+            throw TensorError.file(path: path, message: "cannot be written: \(String(cString: strerror(errno)))")
         }
-        if rename(tmp.path, url.path) != 0 {
-            let reason = String(cString: strerror(errno))
-            try? fm.removeItem(at: tmp)
-            throw TensorError.file(path: path, message: "cannot be written (rename failed: \(reason))")
+        var failure: String? = nil
+        data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Foundation.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 { if errno == EINTR { continue }; failure = String(cString: strerror(errno)); return }
+                offset += n
+            }
+        }
+        if failure == nil && fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
+        close(fd)
+        if let failure {
+            unlink(tmp.path)
+            throw TensorError.file(path: path, message: "cannot be written: \(failure)")
+        }
+        if overwrite {
+            if rename(tmp.path, url.path) != 0 {
+                let reason = String(cString: strerror(errno))
+                unlink(tmp.path)
+                throw TensorError.file(path: path, message: "cannot be written (rename failed: \(reason))")
+            }
+        } else {
+            let rc = link(tmp.path, url.path)
+            let err = errno
+            unlink(tmp.path)
+            if rc != 0 {
+                if err == EEXIST { throw TensorError.file(path: path, message: refusal) }
+                throw TensorError.file(path: path, message: "cannot be written (link failed: \(String(cString: strerror(err))))")
+            }
         }
     }
 }

@@ -35,10 +35,10 @@ public enum CSV {
         var labelIndex: Int? = nil
         var first = true
         var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Split on every newline character ("\r\n" is one Character in Swift, so splitting on "\n" alone would
+        // miss Windows line ends).
+        for line in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             lineNumber += 1
-            var line = Substring(rawLine)
-            if line.hasSuffix("\r") { line = line.dropLast() }
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
             let fields = trimmed.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
@@ -83,6 +83,7 @@ public enum CSV {
     }
 
     /// Writes a 2-D tensor as CSV (full round-trip precision), with an optional header and label column last.
+    /// When labels are written and the header names only the data columns, "label" is appended to it.
     public static func write<Scalar>(_ tensor: Tensor<Scalar>, to path: String, header: [String]? = nil,
                                      labels: [Int]? = nil, overwrite: Bool = false) throws {
         guard tensor.rank == 2 || tensor.rank == 1 else {
@@ -93,7 +94,10 @@ public enum CSV {
             throw TensorError.invalidShape("CSV.write: \(labels.count) labels for \(rows) rows")
         }
         var out = ""
-        if let header { out += header.joined(separator: ",") + "\n" }
+        if var header {
+            if labels != nil && header.count == cols { header.append("label") }
+            out += header.joined(separator: ",") + "\n"
+        }
         tensor.withUnsafeBufferPointer { p in
             for i in 0..<rows {
                 var fields = (0..<cols).map { "\(p[i * cols + $0])" }
