@@ -23,7 +23,7 @@ public enum AtomicFile {
         guard fm.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
             throw TensorError.file(path: path, message: "directory \(dir.path) does not exist")
         }
-        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
+        let tmp = URL(fileURLWithPath: temporaryPath(for: path))
         let fd = open(tmp.path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         guard fd >= 0 else {
             throw TensorError.file(path: path, message: "cannot be written: \(String(cString: strerror(errno)))")
@@ -43,20 +43,35 @@ public enum AtomicFile {
             unlink(tmp.path)
             throw TensorError.file(path: path, message: "cannot be written: \(failure)")
         }
+        try place(temporary: tmp.path, at: path, overwrite: overwrite)
+    }
+
+    /// A fresh temporary path beside `path` (same directory, so the final move is atomic).
+    static func temporaryPath(for path: String) -> String {
+        let url = URL(fileURLWithPath: path)
+        return url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))").path
+    }
+
+    /// Moves a complete, flushed temporary file into place: `rename(2)` when overwriting, else `link(2)`, which
+    /// fails if the target exists. The temporary file is removed in every case.
+    static func place(temporary tmp: String, at path: String, overwrite: Bool) throws {
         if overwrite {
-            if rename(tmp.path, url.path) != 0 {
+            if rename(tmp, path) != 0 {
                 let reason = String(cString: strerror(errno))
-                unlink(tmp.path)
+                unlink(tmp)
                 throw TensorError.file(path: path, message: "cannot be written (rename failed: \(reason))")
             }
-        } else {
-            let rc = link(tmp.path, url.path)
-            let err = errno
-            unlink(tmp.path)
-            if rc != 0 {
-                if err == EEXIST { throw TensorError.file(path: path, message: refusal) }
-                throw TensorError.file(path: path, message: "cannot be written (link failed: \(String(cString: strerror(err))))")
+            return
+        }
+        let rc = link(tmp, path)
+        let err = errno
+        unlink(tmp)
+        if rc != 0 {
+            if err == EEXIST {
+                throw TensorError.file(path: path, message: "already exists; refusing to overwrite it (pass overwrite: true, or --force on the command line)")
             }
+            throw TensorError.file(path: path, message: "cannot be written (link failed: \(String(cString: strerror(err))))")
         }
     }
 }

@@ -36,11 +36,11 @@ public enum NPY {
         try AtomicFile.write(encode(array), to: path, overwrite: overwrite)
     }
 
-    /// The bytes of an `.npy` file holding `array`. The array must be valid (see `NDArray.validate`).
-    public static func encode(_ array: NDArray) -> Data {
-        precondition((try? array.validate()) != nil, "NPY.encode: shape \(array.shape) does not describe \(array.count) values")
+    /// Magic string, version, header length and the padded header dict of a C-order, little-endian array of
+    /// `dtype` and `shape`: everything before the data. Version 1.0 unless the header needs 2.0.
+    static func preamble(dtype: DType, shape: [Int]) -> Data {
         let descr: String
-        switch array.dtype {
+        switch dtype {
         case .float32: descr = "<f4"
         case .float64: descr = "<f8"
         case .int32: descr = "<i4"
@@ -48,10 +48,10 @@ public enum NPY {
         case .bool: descr = "|b1"
         }
         let shapeText: String
-        switch array.shape.count {
+        switch shape.count {
         case 0: shapeText = "()"
-        case 1: shapeText = "(\(array.shape[0]),)"
-        default: shapeText = "(" + array.shape.map(String.init).joined(separator: ", ") + ")"
+        case 1: shapeText = "(\(shape[0]),)"
+        default: shapeText = "(" + shape.map(String.init).joined(separator: ", ") + ")"
         }
         let dict = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shapeText), }"
         func header(prefix: Int) -> [UInt8] {
@@ -70,6 +70,13 @@ public enum NPY {
             withUnsafeBytes(of: UInt32(h.count).littleEndian) { out.append(contentsOf: $0) }
         }
         out.append(contentsOf: h)
+        return out
+    }
+
+    /// The bytes of an `.npy` file holding `array`. The array must be valid (see `NDArray.validate`).
+    public static func encode(_ array: NDArray) -> Data {
+        precondition((try? array.validate()) != nil, "NPY.encode: shape \(array.shape) does not describe \(array.count) values")
+        var out = preamble(dtype: array.dtype, shape: array.shape)
         out.reserveCapacity(out.count + array.count * array.dtype.itemSize)
         StoredType.appendLittleEndian(array.values, to: &out)
         return out
