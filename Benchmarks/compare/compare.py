@@ -1,0 +1,414 @@
+#!/usr/bin/env python3
+"""Side-by-side timing of Linear (via `vst bench-linear`) and numpy on this machine, as ratios from one run.
+
+For every round, BLAS thread count and workload it runs the Swift harness for that workload, then the same
+workload in numpy (a fresh `python3 compare.py --numpy-worker` process), alternating which side goes first from
+round to round, so drift and noise on a shared machine hit both sides alike. Each side reports the median time
+per call of its repetitions; the final figure per point is the median over rounds.
+
+Both sides get OPENBLAS_NUM_THREADS (numpy's bundled OpenBLAS reads it at load; `vst` also gets --threads,
+which sets BLAS.threads and Linear's own element-wise threads).
+
+Writes bench-results/compare.json and bench-results/compare.md (repository root) and prints the Markdown.
+
+Usage (from anywhere):
+    python3 Benchmarks/compare/compare.py                   # full run, 1 and 2 threads, 3 rounds
+    python3 Benchmarks/compare/compare.py --quick           # a few points, 1 round (smoke test)
+    python3 Benchmarks/compare/compare.py --workloads matmul,svd --sizes 256,512 --threads 1
+    VST_BIN=/path/to/vst python3 Benchmarks/compare/compare.py
+    SWIFT_SCRATCH_PATH=.build-bench python3 Benchmarks/compare/compare.py   # or --scratch-path
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import timeit
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+
+MATMUL_SIZES = [4, 8, 16, 32, 64, 128, 256, 512, 1024]
+FACTOR_SIZES = [64, 128, 256, 512, 1024]
+ELEMENTS = [1_000_000]
+# Workload name -> default sizes. `gemm` (direct cblas call) exists only on the Swift side.
+WORKLOADS = {
+    "matmul": MATMUL_SIZES,
+    "exp": ELEMENTS,
+    "silu": ELEMENTS,
+    "add": ELEMENTS,
+    "svd": FACTOR_SIZES,
+    "svd-tall": FACTOR_SIZES,
+    "eigh": FACTOR_SIZES,
+}
+# Swift-only companions run in the same `vst` invocation as their workload (interleaved per size).
+SWIFT_COMPANIONS = {"matmul": ["gemm"]}
+DTYPES = ["float32", "float64"]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# numpy worker (runs in its own process so that OPENBLAS_NUM_THREADS takes effect at numpy's load)
+
+
+def numpy_blas_info():
+    """numpy's BLAS build, kernel set and the thread count it actually uses (None where it cannot be read)."""
+    import ctypes
+    import glob
+
+    import numpy as np
+
+    info = {"numpy": np.__version__, "config": None, "core": None, "threads": None}
+    libs = glob.glob(os.path.join(os.path.dirname(np.__file__), "..", "numpy.libs", "libscipy_openblas*.so*"))
+    for path in libs:
+        try:
+            lib = ctypes.CDLL(path)
+            for prefix in ("scipy_openblas_", "openblas_"):
+                for suffix in ("64_", ""):
+                    try:
+                        cfg = getattr(lib, prefix + "get_config" + suffix)
+                        core = getattr(lib, prefix + "get_corename" + suffix)
+                        thr = getattr(lib, prefix + "get_num_threads" + suffix)
+                    except AttributeError:
+                        continue
+                    cfg.restype = core.restype = ctypes.c_char_p
+                    info.update(config=cfg().decode(), core=core().decode(), threads=int(thr()))
+                    return info
+        except OSError:
+            pass
+    return info
+
+
+def numpy_linalg_precision():
+    """What numpy computes a float32 svd/eigh in: numpy.linalg's own `_commonType` says (computation, result)."""
+    import numpy as np
+
+    try:
+        from numpy.linalg import _linalg as L  # numpy >= 2
+    except ImportError:  # pragma: no cover
+        from numpy.linalg import linalg as L
+    t, result_t = L._commonType(np.zeros((2, 2), dtype=np.float32))
+    return {"computed_in": np.dtype(t).name, "returned_as": np.dtype(result_t).name}
+
+
+def time_stmt(stmt, env, reps, warmup, min_rep_time, max_time):
+    """The same loop as vst's: warm-up, calibrated inner loop, reps repetitions; seconds per call."""
+    timer = timeit.Timer(stmt, timer=time.perf_counter, globals=env)
+    w0 = time.perf_counter()
+    for _ in range(max(1, warmup)):
+        timer.timeit(1)
+        if time.perf_counter() - w0 > 0.25 * max_time:
+            break
+    calls = 1
+    while True:
+        elapsed = timer.timeit(calls)
+        if elapsed >= min_rep_time or calls >= 1 << 24:
+            break
+        target = int(min_rep_time / elapsed * calls * 1.2) + 1 if elapsed > 0 else calls * 10
+        calls = min(calls * 10, max(calls * 2, target))
+    times = [elapsed] if calls == 1 else []
+    count = max(min(reps, 3), min(reps, int(max_time / max(elapsed, 1e-9))))
+    while len(times) < count:
+        times.append(timer.timeit(calls) / calls)
+    times.sort()
+    return {"median": statistics.median(times), "min": times[0], "max": times[-1], "reps": len(times), "inner": calls}
+
+
+def numpy_worker(args):
+    import numpy as np
+
+    rng = np.random.default_rng(12345)
+    results = []
+    points = []
+    for w in args.workloads.split(","):
+        for n in sizes_for(w, args.sizes):
+            points.append((w, n))
+    order = {w: i for i, w in enumerate(args.workloads.split(","))}
+    points.sort(key=lambda p: (p[1], order[p[0]]))
+    for w, n in points:
+        for dt in args.dtypes.split(","):
+            dtype = np.dtype(dt)
+            shape = f"{n}x{n}"
+            if w == "matmul":
+                env = {"a": rng.standard_normal((n, n)).astype(dtype), "b": rng.standard_normal((n, n)).astype(dtype)}
+                stmt = "a @ b"
+            elif w in ("exp", "silu", "add"):
+                shape = f"{n}"
+                env = {"np": np, "x": rng.standard_normal(n).astype(dtype), "y": rng.standard_normal(n).astype(dtype)}
+                # silu has no numpy ufunc: the cheapest plain-numpy form, one temporary and four in-place passes.
+                stmt = {
+                    "exp": "np.exp(x)",
+                    "add": "x + y",
+                    "silu": "t = np.negative(x); np.exp(t, out=t); t += 1; np.divide(x, t, out=t)",
+                }[w]
+            elif w == "svd":
+                env = {"np": np, "a": rng.standard_normal((n, n)).astype(dtype)}
+                stmt = "np.linalg.svd(a, full_matrices=False)"
+            elif w == "svd-tall":
+                shape = f"{4 * n}x{n}"
+                env = {"np": np, "a": rng.standard_normal((4 * n, n)).astype(dtype)}
+                stmt = "np.linalg.svd(a, full_matrices=False)"
+            elif w == "eigh":
+                g = rng.standard_normal((n, n))
+                env = {"np": np, "a": (g + g.T).astype(dtype)}
+                stmt = "np.linalg.eigh(a)"
+            else:
+                raise SystemExit(f"numpy worker: unknown workload {w}")
+            r = time_stmt(stmt, env, args.reps, args.warmup, args.min_rep_time, args.max_time)
+            r.update(workload=w, n=n, shape=shape, dtype=dt)
+            results.append(r)
+    info = numpy_blas_info()
+    json.dump({"blas": info.get("config"), "core": info.get("core"), "blasThreads": info.get("threads"),
+               "numpy": info.get("numpy"), "results": results}, sys.stdout)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# driver
+
+
+QUICK_SIZES = {}  # set by --quick
+
+
+def sizes_for(workload, override):
+    if workload in QUICK_SIZES:
+        return QUICK_SIZES[workload]
+    if override:
+        return [int(s) for s in override.split(",") if s.strip()]
+    return WORKLOADS.get(workload, MATMUL_SIZES)
+
+
+def find_vst(args):
+    if args.vst:
+        if not os.path.exists(args.vst):
+            raise SystemExit(f"compare.py: --vst/VST_BIN {args.vst} does not exist")
+        return args.vst
+    cmd = ["swift", "build", "-c", "release"]
+    if args.scratch_path:
+        cmd += ["--scratch-path", args.scratch_path]
+    bin_dir = subprocess.run(cmd + ["--show-bin-path"], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
+    vst = os.path.join(bin_dir, "vst")
+    if args.build or not os.path.exists(vst):
+        print(f"compare.py: building vst ({' '.join(cmd)})", file=sys.stderr)
+        subprocess.run(cmd + ["--product", "vst"], cwd=REPO, check=True)
+    return vst
+
+
+def run_json(cmd, threads):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads))
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"compare.py: {' '.join(cmd)} failed ({out.returncode}):\n{out.stderr}")
+    return json.loads(out.stdout)
+
+
+def timing_args(args):
+    return ["--reps", str(args.reps), "--warmup", str(args.warmup), "--min-rep-time", str(args.min_rep_time),
+            "--max-time", str(args.max_time)]
+
+
+def run_swift(vst, workload, args, threads):
+    wl = ",".join([workload] + SWIFT_COMPANIONS.get(workload, []))
+    cmd = [vst, "bench-linear", "--json", "--workloads", wl, "--dtypes", args.dtypes, "--threads", str(threads)]
+    cmd += ["--sizes", ",".join(str(n) for n in sizes_for(workload, args.sizes))] + timing_args(args)
+    return run_json(cmd, threads)
+
+
+def run_numpy(workload, args, threads):
+    cmd = [sys.executable, os.path.abspath(__file__), "--numpy-worker", "--workloads", workload, "--dtypes", args.dtypes,
+           "--sizes", ",".join(str(n) for n in sizes_for(workload, args.sizes))] + timing_args(args)
+    return run_json(cmd, threads)
+
+
+def fmt_time(s):
+    if s is None:
+        return "—"
+    if s < 1e-3:
+        return f"{s * 1e6:.3g} µs"
+    if s < 1:
+        return f"{s * 1e3:.4g} ms"
+    return f"{s:.3g} s"
+
+
+def target_for(workload, n, dtype):
+    """(description, threshold on numpy/Swift) for the numpy comparison, or None where there is no target."""
+    if workload == "matmul" and n <= 32:
+        return ("≥ 3× numpy per call", 3.0)
+    if workload in ("exp", "silu", "add"):
+        return ("≥ 1× numpy", 1.0)
+    if workload in ("svd", "svd-tall") and dtype == "float32":
+        return ("≥ 1.5× numpy", 1.5)
+    if workload in ("svd", "svd-tall", "eigh") and dtype == "float64":
+        return ("within 1.1× of numpy", 1 / 1.1)
+    return None
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--numpy-worker", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--workloads", default=",".join(WORKLOADS), help="comma list (default: all)")
+    p.add_argument("--sizes", default=None, help="comma list overriding every workload's default sizes")
+    p.add_argument("--dtypes", default=",".join(DTYPES))
+    p.add_argument("--threads", default="1,2", help="BLAS thread counts to run (comma list)")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (the median over rounds is reported)")
+    p.add_argument("--reps", type=int, default=9, help="repetitions per point and round")
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--min-rep-time", type=float, default=0.005, help="seconds; fast calls run in an inner loop")
+    p.add_argument("--max-time", type=float, default=2.0, help="seconds per point and round (at least 3 reps)")
+    p.add_argument("--vst", default=os.environ.get("VST_BIN"), help="vst binary (default: env VST_BIN, else swift build)")
+    p.add_argument("--scratch-path", default=os.environ.get("SWIFT_SCRATCH_PATH"),
+                   help="swift build --scratch-path for finding/building vst (default: env SWIFT_SCRATCH_PATH, else .build)")
+    p.add_argument("--build", action="store_true", help="(re)build vst before running")
+    p.add_argument("--out-dir", default=os.path.join(REPO, "bench-results"))
+    p.add_argument("--quick", action="store_true", help="smoke test: a few small points, one round")
+    args = p.parse_args()
+
+    if args.numpy_worker:
+        numpy_worker(args)
+        return
+    if args.quick:
+        args.workloads, args.rounds, args.reps, args.threads, args.max_time = "matmul,exp,svd,eigh", 1, 3, "1", 0.5
+        QUICK_SIZES.update(matmul=[8, 128], exp=[1_000_000], svd=[128], eigh=[128])
+    workloads = [w for w in args.workloads.split(",") if w]
+    for w in workloads:
+        if w not in WORKLOADS:
+            raise SystemExit(f"compare.py: unknown workload {w}; choose from {', '.join(WORKLOADS)}")
+    threads_list = [int(t) for t in args.threads.split(",")]
+    vst = find_vst(args)
+
+    # samples[(side, workload, shape, dtype, threads)] = list of per-round medians
+    samples, meta = {}, {"swift": {}, "numpy": {}}
+    started = time.time()
+    for rnd in range(args.rounds):
+        for threads in threads_list:
+            for w in workloads:
+                sides = [("swift", lambda: run_swift(vst, w, args, threads)), ("numpy", lambda: run_numpy(w, args, threads))]
+                if rnd % 2 == 1:
+                    sides.reverse()
+                for side, fn in sides:
+                    rep = fn()
+                    meta[side][threads] = {k: v for k, v in rep.items() if k != "results"}
+                    for r in rep["results"]:
+                        key = (side, r["workload"], r["n"], r["shape"], r["dtype"], threads)
+                        samples.setdefault(key, []).append(r)
+                print(f"compare.py: round {rnd + 1}/{args.rounds}, {threads} thread(s), {w} done "
+                      f"({time.time() - started:.0f} s, load {os.getloadavg()[0]:.2f})", file=sys.stderr, flush=True)
+
+    def summary(side, w, n, shape, dt, t):
+        rs = samples.get((side, w, n, shape, dt, t))
+        if not rs:
+            return None
+        return {"median": statistics.median(r["median"] for r in rs), "min": min(r["min"] for r in rs),
+                "round_medians": [r["median"] for r in rs], "reps": [r["reps"] for r in rs], "inner": [r["inner"] for r in rs]}
+
+    rows, gemm_rows = [], []
+    keys = sorted({k[1:] for k in samples if k[0] == "swift"},
+                  key=lambda k: (k[4], list(WORKLOADS).index(k[0]) if k[0] in WORKLOADS else -1, k[1], k[3]))
+    for (w, n, shape, dt, t) in keys:
+        if w == "gemm":
+            continue
+        s, npy = summary("swift", w, n, shape, dt, t), summary("numpy", w, n, shape, dt, t)
+        ratio = npy["median"] / s["median"] if s and npy else None
+        tgt = target_for(w, n, dt)
+        rows.append({"workload": w, "n": n, "shape": shape, "dtype": dt, "threads": t, "swift": s, "numpy": npy,
+                     "ratio": ratio, "target": tgt[0] if tgt else None,
+                     "met": (ratio >= tgt[1]) if (tgt and ratio is not None) else None})
+        if w == "matmul":
+            g = summary("swift", "gemm", n, shape, dt, t)
+            if g:
+                r = g["median"] / s["median"]
+                gemm_rows.append({"n": n, "dtype": dt, "threads": t, "tensor": s, "gemm": g, "ratio": r,
+                                  "target": "≥ 0.95" if n >= 256 else None, "met": (r >= 0.95) if n >= 256 else None})
+
+    notes = numpy_notes(meta)
+    md = render_markdown(rows, gemm_rows, meta, notes, args)
+    os.makedirs(args.out_dir, exist_ok=True)
+    with open(os.path.join(args.out_dir, "compare.json"), "w") as f:
+        json.dump({"date": datetime.datetime.now().isoformat(timespec="seconds"), "machine": machine_info(),
+                   "settings": {k: getattr(args, k) for k in ("workloads", "sizes", "dtypes", "threads", "rounds", "reps",
+                                                               "warmup", "min_rep_time", "max_time")},
+                   "vst": vst, "meta": {s: {str(k): v for k, v in m.items()} for s, m in meta.items()},
+                   "notes": notes, "rows": rows, "tensor_vs_gemm": gemm_rows}, f, indent=1)
+    with open(os.path.join(args.out_dir, "compare.md"), "w") as f:
+        f.write(md)
+    print(md)
+    print(f"compare.py: wrote {os.path.join(args.out_dir, 'compare.md')} and compare.json "
+          f"({time.time() - started:.0f} s)", file=sys.stderr)
+
+
+def machine_info():
+    cpu = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "system": platform.platform(),
+            "loadavg": list(os.getloadavg())}
+
+
+def numpy_notes(meta):
+    notes = []
+    try:
+        prec = numpy_linalg_precision()
+        notes.append(f"numpy.linalg computes a float32 svd/eigh in {prec['computed_in']} (LAPACK d-routines) and returns "
+                     f"{prec['returned_as']}: its `_commonType` maps float32 to (double, single). So the float32 "
+                     f"svd/eigh rows compare Linear's sgesdd/ssyevd with numpy's dgesdd/dsyevd plus casts.")
+    except Exception as e:  # pragma: no cover
+        notes.append(f"could not determine numpy's float32 linalg precision: {e}")
+    notes.append("numpy silu is `t = np.negative(x); np.exp(t, out=t); t += 1; np.divide(x, t, out=t)` "
+                 "(no silu ufunc; one temporary, four passes). numpy element-wise ufuncs are single-threaded; "
+                 "Linear's element-wise kernels use --threads threads (Parallel.threads).")
+    notes.append("Times are per call; allocation of each result is included on both sides (Tensor results, numpy "
+                 "arrays). `gemm` is the direct cblas call (Scalar.gemm) into a preallocated output.")
+    return notes
+
+
+def render_markdown(rows, gemm_rows, meta, notes, args):
+    out = ["# Linear vs numpy", ""]
+    mi = machine_info()
+    out.append(f"{mi['cpu']}, {mi['cores']} cores; {datetime.datetime.now().isoformat(timespec='minutes')}; "
+               f"{args.rounds} interleaved round(s), median over rounds of the per-round median; "
+               f"load average at the end {mi['loadavg'][0]:.2f} / {mi['loadavg'][1]:.2f} / {mi['loadavg'][2]:.2f}.")
+    out.append("")
+    for side in ("swift", "numpy"):
+        for t, m in sorted(meta[side].items()):
+            extra = f", numpy {m['numpy']}" if side == "numpy" else f", Linear threads {m.get('linearThreads')}"
+            out.append(f"- {side} at {t} thread(s): {m.get('blas')} (core {m.get('core')}, BLAS threads {m.get('blasThreads')}{extra})")
+    out.append("")
+    out.append("## Linear vs numpy (ratio = numpy time / Linear time; > 1 means Linear is faster)")
+    out.append("")
+    out.append("| workload | shape | dtype | threads | Linear median | numpy median | ratio | target | met |")
+    out.append("|---|---|---|---:|---:|---:|---:|---|---|")
+    for r in rows:
+        met = "" if r["met"] is None else ("yes" if r["met"] else "**no**")
+        ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else "—"
+        out.append(f"| {r['workload']} | {r['shape']} | {r['dtype']} | {r['threads']} | "
+                   f"{fmt_time(r['swift']['median'] if r['swift'] else None)} | "
+                   f"{fmt_time(r['numpy']['median'] if r['numpy'] else None)} | {ratio} | {r['target'] or ''} | {met} |")
+    if gemm_rows:
+        out.append("")
+        out.append("## Tensor matmul vs direct cblas gemm (ratio = gemm time / matmul time; target ≥ 0.95 at n ≥ 256)")
+        out.append("")
+        out.append("| n | dtype | threads | Tensor matmul | direct gemm | ratio | met |")
+        out.append("|---:|---|---:|---:|---:|---:|---|")
+        for g in gemm_rows:
+            met = "" if g["met"] is None else ("yes" if g["met"] else "**no**")
+            out.append(f"| {g['n']} | {g['dtype']} | {g['threads']} | {fmt_time(g['tensor']['median'])} | "
+                       f"{fmt_time(g['gemm']['median'])} | {g['ratio']:.3f} | {met} |")
+    out.append("")
+    out.append("## Notes")
+    out.append("")
+    for n in notes:
+        out.append(f"- {n}")
+    out.append("")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    main()
