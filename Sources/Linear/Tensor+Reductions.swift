@@ -113,7 +113,7 @@ extension Tensor {
     /// Largest element (NaN if any element is NaN, as in numpy).
     @inlinable public func max() -> Scalar { Tensor.lineMax(storage.pointer, 1, count) }
     /// Smallest element (NaN if any element is NaN).
-    @inlinable public func min() -> Scalar { -Tensor.lineMax(UnsafePointer((-self).storage.pointer), 1, count) }
+    @inlinable public func min() -> Scalar { Tensor.lineMin(storage.pointer, 1, count) }
 
     @inlinable @inline(__always)
     static func lineMax(_ p: UnsafePointer<Scalar>, _ stride: Int, _ n: Int) -> Scalar {
@@ -123,17 +123,21 @@ extension Tensor {
         return m
     }
 
+    @inlinable @inline(__always)
+    static func lineMin(_ p: UnsafePointer<Scalar>, _ stride: Int, _ n: Int) -> Scalar {
+        precondition(n > 0, "min: empty tensor")
+        var m = p[0]
+        for j in 0..<n { let v = p[j &* stride]; if v < m || v.isNaN { m = v; if v.isNaN { return v } } }
+        return m
+    }
+
     /// Maximum along `axis`.
     @inlinable public func max(axis: Int, keepDims: Bool = false) throws -> Tensor {
         try reduceLines(axis: axis, keepDims: keepDims, "max") { Tensor.lineMax($0, $1, $2) }
     }
     /// Minimum along `axis`.
     @inlinable public func min(axis: Int, keepDims: Bool = false) throws -> Tensor {
-        try reduceLines(axis: axis, keepDims: keepDims, "min") { p, s, n in
-            var m = p[0]
-            for j in 0..<n { let v = p[j &* s]; if v < m || v.isNaN { m = v; if v.isNaN { return v } } }
-            return m
-        }
+        try reduceLines(axis: axis, keepDims: keepDims, "min") { Tensor.lineMin($0, $1, $2) }
     }
 
     /// Flat index of the largest element (first occurrence).

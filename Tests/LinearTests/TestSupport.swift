@@ -1,0 +1,182 @@
+// Shared helpers for the LinearTests target: locating the repository, approximate comparisons, small
+// deterministic inputs. Everything here is generic (no test data formats), so any test file may use it.
+
+import Foundation
+import Linear
+import Testing
+
+// MARK: - Locations
+
+/// The package root (the directory holding Package.swift), found from this file's own path:
+/// `<root>/Tests/LinearTests/TestSupport.swift`.
+func repoRoot(_ filePath: String = #filePath) -> URL {
+    var url = URL(fileURLWithPath: filePath)
+    // Walk up until a directory containing Package.swift is found (at most a few levels).
+    for _ in 0..<6 {
+        url.deleteLastPathComponent()
+        if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
+    }
+    // Fall back to the fixed layout: Tests/LinearTests/<file> → root.
+    return URL(fileURLWithPath: filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+}
+
+/// `<root>/data/<relative>`.
+func dataURL(_ relative: String) -> URL {
+    repoRoot().appendingPathComponent("data").appendingPathComponent(relative)
+}
+
+/// A fresh empty directory under the system temporary directory (the caller may delete it).
+func makeTemporaryDirectory(_ prefix: String = "LinearTests") throws -> URL {
+    let url = FileManager.default.temporaryDirectory
+        .appendingPathComponent("\(prefix)-\(UUID().uuidString)", isDirectory: true)
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+// MARK: - Scalar precision
+
+/// The two element types every numeric test runs in, as a test argument.
+enum Precision: String, CaseIterable, Sendable, CustomStringConvertible {
+    case float = "Float"
+    case double = "Double"
+    var description: String { rawValue }
+}
+
+/// Machine epsilon of `S` as a Double (2⁻²³ for Float, 2⁻⁵² for Double).
+func epsilon<S: BLASScalar>(_: S.Type) -> Double { Double(S.ulpOfOne) }
+
+// MARK: - Approximate comparison
+
+/// |a − b| ≤ atol + rtol·|b| (numpy `isclose` semantics; `b` is the reference). NaNs compare equal to NaNs,
+/// infinities must match exactly.
+func isClose(_ a: Double, _ b: Double, rtol: Double, atol: Double = 0) -> Bool {
+    if a.isNaN || b.isNaN { return a.isNaN && b.isNaN }
+    if a.isInfinite || b.isInfinite { return a == b }
+    return Swift.abs(a - b) <= atol + rtol * Swift.abs(b)
+}
+
+/// Checks `actual` against `expected` element-wise with `isClose`; records one issue describing the worst
+/// element (index, both values, both shapes) when any element fails or the shapes differ.
+@discardableResult
+func assertClose<S: BLASScalar>(_ actual: Tensor<S>, _ expected: Tensor<S>, rtol: Double, atol: Double = 0,
+                                _ comment: @autoclosure () -> String = "",
+                                sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
+    assertClose(actual, expected.scalars.map { Double($0) }, shape: expected.shape, rtol: rtol, atol: atol,
+                comment(), sourceLocation: sourceLocation)
+}
+
+/// Checks a tensor against row-major `expected` values (in Double) of the given shape.
+@discardableResult
+func assertClose<S: BLASScalar>(_ actual: Tensor<S>, _ expected: [Double], shape: [Int], rtol: Double, atol: Double = 0,
+                                _ comment: @autoclosure () -> String = "",
+                                sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
+    guard actual.shape == shape else {
+        Issue.record("shape \(actual.shape) ≠ expected \(shape). \(comment())", sourceLocation: sourceLocation)
+        return false
+    }
+    guard expected.count == actual.count else {
+        Issue.record("expected array has \(expected.count) values for shape \(shape). \(comment())", sourceLocation: sourceLocation)
+        return false
+    }
+    let a = actual.scalars
+    var failures = 0, worst = -1, worstExcess = -Double.infinity
+    for i in 0..<a.count {
+        let x = Double(a[i]), y = expected[i]
+        if !isClose(x, y, rtol: rtol, atol: atol) {
+            failures += 1
+            let excess = (x.isFinite && y.isFinite) ? Swift.abs(x - y) - (atol + rtol * Swift.abs(y)) : .infinity
+            if excess > worstExcess { worstExcess = excess; worst = i }
+        }
+    }
+    guard failures > 0 else { return true }
+    let idx = unravel(worst, shape)
+    Issue.record("""
+        \(failures) of \(a.count) elements not close (rtol \(rtol), atol \(atol)); worst at \(idx): \
+        actual \(Double(a[worst])), expected \(expected[worst]), |diff| \(Swift.abs(Double(a[worst]) - expected[worst])). \(comment())
+        """, sourceLocation: sourceLocation)
+    return false
+}
+
+/// Checks two scalars with `isClose`.
+@discardableResult
+func assertClose(_ actual: Double, _ expected: Double, rtol: Double, atol: Double = 0,
+                 _ comment: @autoclosure () -> String = "",
+                 sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
+    let ok = isClose(actual, expected, rtol: rtol, atol: atol)
+    if !ok {
+        Issue.record("\(actual) not close to \(expected) (rtol \(rtol), atol \(atol), |diff| \(Swift.abs(actual - expected))). \(comment())",
+                     sourceLocation: sourceLocation)
+    }
+    return ok
+}
+
+/// Largest |aᵢ − bᵢ| (shapes must match; +∞ when they do not).
+func maxAbsDifference<S: BLASScalar>(_ a: Tensor<S>, _ b: Tensor<S>) -> Double {
+    guard a.shape == b.shape else { return .infinity }
+    var m = 0.0
+    for (x, y) in zip(a.scalars, b.scalars) { m = Swift.max(m, Swift.abs(Double(x) - Double(y))) }
+    return m
+}
+
+/// Checks ‖actual − expected‖_max ≤ tol·scale: a normwise comparison for results whose error is bounded
+/// relative to the size of the whole problem (matrix products, factorisations), not element by element.
+@discardableResult
+func assertNormwiseClose<S: BLASScalar>(_ actual: Tensor<S>, _ expected: Tensor<S>, tol: Double, scale: Double,
+                                        _ comment: @autoclosure () -> String = "",
+                                        sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
+    guard actual.shape == expected.shape else {
+        Issue.record("shape \(actual.shape) ≠ expected \(expected.shape). \(comment())", sourceLocation: sourceLocation)
+        return false
+    }
+    let d = maxAbsDifference(actual, expected)
+    let ok = d <= tol * scale
+    if !ok {
+        Issue.record("max |diff| = \(d) exceeds \(tol) × \(scale) = \(tol * scale). \(comment())", sourceLocation: sourceLocation)
+    }
+    return ok
+}
+
+/// The multi-index of flat position `flat` in a row-major `shape`.
+func unravel(_ flat: Int, _ shape: [Int]) -> [Int] {
+    var idx = [Int](repeating: 0, count: shape.count), rem = flat
+    for ax in stride(from: shape.count - 1, through: 0, by: -1) where shape[ax] > 0 {
+        idx[ax] = rem % shape[ax]; rem /= shape[ax]
+    }
+    return idx
+}
+
+/// Every multi-index of `shape` in row-major order.
+func allIndices(_ shape: [Int]) -> [[Int]] {
+    let n = shape.reduce(1, *)
+    return (0..<n).map { unravel($0, shape) }
+}
+
+// MARK: - Inputs
+
+/// A deterministic m×n matrix of standard normal entries.
+func randomMatrix<S: BLASScalar>(_ m: Int, _ n: Int, seed: UInt64, as _: S.Type = S.self) -> Tensor<S> {
+    Tensor<S>.normal([m, n], seed: seed)
+}
+
+/// A deterministic tensor of standard normal entries.
+func randomTensor<S: BLASScalar>(_ shape: [Int], seed: UInt64, as _: S.Type = S.self) -> Tensor<S> {
+    Tensor<S>.normal(shape, seed: seed)
+}
+
+/// Naive triple-loop product, in Double, for checking BLAS results.
+func naiveMatmul<S: BLASScalar>(_ a: Tensor<S>, _ b: Tensor<S>) -> [Double] {
+    let m = a.shape[0], k = a.shape[1], n = b.shape[1]
+    let x = a.scalars, y = b.scalars
+    var out = [Double](repeating: 0, count: m * n)
+    for i in 0..<m { for j in 0..<n {
+        var acc = 0.0
+        for p in 0..<k { acc += Double(x[i * k + p]) * Double(y[p * n + j]) }
+        out[i * n + j] = acc
+    } }
+    return out
+}
+
+/// Picks a tolerance by precision: `float` for `Float`, `double` for `Double`.
+func tolerance<S: BLASScalar>(_: S.Type, float: Double, double: Double) -> Double {
+    S.self == Float.self ? float : double
+}
