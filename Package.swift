@@ -46,5 +46,9 @@ let package = Package(
             name: "SubstrateTests",
             dependencies: ["Substrate", "Linear"]
         ),
+        .testTarget(
+            name: "VSTTests",
+            dependencies: ["vst", "Linear"]
+        ),
     ]
 )

@@ -9,8 +9,9 @@ public struct DriftOptions: Sendable {
     public var alpha = 0.05
     /// At most this many rows (of A) enter the median-heuristic bandwidth.
     public var bandwidthPoints = 1000
-    /// At most this many rows per set enter the kernel matrix (a seeded subset above it; reported).
-    public var maxSamples = 4000
+    /// At most this many rows per set enter the kernel matrix (a seeded subset above it; reported). The pooled
+    /// N×N kernel of 2·2500 rows takes 200 MB.
+    public var maxSamples = 2500
     public var seed: UInt64 = 0
     public var regimeThresholds = RegimeThresholds()
     public init() {}
@@ -163,7 +164,7 @@ public enum Drift {
         guard reference.rank == 2, candidate.rank == 2, reference.shape[1] == candidate.shape[1] else {
             throw TensorError.shapeMismatch(operation: "drift (both sets must be n×D with the same D)", lhs: reference.shape, rhs: candidate.shape)
         }
-        var a: Tensor<Double> = reference.cast(), b: Tensor<Double> = candidate.cast()
+        let a: Tensor<Double> = reference.cast(), b: Tensor<Double> = candidate.cast()
         try a.checkFinite("reference set"); try b.checkFinite("candidate set")
         var warnings: [String] = []
         var g = RandomGenerator(seed: o.seed &+ 17)

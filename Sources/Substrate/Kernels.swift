@@ -37,18 +37,29 @@ public enum Kernels {
         upper.reserveCapacity(m * (m - 1) / 2)
         d2.withUnsafeBufferPointer { p in for i in 0..<m { for j in (i + 1)..<m { upper.append(p[i * m + j]) } } }
         let med = Spectrum.median(upper)
-        return med > 0 ? 0.5 * med : 1
+        if med > 0 { return 0.5 * med }
+        // More than half of the pairs coincide: fall back to the mean of the distinct pairs' squared distances.
+        let positive = upper.filter { $0 > 0 }
+        return positive.isEmpty ? 1 : 0.5 * positive.reduce(0, +) / Double(positive.count)
     }
 
-    /// exp(−D²/(2h²)) element-wise.
-    public static func rbf(squaredDistances d2: Tensor<Double>, bandwidth2 h2: Double) -> Tensor<Double> {
-        (d2 * (-1 / (2 * h2))).exp()
+    /// exp(−D²/(2h²)) element-wise, computed in place in the buffer of `d2` (which the call consumes), so an
+    /// N×N kernel costs one N×N buffer.
+    public static func rbf(squaredDistances d2: consuming Tensor<Double>, bandwidth2 h2: Double) -> Tensor<Double> {
+        var k = d2
+        let c = -1 / (2 * h2)
+        k.withUnsafeMutableBufferPointer { p in
+            for i in 0..<p.count { p[i] *= c }
+            Double.vexp(UnsafePointer(p.baseAddress!), p.baseAddress!, p.count)
+        }
+        return k
     }
 
     /// Unbiased MMD² (diagonals excluded) from the pooled kernel matrix K of [A; B] and A's size m:
     /// ΣK_AA/(m(m−1)) + ΣK_BB/(n(n−1)) − 2·mean(K_AB).
     public static func mmd2(pooledKernel k: Tensor<Double>, m: Int) -> Double {
         let total = k.shape[0], n = total - m
+        precondition(m >= 2 && n >= 2, "mmd2: each set needs at least 2 rows (got \(m) and \(n))")
         var saa = 0.0, sbb = 0.0, sab = 0.0
         k.withUnsafeBufferPointer { p in
             for i in 0..<total {

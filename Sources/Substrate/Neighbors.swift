@@ -21,7 +21,7 @@ public enum Neighbors {
         guard query.rank == 2, reference.rank == 2, query.shape[1] == reference.shape[1] else {
             throw TensorError.shapeMismatch(operation: "nearest neighbours", lhs: query.shape, rhs: reference.shape)
         }
-        let nq = query.shape[0], nr = reference.shape[0], d = query.shape[1]
+        let nq = query.shape[0], nr = reference.shape[0]
         let available = nr - (excludeSelf ? 1 : 0)
         guard k >= 1, k <= available else {
             throw TensorError.invalidArgument("nearest neighbours: k = \(k) needs at least \(k + (excludeSelf ? 1 : 0)) reference rows, got \(nr)")
@@ -64,7 +64,6 @@ public enum Neighbors {
                     }
                 }
             }
-            _ = d
             start = end
         }
         return (indices, values)

@@ -20,7 +20,7 @@ public struct SampleQualityOptions: Sendable {
     public var bandwidthPoints = 1000
     /// At most this many rows per set are used (a seeded subset above it, reported): the kernel and distance
     /// computations are O(n²).
-    public var maxSamples = 4000
+    public var maxSamples = 2500
     public init() {}
 }
 

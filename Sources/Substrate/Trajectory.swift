@@ -52,6 +52,7 @@ public struct Phase: Sendable, Equatable {
     /// First and last step (inclusive).
     public var start: Int
     public var end: Int
+    public init(regime: Regime, start: Int, end: Int) { self.regime = regime; self.start = start; self.end = end }
     public var json: JSON { .object([("regime", .string(regime.rawValue)), ("start", .int(start)), ("end", .int(end))]) }
 }
 
@@ -60,6 +61,7 @@ public struct Transition: Sendable, Equatable {
     public var t: Int
     public var from: Regime
     public var to: Regime
+    public init(t: Int, from: Regime, to: Regime) { self.t = t; self.from = from; self.to = to }
     public var json: JSON { .object([("t", .int(t)), ("from", .string(from.rawValue)), ("to", .string(to.rawValue))]) }
 }
 
@@ -148,7 +150,7 @@ public enum TrajectoryAnalysis {
     }
 
     /// Phases: runs of equal labels after removing runs shorter than `minimumLength` (their steps join the
-    /// neighbouring phases); transitions: where consecutive phases differ.
+    /// phase that follows them; trailing ones join the last phase); transitions: where consecutive phases differ.
     public static func phasesAndTransitions(_ labels: [Regime], minimumLength: Int = 2) -> ([Phase], [Transition]) {
         guard !labels.isEmpty else { return ([], []) }
         var runs: [Phase] = []

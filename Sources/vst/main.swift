@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Linear
 
 /// `vst`: the Substrate command-line tool.
@@ -6,8 +7,33 @@ struct VST: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vst",
         abstract: "Substrate: a BLAS/LAPACK tensor engine and the vST analysis of latent spaces.",
-        subcommands: [Info.self, Tour.self, BenchLinear.self]
+        discussion: "Exit codes: 0 success (validate: pass or warn), 1 validation failed, 2 bad usage or bad input.",
+        subcommands: [Info.self, Tour.self, FitProjection.self, MergeStats.self, Project.self, Lift.self,
+                      RegimesCommand.self, TrajectoryCommand.self, ScalingCommand.self, DriftCommand.self,
+                      AlignCommand.self, EvaluateCommand.self, ValidateCommand.self, BenchLinear.self]
     )
 }
 
-VST.main()
+/// Runs the command; bad usage and bad input print one line on stderr and exit 2.
+func runVST() -> Never {
+    do {
+        var command = try VST.parseAsRoot()
+        try command.run()
+        exit(0)
+    } catch let code as ExitCode {
+        exit(code.rawValue)
+    } catch let e as TensorError {
+        FileHandle.standardError.write(Data("vst: error: \(e)\n".utf8))
+        exit(2)
+    } catch let e as InputError {
+        FileHandle.standardError.write(Data("vst: error: \(e)\n".utf8))
+        exit(2)
+    } catch {
+        let code = VST.exitCode(for: error)
+        if code == .success { VST.exit(withError: error) }   // --help, --version
+        FileHandle.standardError.write(Data((VST.fullMessage(for: error) + "\n").utf8))
+        exit(2)
+    }
+}
+
+runVST()

@@ -1,0 +1,261 @@
+import ArgumentParser
+import Foundation
+import Linear
+import Substrate
+
+extension ProjectionMethod: ExpressibleByArgument {}
+
+/// Rows of every input file, a block at a time (.npy streams from disk; other formats load whole).
+enum RowBlocks {
+    static func forEach(_ path: String, key: String?, block: Int = 8192, _ body: (Tensor<Double>) throws -> Void) throws {
+        if path.lowercased().hasSuffix(".npy") {
+            let r = try NPYReader(path)
+            guard r.shape.count == 2 else { throw InputError("\(path): expected an n×D matrix, got shape \(r.shape)") }
+            var start = 0
+            while start < r.rowCount {
+                let end = Swift.min(r.rowCount, start + block)
+                let x: Tensor<Double> = try r.rows(start..<end)
+                do { try x.checkFinite("rows") } catch let TensorError.nonFinite(count, first, _) {
+                    throw InputError("\(path): \(count) non-finite values in rows \(start)..<\(end), first at row \(start + first[0]), column \(first[1])")
+                }
+                try body(x)
+                start = end
+            }
+        } else {
+            try body(Inputs.matrix(path, key: key, minRows: 1))
+        }
+    }
+
+    static func dimension(_ path: String, key: String?) throws -> Int {
+        if path.lowercased().hasSuffix(".npy") {
+            let r = try NPYReader(path)
+            guard r.shape.count == 2 else { throw InputError("\(path): expected an n×D matrix, got shape \(r.shape)") }
+            return r.shape[1]
+        }
+        return try Inputs.matrix(path, key: key, minRows: 1).shape[1]
+    }
+}
+
+struct FitProjection: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fit-projection",
+        abstract: "Fit an invertible projection into a k-dimensional core (default 9) on the rows of one or more files.",
+        discussion: """
+        All inputs must have the same width D; their rows are pooled. --method covariance streams .npy files in blocks \
+        (memory independent of n). With --stats-only the shard's mergeable statistics (n, mean, scatter) are written \
+        instead, for `vst merge-stats`.
+        Example: vst fit-projection latents.npy --rank 9 --out projection.safetensors
+        """)
+
+    @Argument(help: "Input files (.npy, .safetensors, .csv): n×D states.") var inputs: [String]
+    @Option(name: .long, help: "Core size k.") var rank: Int = 9
+    @Option(help: "svd | covariance | randomized") var method: ProjectionMethod = .svd
+    @Option(help: "Output .safetensors file (projection, or statistics with --stats-only).") var out: String
+    @Option(help: "Tensor name inside .safetensors inputs.") var key: String?
+    @Flag(help: "Write this shard's mergeable statistics instead of a projection.") var statsOnly = false
+    @Flag(help: "Do not subtract the mean.") var noCenter = false
+    @Flag(help: "Divide each feature by its standard deviation first.") var standardize = false
+    @Flag(help: "Project to whitened coordinates z/√λ.") var whiten = false
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        if inputs.isEmpty { throw ValidationError("give at least one input file") }
+        if rank < 1 { throw ValidationError("--rank must be at least 1, got \(rank)") }
+        if statsOnly && (standardize || noCenter) { throw ValidationError("--stats-only keeps raw statistics; --standardize/--no-center apply when fitting") }
+    }
+
+    func run() throws {
+        if statsOnly || method == .covariance && !standardize {
+            let d = try RowBlocks.dimension(inputs[0], key: key)
+            var stats = CovarianceStatistics(dimension: d)
+            for path in inputs {
+                let dd = try RowBlocks.dimension(path, key: key)
+                guard dd == d else { throw InputError("\(path): has D = \(dd) but \(inputs[0]) has D = \(d)") }
+                try RowBlocks.forEach(path, key: key) { try stats.add($0) }
+            }
+            if statsOnly {
+                try stats.save(out, overwrite: output.force, source: inputs.joined(separator: ","))
+                Outputs.emit(.object([("n", .int(stats.count)), ("d", .int(d)), ("out", .string(out))]),
+                             table: "wrote statistics of \(stats.count) rows × \(d) features to \(out)", options: output)
+                return
+            }
+            var o = ProjectionOptions(k: rank, method: .covariance)
+            o.center = !noCenter; o.whiten = whiten; o.seed = output.seed
+            guard rank <= d else { throw InputError("--rank \(rank) exceeds the dimension D = \(d)") }
+            var p = try Projection.fit(statistics: stats, options: o)
+            p.metadata["source"] = inputs.joined(separator: ",")
+            // Round-trip error on the first block of the first file (the whole corpus may not fit in memory).
+            var rt = 0.0
+            var measured = false
+            try RowBlocks.forEach(inputs[0], key: key) { x in if !measured { rt = try p.roundTripError(x); measured = true } }
+            try finish(p, roundTrip: rt)
+            return
+        }
+        let parts = try inputs.map { try Inputs.matrix($0, key: key, minRows: 1) }
+        let d = parts[0].shape[1]
+        for (path, x) in zip(inputs, parts) where x.shape[1] != d {
+            throw InputError("\(path): has D = \(x.shape[1]) but \(inputs[0]) has D = \(d)")
+        }
+        let x = parts.count == 1 ? parts[0] : try Tensor.concatenate(parts)
+        guard x.shape[0] >= 2 else { throw InputError("need at least 2 rows to fit, got \(x.shape[0])") }
+        guard rank <= d else { throw InputError("--rank \(rank) exceeds the dimension D = \(d)") }
+        var o = ProjectionOptions(k: rank, method: method)
+        o.center = !noCenter; o.standardize = standardize; o.whiten = whiten; o.seed = output.seed
+        var p = try Projection.fit(x, options: o)
+        p.metadata["source"] = inputs.joined(separator: ",")
+        try finish(p, roundTrip: p.roundTripError(x))
+    }
+
+    func finish(_ p: Projection, roundTrip: Double) throws {
+        try p.save(out, overwrite: output.force)
+        let json = p.report(roundTripError: roundTrip)
+        if let dir = output.report {
+            var page = HTMLReport(title: "Projection into a \(p.k)-D core", subtitle: "\(inputs.joined(separator: ", ")): n = \(p.n), D = \(p.dimension), method \(p.method.rawValue)")
+            let ev = p.explainedVarianceRatio.prefix(64).enumerated().map { (Double($0.offset + 1), $0.element) }
+            var cum = 0.0
+            let cumulative = p.explainedVarianceRatio.prefix(64).enumerated().map { (i, r) -> (Double, Double) in cum += r; return (Double(i + 1), cum) }
+            page.add("Explained variance", "The share of variance along each direction (and cumulatively). The core keeps the first \(p.k); the dashed line marks E_9.",
+                     svg: SVGPlot.line(title: "Explained variance ratio", xLabel: "component", yLabel: "ratio",
+                                       series: [SVGPlot.Series("per component", ev), SVGPlot.Series("cumulative", cumulative)],
+                                       hLines: [(p.coreEnergy[9] ?? 0, "E₉")]), file: "explained_variance")
+            try page.write(to: dir, json: json, overwrite: output.force)
+        }
+        Outputs.emit(json, table: Fmt.table(["quantity", "value"], [
+            ["n × D", "\(p.n) × \(p.dimension)"], ["core size k", "\(p.k)"], ["method", p.method.rawValue],
+            ["E₃ / E₆ / E₉", Ladder.cores.map { Fmt.f(p.coreEnergy[$0], 4) }.joined(separator: " / ")],
+            ["top explained-variance ratios", p.explainedVarianceRatio.prefix(p.k).map { Fmt.f($0, 3) }.joined(separator: " ")],
+            ["round-trip error", Fmt.f(roundTrip, 3)], ["orthonormality error", Fmt.f(p.orthonormalityError, 3)], ["written", out],
+        ]), options: output)
+    }
+}
+
+struct MergeStats: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge-stats",
+        abstract: "Merge shard statistics from `fit-projection --stats-only` into one projection (or merged statistics).",
+        discussion: "Example (map-reduce): on each machine `vst fit-projection shard_i.npy --stats-only --out s_i.safetensors`, then `vst merge-stats s_*.safetensors --out projection.safetensors`.")
+
+    @Argument(help: "Statistics files.") var inputs: [String]
+    @Option(help: "Output projection (.safetensors).") var out: String
+    @Option(name: .long, help: "Core size k.") var rank: Int = 9
+    @Flag(help: "Write the merged statistics instead of a projection.") var statsOnly = false
+    @Flag(help: "Project to whitened coordinates z/√λ.") var whiten = false
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        guard !inputs.isEmpty else { throw ValidationError("give at least one statistics file") }
+        var merged = try CovarianceStatistics.load(inputs[0])
+        for path in inputs.dropFirst() {
+            let s = try CovarianceStatistics.load(path)
+            guard s.dimension == merged.dimension else { throw InputError("\(path): has D = \(s.dimension) but \(inputs[0]) has D = \(merged.dimension)") }
+            try merged.merge(s)
+        }
+        if statsOnly {
+            try merged.save(out, overwrite: output.force, source: inputs.joined(separator: ","))
+            Outputs.emit(.object([("n", .int(merged.count)), ("d", .int(merged.dimension)), ("shards", .int(inputs.count))]),
+                         table: "merged \(inputs.count) shards: \(merged.count) rows × \(merged.dimension) features → \(out)", options: output)
+            return
+        }
+        guard rank >= 1, rank <= merged.dimension else { throw InputError("--rank \(rank) must be in 1...\(merged.dimension)") }
+        var o = ProjectionOptions(k: rank, method: .covariance)
+        o.whiten = whiten; o.seed = output.seed
+        var p = try Projection.fit(statistics: merged, options: o)
+        p.metadata["source"] = inputs.joined(separator: ",")
+        try p.save(out, overwrite: output.force)
+        var json = p.report(roundTripError: .nan)
+        if case var .object(pairs) = json { pairs.append(("shards", .int(inputs.count))); json = .object(pairs) }
+        Outputs.emit(json, table: Fmt.table(["quantity", "value"], [
+            ["shards", "\(inputs.count)"], ["n × D", "\(p.n) × \(p.dimension)"], ["core size k", "\(p.k)"],
+            ["E₃ / E₆ / E₉", Ladder.cores.map { Fmt.f(p.coreEnergy[$0], 4) }.joined(separator: " / ")], ["written", out],
+        ]), options: output)
+    }
+}
+
+struct Project: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Project states into the core of a fitted projection (batch: many files in one call).",
+        discussion: """
+        Writes <name>.core.npy (n×k) for each input (and <name>.residual.npy with --residual) into --out-dir, or to --out \
+        for a single input. .npy inputs stream in blocks, so files bigger than memory work.
+        Example: vst project --projection p.safetensors a.npy b.npy --out-dir cores/
+        """)
+
+    @Option(help: "Projection file from fit-projection.") var projection: String
+    @Argument(help: "Input files (n×D).") var inputs: [String]
+    @Option(help: "Output file (single input only).") var out: String?
+    @Option(help: "Output directory (one <name>.core.npy per input).") var outDir: String?
+    @Flag(help: "Also write the residual coordinates (n×(D−k)), so `lift` can invert exactly.") var residual = false
+    @Option(help: "Tensor name inside .safetensors inputs.") var key: String?
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        if inputs.isEmpty { throw ValidationError("give at least one input file") }
+        if out == nil && outDir == nil { throw ValidationError("give --out (one input) or --out-dir") }
+        if out != nil && inputs.count > 1 { throw ValidationError("--out takes one input; use --out-dir for \(inputs.count) files") }
+    }
+
+    func run() throws {
+        let p = try Projection.load(projection)
+        if let outDir { try Outputs.prepareDirectory(outDir) }
+        var done: [JSON] = []
+        let progress = Progress(label: "project", quiet: output.quiet || inputs.count < 2)
+        for (i, path) in inputs.enumerated() {
+            let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+            let target = out ?? (outDir! as NSString).appendingPathComponent(stem + ".core.npy")
+            let residualTarget = target.hasSuffix(".core.npy") ? String(target.dropLast(9)) + ".residual.npy"
+                                                                : (target as NSString).deletingPathExtension + ".residual.npy"
+            let d = try RowBlocks.dimension(path, key: key)
+            guard d == p.dimension else { throw InputError("\(path): has D = \(d) but the projection has D = \(p.dimension)") }
+            let n = path.lowercased().hasSuffix(".npy") ? try NPYReader(path).rowCount : try Inputs.matrix(path, key: key, minRows: 1).shape[0]
+            let zw = try NPYWriter(target, shape: [n, p.k], overwrite: output.force)
+            let rw = residual ? try NPYWriter(residualTarget, shape: [n, p.dimension - p.k], overwrite: output.force) : nil
+            try RowBlocks.forEach(path, key: key) { x in
+                try zw.append(p.project(x))
+                if let rw { try rw.append(p.residual(x)) }
+            }
+            try zw.finish()
+            try rw?.finish()
+            done.append(.object([("input", .string(path)), ("n", .int(n)), ("core", .string(target))] + (residual ? [("residual", .string(residualTarget))] : [])))
+            progress.update(i + 1, inputs.count)
+        }
+        Outputs.emit(.object([("k", .int(p.k)), ("d", .int(p.dimension)), ("files", .array(done))]),
+                     table: "projected \(inputs.count) file\(inputs.count == 1 ? "" : "s") into the \(p.k)-D core", options: output)
+    }
+}
+
+struct Lift: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Map core coordinates back to the full space: exactly with --residual, else the best rank-k reconstruction.",
+        discussion: "Example: vst lift --projection p.safetensors a.core.npy --residual a.residual.npy --out a.lifted.npy")
+
+    @Option(help: "Projection file from fit-projection.") var projection: String
+    @Argument(help: "Core coordinates (n×k .npy).") var input: String
+    @Option(help: "Residual coordinates (n×(D−k) .npy) for an exact inverse.") var residual: String?
+    @Option(help: "Output .npy file (n×D).") var out: String
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let p = try Projection.load(projection)
+        let zr = try NPYReader(input)
+        guard zr.shape.count == 2, zr.shape[1] == p.k else { throw InputError("\(input): expected n×\(p.k) core coordinates, got shape \(zr.shape)") }
+        let rr = try residual.map { try NPYReader($0) }
+        if let rr {
+            guard rr.shape == [zr.rowCount, p.dimension - p.k] else {
+                throw InputError("\(residual!): expected \(zr.rowCount)×\(p.dimension - p.k) residual coordinates, got shape \(rr.shape)")
+            }
+        }
+        let w = try NPYWriter(out, shape: [zr.rowCount, p.dimension], overwrite: output.force)
+        var start = 0
+        while start < zr.rowCount {
+            let end = Swift.min(zr.rowCount, start + 8192)
+            let z: Tensor<Double> = try zr.rows(start..<end)
+            let r: Tensor<Double>? = try rr?.rows(start..<end)
+            try w.append(p.lift(z, residual: r))
+            start = end
+        }
+        try w.finish()
+        Outputs.emit(.object([("n", .int(zr.rowCount)), ("d", .int(p.dimension)), ("exact", .bool(residual != nil)), ("out", .string(out))]),
+                     table: "lifted \(zr.rowCount) rows to D = \(p.dimension) (\(residual != nil ? "exact inverse" : "rank-\(p.k) reconstruction")) → \(out)",
+                     options: output)
+    }
+}
