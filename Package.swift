@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "Linear", targets: ["Linear"]),
         .library(name: "Substrate", targets: ["Substrate"]),
+        .library(name: "Neural", targets: ["Neural"]),
         .executable(name: "vst", targets: ["vst"]),
     ],
     dependencies: [
@@ -30,6 +31,10 @@ let package = Package(
             name: "Substrate",
             dependencies: ["Linear"]
         ),
+        .target(
+            name: "Neural",
+            dependencies: ["Linear"]
+        ),
         .executableTarget(
             name: "vst",
             dependencies: [
@@ -41,6 +46,10 @@ let package = Package(
         .testTarget(
             name: "LinearTests",
             dependencies: ["Linear"]
+        ),
+        .testTarget(
+            name: "NeuralTests",
+            dependencies: ["Neural", "Linear"]
         ),
         .testTarget(
             name: "SubstrateTests",

@@ -1,0 +1,669 @@
+import Linear
+
+// Tensor-level kernels behind every differentiable operation.
+//
+// Neural's own code is generic over `BLASScalar` and is not `@inlinable`, so a caller in another module runs it
+// unspecialised. That is cheap for per-operation bookkeeping but ruinous inside element loops (a generic call
+// per element was measured 130× slower). Every loop over elements therefore lives here, in functions that are
+// pre-specialised for `Float` and `Double` with `@_specialize`: an unspecialised caller pays one type check per
+// call and then runs the concrete, vectorised code. BLAS calls dispatch per buffer through `BLASScalar` anyway.
+//
+// Nothing here records a graph; `Variable` operations call these and add the backward rules.
+
+/// Shape-and-buffer kernels, pre-specialised for `Float` and `Double` (see the file comment).
+enum Kernels {
+    // MARK: Buffer helpers
+
+    /// `dst[i] = f(a[i], b[i], c[i])` over three equal-shaped tensors.
+    @inline(__always)
+    static func map3<S: BLASScalar>(_ a: Tensor<S>, _ b: Tensor<S>, _ c: Tensor<S>, _ f: (S, S, S) -> S) -> Tensor<S> {
+        precondition(a.shape == b.shape && b.shape == c.shape, "Kernels.map3: shapes \(a.shape), \(b.shape), \(c.shape) differ")
+        return Tensor(unsafeUninitializedShape: a.shape) { dst, n in
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    c.withUnsafeBufferPointer { pc in
+                        let x = pa.baseAddress!, y = pb.baseAddress!, z = pc.baseAddress!
+                        Parallel.forChunks(n) { r in for i in r { dst[i] = f(x[i], y[i], z[i]) } }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Σ p[0..<n] with eight independent accumulators (vectorisable; accuracy like pairwise summation of 8 lanes).
+    @inline(__always)
+    static func rowSum<S: BLASScalar>(_ p: UnsafePointer<S>, _ n: Int) -> S {
+        var acc = SIMD8<S>(repeating: 0)
+        var j = 0
+        while j &+ 8 <= n {
+            acc += UnsafeRawPointer(p + j).loadUnaligned(as: SIMD8<S>.self)
+            j &+= 8
+        }
+        var s = acc.sum()
+        while j < n { s += p[j]; j &+= 1 }
+        return s
+    }
+
+    /// Σ p[j]·q[j] for j < n, vectorised like `rowSum`.
+    @inline(__always)
+    static func rowDot<S: BLASScalar>(_ p: UnsafePointer<S>, _ q: UnsafePointer<S>, _ n: Int) -> S {
+        var acc = SIMD8<S>(repeating: 0)
+        var j = 0
+        while j &+ 8 <= n {
+            acc += UnsafeRawPointer(p + j).loadUnaligned(as: SIMD8<S>.self) * UnsafeRawPointer(q + j).loadUnaligned(as: SIMD8<S>.self)
+            j &+= 8
+        }
+        var s = acc.sum()
+        while j < n { s += p[j] * q[j]; j &+= 1 }
+        return s
+    }
+
+    // MARK: Creation
+
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func full<S: BLASScalar>(_ shape: [Int], _ value: S) -> Tensor<S> {
+        Tensor(unsafeUninitializedShape: shape) { p, n in for i in 0..<n { p[i] = value } }
+    }
+
+    // MARK: Binary (numpy broadcasting)
+
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func add<S: BLASScalar>(_ a: Tensor<S>, _ b: Tensor<S>) throws -> Tensor<S> { try a + b }
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func sub<S: BLASScalar>(_ a: Tensor<S>, _ b: Tensor<S>) throws -> Tensor<S> { try a - b }
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func mul<S: BLASScalar>(_ a: Tensor<S>, _ b: Tensor<S>) throws -> Tensor<S> { try a * b }
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func div<S: BLASScalar>(_ a: Tensor<S>, _ b: Tensor<S>) throws -> Tensor<S> { try a / b }
+
+    /// `a ← a + b` (same shape or `b` broadcast to `a`), in place when `a` owns its storage.
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func addInPlace<S: BLASScalar>(_ a: inout Tensor<S>, _ b: Tensor<S>) throws { try a += b }
+
+    /// `a ← α·a` in place.
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func scaleInPlace<S: BLASScalar>(_ a: inout Tensor<S>, _ alpha: S) { a *= alpha }
+
+    // MARK: Scalar operands
+
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func addScalar<S: BLASScalar>(_ a: Tensor<S>, _ s: S) -> Tensor<S> { a + s }
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func mulScalar<S: BLASScalar>(_ a: Tensor<S>, _ s: S) -> Tensor<S> { a * s }
+    /// s − a
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func rsubScalar<S: BLASScalar>(_ s: S, _ a: Tensor<S>) -> Tensor<S> { s - a }
+    /// s / a
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func rdivScalar<S: BLASScalar>(_ s: S, _ a: Tensor<S>) -> Tensor<S> { s / a }
+
+    // MARK: Unary
+
+    /// The element-wise functions with a kernel of their own.
+    enum Unary { case neg, exp, log, sqrt, rsqrt, square, abs, sign, tanh, sigmoid, relu, silu, gelu, softplus, sin, cos, log1p, expm1, step }
+
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func unary<S: BLASScalar>(_ f: Unary, _ x: Tensor<S>) -> Tensor<S> {
+        switch f {
+        case .neg: return -x
+        case .exp: return x.exp()
+        case .log: return x.log()
+        case .sqrt: return x.sqrt()
+        case .rsqrt: return x.rsqrt()
+        case .square: return x.square()
+        case .abs: return x.abs()
+        case .sign: return x.sign()
+        case .tanh: return x.tanh()
+        case .sigmoid: return x.sigmoid()
+        case .relu: return x.relu()
+        case .silu: return x.silu()
+        case .gelu: return x.gelu()
+        case .softplus: return x.softplus()
+        case .sin: return x.sin()
+        case .cos: return x.cos()
+        case .log1p: return x.log1p()
+        case .expm1: return x.expm1()
+        case .step: return x.isGreater(than: 0)
+        }
+    }
+
+    /// xᵖ element-wise.
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func pow<S: BLASScalar>(_ x: Tensor<S>, _ p: S) -> Tensor<S> { x.pow(p) }
+
+    /// 1 where low ≤ x ≤ high, else 0.
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func insideMask<S: BLASScalar>(_ x: Tensor<S>, _ low: S, _ high: S) -> Tensor<S> {
+        x.map { $0 >= low && $0 <= high ? 1 : 0 }
+    }
+
+    /// Clamps to [low, high].
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func clamp<S: BLASScalar>(_ x: Tensor<S>, _ low: S, _ high: S) -> Tensor<S> { x.clamp(min: low, max: high) }
+
+    /// 1 where x < s, else 0.
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func lessThan<S: BLASScalar>(_ x: Tensor<S>, _ s: S) -> Tensor<S> { x.isLess(than: s) }
+
+    // MARK: Fused first-order backward kernels (g = upstream gradient)
+
+    /// g·silu′(x) with silu′(x) = σ(x)(1 + x(1 − σ(x))).
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func siluBackward<S: BLASScalar>(_ x: Tensor<S>, _ g: Tensor<S>) -> Tensor<S> {
+        let s = x.sigmoid()
+        return map3(x, s, g) { x, s, g in g * s * (1 + x * (1 - s)) }
+    }
+
+    /// g·gelu′(x) for the tanh form gelu(x) = x·σ(u), u = 2c(x + a x³), c = √(2/π), a = 0.044715:
+    /// gelu′(x) = σ(u) + x·σ(u)(1 − σ(u))·2c(1 + 3a x²).
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func geluBackward<S: BLASScalar>(_ x: Tensor<S>, _ g: Tensor<S>) -> Tensor<S> {
+        let c2 = S(2 * 0.7978845608028654), a = S(0.044715)
+        let u = x.map { c2 * ($0 + a * $0 * $0 * $0) }
+        let s = u.sigmoid()
+        return map3(x, s, g) { x, s, g in g * (s + x * s * (1 - s) * c2 * (1 + 3 * a * x * x)) }
+    }
+
+    /// g·(1 − y²) where y = tanh(x).
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func tanhBackward<S: BLASScalar>(_ y: Tensor<S>, _ g: Tensor<S>) -> Tensor<S> {
+        precondition(y.shape == g.shape)
+        return (try? Tensor.zip(y, g, "tanhBackward") { y, g in g * (1 - y * y) })!
+    }
+
+    /// g·y(1 − y) where y = σ(x).
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func sigmoidBackward<S: BLASScalar>(_ y: Tensor<S>, _ g: Tensor<S>) -> Tensor<S> {
+        precondition(y.shape == g.shape)
+        return (try? Tensor.zip(y, g, "sigmoidBackward") { y, g in g * y * (1 - y) })!
+    }
+
+    // MARK: Reductions and broadcasting
+
+    /// Σ of all elements as a rank-0 tensor.
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func sumAll<S: BLASScalar>(_ x: Tensor<S>) -> Tensor<S> { Tensor(scalar: x.sum()) }
+
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func sum<S: BLASScalar>(_ x: Tensor<S>, axis: Int, keepDims: Bool) throws -> Tensor<S> {
+        try x.sum(axis: axis, keepDims: keepDims)
+    }
+
+    /// Sums `x` down to `shape` (the inverse of broadcasting `shape` up to `x.shape`): leading axes are summed
+    /// away and axes where `shape` has extent 1 are summed with the extent kept.
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func sumTo<S: BLASScalar>(_ x: Tensor<S>, _ shape: [Int]) throws -> Tensor<S> {
+        if x.shape == shape { return x }
+        let off = x.rank - shape.count
+        guard off >= 0 else { throw TensorError.shapeMismatch(operation: "sumTo (target has more axes)", lhs: x.shape, rhs: shape) }
+        var t = x
+        if off > 0 {
+            let lead = x.shape[0..<off].reduce(1, *)
+            t = try t.reshaped([lead] + Array(x.shape[off...])).sum(axis: 0)
+        }
+        for (i, d) in shape.enumerated() where t.shape[i] != d {
+            guard d == 1 else { throw TensorError.shapeMismatch(operation: "sumTo", lhs: x.shape, rhs: shape) }
+            t = try t.sum(axis: i, keepDims: true)
+        }
+        return try t.reshaped(shape)
+    }
+
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func broadcast<S: BLASScalar>(_ x: Tensor<S>, to shape: [Int]) throws -> Tensor<S> { try x.broadcast(to: shape) }
+
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func max<S: BLASScalar>(_ x: Tensor<S>, axis: Int, keepDims: Bool) throws -> Tensor<S> {
+        try x.max(axis: axis, keepDims: keepDims)
+    }
+
+    /// For each line along `axis`: 1/k at the k positions equal to the line's maximum `m` (kept dims), else 0.
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func argmaxMask<S: BLASScalar>(_ x: Tensor<S>, _ m: Tensor<S>, axis: Int) throws -> Tensor<S> {
+        let hits = try x.isEqual(to: m)
+        let counts = try hits.sum(axis: axis, keepDims: true)
+        return try hits / counts
+    }
+
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func logsumexp<S: BLASScalar>(_ x: Tensor<S>, axis: Int, keepDims: Bool) throws -> Tensor<S> {
+        try x.logsumexp(axis: axis, keepDims: keepDims)
+    }
+
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func softmax<S: BLASScalar>(_ x: Tensor<S>, axis: Int) throws -> Tensor<S> {
+        let g = try geometry(x.shape, axis)
+        if g.inner == 1 {
+            // Last axis: one pass for the maximum, the vector exp kernel, one pass to normalise.
+            return Tensor(unsafeUninitializedShape: x.shape) { d, _ in
+                x.withUnsafeBufferPointer { px in
+                    let p = px.baseAddress!
+                    for o in 0..<g.outer {
+                        let row = p + o &* g.n, out = d + o &* g.n
+                        var m = -S.infinity
+                        for j in 0..<g.n where row[j] > m { m = row[j] }
+                        if !m.isFinite { m = 0 }
+                        for j in 0..<g.n { out[j] = row[j] - m }
+                        S.vexp(out, out, g.n)
+                        let r = 1 / rowSum(out, g.n)
+                        for j in 0..<g.n { out[j] *= r }
+                    }
+                }
+            }
+        }
+        return try x.softmax(axis: axis)
+    }
+
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func logSoftmax<S: BLASScalar>(_ x: Tensor<S>, axis: Int) throws -> Tensor<S> { try x.logSoftmax(axis: axis) }
+
+    /// Backward of y = softmax(x) along `axis`: y ⊙ (g − Σ g⊙y).
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func softmaxBackward<S: BLASScalar>(_ y: Tensor<S>, _ g: Tensor<S>, axis: Int) throws -> Tensor<S> {
+        let geo = try geometry(y.shape, axis)
+        return Tensor(unsafeUninitializedShape: y.shape) { d, _ in
+            y.withUnsafeBufferPointer { py in
+                g.withUnsafeBufferPointer { pg in
+                    let yp = py.baseAddress!, gp = pg.baseAddress!
+                    for o in 0..<geo.outer {
+                        for i in 0..<geo.inner {
+                            let base = o &* geo.n &* geo.inner &+ i, s = geo.inner
+                            var dotv: S = 0
+                            if s == 1 { dotv = rowDot(yp + base, gp + base, geo.n) }
+                            else { for j in 0..<geo.n { dotv += yp[base &+ j &* s] * gp[base &+ j &* s] } }
+                            for j in 0..<geo.n { let k = base &+ j &* s; d[k] = yp[k] * (gp[k] - dotv) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Backward of y = logSoftmax(x) along `axis`: g − exp(y)·Σg.
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func logSoftmaxBackward<S: BLASScalar>(_ y: Tensor<S>, _ g: Tensor<S>, axis: Int) throws -> Tensor<S> {
+        let total = try g.sum(axis: axis, keepDims: true)
+        let p = y.exp()
+        return try g - p * total
+    }
+
+    /// (outer, n, inner) around `axis`.
+    static func geometry(_ shape: [Int], _ axis: Int) throws -> (axis: Int, outer: Int, n: Int, inner: Int) {
+        let a = try Tensor<Float>.normalizeAxis(axis, rank: shape.count, "reduction")
+        return (a, shape[0..<a].reduce(1, *), shape[a], shape[(a + 1)...].reduce(1, *))
+    }
+
+    // MARK: Products
+
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func matmul<S: BLASScalar>(_ a: Tensor<S>, _ b: Tensor<S>, _ ta: Bool, _ tb: Bool) throws -> Tensor<S> {
+        try Linear.matmul(a, b, transposeA: ta, transposeB: tb)
+    }
+
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func batchedMatmul<S: BLASScalar>(_ a: Tensor<S>, _ b: Tensor<S>, _ ta: Bool, _ tb: Bool) throws -> Tensor<S> {
+        try Linear.batchedMatmul(a, b, transposeA: ta, transposeB: tb)
+    }
+
+    /// x·Wᵀ + b for x [m, k], W [n, k], b [n], as one gemm whose output starts as the broadcast bias (β = 1).
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func linear<S: BLASScalar>(_ x: Tensor<S>, _ w: Tensor<S>, _ b: Tensor<S>?) throws -> Tensor<S> {
+        guard x.rank == 2, w.rank == 2, x.shape[1] == w.shape[1] else {
+            throw TensorError.shapeMismatch(operation: "linear (x [m, k] · weight [n, k]ᵀ)", lhs: x.shape, rhs: w.shape)
+        }
+        let m = x.shape[0], k = x.shape[1], n = w.shape[0]
+        if let b, b.shape != [n] {
+            throw TensorError.shapeMismatch(operation: "linear (bias must be [out])", lhs: w.shape, rhs: b.shape)
+        }
+        return Tensor(unsafeUninitializedShape: [m, n]) { c, count in
+            if count == 0 { return }
+            if let b {
+                b.withUnsafeBufferPointer { pb in for i in 0..<m { (c + i &* n).update(from: pb.baseAddress!, count: n) } }
+            }
+            if k == 0 { if b == nil { for i in 0..<count { c[i] = 0 } }; return }
+            x.withUnsafeBufferPointer { px in
+                w.withUnsafeBufferPointer { pw in
+                    S.gemm(transA: false, transB: true, m: m, n: n, k: k, alpha: 1, a: px.baseAddress!, lda: k,
+                           b: pw.baseAddress!, ldb: k, beta: b == nil ? 0 : 1, c: c, ldc: n)
+                }
+            }
+        }
+    }
+
+    // MARK: Shapes
+
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func permute<S: BLASScalar>(_ x: Tensor<S>, _ axes: [Int]) throws -> Tensor<S> { try x.permuted(axes) }
+
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func slice<S: BLASScalar>(_ x: Tensor<S>, _ range: Range<Int>, axis: Int) throws -> Tensor<S> {
+        try x.slice(range, axis: axis)
+    }
+
+    /// Zeros of `shape` with `x` written at `range` along `axis` (the adjoint of `slice`).
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func unslice<S: BLASScalar>(_ x: Tensor<S>, _ range: Range<Int>, axis: Int, shape: [Int]) throws -> Tensor<S> {
+        let g = try geometry(shape, axis)
+        guard x.shape.count == shape.count, x.shape[g.axis] == range.count else {
+            throw TensorError.shapeMismatch(operation: "unslice", lhs: x.shape, rhs: shape)
+        }
+        return Tensor(unsafeUninitializedShape: shape) { d, total in
+            for i in 0..<total { d[i] = 0 }
+            x.withUnsafeBufferPointer { px in
+                let block = range.count &* g.inner, full = g.n &* g.inner
+                for o in 0..<g.outer {
+                    (d + o &* full + range.lowerBound &* g.inner).update(from: px.baseAddress! + o &* block, count: block)
+                }
+            }
+        }
+    }
+
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func concatenate<S: BLASScalar>(_ xs: [Tensor<S>], axis: Int) throws -> Tensor<S> {
+        try Tensor.concatenate(xs, axis: axis)
+    }
+
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func gatherRows<S: BLASScalar>(_ x: Tensor<S>, _ indices: [Int]) throws -> Tensor<S> { try x.gather(rows: indices) }
+
+    /// Zeros of [rows, inner…] with row `indices[k]` += x[k] (the adjoint of `gatherRows`).
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func scatterAddRows<S: BLASScalar>(_ x: Tensor<S>, _ indices: [Int], rows: Int) -> Tensor<S> {
+        var shape = x.shape
+        shape[0] = rows
+        let inner = x.count / Swift.max(1, x.shape[0])
+        return Tensor(unsafeUninitializedShape: shape) { d, total in
+            for i in 0..<total { d[i] = 0 }
+            x.withUnsafeBufferPointer { px in
+                for (k, i) in indices.enumerated() {
+                    let r = i < 0 ? i + rows : i
+                    let dst = d + r &* inner, src = px.baseAddress! + k &* inner
+                    for j in 0..<inner { dst[j] += src[j] }
+                }
+            }
+        }
+    }
+
+    /// out[i] = x[i, idx[i]] for x [m, c].
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func pick<S: BLASScalar>(_ x: Tensor<S>, _ idx: [Int]) throws -> Tensor<S> {
+        guard x.rank == 2, x.shape[0] == idx.count else {
+            throw TensorError.invalidShape("pick: expected [m, c] values and m indices, got shape \(x.shape) and \(idx.count) indices")
+        }
+        let c = x.shape[1]
+        for (i, j) in idx.enumerated() where j < 0 || j >= c {
+            throw TensorError.invalidArgument("pick: index \(j) at row \(i) is out of range 0..<\(c)")
+        }
+        return Tensor(unsafeUninitializedShape: [idx.count]) { d, _ in
+            x.withUnsafeBufferPointer { px in for (i, j) in idx.enumerated() { d[i] = px[i &* c &+ j] } }
+        }
+    }
+
+    /// Zeros [m, c] with g[i] at (i, idx[i]) (the adjoint of `pick`).
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func unpick<S: BLASScalar>(_ g: Tensor<S>, _ idx: [Int], columns c: Int) -> Tensor<S> {
+        Tensor(unsafeUninitializedShape: [idx.count, c]) { d, total in
+            for i in 0..<total { d[i] = 0 }
+            g.withUnsafeBufferPointer { pg in for (i, j) in idx.enumerated() { d[i &* c &+ j] = pg[i] } }
+        }
+    }
+
+    // MARK: Normalisation
+
+    /// Layer normalisation over the last axis: x̂ = (x − μ)·r with r = 1/√(σ² + ε) per row (σ² the biased
+    /// variance), then y = x̂·γ + β when γ, β are given. Returns y, x̂ and r (one per row).
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func layerNorm<S: BLASScalar>(_ x: Tensor<S>, _ gamma: Tensor<S>?, _ beta: Tensor<S>?, eps: S)
+        -> (y: Tensor<S>, xhat: Tensor<S>, rstd: Tensor<S>) {
+        let d = x.shape.last ?? 1, rows = x.count / Swift.max(1, d)
+        var rstd = Tensor<S>.zeros([rows])
+        let xhat = Tensor<S>(unsafeUninitializedShape: x.shape) { xh, _ in
+            rstd.withUnsafeMutableBufferPointer { pr in
+                x.withUnsafeBufferPointer { px in
+                    let inv = 1 / S(d)
+                    for r in 0..<rows {
+                        let row = px.baseAddress! + r &* d, out = xh + r &* d
+                        let mu = rowSum(row, d) * inv
+                        for j in 0..<d { out[j] = row[j] - mu }
+                        let v = rowDot(out, out, d) * inv
+                        let rs = 1 / (v + eps).squareRoot()
+                        pr[r] = rs
+                        for j in 0..<d { out[j] *= rs }
+                    }
+                }
+            }
+        }
+        guard gamma != nil || beta != nil else { return (xhat, xhat, rstd) }
+        let y = Tensor<S>(unsafeUninitializedShape: x.shape) { py, _ in
+            xhat.withUnsafeBufferPointer { pxh in
+                let g = gamma.map { $0.scalars }, b = beta.map { $0.scalars }
+                for r in 0..<rows {
+                    let src = pxh.baseAddress! + r &* d, dst = py + r &* d
+                    switch (g, b) {
+                    case let (g?, b?): for j in 0..<d { dst[j] = src[j] * g[j] + b[j] }
+                    case let (g?, nil): for j in 0..<d { dst[j] = src[j] * g[j] }
+                    case let (nil, b?): for j in 0..<d { dst[j] = src[j] + b[j] }
+                    default: break
+                    }
+                }
+            }
+        }
+        return (y, xhat, rstd)
+    }
+
+    /// Backward of layer normalisation over the last axis. With ĝ = g·γ (or g without γ):
+    /// dx = r·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) per row; dγ = Σ_rows g·x̂; dβ = Σ_rows g.
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func layerNormBackward<S: BLASScalar>(_ g: Tensor<S>, _ xhat: Tensor<S>, _ rstd: Tensor<S>, _ gamma: Tensor<S>?,
+                                                 needGamma: Bool, needBeta: Bool)
+        -> (dx: Tensor<S>, dgamma: Tensor<S>?, dbeta: Tensor<S>?) {
+        let d = xhat.shape.last ?? 1, rows = xhat.count / Swift.max(1, d)
+        var dgamma: Tensor<S>? = needGamma ? Tensor<S>.zeros([d]) : nil
+        var dbeta: Tensor<S>? = needBeta ? Tensor<S>.zeros([d]) : nil
+        let gam = gamma?.scalars
+        var scratch = [S](repeating: 0, count: d)
+        let dx = Tensor<S>(unsafeUninitializedShape: xhat.shape) { out, _ in
+            g.withUnsafeBufferPointer { pg in
+                xhat.withUnsafeBufferPointer { px in
+                    rstd.withUnsafeBufferPointer { pr in
+                        scratch.withUnsafeMutableBufferPointer { sc in
+                            let inv = 1 / S(d)
+                            for r in 0..<rows {
+                                let gr = pg.baseAddress! + r &* d, xr = px.baseAddress! + r &* d, o = out + r &* d
+                                let gh = sc.baseAddress!
+                                if let gam { for j in 0..<d { gh[j] = gr[j] * gam[j] } } else { gh.update(from: gr, count: d) }
+                                let m1 = rowSum(UnsafePointer(gh), d) * inv
+                                let m2 = rowDot(UnsafePointer(gh), xr, d) * inv
+                                let rs = pr[r]
+                                for j in 0..<d { o[j] = rs * (gh[j] - m1 - xr[j] * m2) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if needGamma {
+            dgamma = try! (g * xhat).reshaped([rows, d]).sum(axis: 0)
+        }
+        if needBeta {
+            dbeta = try! g.reshaped([rows, d]).sum(axis: 0)
+        }
+        return (dx, dgamma, dbeta)
+    }
+
+    // MARK: Convolution geometry
+
+    /// im2col for x [n, c, h, w], a k×k kernel, `stride` and zero `padding`: rows are output positions
+    /// (n, oh, ow), columns are (c, ki, kj), so a convolution is one gemm with the [out, c·k·k] weight.
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func im2col<S: BLASScalar>(_ x: Tensor<S>, _ geo: ConvGeometry) -> Tensor<S> {
+        let (n, c, h, w, k, s, p, oh, ow) = (geo.batch, geo.channels, geo.height, geo.width, geo.kernel, geo.stride, geo.padding, geo.outHeight, geo.outWidth)
+        let cols = c &* k &* k
+        return Tensor(unsafeUninitializedShape: [n &* oh &* ow, cols]) { d, _ in
+            x.withUnsafeBufferPointer { px in
+                let src = px.baseAddress!
+                for b in 0..<n { for y in 0..<oh { for xo in 0..<ow {
+                    let row = d + ((b &* oh &+ y) &* ow &+ xo) &* cols
+                    var col = 0
+                    for ch in 0..<c {
+                        let plane = src + (b &* c &+ ch) &* h &* w
+                        for ki in 0..<k {
+                            let iy = y &* s &- p &+ ki
+                            for kj in 0..<k {
+                                let ix = xo &* s &- p &+ kj
+                                row[col] = (iy >= 0 && iy < h && ix >= 0 && ix < w) ? plane[iy &* w &+ ix] : 0
+                                col &+= 1
+                            }
+                        }
+                    }
+                } } }
+            }
+        }
+    }
+
+    /// col2im: the adjoint of `im2col`, summing every column entry back into its input pixel.
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func col2im<S: BLASScalar>(_ cols: Tensor<S>, _ geo: ConvGeometry) -> Tensor<S> {
+        let (n, c, h, w, k, s, p, oh, ow) = (geo.batch, geo.channels, geo.height, geo.width, geo.kernel, geo.stride, geo.padding, geo.outHeight, geo.outWidth)
+        let ncols = c &* k &* k
+        return Tensor(unsafeUninitializedShape: [n, c, h, w]) { d, total in
+            for i in 0..<total { d[i] = 0 }
+            cols.withUnsafeBufferPointer { pc in
+                let src = pc.baseAddress!
+                for b in 0..<n { for y in 0..<oh { for xo in 0..<ow {
+                    let row = src + ((b &* oh &+ y) &* ow &+ xo) &* ncols
+                    var col = 0
+                    for ch in 0..<c {
+                        let plane = d + (b &* c &+ ch) &* h &* w
+                        for ki in 0..<k {
+                            let iy = y &* s &- p &+ ki
+                            for kj in 0..<k {
+                                let ix = xo &* s &- p &+ kj
+                                if iy >= 0 && iy < h && ix >= 0 && ix < w { plane[iy &* w &+ ix] += row[col] }
+                                col &+= 1
+                            }
+                        }
+                    }
+                } } }
+            }
+        }
+    }
+
+    // MARK: Optimiser updates (one pass over each parameter)
+
+    /// Adam/AdamW: m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; p ← p·(1 − lr·λ_decoupled) − lr·(m/c₁)/(√(v/c₂) + ε),
+    /// where c₁ = 1 − β₁ᵗ, c₂ = 1 − β₂ᵗ and g already includes any coupled (L2) weight decay.
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func adamUpdate<S: BLASScalar>(_ p: inout Tensor<S>, _ g: Tensor<S>, _ m: inout Tensor<S>, _ v: inout Tensor<S>,
+                                          lr: Double, beta1: Double, beta2: Double, eps: Double, c1: Double, c2: Double,
+                                          l2: Double, decoupled: Double) {
+        let b1 = S(beta1), b2 = S(beta2), ob1 = S(1 - beta1), ob2 = S(1 - beta2)
+        let stepSize = S(lr / c1), rc2 = S(1 / c2.squareRoot()), e = S(eps), wd = S(l2), shrink = S(1 - lr * decoupled)
+        g.withUnsafeBufferPointer { pg in
+            m.withUnsafeMutableBufferPointer { pm in
+                v.withUnsafeMutableBufferPointer { pv in
+                    p.withUnsafeMutableBufferPointer { pp in
+                        let gp = pg.baseAddress!, mp = pm.baseAddress!, vp = pv.baseAddress!, xp = pp.baseAddress!
+                        Parallel.forChunks(pp.count) { r in
+                            for i in r {
+                                let gi = gp[i] + wd * xp[i]
+                                let mi = b1 * mp[i] + ob1 * gi
+                                let vi = b2 * vp[i] + ob2 * gi * gi
+                                mp[i] = mi
+                                vp[i] = vi
+                                xp[i] = xp[i] * shrink - stepSize * mi / (vi.squareRoot() * rc2 + e)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// SGD with momentum μ and dampening 0 (PyTorch's form): g ← g + λp; b ← μb + g; step d = g + μb (Nesterov)
+    /// or b; p ← p − lr·d. Without momentum (`buffer` nil) p ← p − lr·g.
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func sgdUpdate<S: BLASScalar>(_ p: inout Tensor<S>, _ g: Tensor<S>, _ buffer: inout Tensor<S>?, lr: Double,
+                                         momentum: Double, nesterov: Bool, weightDecay: Double, firstStep: Bool) {
+        let mu = S(momentum), l = S(lr), wd = S(weightDecay)
+        g.withUnsafeBufferPointer { pg in
+            p.withUnsafeMutableBufferPointer { pp in
+                let gp = pg.baseAddress!, xp = pp.baseAddress!
+                if buffer == nil {
+                    for i in 0..<pp.count { xp[i] -= l * (gp[i] + wd * xp[i]) }
+                    return
+                }
+                buffer!.withUnsafeMutableBufferPointer { pb in
+                    let bp = pb.baseAddress!
+                    for i in 0..<pp.count {
+                        let gi = gp[i] + wd * xp[i]
+                        let bi = firstStep ? gi : mu * bp[i] + gi
+                        bp[i] = bi
+                        xp[i] -= l * (nesterov ? gi + mu * bi : bi)
+                    }
+                }
+            }
+        }
+    }
+
+    /// e ← d·e + (1 − d)·p.
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func emaUpdate<S: BLASScalar>(_ e: inout Tensor<S>, _ p: Tensor<S>, decay: Double) {
+        let d = S(decay), od = S(1 - decay)
+        p.withUnsafeBufferPointer { pp in
+            e.withUnsafeMutableBufferPointer { pe in for i in 0..<pe.count { pe[i] = d * pe[i] + od * pp[i] } }
+        }
+    }
+
+    /// Σ x² in Double.
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func sumOfSquares<S: BLASScalar>(_ x: Tensor<S>) -> Double {
+        x.withUnsafeBufferPointer { p in
+            var acc = 0.0
+            var i = 0
+            let n = p.count
+            while i < n {
+                let end = Swift.min(n, i + 1024)
+                acc += Double(rowDot(p.baseAddress! + i, p.baseAddress! + i, end - i))
+                i = end
+            }
+            return acc
+        }
+    }
+
+    /// Uniform [0, 1) samples ≥ p become 1/(1 − p), others 0 (an inverted-dropout mask).
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func dropoutMask<S: BLASScalar>(_ shape: [Int], p: Double, using g: inout RandomGenerator) -> Tensor<S> {
+        let keep = S(1 / (1 - p))
+        return Tensor(unsafeUninitializedShape: shape) { d, n in
+            for i in 0..<n { d[i] = g.nextUniform() >= p ? keep : 0 }
+        }
+    }
+
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func normal<S: BLASScalar>(_ shape: [Int], std: Double, using g: inout RandomGenerator) -> Tensor<S> {
+        Tensor<S>.normal(shape, std: S(std), using: &g)
+    }
+
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func uniform<S: BLASScalar>(_ shape: [Int], bound: Double, using g: inout RandomGenerator) -> Tensor<S> {
+        Tensor<S>.uniform(shape, low: S(-bound), high: S(bound), using: &g)
+    }
+
+    /// Exact element-wise equality of two tensors (shapes and values).
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func equal<S: BLASScalar>(_ a: Tensor<S>, _ b: Tensor<S>) -> Bool { a == b }
+}
+
+/// The geometry of a 2-D convolution over [batch, channels, height, width] with a square kernel.
+public struct ConvGeometry: Sendable, Equatable {
+    public var batch, channels, height, width, kernel, stride, padding: Int
+    /// ⌊(h + 2p − k)/s⌋ + 1.
+    public var outHeight: Int { (height + 2 * padding - kernel) / stride + 1 }
+    /// ⌊(w + 2p − k)/s⌋ + 1.
+    public var outWidth: Int { (width + 2 * padding - kernel) / stride + 1 }
+
+    public init(batch: Int, channels: Int, height: Int, width: Int, kernel: Int, stride: Int = 1, padding: Int = 0) {
+        self.batch = batch; self.channels = channels; self.height = height; self.width = width
+        self.kernel = kernel; self.stride = stride; self.padding = padding
+    }
+}

@@ -1,0 +1,81 @@
+import Linear
+
+/// A model component with named parameters and named submodules, in train or eval mode.
+///
+/// Parameters are addressed by dotted paths built from the names modules give their children and parameters,
+/// as in PyTorch's `state_dict`: `blocks.0.attn.qkv.weight`. The listing is deterministic (declaration
+/// order), so optimisers, EMA and checkpoints line up with it.
+///
+/// Conformers are classes: they hold their parameters as `Variable`s (shared with optimisers) and expose them
+/// with `localParameters` and `children`; everything else (listing, counting, mode switching, saving and
+/// loading) comes from the extension.
+public protocol Module<Scalar>: AnyObject {
+    associatedtype Scalar: BLASScalar
+    /// The parameters this module holds itself, by local name (e.g. `weight`, `bias`).
+    var localParameters: [(String, Variable<Scalar>)] { get }
+    /// The direct submodules, by local name (e.g. `attn`, `blocks.0`).
+    var children: [(String, any Module<Scalar>)] { get }
+    /// Training mode (dropout active) or evaluation mode.
+    var isTraining: Bool { get set }
+}
+
+extension Module {
+    public var localParameters: [(String, Variable<Scalar>)] { [] }
+    public var children: [(String, any Module<Scalar>)] { [] }
+
+    /// Every parameter with its dotted path, depth first in declaration order.
+    public func namedParameters(prefix: String = "") -> [(name: String, parameter: Variable<Scalar>)] {
+        var out: [(name: String, parameter: Variable<Scalar>)] = []
+        for (n, p) in localParameters { out.append((prefix + n, p)) }
+        for (n, m) in children { out += m.namedParameters(prefix: prefix + n + ".") }
+        return out
+    }
+
+    /// Every parameter, in the order of `namedParameters()`.
+    public var parameters: [Variable<Scalar>] { namedParameters().map(\.parameter) }
+
+    /// Total number of scalars in the parameters.
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
+
+    /// Every submodule with its dotted path (this module first, with path "").
+    public func namedModules(prefix: String = "") -> [(name: String, module: any Module<Scalar>)] {
+        var out: [(name: String, module: any Module<Scalar>)] = [(prefix.isEmpty ? "" : String(prefix.dropLast()), self)]
+        for (n, m) in children { out += m.namedModules(prefix: prefix + n + ".") }
+        return out
+    }
+
+    /// Sets training mode here and in every submodule (dropout on).
+    public func train(_ on: Bool = true) {
+        isTraining = on
+        for (_, m) in children { m.train(on) }
+    }
+
+    /// Sets evaluation mode here and in every submodule (dropout off).
+    public func eval() { train(false) }
+
+    /// Clears the gradient of every parameter.
+    public func zeroGrad() { for p in parameters { p.grad = nil } }
+
+    /// Freezes (`false`) or unfreezes every parameter.
+    public func requiresGrad(_ on: Bool) { for p in parameters { p.requiresGrad = on } }
+
+    /// The parameter values by path (PyTorch `state_dict`).
+    public func stateDict() -> [String: Tensor<Scalar>] {
+        var d: [String: Tensor<Scalar>] = [:]
+        for (n, p) in namedParameters() { d[n] = p.value }
+        return d
+    }
+
+    /// Replaces every parameter value from `state`. Names and shapes must match exactly.
+    /// - Throws: `TensorError.invalidArgument` listing missing names, unexpected names and shape mismatches.
+    public func loadStateDict(_ state: [String: Tensor<Scalar>]) throws {
+        let named = namedParameters()
+        try Checkpoint.check(expected: named.map { ($0.name, $0.parameter.shape) }, found: state.mapValues(\.shape))
+        for (n, p) in named { p.value = state[n]! }
+    }
+}
+
+/// A module mapping one variable to another, so it can be chained (`Sequential`).
+public protocol Layer<Scalar>: Module {
+    func callAsFunction(_ x: Variable<Scalar>) throws -> Variable<Scalar>
+}
