@@ -279,7 +279,7 @@ def main():
     vst = find_vst(args)
 
     # samples[(side, workload, shape, dtype, threads)] = list of per-round medians
-    samples, meta = {}, {"swift": {}, "numpy": {}}
+    samples, meta, load_log = {}, {"swift": {}, "numpy": {}}, []
     started = time.time()
     for rnd in range(args.rounds):
         for threads in threads_list:
@@ -293,6 +293,7 @@ def main():
                     for r in rep["results"]:
                         key = (side, r["workload"], r["n"], r["shape"], r["dtype"], threads)
                         samples.setdefault(key, []).append(r)
+                load_log.append({"round": rnd + 1, "threads": threads, "workload": w, "loadavg1": os.getloadavg()[0]})
                 print(f"compare.py: round {rnd + 1}/{args.rounds}, {threads} thread(s), {w} done "
                       f"({time.time() - started:.0f} s, load {os.getloadavg()[0]:.2f})", file=sys.stderr, flush=True)
 
@@ -323,6 +324,10 @@ def main():
                                   "target": "≥ 0.95" if n >= 256 else None, "met": (r >= 0.95) if n >= 256 else None})
 
     notes = numpy_notes(meta)
+    loads = [x["loadavg1"] for x in load_log]
+    notes.append(f"1-minute load average sampled after each workload: min {min(loads):.2f}, median "
+                 f"{statistics.median(loads):.2f}, max {max(loads):.2f} on {os.cpu_count()} cores (other processes "
+                 f"share this machine; a load above the core count makes the 2-thread rows unreliable).")
     md = render_markdown(rows, gemm_rows, meta, notes, args)
     os.makedirs(args.out_dir, exist_ok=True)
     with open(os.path.join(args.out_dir, "compare.json"), "w") as f:
@@ -330,7 +335,7 @@ def main():
                    "settings": {k: getattr(args, k) for k in ("workloads", "sizes", "dtypes", "threads", "rounds", "reps",
                                                                "warmup", "min_rep_time", "max_time")},
                    "vst": vst, "meta": {s: {str(k): v for k, v in m.items()} for s, m in meta.items()},
-                   "notes": notes, "rows": rows, "tensor_vs_gemm": gemm_rows}, f, indent=1)
+                   "notes": notes, "load": load_log, "rows": rows, "tensor_vs_gemm": gemm_rows}, f, indent=1)
     with open(os.path.join(args.out_dir, "compare.md"), "w") as f:
         f.write(md)
     print(md)
