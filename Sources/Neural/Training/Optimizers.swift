@@ -1,0 +1,136 @@
+import Linear
+
+/// Updates parameters from their accumulated gradients. Parameters without a gradient are skipped.
+public protocol Optimizer<Scalar>: AnyObject {
+    associatedtype Scalar: BLASScalar
+    /// The parameters updated, in a fixed order.
+    var parameters: [Variable<Scalar>] { get }
+    /// The step size; schedules assign it before each step.
+    var learningRate: Double { get set }
+    /// Applies one update from the current gradients.
+    func step() throws
+}
+
+extension Optimizer {
+    /// Clears every parameter's gradient.
+    public func zeroGrad() { for p in parameters { p.grad = nil } }
+}
+
+func checkGradient<S>(_ p: Variable<S>, _ g: Tensor<S>, _ name: String) throws {
+    guard g.shape == p.shape else {
+        throw TensorError.shapeMismatch(operation: "\(name): gradient and parameter shapes differ", lhs: g.shape, rhs: p.shape)
+    }
+}
+
+/// Stochastic gradient descent with optional momentum μ (Nesterov or heavy-ball), and L2 weight decay λ
+/// (PyTorch `optim.SGD`, dampening 0): g ← ∇ + λp; b ← μb + g; p ← p − lr·(g + μb if Nesterov else b).
+public final class SGD<Scalar: BLASScalar>: Optimizer {
+    public let parameters: [Variable<Scalar>]
+    public var learningRate: Double
+    public var momentum: Double
+    public var nesterov: Bool
+    public var weightDecay: Double
+    var buffers: [Tensor<Scalar>?]
+
+    public init(parameters: [Variable<Scalar>], learningRate: Double, momentum: Double = 0, nesterov: Bool = false, weightDecay: Double = 0) {
+        precondition(!nesterov || momentum > 0, "SGD: Nesterov momentum needs momentum > 0")
+        self.parameters = parameters
+        self.learningRate = learningRate
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.weightDecay = weightDecay
+        buffers = Array(repeating: nil, count: parameters.count)
+    }
+
+    public func step() throws {
+        for (i, p) in parameters.enumerated() {
+            guard let g = p.grad else { continue }
+            try checkGradient(p, g, "SGD")
+            var buffer = buffers[i]
+            let first = buffer == nil
+            if momentum > 0 && first { buffer = Kernels.full(p.shape, 0) }
+            buffers[i] = nil
+            Kernels.sgdUpdate(&p.value, g, &buffer, lr: learningRate, momentum: momentum, nesterov: nesterov,
+                              weightDecay: weightDecay, firstStep: first)
+            buffers[i] = buffer
+        }
+    }
+}
+
+/// Adam (Kingma & Ba 2015) with bias correction; with `decoupledWeightDecay` it is AdamW (Loshchilov & Hutter
+/// 2019): p ← p − lr·λ·p before the Adam step, instead of adding λp to the gradient. One fused pass per parameter.
+public class Adam<Scalar: BLASScalar>: Optimizer {
+    public let parameters: [Variable<Scalar>]
+    public var learningRate: Double
+    public var beta1: Double
+    public var beta2: Double
+    public var epsilon: Double
+    public var weightDecay: Double
+    public let decoupledWeightDecay: Bool
+    /// Steps taken (for bias correction).
+    public private(set) var stepCount = 0
+    var m: [Tensor<Scalar>]
+    var v: [Tensor<Scalar>]
+    var steps: [Int]
+
+    public init(parameters: [Variable<Scalar>], learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999,
+                epsilon: Double = 1e-8, weightDecay: Double = 0, decoupledWeightDecay: Bool = false) {
+        self.parameters = parameters
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+        self.decoupledWeightDecay = decoupledWeightDecay
+        m = parameters.map { Kernels.full($0.shape, 0) }
+        v = parameters.map { Kernels.full($0.shape, 0) }
+        steps = Array(repeating: 0, count: parameters.count)
+    }
+
+    public func step() throws {
+        stepCount += 1
+        for (i, p) in parameters.enumerated() {
+            guard let g = p.grad else { continue }
+            try checkGradient(p, g, decoupledWeightDecay ? "AdamW" : "Adam")
+            steps[i] += 1
+            let t = Double(steps[i])
+            let c1 = 1 - _pow(beta1, t), c2 = 1 - _pow(beta2, t)
+            var mi = m[i], vi = v[i]
+            m[i] = Tensor(scalar: 0); v[i] = Tensor(scalar: 0)   // keep the moments uniquely referenced: updated in place
+            Kernels.adamUpdate(&p.value, g, &mi, &vi, lr: learningRate, beta1: beta1, beta2: beta2, eps: epsilon, c1: c1, c2: c2,
+                               l2: decoupledWeightDecay ? 0 : weightDecay, decoupled: decoupledWeightDecay ? weightDecay : 0)
+            m[i] = mi; v[i] = vi
+        }
+    }
+}
+
+/// AdamW: Adam with decoupled weight decay (default λ = 0.01, as in PyTorch).
+public final class AdamW<Scalar: BLASScalar>: Adam<Scalar> {
+    public init(parameters: [Variable<Scalar>], learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999,
+                epsilon: Double = 1e-8, weightDecay: Double = 0.01) {
+        super.init(parameters: parameters, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                   weightDecay: weightDecay, decoupledWeightDecay: true)
+    }
+}
+
+import Foundation
+func _pow(_ x: Double, _ y: Double) -> Double { Foundation.pow(x, y) }
+
+/// Scales all gradients together so their global L2 norm is at most `maxNorm` (PyTorch `clip_grad_norm_`),
+/// and returns the norm before clipping. Parameters without gradients are ignored.
+@discardableResult
+public func clipGradientNorm<S>(_ parameters: [Variable<S>], maxNorm: Double) -> Double {
+    var total = 0.0
+    for p in parameters { if let g = p.grad { total += Kernels.sumOfSquares(g) } }
+    let norm = total.squareRoot()
+    if norm > maxNorm && norm > 0 {
+        let scale = S(maxNorm / (norm + 1e-6))
+        for p in parameters where p.grad != nil {
+            var g = p.grad!
+            p.grad = nil
+            Kernels.scaleInPlace(&g, scale)
+            p.grad = g
+        }
+    }
+    return norm
+}
