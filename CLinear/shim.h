@@ -5,4 +5,5 @@
 #include <cblas.h>
 #include <lapacke.h>
 #include "vector_math.h"
+#include <malloc.h>
 #endif

@@ -58,17 +58,22 @@ extension Tensor {
     public func sum(axis: Int, keepDims: Bool = false) throws -> Tensor {
         let g = try reductionGeometry(axis, "sum")
         if g.inner == 1 { return try reduceLines(axis: axis, keepDims: keepDims, "sum") { p, _, n in Scalar(_sumKernel(p, n)) } }
-        // Lines are strided: accumulate whole rows (contiguous, vectorised) instead.
+        // Lines are strided: accumulate whole rows (contiguous, vectorised) instead, in Double so a Float sum is
+        // as accurate along every axis as the contiguous path.
         return Tensor(unsafeUninitializedShape: reducedShape(g.axis, keepDims: keepDims)) { dst, total in
-            dst.initialize(repeating: 0, count: total)
             let p = storage.pointer
+            let acc = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(1, g.inner))
+            defer { acc.deallocate() }
             for o in 0..<g.outer {
-                let d = dst + o &* g.inner
+                acc.initialize(repeating: 0, count: g.inner)
                 for j in 0..<g.n {
                     let src = p + (o &* g.n &+ j) &* g.inner
-                    for i in 0..<g.inner { d[i] += src[i] }
+                    for i in 0..<g.inner { acc[i] += Double(src[i]) }
                 }
+                let d = dst + o &* g.inner
+                for i in 0..<g.inner { d[i] = Scalar(acc[i]) }
             }
+            _ = total
         }
     }
 

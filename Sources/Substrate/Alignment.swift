@@ -139,6 +139,10 @@ public enum Alignment {
     // MARK: Input checks
 
     /// Both inputs as Double n×D matrices with the same n ≥ `minRows`, finite; throws naming both shapes otherwise.
+    @_specialize(where S == Float, T == Float)
+    @_specialize(where S == Double, T == Double)
+    @_specialize(where S == Float, T == Double)
+    @_specialize(where S == Double, T == Float)
     static func paired<S: BLASScalar, T: BLASScalar>(_ x: Tensor<S>, _ y: Tensor<T>, _ op: String, minRows: Int) throws
         -> (Tensor<Double>, Tensor<Double>) {
         guard x.rank == 2, y.rank == 2 else {
@@ -215,6 +219,10 @@ public enum Alignment {
 
     /// Linear CKA = ‖Y_cᵀX_c‖_F² / (‖X_cᵀX_c‖_F ‖Y_cᵀY_c‖_F), in feature space: O(n(D₁ + D₂)²), no n×n matrix.
     /// In [0, 1]; invariant to orthogonal transforms and isotropic scaling of either side. Needs n ≥ 2.
+    @_specialize(where S == Float, T == Float)
+    @_specialize(where S == Double, T == Double)
+    @_specialize(where S == Float, T == Double)
+    @_specialize(where S == Double, T == Float)
     public static func linearCKA<S: BLASScalar, T: BLASScalar>(_ x: Tensor<S>, _ y: Tensor<T>) throws -> Double {
         let (xd, yd) = try paired(x, y, "linearCKA", minRows: 2)
         return try LinearTerms(centeredX: Spectrum.centered(xd).xc, centeredY: Spectrum.centered(yd).xc).linear("linearCKA")
@@ -224,6 +232,10 @@ public enum Alignment {
     /// computed in feature space by the formula of Kornblith et al.'s `feature_space_linear_cka(debiased=True)`
     /// (identical to `cka(gramX: XXᵀ, gramY: YYᵀ, debiased: true)`). Needs n ≥ 4. Near 0 for unrelated
     /// representations and it can be slightly negative: it is reported as is.
+    @_specialize(where S == Float, T == Float)
+    @_specialize(where S == Double, T == Double)
+    @_specialize(where S == Float, T == Double)
+    @_specialize(where S == Double, T == Float)
     public static func debiasedCKA<S: BLASScalar, T: BLASScalar>(_ x: Tensor<S>, _ y: Tensor<T>) throws -> Double {
         let (xd, yd) = try paired(x, y, "debiasedCKA", minRows: 4)
         return try LinearTerms(centeredX: Spectrum.centered(xd).xc, centeredY: Spectrum.centered(yd).xc).debiasedCKA("debiasedCKA")
@@ -311,6 +323,10 @@ public enum Alignment {
 
     /// RBF CKA (Kornblith et al. 2019): `cka` of the two `rbfGram`s (t = 0.5 by default), centred Grams.
     /// Holds two n×n matrices: O(n²) memory.
+    @_specialize(where S == Float, T == Float)
+    @_specialize(where S == Double, T == Double)
+    @_specialize(where S == Float, T == Double)
+    @_specialize(where S == Double, T == Float)
     public static func rbfCKA<S: BLASScalar, T: BLASScalar>(_ x: Tensor<S>, _ y: Tensor<T>, threshold: Double = 0.5,
                                                             debiased: Bool = false) throws -> Double {
         let (xd, yd) = try paired(x, y, "rbfCKA", minRows: debiased ? 4 : 2)
@@ -340,6 +356,10 @@ public enum Alignment {
     /// SVCCA (Raghu et al. 2017): keep each side's top PCs explaining `variance` (99 %) of its variance (at most
     /// 9·⌈D/9⌉), then CCA between the two reduced representations — the canonical correlations are the singular
     /// values of Q_XᵀQ_Y for orthonormal bases Q of the two (QR of the PC scores). Reports their mean.
+    @_specialize(where S == Float, T == Float)
+    @_specialize(where S == Double, T == Double)
+    @_specialize(where S == Float, T == Double)
+    @_specialize(where S == Double, T == Float)
     public static func svcca<S: BLASScalar, T: BLASScalar>(_ x: Tensor<S>, _ y: Tensor<T>, variance: Double = 0.99) throws -> SVCCAResult {
         let (xd, yd) = try paired(x, y, "svcca", minRows: 2)
         guard variance > 0, variance <= 1 else { throw TensorError.invalidArgument("svcca: variance fraction must be in (0, 1], got \(variance)") }
@@ -371,6 +391,10 @@ public enum Alignment {
 
     /// Orthogonal Procrustes on centred, Frobenius-normalised X and Y (the narrower side zero-padded to the common
     /// width): similarity ‖XᵀY‖_* ∈ [0, 1] and distance √(2 − 2‖XᵀY‖_*) = min_R ‖XR − Y‖_F over orthogonal R.
+    @_specialize(where S == Float, T == Float)
+    @_specialize(where S == Double, T == Double)
+    @_specialize(where S == Float, T == Double)
+    @_specialize(where S == Double, T == Float)
     public static func procrustes<S: BLASScalar, T: BLASScalar>(_ x: Tensor<S>, _ y: Tensor<T>) throws -> ProcrustesResult {
         let (xd, yd) = try paired(x, y, "procrustes", minRows: 2)
         return try procrustes(normalizedX: normalized(Spectrum.centered(xd).xc, "procrustes", "X"),
@@ -410,6 +434,10 @@ public enum Alignment {
     /// Orthogonal Procrustes between the two cores: each side's top-c principal coordinates (centred, normalised),
     /// with the c×c rotation that aligns them. `dimension` nil → c = min(k*_X, k*_Y, 9), at least 1, with k* the
     /// Gavish–Donoho signal rank of each side (spec §3).
+    @_specialize(where S == Float, T == Float)
+    @_specialize(where S == Double, T == Double)
+    @_specialize(where S == Float, T == Double)
+    @_specialize(where S == Double, T == Float)
     public static func coreProcrustes<S: BLASScalar, T: BLASScalar>(_ x: Tensor<S>, _ y: Tensor<T>, dimension: Int? = nil) throws -> CoreProcrustesResult {
         let (xd, yd) = try paired(x, y, "coreProcrustes", minRows: 2)
         let n = xd.shape[0], dx = xd.shape[1], dy = yd.shape[1]
@@ -431,6 +459,10 @@ public enum Alignment {
     /// Mutual k-NN overlap (Huh et al. 2024): rows L2-normalised (not centred; a zero row stays zero), each row's
     /// k nearest other rows by inner product in X and in Y, and the mean over rows of |N_X(i) ∩ N_Y(i)| / k.
     /// In [0, 1]; needs n ≥ k + 1.
+    @_specialize(where S == Float, T == Float)
+    @_specialize(where S == Double, T == Double)
+    @_specialize(where S == Float, T == Double)
+    @_specialize(where S == Double, T == Float)
     public static func mutualKNN<S: BLASScalar, T: BLASScalar>(_ x: Tensor<S>, _ y: Tensor<T>, k: Int = 10) throws -> Double {
         let (xd, yd) = try paired(x, y, "mutualKNN", minRows: 2)
         let n = xd.shape[0]
@@ -472,6 +504,10 @@ public enum Alignment {
 
     /// Linear predictivity of Y from X: a ridge map (with intercept) fitted on a seeded `trainFraction` (80 %) of
     /// the rows, R² on the rest (see `predictivitySplit`).
+    @_specialize(where S == Float, T == Float)
+    @_specialize(where S == Double, T == Double)
+    @_specialize(where S == Float, T == Double)
+    @_specialize(where S == Double, T == Float)
     public static func linearPredictivity<S: BLASScalar, T: BLASScalar>(_ x: Tensor<S>, _ y: Tensor<T>, trainFraction: Double = 0.8,
                                                                         lambda: Double? = nil, seed: UInt64 = 0) throws -> PredictivityResult {
         let (xd, yd) = try paired(x, y, "linearPredictivity", minRows: 4)
@@ -485,6 +521,10 @@ public enum Alignment {
     /// penalty of 0.1 % of the mean feature energy, enough to keep the solve well posed when D₁ is near or above
     /// the number of training rows while barely shrinking a well-determined map. R² = 1 − SS_res/SS_tot summed
     /// over every output feature, SS_tot about the test rows' own mean (scikit-learn's "variance_weighted" R²).
+    @_specialize(where S == Float, T == Float)
+    @_specialize(where S == Double, T == Double)
+    @_specialize(where S == Float, T == Double)
+    @_specialize(where S == Double, T == Float)
     public static func linearPredictivity<S: BLASScalar, T: BLASScalar>(_ x: Tensor<S>, _ y: Tensor<T>, trainRows: [Int], testRows: [Int],
                                                                         lambda: Double? = nil) throws -> PredictivityResult {
         let (xd, yd) = try paired(x, y, "linearPredictivity", minRows: 4)
@@ -559,6 +599,10 @@ public enum Alignment {
     /// All of §8 for paired X [n, D₁] and Y [n, D₂] (Float or Double; analysed in Double), classified A1/A2/A3.
     /// Needs n ≥ 4. The RBF CKA runs on a seeded subset of `options.kernelSamples` rows when n is larger; the
     /// linear-predictivity split is seeded by `seed`.
+    @_specialize(where S == Float, T == Float)
+    @_specialize(where S == Double, T == Double)
+    @_specialize(where S == Float, T == Double)
+    @_specialize(where S == Double, T == Float)
     public static func compare<S: BLASScalar, T: BLASScalar>(_ x: Tensor<S>, _ y: Tensor<T>,
                                                              thresholds: AlignmentThresholds = AlignmentThresholds(),
                                                              options o: AlignmentOptions = AlignmentOptions(),

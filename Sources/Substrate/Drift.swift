@@ -160,6 +160,8 @@ public enum Drift {
     }
 
     /// The whole of §7 for reference A [m, D] and candidate B [n, D] (Float or Double input).
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func compare<S: BLASScalar>(_ reference: Tensor<S>, _ candidate: Tensor<S>, options o: DriftOptions = DriftOptions()) throws -> DriftReport {
         guard reference.rank == 2, candidate.rank == 2, reference.shape[1] == candidate.shape[1] else {
             throw TensorError.shapeMismatch(operation: "drift (both sets must be n×D with the same D)", lhs: reference.shape, rhs: candidate.shape)

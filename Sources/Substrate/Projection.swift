@@ -89,6 +89,8 @@ public struct Projection: Sendable {
     // MARK: Fitting
 
     /// Fits a projection on the rows of `x` [n, D] (Float or Double input; the fit runs in Double).
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func fit<S: BLASScalar>(_ x: Tensor<S>, options o: ProjectionOptions = ProjectionOptions()) throws -> Projection {
         guard x.rank == 2 else { throw TensorError.invalidShape("fit: expected an n×D matrix, got shape \(x.shape)") }
         let n = x.shape[0], d = x.shape[1]
@@ -205,6 +207,8 @@ public struct Projection: Sendable {
     // MARK: Maps
 
     /// (x − μ)/s as Double, after checking the width and finiteness.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     func prepared<S: BLASScalar>(_ x: Tensor<S>, _ op: String) throws -> Tensor<Double> {
         guard x.rank == 2, x.shape[1] == dimension else {
             throw TensorError.shapeMismatch(operation: "\(op) (the projection has D = \(dimension))", lhs: [n, dimension], rhs: x.shape)
@@ -217,6 +221,8 @@ public struct Projection: Sendable {
     }
 
     /// Core coordinates z = (x − μ)V_k [n, k] (divided by √λ when whitening).
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func project<S: BLASScalar>(_ x: Tensor<S>) throws -> Tensor<Double> {
         var z = try matmul(prepared(x, "project"), coreBasis)
         if whiten { z = try z / Tensor(eigenvalues.prefix(k).map { $0.squareRoot() }) }
@@ -224,6 +230,8 @@ public struct Projection: Sendable {
     }
 
     /// Residual coordinates r = (x − μ)V_⊥ [n, D − k].
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func residual<S: BLASScalar>(_ x: Tensor<S>) throws -> Tensor<Double> {
         try matmul(prepared(x, "residual"), residualBasis)
     }
@@ -250,6 +258,8 @@ public struct Projection: Sendable {
     }
 
     /// ‖lift(project(x), residual(x)) − x‖_F / ‖x‖_F.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func roundTripError<S: BLASScalar>(_ x: Tensor<S>) throws -> Double {
         let xd: Tensor<Double> = x.cast()
         let back = try lift(project(x), residual: residual(x))

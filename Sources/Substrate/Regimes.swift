@@ -90,6 +90,8 @@ public enum Regimes {
     }
 
     /// Classifies one set of states [n, D] (Float or Double input; analysed in Double).
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func classify<S: BLASScalar>(_ states: Tensor<S>, thresholds t: RegimeThresholds = RegimeThresholds(),
                                                seed: UInt64 = 0, twoNN: Bool = true) throws -> RegimeReport {
         guard states.rank == 2 else { throw TensorError.invalidShape("regimes: expected an n×D matrix of states, got shape \(states.shape)") }

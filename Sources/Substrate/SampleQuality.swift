@@ -267,6 +267,8 @@ public enum SampleQuality {
     /// Generated samples against held-out real samples, beside a baseline (spec §8b). The baseline is `baseline`
     /// when given, else a Gaussian with the real data's mean and covariance sampled as many times as `generated`
     /// (seeded). Both are scored identically (same real rows, bandwidth and seeds). Float or Double input.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func evaluate<S: BLASScalar>(generated: Tensor<S>, real: Tensor<S>, baseline: Tensor<S>? = nil,
                                                options o: SampleQualityOptions = SampleQualityOptions(),
                                                seed: UInt64 = 0) throws -> SampleQualityReport {

@@ -93,6 +93,8 @@ public struct ScalingReport: Sendable, JSONReportable {
 
 public enum Scaling {
     /// Analyses one set of states per rung, given as (d, states [n, d]) in any order (sorted by d here).
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func analyze<S: BLASScalar>(_ inputs: [(d: Int, states: Tensor<S>)], thresholds t: ScalingThresholds = ScalingThresholds(),
                                               regimeThresholds: RegimeThresholds = RegimeThresholds(), seed: UInt64 = 0,
                                               progress: ((Int, Int) -> Void)? = nil) throws -> ScalingReport {

@@ -85,6 +85,8 @@ public struct TrajectoryReport: Sendable, JSONReportable {
 
 public enum TrajectoryAnalysis {
     /// Analyses a trajectory [T, n, D] (Float or Double; analysed in Double).
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func analyze<S: BLASScalar>(_ trajectory: Tensor<S>, options o: TrajectoryOptions = TrajectoryOptions(),
                                               progress: ((Int, Int) -> Void)? = nil) throws -> TrajectoryReport {
         guard trajectory.rank == 3 else {

@@ -56,6 +56,8 @@ public struct ValidationThresholds: Sendable {
 public enum Validation {
     /// V1 structural: finiteness (count and first index), shape, projection round trip and orthonormality,
     /// covariance condition number.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func structural<S: BLASScalar>(_ states: Tensor<S>, thresholds t: ValidationThresholds = ValidationThresholds(),
                                                  projectionRank k: Int = 9) -> [ValidationCheck] {
         var checks: [ValidationCheck] = []

@@ -7,14 +7,23 @@ extension ProjectionMethod: ExpressibleByArgument {}
 
 /// Rows of every input file, a block at a time (.npy streams from disk; other formats load whole).
 enum RowBlocks {
-    static func forEach(_ path: String, key: String?, block: Int = 8192, _ body: (Tensor<Double>) throws -> Void) throws {
+    /// Rows per block: about 2²¹ elements (16 MB in Double), below glibc's mmap threshold so blocks reuse memory.
+    static func blockRows(_ d: Int) -> Int { Swift.max(64, (1 << 21) / Swift.max(1, d)) }
+
+    static func forEach(_ path: String, key: String?, _ body: (Tensor<Double>) throws -> Void) throws {
+        try forEach(path, key: key, as: Double.self, body)
+    }
+
+    /// Blocks of rows read as `S` (Float keeps a float32 file in single precision, halving memory traffic).
+    static func forEach<S: BLASScalar>(_ path: String, key: String?, as _: S.Type, _ body: (Tensor<S>) throws -> Void) throws {
         if path.lowercased().hasSuffix(".npy") {
             let r = try NPYReader(path)
             guard r.shape.count == 2 else { throw InputError("\(path): expected an n×D matrix, got shape \(r.shape)") }
+            let block = blockRows(r.shape[1])
             var start = 0
             while start < r.rowCount {
                 let end = Swift.min(r.rowCount, start + block)
-                let x: Tensor<Double> = try r.rows(start..<end)
+                let x: Tensor<S> = try r.rows(start..<end)
                 do { try x.checkFinite("rows") } catch let TensorError.nonFinite(count, first, _) {
                     throw InputError("\(path): \(count) non-finite values in rows \(start)..<\(end), first at row \(start + first[0]), column \(first[1])")
                 }
@@ -22,8 +31,13 @@ enum RowBlocks {
                 start = end
             }
         } else {
-            try body(Inputs.matrix(path, key: key, minRows: 1))
+            try body(Inputs.matrix(path, key: key, minRows: 1).cast())
         }
+    }
+
+    /// True when every input is a .npy file of single-precision floats.
+    static func allSinglePrecision(_ paths: [String]) -> Bool {
+        paths.allSatisfy { $0.lowercased().hasSuffix(".npy") && ((try? NPYReader($0))?.storesSinglePrecision ?? false) }
     }
 
     static func dimension(_ path: String, key: String?) throws -> Int {
@@ -68,10 +82,15 @@ struct FitProjection: ParsableCommand {
         if statsOnly || method == .covariance && !standardize {
             let d = try RowBlocks.dimension(inputs[0], key: key)
             var stats = CovarianceStatistics(dimension: d)
+            let single = RowBlocks.allSinglePrecision(inputs)
             for path in inputs {
                 let dd = try RowBlocks.dimension(path, key: key)
                 guard dd == d else { throw InputError("\(path): has D = \(dd) but \(inputs[0]) has D = \(d)") }
-                try RowBlocks.forEach(path, key: key) { try stats.add($0) }
+                if single {
+                    try RowBlocks.forEach(path, key: key, as: Float.self) { try stats.add($0, chunk: RowBlocks.blockRows(d)) }
+                } else {
+                    try RowBlocks.forEach(path, key: key) { try stats.add($0, chunk: RowBlocks.blockRows(d)) }
+                }
             }
             if statsOnly {
                 try stats.save(out, overwrite: output.force, source: inputs.joined(separator: ","))

@@ -36,4 +36,8 @@ func runVST() -> Never {
     }
 }
 
+// Large temporaries (kernel matrices, blocks of rows) come and go all the time: keep freed memory in the heap
+// instead of returning it to the kernel and faulting fresh zeroed pages in for the next one.
+Memory.retainFreedBlocks()
+
 runVST()

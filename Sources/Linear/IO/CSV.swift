@@ -84,6 +84,8 @@ public enum CSV {
 
     /// Writes a 2-D tensor as CSV (full round-trip precision), with an optional header and label column last.
     /// When labels are written and the header names only the data columns, "label" is appended to it.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func write<Scalar>(_ tensor: Tensor<Scalar>, to path: String, header: [String]? = nil,
                                      labels: [Int]? = nil, overwrite: Bool = false) throws {
         guard tensor.rank == 2 || tensor.rank == 1 else {

@@ -69,6 +69,8 @@ public struct NDArray: Sendable, Equatable {
     }
 
     /// Wraps a tensor: a `Tensor<Float>` becomes `float32`, a `Tensor<Double>` `float64`.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public init<S: BLASScalar>(_ tensor: Tensor<S>) {
         shape = tensor.shape
         if S.self == Float.self {
@@ -97,6 +99,8 @@ public struct NDArray: Sendable, Equatable {
     /// The elements as a tensor of `S`, converting any element type: integers are rounded to the nearest `S`
     /// (int64 magnitudes above 2^53, or 2^24 for `Float`, lose precision) and booleans become 0 and 1.
     /// Throws `TensorError.invalidShape` when `shape` and `values` disagree.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func tensor<S: BLASScalar>(_: S.Type = S.self) throws -> Tensor<S> {
         try validate(context: "NDArray.tensor")
         func convert<T>(_ v: [T], _ f: (T) -> S) -> Tensor<S> {

@@ -135,12 +135,16 @@ public enum NPY {
 extension Tensor {
     /// Reads an `.npy` file, converting any supported numeric or boolean element type to `Scalar`.
     /// - Throws: `TensorError.file` naming the file and what is wrong with it.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func load(npy path: String) throws -> Tensor {
         try NPY.read(path).tensor(Scalar.self)
     }
 
     /// Writes this tensor as an `.npy` file (`<f4` for `Float`, `<f8` for `Double`), atomically; refuses to
     /// replace an existing file unless `overwrite` is true.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func save(npy path: String, overwrite: Bool = false) throws {
         try NPY.write(NDArray(self), to: path, overwrite: overwrite)
     }

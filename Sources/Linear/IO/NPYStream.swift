@@ -56,7 +56,13 @@ public final class NPYReader {
 
     deinit { try? handle.close() }
 
+    /// True when the file stores 32-bit or narrower floats (float16/bfloat16/float32), so reading rows as `Float`
+    /// loses nothing.
+    public var storesSinglePrecision: Bool { [.float16, .bfloat16, .float32].contains(header.type) }
+
     /// Rows `range` (of the first axis) as a tensor of shape [range.count] + shape[1...].
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func rows<S: BLASScalar>(_ range: Range<Int>, as _: S.Type = S.self) throws -> Tensor<S> {
         guard range.lowerBound >= 0, range.upperBound <= rowCount else {
             throw TensorError.invalidShape("\(path): rows \(range) are out of range for \(rowCount) rows")
@@ -106,6 +112,8 @@ public final class NPYWriter {
     }
 
     /// Appends rows [m] + shape[1...] (converted to float64).
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func append<S: BLASScalar>(_ rows: Tensor<S>) throws {
         guard let h = handle else { throw TensorError.file(path: path, message: "writer already finished") }
         guard rows.rank == shape.count, Array(rows.shape.dropFirst()) == Array(shape.dropFirst()) else {

@@ -43,6 +43,8 @@ public struct SafetensorsFile: Sendable, Equatable {
 
     /// The tensor called `name` converted to `S` (see `NDArray.tensor`).
     /// - Throws: `TensorError.invalidArgument` listing the available names when there is no such tensor.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func tensor<S: BLASScalar>(_ name: String, as _: S.Type = S.self) throws -> Tensor<S> {
         guard let a = tensors[name] else {
             throw TensorError.invalidArgument("SafetensorsFile: no tensor named '\(name)' (available: \(tensors.keys.sorted().joined(separator: ", ")))")
