@@ -173,4 +173,62 @@ CL_DISPATCH(sigmoid, double, sigmoid_d512, sigmoid_d256, clinear_sigmoid_1(x[i])
 CL_DISPATCH(silu, double, silu_d512, silu_d256, x[i] * clinear_sigmoid_1(x[i]))
 CL_DISPATCH(gelu, double, gelu_d512, gelu_d256, clinear_gelu_1(x[i]))
 
+// ---- binary arithmetic: y = a ∘ b with ∘ ∈ {+, −, ×, ÷}; a stride of 0 broadcasts that operand's first element ----
+enum { CLINEAR_ADD = 0, CLINEAR_SUB = 1, CLINEAR_MUL = 2, CLINEAR_DIV = 3 };
+
+#define CL_BIN_LOOP(T, W, LOAD, MLOAD, STORE, MSTORE, SET1, MASKT, OPV)                             \
+    {                                                                                               \
+        long i = 0;                                                                                 \
+        if (sa && sb) { for (; i + W <= n; i += W) STORE(y + i, OPV(LOAD(a + i), LOAD(b + i))); }   \
+        else if (sb) { T va = SET1(a[0]); for (; i + W <= n; i += W) STORE(y + i, OPV(va, LOAD(b + i))); } \
+        else if (sa) { T vb = SET1(b[0]); for (; i + W <= n; i += W) STORE(y + i, OPV(LOAD(a + i), vb)); } \
+        if (i < n) {                                                                                \
+            MASKT m = (MASKT)((1ull << (n - i)) - 1ull);                                            \
+            T va = sa ? MLOAD(SET1(1), m, a + i) : SET1(a[0]);                                      \
+            T vb = sb ? MLOAD(SET1(1), m, b + i) : SET1(b[0]);                                      \
+            MSTORE(y + i, m, OPV(va, vb));                                                          \
+        }                                                                                           \
+    }
+
+#if CL_HAVE_SIMD
+#define CL_BIN_F512(OPV) CL_BIN_LOOP(__m512, 16, _mm512_loadu_ps, _mm512_mask_loadu_ps, _mm512_storeu_ps, _mm512_mask_storeu_ps, _mm512_set1_ps, __mmask16, OPV)
+#define CL_BIN_D512(OPV) CL_BIN_LOOP(__m512d, 8, _mm512_loadu_pd, _mm512_mask_loadu_pd, _mm512_storeu_pd, _mm512_mask_storeu_pd, _mm512_set1_pd, __mmask8, OPV)
+static inline CL_AVX512 void clinear_binary_f512(int op, const float *a, long sa, const float *b, long sb, float *y, long n) {
+    switch (op) {
+    case CLINEAR_ADD: CL_BIN_F512(_mm512_add_ps) break;
+    case CLINEAR_SUB: CL_BIN_F512(_mm512_sub_ps) break;
+    case CLINEAR_MUL: CL_BIN_F512(_mm512_mul_ps) break;
+    default: CL_BIN_F512(_mm512_div_ps) break;
+    }
+}
+static inline CL_AVX512 void clinear_binary_d512(int op, const double *a, long sa, const double *b, long sb, double *y, long n) {
+    switch (op) {
+    case CLINEAR_ADD: CL_BIN_D512(_mm512_add_pd) break;
+    case CLINEAR_SUB: CL_BIN_D512(_mm512_sub_pd) break;
+    case CLINEAR_MUL: CL_BIN_D512(_mm512_mul_pd) break;
+    default: CL_BIN_D512(_mm512_div_pd) break;
+    }
+}
+#endif
+
+#define CL_BIN_SCALAR(T)                                                                            \
+    for (long i = 0; i < n; i++) {                                                                  \
+        T u = a[sa ? i : 0], v = b[sb ? i : 0];                                                     \
+        y[i] = op == CLINEAR_ADD ? u + v : op == CLINEAR_SUB ? u - v : op == CLINEAR_MUL ? u * v : u / v; \
+    }
+
+/// y[i] = a[i·sa] ∘ b[i·sb] for i < n (sa, sb ∈ {0, 1}, not both 0). AVX-512 when the CPU has it, else scalar.
+static inline void clinear_binary_f(int op, const float *a, long sa, const float *b, long sb, float *y, long n) {
+#if CL_HAVE_SIMD
+    if (clinear_simd_level() == 2 && (sa || sb)) { clinear_binary_f512(op, a, sa, b, sb, y, n); return; }
+#endif
+    CL_BIN_SCALAR(float)
+}
+static inline void clinear_binary_d(int op, const double *a, long sa, const double *b, long sb, double *y, long n) {
+#if CL_HAVE_SIMD
+    if (clinear_simd_level() == 2 && (sa || sb)) { clinear_binary_d512(op, a, sa, b, sb, y, n); return; }
+#endif
+    CL_BIN_SCALAR(double)
+}
+
 #endif

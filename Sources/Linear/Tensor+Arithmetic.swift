@@ -5,14 +5,16 @@ import RealModule
 extension Tensor {
     /// Applies `f` element-wise to `a` and `b` broadcast together.
     ///
-    /// Fast paths: equal shapes and scalar operands run one flat loop (split across threads when large); other
-    /// shapes coalesce contiguous axes and run an inner loop whose strides are 0 or 1.
+    /// Fast paths: equal shapes and scalar operands run one flat loop; other shapes coalesce contiguous axes and
+    /// run an inner loop whose strides are 0 or 1. The loops stay on the calling thread: a closure called from
+    /// another thread's chunk is not inlined, which costs more than the second core gains (measured 13×).
+    /// The arithmetic operators use the wide kernels of `arithmetic` instead.
     @inlinable @inline(__always)
     public static func zip(_ a: Tensor, _ b: Tensor, _ op: String, _ f: (Scalar, Scalar) -> Scalar) throws -> Tensor {
         if a.shape == b.shape {
             return Tensor(unsafeUninitializedShape: a.shape) { dst, n in
                 let p = a.storage.pointer, q = b.storage.pointer
-                Parallel.forChunks(n) { r in for i in r { dst[i] = f(p[i], q[i]) } }
+                for i in 0..<n { dst[i] = f(p[i], q[i]) }
             }
         }
         let outShape = try Broadcast.shape(a.shape, b.shape, op)
@@ -20,14 +22,14 @@ extension Tensor {
             let s = b.storage.pointer[0]
             return Tensor(unsafeUninitializedShape: outShape) { dst, n in
                 let p = a.storage.pointer
-                Parallel.forChunks(n) { r in for i in r { dst[i] = f(p[i], s) } }
+                for i in 0..<n { dst[i] = f(p[i], s) }
             }
         }
         if a.count == 1 && outShape == b.shape {
             let s = a.storage.pointer[0]
             return Tensor(unsafeUninitializedShape: outShape) { dst, n in
                 let q = b.storage.pointer
-                Parallel.forChunks(n) { r in for i in r { dst[i] = f(s, q[i]) } }
+                for i in 0..<n { dst[i] = f(s, q[i]) }
             }
         }
         let (shape, st) = Broadcast.coalesce(shape: outShape,
@@ -63,12 +65,12 @@ extension Tensor {
         }
     }
 
-    /// Applies `f` to every element (split across threads when large).
+    /// Applies `f` to every element (one vectorisable loop on the calling thread).
     @inlinable @inline(__always)
     public func map(_ f: (Scalar) -> Scalar) -> Tensor {
         Tensor(unsafeUninitializedShape: shape) { dst, n in
             let p = storage.pointer
-            Parallel.forChunks(n) { r in for i in r { dst[i] = f(p[i]) } }
+            for i in 0..<n { dst[i] = f(p[i]) }
         }
     }
 
@@ -77,7 +79,7 @@ extension Tensor {
     public mutating func mapInPlace(_ f: (Scalar) -> Scalar) {
         makeUnique()
         let p = storage.pointer
-        Parallel.forChunks(count) { r in for i in r { p[i] = f(p[i]) } }
+        for i in 0..<count { p[i] = f(p[i]) }
     }
 
     /// `self ← f(self, other)` with `other` broadcast to this tensor's shape.
@@ -89,41 +91,111 @@ extension Tensor {
         let p = storage.pointer
         if other.shape == shape {
             let q = other.storage.pointer
-            Parallel.forChunks(count) { r in for i in r { p[i] = f(p[i], q[i]) } }
+            for i in 0..<count { p[i] = f(p[i], q[i]) }
         } else if other.count == 1 {
             let s = other.storage.pointer[0]
-            Parallel.forChunks(count) { r in for i in r { p[i] = f(p[i], s) } }
+            for i in 0..<count { p[i] = f(p[i], s) }
         } else {
             let (sh, st) = Broadcast.coalesce(shape: shape, strides: [strides, Broadcast.strides(other.shape, to: shape)])
             Tensor.broadcastLoop(shape: sh, sa: st[0], sb: st[1], UnsafePointer(p), other.storage.pointer, p, f)
         }
     }
 
+    // MARK: Wide arithmetic
+
+    /// `a ∘ b` with broadcasting, through the wide kernels (`vbinary`, split across threads when large) when the
+    /// CPU has them and the shapes allow a flat or row-wise loop; `f` is the same operation for everything else.
+    @inlinable
+    public static func arithmetic(_ a: Tensor, _ b: Tensor, _ op: ElementwiseOp, _ name: String, _ f: (Scalar, Scalar) -> Scalar) throws -> Tensor {
+        guard wideArithmetic else { return try zip(a, b, name, f) }
+        let out = a.shape == b.shape ? a.shape : try Broadcast.shape(a.shape, b.shape, name)
+        let sa: Int, sb: Int
+        if a.shape == b.shape { sa = 1; sb = 1 }
+        else if b.count == 1 && out == a.shape { sa = 1; sb = 0 }
+        else if a.count == 1 && out == b.shape { sa = 0; sb = 1 }
+        else {
+            // Row-wise broadcasting ([n, d] ∘ [d], [n, d] ∘ [n, 1]): one kernel call per coalesced inner row.
+            let (shape, st) = Broadcast.coalesce(shape: out, strides: [Broadcast.strides(a.shape, to: out), Broadcast.strides(b.shape, to: out)])
+            let inner = shape.last ?? 1
+            guard shape.count == 2, inner >= 16, st[0][1] <= 1, st[1][1] <= 1, st[0][1] + st[1][1] > 0 else { return try zip(a, b, name, f) }
+            return Tensor(unsafeUninitializedShape: out) { dst, _ in
+                let pa = a.storage.pointer, pb = b.storage.pointer
+                for r in 0..<shape[0] {
+                    Scalar.vbinary(op, pa + r * st[0][0], st[0][1], pb + r * st[1][0], st[1][1], dst + r * inner, inner)
+                }
+            }
+        }
+        return Tensor(unsafeUninitializedShape: out) { dst, n in
+            let pa = a.storage.pointer, pb = b.storage.pointer
+            Parallel.forChunks(n) { r in
+                Scalar.vbinary(op, pa + r.lowerBound * sa, sa, pb + r.lowerBound * sb, sb, dst + r.lowerBound, r.count)
+            }
+        }
+    }
+
+    /// `a ∘ s` (or `s ∘ a` when `scalarFirst`) through the wide kernels.
+    @inlinable
+    static func scalarArithmetic(_ a: Tensor, _ s: Scalar, _ op: ElementwiseOp, scalarFirst: Bool, _ f: (Scalar) -> Scalar) -> Tensor {
+        guard wideArithmetic else { return a.map(f) }
+        return Tensor(unsafeUninitializedShape: a.shape) { dst, n in
+            let pa = a.storage.pointer
+            withUnsafePointer(to: s) { ps in
+                Parallel.forChunks(n) { r in
+                    if scalarFirst { Scalar.vbinary(op, ps, 0, pa + r.lowerBound, 1, dst + r.lowerBound, r.count) }
+                    else { Scalar.vbinary(op, pa + r.lowerBound, 1, ps, 0, dst + r.lowerBound, r.count) }
+                }
+            }
+        }
+    }
+
+    /// `self ← self ∘ other` through the wide kernels when `other` has this shape or one element.
+    @inlinable
+    mutating func arithmeticInPlace(_ other: Tensor, _ op: ElementwiseOp, _ name: String, _ f: (Scalar, Scalar) -> Scalar) throws {
+        guard wideArithmetic, other.shape == shape || other.count == 1 else { return try zipInPlace(other, name, f) }
+        makeUnique()
+        let p = storage.pointer, q = other.storage.pointer
+        let sb = other.shape == shape ? 1 : 0
+        Parallel.forChunks(count) { r in
+            Scalar.vbinary(op, UnsafePointer(p + r.lowerBound), 1, q + r.lowerBound * sb, sb, p + r.lowerBound, r.count)
+        }
+    }
+
+    /// `self ← self ∘ s` through the wide kernels.
+    @inlinable
+    mutating func scalarArithmeticInPlace(_ s: Scalar, _ op: ElementwiseOp, _ f: (Scalar) -> Scalar) {
+        guard wideArithmetic else { return mapInPlace(f) }
+        makeUnique()
+        let p = storage.pointer
+        withUnsafePointer(to: s) { ps in
+            Parallel.forChunks(count) { r in Scalar.vbinary(op, UnsafePointer(p + r.lowerBound), 1, ps, 0, p + r.lowerBound, r.count) }
+        }
+    }
+
     // MARK: Operators
 
-    @inlinable public static func + (a: Tensor, b: Tensor) throws -> Tensor { try zip(a, b, "add") { $0 + $1 } }
-    @inlinable public static func - (a: Tensor, b: Tensor) throws -> Tensor { try zip(a, b, "subtract") { $0 - $1 } }
-    @inlinable public static func * (a: Tensor, b: Tensor) throws -> Tensor { try zip(a, b, "multiply") { $0 * $1 } }
-    @inlinable public static func / (a: Tensor, b: Tensor) throws -> Tensor { try zip(a, b, "divide") { $0 / $1 } }
+    @inlinable public static func + (a: Tensor, b: Tensor) throws -> Tensor { try arithmetic(a, b, .add, "add") { $0 + $1 } }
+    @inlinable public static func - (a: Tensor, b: Tensor) throws -> Tensor { try arithmetic(a, b, .subtract, "subtract") { $0 - $1 } }
+    @inlinable public static func * (a: Tensor, b: Tensor) throws -> Tensor { try arithmetic(a, b, .multiply, "multiply") { $0 * $1 } }
+    @inlinable public static func / (a: Tensor, b: Tensor) throws -> Tensor { try arithmetic(a, b, .divide, "divide") { $0 / $1 } }
 
-    @inlinable public static func + (a: Tensor, s: Scalar) -> Tensor { a.map { $0 + s } }
-    @inlinable public static func - (a: Tensor, s: Scalar) -> Tensor { a.map { $0 - s } }
-    @inlinable public static func * (a: Tensor, s: Scalar) -> Tensor { a.map { $0 * s } }
-    @inlinable public static func / (a: Tensor, s: Scalar) -> Tensor { let r = 1 / s; return a.map { $0 * r } }
-    @inlinable public static func + (s: Scalar, a: Tensor) -> Tensor { a.map { s + $0 } }
-    @inlinable public static func - (s: Scalar, a: Tensor) -> Tensor { a.map { s - $0 } }
-    @inlinable public static func * (s: Scalar, a: Tensor) -> Tensor { a.map { s * $0 } }
-    @inlinable public static func / (s: Scalar, a: Tensor) -> Tensor { a.map { s / $0 } }
-    @inlinable public static prefix func - (a: Tensor) -> Tensor { a.map { -$0 } }
+    @inlinable public static func + (a: Tensor, s: Scalar) -> Tensor { scalarArithmetic(a, s, .add, scalarFirst: false) { $0 + s } }
+    @inlinable public static func - (a: Tensor, s: Scalar) -> Tensor { scalarArithmetic(a, s, .subtract, scalarFirst: false) { $0 - s } }
+    @inlinable public static func * (a: Tensor, s: Scalar) -> Tensor { scalarArithmetic(a, s, .multiply, scalarFirst: false) { $0 * s } }
+    @inlinable public static func / (a: Tensor, s: Scalar) -> Tensor { scalarArithmetic(a, s, .divide, scalarFirst: false) { $0 / s } }
+    @inlinable public static func + (s: Scalar, a: Tensor) -> Tensor { scalarArithmetic(a, s, .add, scalarFirst: true) { s + $0 } }
+    @inlinable public static func - (s: Scalar, a: Tensor) -> Tensor { scalarArithmetic(a, s, .subtract, scalarFirst: true) { s - $0 } }
+    @inlinable public static func * (s: Scalar, a: Tensor) -> Tensor { scalarArithmetic(a, s, .multiply, scalarFirst: true) { s * $0 } }
+    @inlinable public static func / (s: Scalar, a: Tensor) -> Tensor { scalarArithmetic(a, s, .divide, scalarFirst: true) { s / $0 } }
+    @inlinable public static prefix func - (a: Tensor) -> Tensor { scalarArithmetic(a, -1, .multiply, scalarFirst: false) { -$0 } }
 
-    @inlinable public static func += (a: inout Tensor, b: Tensor) throws { try a.zipInPlace(b, "add") { $0 + $1 } }
-    @inlinable public static func -= (a: inout Tensor, b: Tensor) throws { try a.zipInPlace(b, "subtract") { $0 - $1 } }
-    @inlinable public static func *= (a: inout Tensor, b: Tensor) throws { try a.zipInPlace(b, "multiply") { $0 * $1 } }
-    @inlinable public static func /= (a: inout Tensor, b: Tensor) throws { try a.zipInPlace(b, "divide") { $0 / $1 } }
-    @inlinable public static func += (a: inout Tensor, s: Scalar) { a.mapInPlace { $0 + s } }
-    @inlinable public static func -= (a: inout Tensor, s: Scalar) { a.mapInPlace { $0 - s } }
-    @inlinable public static func *= (a: inout Tensor, s: Scalar) { a.mapInPlace { $0 * s } }
-    @inlinable public static func /= (a: inout Tensor, s: Scalar) { let r = 1 / s; a.mapInPlace { $0 * r } }
+    @inlinable public static func += (a: inout Tensor, b: Tensor) throws { try a.arithmeticInPlace(b, .add, "add") { $0 + $1 } }
+    @inlinable public static func -= (a: inout Tensor, b: Tensor) throws { try a.arithmeticInPlace(b, .subtract, "subtract") { $0 - $1 } }
+    @inlinable public static func *= (a: inout Tensor, b: Tensor) throws { try a.arithmeticInPlace(b, .multiply, "multiply") { $0 * $1 } }
+    @inlinable public static func /= (a: inout Tensor, b: Tensor) throws { try a.arithmeticInPlace(b, .divide, "divide") { $0 / $1 } }
+    @inlinable public static func += (a: inout Tensor, s: Scalar) { a.scalarArithmeticInPlace(s, .add) { $0 + s } }
+    @inlinable public static func -= (a: inout Tensor, s: Scalar) { a.scalarArithmeticInPlace(s, .subtract) { $0 - s } }
+    @inlinable public static func *= (a: inout Tensor, s: Scalar) { a.scalarArithmeticInPlace(s, .multiply) { $0 * s } }
+    @inlinable public static func /= (a: inout Tensor, s: Scalar) { a.scalarArithmeticInPlace(s, .divide) { $0 / s } }
 
     /// `self ← self + α·x` (BLAS axpy); shapes must be equal.
     @inlinable

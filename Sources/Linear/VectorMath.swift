@@ -19,7 +19,20 @@ public protocol VectorMathScalar: BinaryFloatingPoint {
     static func vsilu(_ src: UnsafePointer<Self>, _ dst: UnsafeMutablePointer<Self>, _ n: Int)
     /// ½x(1 + tanh(√(2/π)(x + 0.044715x³))), evaluated as x·σ(2√(2/π)(x + 0.044715x³)) to avoid cancellation
     static func vgelu(_ src: UnsafePointer<Self>, _ dst: UnsafeMutablePointer<Self>, _ n: Int)
+    /// y[i] = a[i·sa] ∘ b[i·sb] for ∘ = `op` (+ − × ÷), sa, sb ∈ {0, 1}: full-width (AVX-512) arithmetic.
+    /// Only called when `wideArithmetic` is true; `y` may alias `a` or `b`.
+    static func vbinary(_ op: ElementwiseOp, _ a: UnsafePointer<Self>, _ sa: Int, _ b: UnsafePointer<Self>, _ sb: Int,
+                        _ y: UnsafeMutablePointer<Self>, _ n: Int)
 }
+
+/// The four arithmetic operations the wide kernels implement.
+public enum ElementwiseOp: Int32, Sendable {
+    case add = 0, subtract = 1, multiply = 2, divide = 3
+}
+
+/// True when the CPU has AVX-512, so `vbinary` runs 16 floats (8 doubles) per instruction; otherwise Swift's own
+/// loops (which the compiler vectorises for the baseline SSE2 target) are as fast.
+public let wideArithmetic: Bool = clinear_simd_level() == 2
 
 /// The instruction set the vector kernels use on this CPU: "AVX-512", "AVX2" or "scalar".
 public var vectorMathInstructionSet: String {
@@ -33,6 +46,8 @@ extension Float: VectorMathScalar {
     public static func vsigmoid(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) { clinear_vsigmoidf(src, dst, n) }
     public static func vsilu(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) { clinear_vsiluf(src, dst, n) }
     public static func vgelu(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) { clinear_vgeluf(src, dst, n) }
+    public static func vbinary(_ op: ElementwiseOp, _ a: UnsafePointer<Float>, _ sa: Int, _ b: UnsafePointer<Float>, _ sb: Int,
+                               _ y: UnsafeMutablePointer<Float>, _ n: Int) { clinear_binary_f(op.rawValue, a, sa, b, sb, y, n) }
 }
 
 extension Double: VectorMathScalar {
@@ -42,4 +57,6 @@ extension Double: VectorMathScalar {
     public static func vsigmoid(_ src: UnsafePointer<Double>, _ dst: UnsafeMutablePointer<Double>, _ n: Int) { clinear_vsigmoid(src, dst, n) }
     public static func vsilu(_ src: UnsafePointer<Double>, _ dst: UnsafeMutablePointer<Double>, _ n: Int) { clinear_vsilu(src, dst, n) }
     public static func vgelu(_ src: UnsafePointer<Double>, _ dst: UnsafeMutablePointer<Double>, _ n: Int) { clinear_vgelu(src, dst, n) }
+    public static func vbinary(_ op: ElementwiseOp, _ a: UnsafePointer<Double>, _ sa: Int, _ b: UnsafePointer<Double>, _ sb: Int,
+                               _ y: UnsafeMutablePointer<Double>, _ n: Int) { clinear_binary_d(op.rawValue, a, sa, b, sb, y, n) }
 }

@@ -21,15 +21,38 @@ extension Tensor {
         try requireMatrix("svd")
         try checkFinite("svd input")
         let m = shape[0], n = shape[1], k = Swift.min(m, n)
-        // The row-major m×n buffer is the column-major n×m matrix Aᵀ = V·S·Uᵀ: factor that instead of copying.
-        let uCols = full ? n : k      // columns of the "U" of Aᵀ (that is V), n×uCols
-        let vtRows = full ? m : k     // rows of the "Vᵀ" of Aᵀ (that is Uᵀ), vtRows×m
         let s = TensorStorage<Scalar>(uninitializedCount: k)
-        let left = TensorStorage<Scalar>(uninitializedCount: n * uCols)
-        let right = TensorStorage<Scalar>(uninitializedCount: vtRows * m)
         if m == 0 || n == 0 {
             return SVD(u: Tensor.eye(m, columns: full ? m : k), s: Tensor(storage: s, shape: [k]), vt: Tensor.eye(full ? n : k, columns: n))
         }
+        if m > n {
+            // Tall: factor the column-major copy of A itself (m×n), so LAPACK takes its QR-first path (numpy
+            // does the same; measured 1.2–1.5× faster than the LQ path the transposed view would take).
+            let uRows = m, uColsT = full ? m : k, vtRowsT = full ? n : k
+            let a = columnMajorCopy()
+            let uc = TensorStorage<Scalar>(uninitializedCount: uRows * uColsT)
+            let vc = TensorStorage<Scalar>(uninitializedCount: vtRowsT * n)
+            var info = Scalar.gesdd(jobz: full ? 65 : 83, m: m, n: n, a: a.pointer, lda: m, s: s.pointer,
+                                    u: uc.pointer, ldu: m, vt: vc.pointer, ldvt: vtRowsT)
+            if info > 0 {
+                let retry = columnMajorCopy()
+                let superb = TensorStorage<Scalar>(uninitializedCount: Swift.max(1, k))
+                let job: CChar = full ? 65 : 83
+                info = Scalar.gesvd(jobu: job, jobvt: job, m: m, n: n, a: retry.pointer, lda: m, s: s.pointer,
+                                    u: uc.pointer, ldu: m, vt: vc.pointer, ldvt: vtRowsT, superb: superb.pointer)
+            }
+            try lapackCheck(info, Scalar.dtypeName == "float32" ? "sgesdd/sgesvd" : "dgesdd/dgesvd") {
+                "the SVD did not converge (\($0) superdiagonals did not converge to zero)"
+            }
+            return SVD(u: Tensor.fromColumnMajor(uc.pointer, rows: m, cols: uColsT, ld: m), s: Tensor(storage: s, shape: [k]),
+                       vt: Tensor.fromColumnMajor(vc.pointer, rows: vtRowsT, cols: n, ld: vtRowsT))
+        }
+        // Wide or square: the row-major m×n buffer is the column-major n×m matrix Aᵀ = V·S·Uᵀ; factor that in place
+        // of a copy.
+        let uCols = full ? n : k      // columns of the "U" of Aᵀ (that is V), n×uCols
+        let vtRows = full ? m : k     // rows of the "Vᵀ" of Aᵀ (that is Uᵀ), vtRows×m
+        let left = TensorStorage<Scalar>(uninitializedCount: n * uCols)
+        let right = TensorStorage<Scalar>(uninitializedCount: vtRows * m)
         let work = storage.copy()
         var info = Scalar.gesdd(jobz: full ? 65 : 83, m: n, n: m, a: work.pointer, lda: n, s: s.pointer,
                                 u: left.pointer, ldu: n, vt: right.pointer, ldvt: vtRows)
@@ -56,12 +79,15 @@ extension Tensor {
         let m = shape[0], n = shape[1], k = Swift.min(m, n)
         let s = TensorStorage<Scalar>(uninitializedCount: k)
         if k == 0 { return Tensor(storage: s, shape: [0]) }
-        let work = storage.copy()
-        var info = Scalar.gesdd(jobz: 78, m: n, n: m, a: work.pointer, lda: n, s: s.pointer, u: nil, ldu: 1, vt: nil, ldvt: 1)
+        // Tall matrices go to LAPACK as themselves (QR-first path), wide ones as their transpose.
+        let tall = m > n
+        let work = tall ? columnMajorCopy() : storage.copy()
+        let (rows, cols) = tall ? (m, n) : (n, m)
+        var info = Scalar.gesdd(jobz: 78, m: rows, n: cols, a: work.pointer, lda: rows, s: s.pointer, u: nil, ldu: 1, vt: nil, ldvt: 1)
         if info > 0 {
-            let retry = storage.copy()
+            let retry = tall ? columnMajorCopy() : storage.copy()
             let superb = TensorStorage<Scalar>(uninitializedCount: Swift.max(1, k))
-            info = Scalar.gesvd(jobu: 78, jobvt: 78, m: n, n: m, a: retry.pointer, lda: n, s: s.pointer,
+            info = Scalar.gesvd(jobu: 78, jobvt: 78, m: rows, n: cols, a: retry.pointer, lda: rows, s: s.pointer,
                                 u: nil, ldu: 1, vt: nil, ldvt: 1, superb: superb.pointer)
         }
         try lapackCheck(info, "gesdd") { "the SVD did not converge (\($0) superdiagonals did not converge to zero)" }
