@@ -25,5 +25,15 @@ let package = Package(
                 .plugin(name: "BenchmarkPlugin", package: "benchmark"),
             ]
         ),
+        // The MLP-denoiser training step (Neural), a plain executable: Benchmarks/compare/torch_step.py runs it
+        // beside the same step in PyTorch. Build: swift build -c release --package-path Benchmarks --product NeuralStep
+        .executableTarget(
+            name: "NeuralStep",
+            dependencies: [
+                .product(name: "Neural", package: "Substrate"),
+                .product(name: "Linear", package: "Substrate"),
+            ],
+            path: "Benchmarks/NeuralStep"
+        ),
     ]
 )

@@ -563,14 +563,30 @@ enum Kernels {
                 v.withUnsafeMutableBufferPointer { pv in
                     p.withUnsafeMutableBufferPointer { pp in
                         let gp = pg.baseAddress!, mp = pm.baseAddress!, vp = pv.baseAddress!, xp = pp.baseAddress!
-                        Parallel.forChunks(pp.count) { r in
-                            for i in r {
+                        Parallel.forChunks(pp.count, minimum: 1 << 15) { r in
+                            // Eight lanes at a time (explicit SIMD: the compiler does not vectorise the scalar
+                            // loop, whose square root and division then cost ~10 cycles per element).
+                            typealias V = SIMD8<S>
+                            var i = r.lowerBound
+                            while i &+ 8 <= r.upperBound {
+                                let x = UnsafeRawPointer(xp + i).loadUnaligned(as: V.self)
+                                let gi = UnsafeRawPointer(gp + i).loadUnaligned(as: V.self) + wd * x
+                                let mi = b1 * UnsafeRawPointer(mp + i).loadUnaligned(as: V.self) + ob1 * gi
+                                let vi = b2 * UnsafeRawPointer(vp + i).loadUnaligned(as: V.self) + ob2 * gi * gi
+                                UnsafeMutableRawPointer(mp + i).storeBytes(of: mi, as: V.self)
+                                UnsafeMutableRawPointer(vp + i).storeBytes(of: vi, as: V.self)
+                                let upd = x * shrink - stepSize * mi / (vi.squareRoot() * rc2 + e)
+                                UnsafeMutableRawPointer(xp + i).storeBytes(of: upd, as: V.self)
+                                i &+= 8
+                            }
+                            while i < r.upperBound {
                                 let gi = gp[i] + wd * xp[i]
                                 let mi = b1 * mp[i] + ob1 * gi
                                 let vi = b2 * vp[i] + ob2 * gi * gi
                                 mp[i] = mi
                                 vp[i] = vi
                                 xp[i] = xp[i] * shrink - stepSize * mi / (vi.squareRoot() * rc2 + e)
+                                i &+= 1
                             }
                         }
                     }

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""The MLP-denoiser training step of issue #3 in PyTorch (CPU, eager) beside the same step in Swift (Neural).
+
+Step: x [256, d] concatenated with a 128-dim sinusoidal embedding of t ([cos, sin], max period 10^4), an MLP
+Linear(d+128, H)-SiLU-Linear(H, H)-SiLU-Linear(H, H)-SiLU-Linear(H, d) with H = max(256, d), MSE against a fixed
+noise target, zero_grad, backward, Adam(lr 1e-4). The Swift side is Benchmarks/Benchmarks/NeuralStep.
+
+For each thread count (1 and 2 by default) both sides run as fresh processes (OPENBLAS_NUM_THREADS and
+torch.set_num_threads / OMP_NUM_THREADS set to the count), alternating which goes first over the rounds; each
+reports the median time per step, and the table shows the median over rounds, with Swift/PyTorch ratios of
+steps/s (> 1 means Swift is faster) and Swift's time beyond its gemm calls.
+
+torch is installed from PyPI if missing (`pip install torch --index-url https://download.pytorch.org/whl/cpu`,
+then plain `pip install torch`); if that fails the PyTorch column is skipped with a message.
+
+Usage (from anywhere):
+    python3 Benchmarks/compare/torch_step.py                      # d = 64…1024, 1 and 2 threads, 2 rounds
+    python3 Benchmarks/compare/torch_step.py --dims 64,256 --threads 1 --rounds 1 --seconds 1
+    NEURAL_STEP_BIN=/path/to/NeuralStep python3 Benchmarks/compare/torch_step.py
+    python3 Benchmarks/compare/torch_step.py --torch-worker --dims 64 --threads 1   # the PyTorch side alone
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+BATCH, TIME_DIM = 256, 128
+
+
+def torch_worker(dims, threads, seconds):
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    rows = []
+    for d in dims:
+        hidden = max(256, d)
+        net = torch.nn.Sequential(
+            torch.nn.Linear(d + TIME_DIM, hidden), torch.nn.SiLU(),
+            torch.nn.Linear(hidden, hidden), torch.nn.SiLU(),
+            torch.nn.Linear(hidden, hidden), torch.nn.SiLU(),
+            torch.nn.Linear(hidden, d))
+        opt = torch.optim.Adam(net.parameters(), lr=1e-4)
+        x = torch.randn(BATCH, d)
+        t = torch.rand(BATCH) * 1000
+        target = torch.randn(BATCH, d)
+        half = TIME_DIM // 2
+        freqs = torch.exp(-torch.log(torch.tensor(10000.0)) * torch.arange(half, dtype=torch.float32) / half)
+
+        def step():
+            with torch.no_grad():
+                args = t[:, None] * freqs[None]
+                emb = torch.cat([torch.cos(args), torch.sin(args)], dim=1)
+            inp = torch.cat([x, emb], dim=1)
+            loss = torch.nn.functional.mse_loss(net(inp), target)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+        for _ in range(3):
+            step()
+        t0 = time.perf_counter()
+        step()
+        once = max(time.perf_counter() - t0, 1e-6)
+        per_block = max(1, int(seconds / 7 / once))
+        samples = []
+        for _ in range(7):
+            s = time.perf_counter()
+            for _ in range(per_block):
+                step()
+            samples.append((time.perf_counter() - s) / per_block)
+        ms = statistics.median(samples) * 1e3
+        rows.append({"d": d, "threads": threads, "step_ms": ms, "steps_per_second": 1e3 / ms})
+    print(json.dumps({"torch": rows, "version": torch.__version__, "mkl": torch.backends.mkl.is_available()}))
+
+
+def ensure_torch():
+    try:
+        import torch  # noqa: F401
+        return True
+    except ImportError:
+        pass
+    for cmd in ([sys.executable, "-m", "pip", "install", "torch", "--index-url", "https://download.pytorch.org/whl/cpu"],
+                [sys.executable, "-m", "pip", "install", "torch"]):
+        print("torch_step.py: installing torch:", " ".join(cmd[3:]), file=sys.stderr)
+        if subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0:
+            try:
+                import torch  # noqa: F401,F811
+                return True
+            except ImportError:
+                pass
+    print("torch_step.py: PyTorch is not installed and could not be installed; the PyTorch column is skipped.", file=sys.stderr)
+    return False
+
+
+def swift_binary(scratch):
+    if os.environ.get("NEURAL_STEP_BIN"):
+        return os.environ["NEURAL_STEP_BIN"]
+    cmd = ["swift", "build", "-c", "release", "--package-path", os.path.join(REPO, "Benchmarks"), "--product", "NeuralStep"]
+    if scratch:
+        cmd += ["--scratch-path", scratch]
+    print("torch_step.py: building NeuralStep:", " ".join(cmd), file=sys.stderr)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    show = subprocess.run(cmd + ["--show-bin-path"], check=True, capture_output=True, text=True).stdout.strip()
+    return os.path.join(show, "NeuralStep")
+
+
+def run_json(cmd, threads):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dims", default="64,128,256,512,1024")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--seconds", type=float, default=2.0, help="measuring time per point and side")
+    ap.add_argument("--scratch-path", default=os.environ.get("SWIFT_SCRATCH_PATH"))
+    ap.add_argument("--torch-worker", action="store_true")
+    ap.add_argument("--json-out", help="also write the results as JSON to this path")
+    a = ap.parse_args()
+    dims = [int(s) for s in a.dims.split(",")]
+    threads = [int(s) for s in a.threads.split(",")]
+    if a.torch_worker:
+        torch_worker(dims, threads[0], a.seconds)
+        return
+    have_torch = ensure_torch()
+    binary = swift_binary(a.scratch_path)
+    results = {}
+    for n in threads:
+        swift_runs, torch_runs = [], []
+        for r in range(a.rounds):
+            sides = ["swift", "torch"] if r % 2 == 0 else ["torch", "swift"]
+            for side in sides:
+                if side == "swift":
+                    swift_runs.append(run_json([binary, "--json", "--threads", str(n), "--seconds", str(a.seconds),
+                                                "--dims", a.dims], n)["swift"])
+                elif have_torch:
+                    torch_runs.append(run_json([sys.executable, os.path.abspath(__file__), "--torch-worker", "--dims", a.dims,
+                                                "--threads", str(n), "--seconds", str(a.seconds)], n)["torch"])
+        for i, d in enumerate(dims):
+            sw = statistics.median(run[i]["step_ms"] for run in swift_runs)
+            beyond = statistics.median(run[i]["beyond_gemm_fraction"] for run in swift_runs)
+            adam = statistics.median(run[i]["adam_ms"] for run in swift_runs)
+            th = statistics.median(run[i]["step_ms"] for run in torch_runs) if torch_runs else None
+            results[(n, d)] = (sw, th, beyond, adam)
+    print(f"\nMLP-denoiser training step, batch {BATCH}, steps/s (median over {a.rounds} rounds; ratio = Swift / PyTorch)\n")
+    print("| threads | d | hidden | Swift steps/s | PyTorch steps/s | ratio | Swift beyond gemm | Swift Adam ms |")
+    print("|---|---|---|---|---|---|---|---|")
+    rows = []
+    for (n, d), (sw, th, beyond, adam) in sorted(results.items()):
+        ratio = f"{th / sw:.2f}×" if th else "n/a"
+        tcol = f"{1e3 / th:.1f}" if th else "skipped"
+        print(f"| {n} | {d} | {max(256, d)} | {1e3 / sw:.1f} | {tcol} | {ratio} | {beyond * 100:.1f} % | {adam:.2f} |")
+        rows.append({"threads": n, "d": d, "swift_ms": sw, "torch_ms": th, "beyond_gemm_fraction": beyond, "swift_adam_ms": adam})
+    if a.json_out:
+        with open(a.json_out, "w") as f:
+            json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
