@@ -101,6 +101,9 @@ public struct Projection: Sendable {
             try stats.add(x, chunk: o.chunkRows)
             return try fit(statistics: stats, options: o)
         }
+        if o.method == .randomized && !o.standardize {
+            return try fitRandomized(x, options: o)
+        }
         var xd: Tensor<Double> = x.cast()
         try xd.checkFinite("input")
         var mean = Tensor<Double>.zeros([d])
@@ -127,11 +130,12 @@ public struct Projection: Sendable {
             p = try fromCovariance(c, mean: mean, n: n, options: o)
             p.scale = scale
         case .randomized:
+            // Standardised input (the implicit-centring path below handles the plain case without a copy).
             let r = Swift.min(Swift.max(o.k, 9), Swift.min(n, d))
-            let (v, lambda) = try randomizedTop(xd, r: r, oversampling: o.oversampling, iterations: o.powerIterations, seed: o.seed)
-            let total = xd.square().sum() / Double(n - 1)
+            let (v, lambda) = try randomizedTop(xd, mean: Tensor<Double>.zeros([d]), r: r, oversampling: o.oversampling,
+                                                iterations: o.powerIterations, seed: o.seed)
             let full = try completeAndOrient(v, seed: o.seed)
-            p = Projection(mean: mean, scale: scale, basis: full, eigenvalues: lambda, totalVariance: total,
+            p = Projection(mean: mean, scale: scale, basis: full, eigenvalues: lambda, totalVariance: xd.square().sum() / Double(n - 1),
                            k: o.k, n: n, method: .randomized, whiten: o.whiten)
         }
         if o.whiten { try p.checkWhitenable() }
@@ -168,18 +172,54 @@ public struct Projection: Sendable {
                           k: o.k, n: n, method: .covariance, whiten: o.whiten)
     }
 
-    /// Top-r right singular vectors of `xc` [n, D] and λ = σ²/(n − 1), by randomized subspace iteration.
-    static func randomizedTop(_ xc: Tensor<Double>, r: Int, oversampling: Int, iterations: Int, seed: UInt64) throws -> (Tensor<Double>, [Double]) {
-        let n = xc.shape[0], d = xc.shape[1]
-        let l = Swift.min(Swift.min(n, d), r + Swift.max(0, oversampling))
-        var q = try matmul(xc, Tensor<Double>.normal([d, l], seed: seed)).qr().q          // n × l
-        for _ in 0..<Swift.max(0, iterations) {
-            let z = try matmul(xc, q, transposeA: true).qr().q                               // D × l
-            q = try matmul(xc, z).qr().q                                                      // n × l
+    /// The randomized fit without materialising the centred data: products with X − 1μᵀ are formed as products
+    /// with X minus a rank-one correction, in the input's precision (Float input uses sgemm), so memory stays at
+    /// the input plus n×(k + p).
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    static func fitRandomized<S: BLASScalar>(_ x: Tensor<S>, options o: ProjectionOptions) throws -> Projection {
+        let n = x.shape[0], d = x.shape[1]
+        try x.checkFinite("input")
+        let mean: Tensor<S> = o.center ? try x.mean(axis: 0) : Tensor<S>.zeros([d])
+        let r = Swift.min(Swift.max(o.k, 9), Swift.min(n, d))
+        let (v, lambda) = try randomizedTop(x, mean: mean, r: r, oversampling: o.oversampling, iterations: o.powerIterations, seed: o.seed)
+        // tr C = Σⱼ (Σᵢ xᵢⱼ² − n·μⱼ²)/(n − 1), accumulated in Double without a temporary.
+        var sumSquares = [Double](repeating: 0, count: d)
+        x.withUnsafeBufferPointer { p in
+            for i in 0..<n { for j in 0..<d { let v = Double(p[i * d + j]); sumSquares[j] += v * v } }
         }
-        let b = try matmul(q, xc, transposeA: true)                                           // l × D
+        let mu: Tensor<Double> = mean.cast()
+        var total = 0.0
+        for j in 0..<d { total += sumSquares[j] - Double(n) * mu[j] * mu[j] }
+        var p = Projection(mean: mu, scale: nil, basis: try completeAndOrient(v, seed: o.seed), eigenvalues: lambda,
+                           totalVariance: Swift.max(0, total) / Double(n - 1), k: o.k, n: n, method: .randomized, whiten: o.whiten)
+        if o.whiten { try p.checkWhitenable() }
+        p.metadata["created"] = ISO8601DateFormatter().string(from: Date())
+        return p
+    }
+
+    /// Top-r right singular vectors of X − 1μᵀ [n, D] and λ = σ²/(n − 1), by randomized subspace iteration
+    /// (Halko, Martinsson & Tropp 2011, Algorithm 4.4 with QR re-orthonormalisation after every product).
+    /// The sketch runs in `S`; the final l×D SVD in Double.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    static func randomizedTop<S: BLASScalar>(_ x: Tensor<S>, mean: Tensor<S>, r: Int, oversampling: Int, iterations: Int,
+                                             seed: UInt64) throws -> (Tensor<Double>, [Double]) {
+        let n = x.shape[0], d = x.shape[1]
+        let l = Swift.min(Swift.min(n, d), r + Swift.max(0, oversampling))
+        let mu = try mean.reshaped([1, d])
+        // (X − 1μᵀ)·W = X·W − 1·(μᵀW)
+        func right(_ w: Tensor<S>) throws -> Tensor<S> { try matmul(x, w) - matmul(mu, w) }
+        // (X − 1μᵀ)ᵀ·Q = XᵀQ − μ·(1ᵀQ)
+        func left(_ q: Tensor<S>) throws -> Tensor<S> { try matmul(x, q, transposeA: true) - matmul(mu, q.sum(axis: 0, keepDims: true), transposeA: true) }
+        var q = try right(Tensor<S>.normal([d, l], seed: seed)).qr().q                    // n × l
+        for _ in 0..<Swift.max(0, iterations) {
+            let z = try left(q).qr().q                                                      // D × l
+            q = try right(z).qr().q                                                         // n × l
+        }
+        let b: Tensor<Double> = try left(q).transposed().cast()                            // l × D
         let svd = try b.svd()
-        let v = try svd.vt.slice(0..<r).transposed()                                          // D × r
+        let v = try svd.vt.slice(0..<r).transposed()                                        // D × r
         let lambda = svd.s.scalars.prefix(r).map { $0 * $0 / Double(n - 1) }
         return (v, Array(lambda))
     }

@@ -35,6 +35,16 @@ enum RowBlocks {
         }
     }
 
+    /// The first `rows` rows of a file (all of them when it has fewer).
+    static func first(_ path: String, key: String?, rows: Int) throws -> Tensor<Double> {
+        if path.lowercased().hasSuffix(".npy") {
+            let r = try NPYReader(path)
+            return try r.rows(0..<Swift.min(rows, r.rowCount))
+        }
+        let x = try Inputs.matrix(path, key: key, minRows: 1)
+        return x.shape[0] > rows ? try x.slice(0..<rows) : x
+    }
+
     /// True when every input is a .npy file of single-precision floats.
     static func allSinglePrecision(_ paths: [String]) -> Bool {
         paths.allSatisfy { $0.lowercased().hasSuffix(".npy") && ((try? NPYReader($0))?.storesSinglePrecision ?? false) }
@@ -104,25 +114,34 @@ struct FitProjection: ParsableCommand {
             var p = try Projection.fit(statistics: stats, options: o)
             p.metadata["source"] = inputs.joined(separator: ",")
             // Round-trip error on the first block of the first file (the whole corpus may not fit in memory).
-            var rt = 0.0
-            var measured = false
-            try RowBlocks.forEach(inputs[0], key: key) { x in if !measured { rt = try p.roundTripError(x); measured = true } }
-            try finish(p, roundTrip: rt)
+            try finish(p, roundTrip: p.roundTripError(RowBlocks.first(inputs[0], key: key, rows: 8192)))
             return
         }
-        let parts = try inputs.map { try Inputs.matrix($0, key: key, minRows: 1) }
-        let d = parts[0].shape[1]
-        for (path, x) in zip(inputs, parts) where x.shape[1] != d {
-            throw InputError("\(path): has D = \(x.shape[1]) but \(inputs[0]) has D = \(d)")
+        if RowBlocks.allSinglePrecision(inputs) {
+            // float32 files stay in single precision (the randomized sketch then runs in sgemm).
+            try fitInMemory(inputs.map { try NPY.read($0).tensor(Float.self) })
+        } else {
+            try fitInMemory(inputs.map { try Inputs.matrix($0, key: key, minRows: 1) })
+        }
+    }
+
+    func fitInMemory<S: BLASScalar>(_ parts: [Tensor<S>]) throws {
+        let d = parts[0].rank == 2 ? parts[0].shape[1] : 0
+        for (path, x) in zip(inputs, parts) where x.rank != 2 || x.shape[1] != d {
+            throw InputError("\(path): has shape \(x.shape) but \(inputs[0]) has D = \(d)")
         }
         let x = parts.count == 1 ? parts[0] : try Tensor.concatenate(parts)
         guard x.shape[0] >= 2 else { throw InputError("need at least 2 rows to fit, got \(x.shape[0])") }
         guard rank <= d else { throw InputError("--rank \(rank) exceeds the dimension D = \(d)") }
+        do { try x.checkFinite("states") } catch let TensorError.nonFinite(count, first, _) {
+            throw InputError("\(inputs.count == 1 ? inputs[0] : "inputs"): \(count) non-finite values (NaN or ±Inf), first at row \(first[0]), column \(first[1])")
+        }
         var o = ProjectionOptions(k: rank, method: method)
         o.center = !noCenter; o.standardize = standardize; o.whiten = whiten; o.seed = output.seed
         var p = try Projection.fit(x, options: o)
         p.metadata["source"] = inputs.joined(separator: ",")
-        try finish(p, roundTrip: p.roundTripError(x))
+        // The round trip is a check of the numerics, measured on the first rows (up to 8192) to keep large fits cheap.
+        try finish(p, roundTrip: p.roundTripError(x.shape[0] > 8192 ? x.slice(0..<8192) : x))
     }
 
     func finish(_ p: Projection, roundTrip: Double) throws {
