@@ -60,7 +60,10 @@ extension Tensor {
     public static func uniform(_ shape: [Int], low: Scalar = 0, high: Scalar = 1, using g: inout RandomGenerator) -> Tensor {
         let lo = Double(low), width = Double(high) - Double(low)
         return Tensor(unsafeUninitializedShape: shape) { p, n in
-            for i in 0..<n { p[i] = Scalar(lo + width * g.nextUniform()) }
+            for i in 0..<n {
+                let v = Scalar(lo + width * g.nextUniform())
+                p[i] = v < high ? v : high.nextDown   // rounding to Scalar can reach `high`; keep the interval half-open
+            }
         }
     }
 

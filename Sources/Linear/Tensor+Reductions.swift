@@ -145,27 +145,30 @@ extension Tensor {
         try reduceLines(axis: axis, keepDims: keepDims, "min") { Tensor.lineMin($0, $1, $2) }
     }
 
-    /// Flat index of the largest element (first occurrence).
+    /// Flat index of the largest element (first occurrence; the first NaN if there is one, as numpy).
     @inlinable public func argmax() -> Int {
         precondition(count > 0, "argmax: empty tensor")
         let p = storage.pointer
         var best = 0
-        for i in 1..<Swift.max(count, 1) where p[i] > p[best] { best = i }
+        if p[0].isNaN { return 0 }
+        for i in 1..<Swift.max(count, 1) { if p[i].isNaN { return i }; if p[i] > p[best] { best = i } }
         return best
     }
-    /// Flat index of the smallest element (first occurrence).
+    /// Flat index of the smallest element (first occurrence; the first NaN if there is one, as numpy).
     @inlinable public func argmin() -> Int {
         precondition(count > 0, "argmin: empty tensor")
         let p = storage.pointer
         var best = 0
-        for i in 1..<Swift.max(count, 1) where p[i] < p[best] { best = i }
+        if p[0].isNaN { return 0 }
+        for i in 1..<Swift.max(count, 1) { if p[i].isNaN { return i }; if p[i] < p[best] { best = i } }
         return best
     }
 
-    /// Index of the largest element along `axis`, for each position of the other axes (row-major order).
-    @inlinable public func argmax(axis: Int) throws -> [Int] { try argExtreme(axis: axis, "argmax") { $0 > $1 } }
-    /// Index of the smallest element along `axis`.
-    @inlinable public func argmin(axis: Int) throws -> [Int] { try argExtreme(axis: axis, "argmin") { $0 < $1 } }
+    /// Index of the largest element along `axis`, for each position of the other axes (row-major order);
+    /// NaN counts as the extreme, as in numpy.
+    @inlinable public func argmax(axis: Int) throws -> [Int] { try argExtreme(axis: axis, "argmax") { $0.isNaN && !$1.isNaN || $0 > $1 } }
+    /// Index of the smallest element along `axis` (NaN counts as the extreme).
+    @inlinable public func argmin(axis: Int) throws -> [Int] { try argExtreme(axis: axis, "argmin") { $0.isNaN && !$1.isNaN || $0 < $1 } }
 
     @inlinable
     func argExtreme(axis: Int, _ op: String, _ better: (Scalar, Scalar) -> Bool) throws -> [Int] {

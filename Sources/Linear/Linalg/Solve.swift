@@ -66,6 +66,7 @@ public func solvePositiveDefinite<Scalar>(_ a: Tensor<Scalar>, _ b: Tensor<Scala
 @inlinable
 public func choleskySolve<Scalar>(_ l: Tensor<Scalar>, _ b: Tensor<Scalar>) throws -> Tensor<Scalar> {
     let n = try l.requireSquare("choleskySolve")
+    try l.checkFinite("choleskySolve: L"); try b.checkFinite("choleskySolve: b")
     let (rhs, nrhs) = try b.rhsColumnMajor(rows: n, ld: Swift.max(1, n), "choleskySolve", lhs: l.shape)
     if n == 0 { return b }
     // Row-major L is column-major Lᵀ = U, the upper factor potrs expects.
