@@ -8,7 +8,7 @@
 // directly to BLAS on preallocated buffers) and the Adam update alone, so the time beyond the gemms, which is
 // the tape's and the element-wise kernels' overhead, can be reported.
 //
-// Usage: NeuralStep [--dims 64,128,256,512,1024] [--threads N] [--seconds S] [--json]
+// Usage: NeuralStep [--dims 64,128,256,512,1024] [--threads N] [--elementwise-threads M] [--seconds S] [--json]
 // BLAS threads and Linear's element-wise threads are both set to N (default: OPENBLAS_NUM_THREADS or 1).
 
 import Foundation
@@ -20,6 +20,8 @@ struct Options {
     var threads = Int(ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "") ?? 1
     var seconds = 2.0
     var json = false
+    /// Threads for Linear's element-wise kernels (default: the same as BLAS).
+    var elementwiseThreads: Int? = nil
 }
 
 func parseOptions() -> Options {
@@ -31,6 +33,7 @@ func parseOptions() -> Options {
         case "--threads": o.threads = Int(args.next() ?? "") ?? o.threads
         case "--seconds": o.seconds = Double(args.next() ?? "") ?? o.seconds
         case "--json": o.json = true
+        case "--elementwise-threads": o.elementwiseThreads = Int(args.next() ?? "")
         default:
             FileHandle.standardError.write("NeuralStep: unknown argument \(a)\n".data(using: .utf8)!)
             exit(2)
@@ -61,7 +64,7 @@ func timePerCall(seconds: Double, _ body: () throws -> Void) rethrows -> Double 
 let batch = 256, timeDim = 128
 let options = parseOptions()
 BLAS.threads = options.threads
-Parallel.threads = options.threads
+Parallel.threads = options.elementwiseThreads ?? options.threads
 
 var rows: [[String: Any]] = []
 if !options.json {
