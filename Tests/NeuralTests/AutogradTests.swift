@@ -3,7 +3,7 @@
 
 import Foundation
 import Linear
-@testable import Neural
+import Neural
 import Testing
 
 @Suite("Autograd semantics")

@@ -2,7 +2,7 @@
 
 import Foundation
 import Linear
-@testable import Neural
+import Neural
 import Testing
 
 private struct Golden {

@@ -12,7 +12,7 @@
 
 import Foundation
 import Linear
-@testable import Neural
+import Neural
 import Testing
 
 /// A differentiable function of Double variables under test.

@@ -4,7 +4,7 @@
 
 import Foundation
 import Linear
-@testable import Neural
+import Neural
 import Testing
 
 typealias V = Variable<Double>
@@ -203,11 +203,11 @@ struct GradientCheckerSanityTests {
     @Test("a deliberately wrong backward rule is caught")
     func catchesWrongRule() throws {
         // exp with the identity as its "derivative".
-        let bad = GradCase("wrong exp rule", [[3, 4]]) { x in Variable.make("badExp", x[0].value.exp(), [x[0]]) { g in [g] } }
+        let bad = GradCase("wrong exp rule", [[3, 4]]) { x in Variable.custom("badExp", value: x[0].value.exp(), inputs: [x[0]]) { g in [g] } }
         #expect(try firstOrderError(bad) > 1e-2)
         // A correct first derivative whose second derivative is wrong: the graph of g·eˣ is cut by detaching eˣ.
         let badSecond = GradCase("detached exp rule", [[3, 4]]) { x in
-            Variable.make("badExp2", x[0].value.exp(), [x[0]]) { g in [try g * x[0].exp().detached()] }
+            Variable.custom("badExp2", value: x[0].value.exp(), inputs: [x[0]]) { g in [try g * x[0].exp().detached()] }
         }
         #expect(try firstOrderError(badSecond) < 1e-6)
         #expect(try secondOrderError(badSecond) > 1e-2)

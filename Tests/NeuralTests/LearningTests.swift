@@ -3,7 +3,7 @@
 
 import Foundation
 import Linear
-@testable import Neural
+import Neural
 import Testing
 
 /// The digits (1797 × 64 pixels in 0…16, labels 0…9) scaled to [0, 1], split 80/20 by a seeded permutation.

@@ -99,3 +99,14 @@ extension Variable {
         guard shape == expected else { throw TensorError.shapeMismatch(operation: context, lhs: shape, rhs: expected) }
     }
 }
+
+extension Variable {
+    /// A custom differentiable operation: `value` computed by the caller from `inputs`, and `backward` mapping
+    /// the output's gradient to one gradient per input (nil where none is needed; each must have its input's
+    /// shape). Write `backward` with `Variable` operations to keep gradients of gradients correct; it runs
+    /// with recording off unless a graph of the backward pass was requested.
+    public static func custom(_ name: String, value: Tensor<Scalar>, inputs: [Variable<Scalar>],
+                                 backward: @escaping (Variable<Scalar>) throws -> [Variable<Scalar>?]) -> Variable<Scalar> {
+        make(name, value, inputs, backward)
+    }
+}
