@@ -56,6 +56,10 @@ public func gradient<Scalar>(of y: Variable<Scalar>, wrt x: Variable<Scalar>, se
 
 /// The backward engine.
 enum Autograd {
+    /// During a backward pass for chosen targets: the nodes whose gradients are needed (nil: every node that
+    /// requires gradients).
+    @TaskLocal static var needed: Set<ObjectIdentifier>? = nil
+
     struct Result<Scalar: BLASScalar> {
         /// Gradients of leaves that require them (in first-visit order).
         var leaves: [(Variable<Scalar>, Variable<Scalar>)] = []
@@ -97,6 +101,16 @@ enum Autograd {
             }
         }
 
+        // With targets, only nodes from which a target is reachable need gradients (`needsGradient`): a
+        // gradient with respect to the input x of a network then costs no parameter-gradient products.
+        var needed: Set<ObjectIdentifier>? = nil
+        if var n = targetIDs {
+            for v in order where !n.contains(ObjectIdentifier(v)) {   // post-order: inputs come first
+                if v.inputs.contains(where: { n.contains(ObjectIdentifier($0)) }) { n.insert(ObjectIdentifier(v)) }
+            }
+            needed = n
+        }
+
         var result = Result<Scalar>()
         var leafIndex: [ObjectIdentifier: Int] = [:]
 
@@ -134,7 +148,7 @@ enum Autograd {
                 let grads = try v.rule!(g)
                 precondition(grads.count == v.inputs.count, "backward rule of \(v.operation) returned \(grads.count) gradients for \(v.inputs.count) inputs")
                 for (input, gi) in zip(v.inputs, grads) {
-                    guard let gi, input.requiresGrad else { continue }
+                    guard let gi, input.needsGradient else { continue }
                     guard gi.shape == input.shape else {
                         throw TensorError.invalidShape("backward rule of \(v.operation) gave a gradient of shape \(gi.shape) for an input of shape \(input.shape)")
                     }
@@ -149,7 +163,9 @@ enum Autograd {
                 }
             }
         }
-        if createGraph { try withGrad(body) } else { try noGrad(body) }
+        try Autograd.$needed.withValue(needed) {
+            if createGraph { try withGrad(body) } else { try noGrad(body) }
+        }
         return result
     }
 

@@ -14,7 +14,7 @@ import Linear
 enum Kernels {
     // MARK: Buffer helpers
 
-    /// `dst[i] = f(a[i], b[i], c[i])` over three equal-shaped tensors.
+    /// `dst[i] = f(a[i], b[i], c[i])` over three equal-shaped tensors (on the calling thread).
     @inline(__always)
     static func map3<S: BLASScalar>(_ a: Tensor<S>, _ b: Tensor<S>, _ c: Tensor<S>, _ f: (S, S, S) -> S) -> Tensor<S> {
         precondition(a.shape == b.shape && b.shape == c.shape, "Kernels.map3: shapes \(a.shape), \(b.shape), \(c.shape) differ")
@@ -23,7 +23,9 @@ enum Kernels {
                 b.withUnsafeBufferPointer { pb in
                     c.withUnsafeBufferPointer { pc in
                         let x = pa.baseAddress!, y = pb.baseAddress!, z = pc.baseAddress!
-                        Parallel.forChunks(n) { r in for i in r { dst[i] = f(x[i], y[i], z[i]) } }
+                        // One thread: `f` is inlined (and the loop vectorised) only when called here directly; from
+                        // another thread's chunk closure it was not (Linear measured 13× slower).
+                        for i in 0..<n { dst[i] = f(x[i], y[i], z[i]) }
                     }
                 }
             }

@@ -7,29 +7,29 @@ extension Variable {
     /// a + b (broadcasting). ∂/∂a = g, ∂/∂b = g, each summed to its operand's shape.
     public static func + (a: Variable, b: Variable) throws -> Variable {
         make("add", try Kernels.add(a.value, b.value), [a, b]) { g in
-            [a.requiresGrad ? try g.sum(toShape: a.shape) : nil, b.requiresGrad ? try g.sum(toShape: b.shape) : nil]
+            [a.needsGradient ? try g.sum(toShape: a.shape) : nil, b.needsGradient ? try g.sum(toShape: b.shape) : nil]
         }
     }
 
     /// a − b (broadcasting). ∂/∂a = g, ∂/∂b = −g.
     public static func - (a: Variable, b: Variable) throws -> Variable {
         make("subtract", try Kernels.sub(a.value, b.value), [a, b]) { g in
-            [a.requiresGrad ? try g.sum(toShape: a.shape) : nil, b.requiresGrad ? try (-g).sum(toShape: b.shape) : nil]
+            [a.needsGradient ? try g.sum(toShape: a.shape) : nil, b.needsGradient ? try (-g).sum(toShape: b.shape) : nil]
         }
     }
 
     /// a ⊙ b (broadcasting). ∂/∂a = g⊙b, ∂/∂b = g⊙a.
     public static func * (a: Variable, b: Variable) throws -> Variable {
         make("multiply", try Kernels.mul(a.value, b.value), [a, b]) { g in
-            [a.requiresGrad ? try (g * b).sum(toShape: a.shape) : nil, b.requiresGrad ? try (g * a).sum(toShape: b.shape) : nil]
+            [a.needsGradient ? try (g * b).sum(toShape: a.shape) : nil, b.needsGradient ? try (g * a).sum(toShape: b.shape) : nil]
         }
     }
 
     /// a / b (broadcasting). ∂/∂a = g/b, ∂/∂b = −g·a/b².
     public static func / (a: Variable, b: Variable) throws -> Variable {
         make("divide", try Kernels.div(a.value, b.value), [a, b]) { g in
-            [a.requiresGrad ? try (g / b).sum(toShape: a.shape) : nil,
-             b.requiresGrad ? try (-(g * a) / (b * b)).sum(toShape: b.shape) : nil]
+            [a.needsGradient ? try (g / b).sum(toShape: a.shape) : nil,
+             b.needsGradient ? try (-(g * a) / (b * b)).sum(toShape: b.shape) : nil]
         }
     }
 

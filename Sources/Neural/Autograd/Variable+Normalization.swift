@@ -28,13 +28,13 @@ extension Variable {
                 let m1 = try gh.mean(axis: -1, keepDims: true)
                 let m2 = try (gh * xhat).mean(axis: -1, keepDims: true)
                 let dx = try rstd * (gh - m1 - xhat * m2)
-                var out: [Variable?] = [self.requiresGrad ? dx : nil]
-                if let weight { out.append(weight.requiresGrad ? try (g * xhat).sum(toShape: [d]) : nil) }
-                if let bias { out.append(bias.requiresGrad ? try g.sum(toShape: [d]) : nil) }
+                var out: [Variable?] = [self.needsGradient ? dx : nil]
+                if let weight { out.append(weight.needsGradient ? try (g * xhat).sum(toShape: [d]) : nil) }
+                if let bias { out.append(bias.needsGradient ? try g.sum(toShape: [d]) : nil) }
                 return out
             }
             let b = Kernels.layerNormBackward(g.value, r.xhat, r.rstd, weight?.value,
-                                              needGamma: weight?.requiresGrad ?? false, needBeta: bias?.requiresGrad ?? false)
+                                              needGamma: weight?.needsGradient ?? false, needBeta: bias?.needsGradient ?? false)
             var out: [Variable?] = [Variable(b.dx)]
             if weight != nil { out.append(b.dgamma.map { Variable($0) }) }
             if bias != nil { out.append(b.dbeta.map { Variable($0) }) }

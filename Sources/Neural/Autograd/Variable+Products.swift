@@ -11,7 +11,7 @@ public func matmul<Scalar>(_ a: Variable<Scalar>, _ b: Variable<Scalar>, transpo
     if a.rank == 3 || b.rank == 3 { return try batchedMatmul(a, b, transposeA: transposeA, transposeB: transposeB) }
     let out = try Kernels.matmul(a.value, b.value, transposeA, transposeB)
     return Variable.make("matmul", out, [a, b]) { g in
-        let da: Variable<Scalar>? = !a.requiresGrad ? nil : try {
+        let da: Variable<Scalar>? = !a.needsGradient ? nil : try {
             switch (transposeA, transposeB) {
             case (false, false): return try matmul(g, b, transposeB: true)
             case (false, true): return try matmul(g, b)
@@ -19,7 +19,7 @@ public func matmul<Scalar>(_ a: Variable<Scalar>, _ b: Variable<Scalar>, transpo
             case (true, true): return try matmul(b, g, transposeA: true, transposeB: true)
             }
         }()
-        let db: Variable<Scalar>? = !b.requiresGrad ? nil : try {
+        let db: Variable<Scalar>? = !b.needsGradient ? nil : try {
             switch (transposeA, transposeB) {
             case (false, false): return try matmul(a, g, transposeA: true)
             case (false, true): return try matmul(g, a, transposeA: true)
@@ -40,7 +40,7 @@ public func batchedMatmul<Scalar>(_ a: Variable<Scalar>, _ b: Variable<Scalar>, 
     }
     let out = try Kernels.batchedMatmul(a.value, b.value, transposeA, transposeB)
     return Variable.make("batchedMatmul", out, [a, b]) { g in
-        let da: Variable<Scalar>? = !a.requiresGrad ? nil : try {
+        let da: Variable<Scalar>? = !a.needsGradient ? nil : try {
             switch (transposeA, transposeB) {
             case (false, false): return try batchedMatmul(g, b, transposeB: true)
             case (false, true): return try batchedMatmul(g, b)
@@ -48,7 +48,7 @@ public func batchedMatmul<Scalar>(_ a: Variable<Scalar>, _ b: Variable<Scalar>, 
             case (true, true): return try batchedMatmul(b, g, transposeA: true, transposeB: true)
             }
         }()
-        let db: Variable<Scalar>? = !b.requiresGrad ? nil : try {
+        let db: Variable<Scalar>? = !b.needsGradient ? nil : try {
             switch (transposeA, transposeB) {
             case (false, false): return try batchedMatmul(a, g, transposeA: true)
             case (false, true): return try batchedMatmul(g, a, transposeA: true)
@@ -78,10 +78,10 @@ public func linear<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, bias
     let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
     return Variable.make("linear", out, inputs) { g in
         var grads: [Variable<Scalar>?] = [
-            x.requiresGrad ? try matmul(g, weight) : nil,
-            weight.requiresGrad ? try matmul(g, x, transposeA: true) : nil,
+            x.needsGradient ? try matmul(g, weight) : nil,
+            weight.needsGradient ? try matmul(g, x, transposeA: true) : nil,
         ]
-        if let bias { grads.append(bias.requiresGrad ? try g.sum(axis: 0) : nil) }
+        if let bias { grads.append(bias.needsGradient ? try g.sum(axis: 0) : nil) }
         return grads
     }
 }

@@ -76,7 +76,7 @@ extension Variable {
         var offsets: [Int] = [0]
         for x in xs { offsets.append(offsets.last! + x.shape[a]) }
         return make("concatenate", out, xs) { g in
-            try xs.indices.map { i in xs[i].requiresGrad ? try g.slice(offsets[i]..<offsets[i + 1], axis: a) : nil }
+            try xs.indices.map { i in xs[i].needsGradient ? try g.slice(offsets[i]..<offsets[i + 1], axis: a) : nil }
         }
     }
 

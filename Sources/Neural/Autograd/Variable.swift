@@ -65,6 +65,14 @@ public final class Variable<Scalar: BLASScalar>: CustomStringConvertible {
         return Variable(value)
     }
 
+    /// Whether backward rules should produce this input's gradient: it requires gradients and, in a backward
+    /// pass for chosen targets, leads to one of them.
+    var needsGradient: Bool {
+        guard requiresGrad else { return false }
+        guard let needed = Autograd.needed else { return true }
+        return needed.contains(ObjectIdentifier(self))
+    }
+
     /// A constant in the same precision (for masks and fixed operands inside rules).
     static func constant(_ t: Tensor<Scalar>) -> Variable<Scalar> { Variable(t) }
 
