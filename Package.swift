@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "Linear", targets: ["Linear"]),
         .library(name: "Substrate", targets: ["Substrate"]),
         .library(name: "Neural", targets: ["Neural"]),
+        .library(name: "Generative", targets: ["Generative"]),
         .executable(name: "vst", targets: ["vst"]),
     ],
     dependencies: [
@@ -35,6 +36,10 @@ let package = Package(
             name: "Neural",
             dependencies: ["Linear"]
         ),
+        .target(
+            name: "Generative",
+            dependencies: ["Neural", "Linear"]
+        ),
         .executableTarget(
             name: "vst",
             dependencies: [
@@ -50,6 +55,10 @@ let package = Package(
         .testTarget(
             name: "NeuralTests",
             dependencies: ["Neural", "Linear"]
+        ),
+        .testTarget(
+            name: "GenerativeTests",
+            dependencies: ["Generative", "Linear"]
         ),
         .testTarget(
             name: "SubstrateTests",
