@@ -173,6 +173,7 @@ struct ScheduleTests {
             // With the exact score of the kernel, −z/s(t), the probability-flow drift is f − ½g²·score.
             let t = 0.3, s = sde.marginalStd(t)
             let score = z * (-1 / s)
+            #expect(maxDifference(try sde.scoreTarget(noise: z, times: [t]), score) < 1e-14)
             let pf = try sde.reverseDrift(x0, score: score, t, probabilityFlow: true)
             let rev = try sde.reverseDrift(x0, score: score, t)
             let g2 = sde.diffusion(t) * sde.diffusion(t)
@@ -192,6 +193,7 @@ struct ScheduleTests {
         #expect(ScoreSDE.vp().priorStd == 1)
         #expect(throws: TensorError.self) { try ScoreSDE.ve(sigmaMin: 1, sigmaMax: 0.5).validate() }
         #expect(throws: TensorError.self) { try ScoreSDE.ve(fittedTo: Tensor<Double>.zeros([3, 2])) }
+        #expect(throws: TensorError.self) { try ScoreSDE.vp().scoreTarget(noise: Tensor<Double>.ones([1, 2]), times: [0]) }
     }
 
     @Test("consistency: boundary condition, Karras grids, curriculum monotone")

@@ -147,6 +147,22 @@ struct SolverTests {
         #expect(ODEMethod.allCases.map(\.order) == [1, 2, 4, 5])
     }
 
+    @Test("probability-flow ODE of each SDE with the exact score of Gaussian data maps x₁ to x₁·√(v(ε)/v(1))",
+          arguments: [ScoreSDE.vp(), .subVP(), .ve(sigmaMin: 0.01, sigmaMax: 5)])
+    func probabilityFlow(_ sde: ScoreSDE) throws {
+        // Data N(0, σ₀²) ⇒ p_t = N(0, v(t)), v(t) = m(t)²σ₀² + s(t)², score −x/v(t); the flow keeps x/√v(t) fixed.
+        let sigma0 = 0.5
+        func v(_ t: Double) -> Double { let m = sde.marginalMeanCoefficient(t), s = sde.marginalStd(t); return m * m * sigma0 * sigma0 + s * s }
+        let f: VectorField<Double> = { t, x in try sde.reverseDrift(x, score: x * (-1 / v(t)), t, probabilityFlow: true) }
+        let x1 = try Tensor<Double>(rows: [[1.0, -2.0], [0.3, 0.0]]) * sde.priorStd
+        let eps = sde.samplingEpsilon
+        let expected = x1 * (v(eps) / v(1)).squareRoot()
+        let dp = try DormandPrince(relativeTolerance: 1e-8, absoluteTolerance: 1e-9).solve(f, initial: x1, from: 1, to: eps)
+        #expect(maxDifference(dp.state, expected) < 1e-6 * sde.priorStd, "\(sde): \(dp.statistics)")
+        let rk = try ODESolver.solve(f, initial: x1, from: 1, to: eps, steps: 200, method: .rk4)
+        #expect(maxDifference(rk.state, expected) < 1e-4 * sde.priorStd)
+    }
+
     @Test("Euler–Maruyama without diffusion is Euler; its OU moments match the scheme's exact recursion")
     func eulerMaruyama() throws {
         let grid = try ODESolver.uniformGrid(from: 0, to: 1, steps: 20)

@@ -2,7 +2,7 @@ import Foundation
 import Linear
 
 /// Data in model units, with the labels when it has them and the scaling from its original units.
-public struct LabeledData<S: BLASScalar>: @unchecked Sendable {
+public struct LabeledData<S: BLASScalar>: Sendable {
     /// [n, D] samples in model units.
     public var data: Tensor<S>
     /// One integer label per row, when the data has labels.

@@ -154,6 +154,17 @@ public enum ScoreSDE: Sendable, Equatable, CustomStringConvertible {
         try rowwiseCombination(times.map(marginalMeanCoefficient), x0, times.map(marginalStd), noise, "\(name) perturb")
     }
 
+    /// The denoising score matching target ∇ₓlog p₀ₜ(x_t | x₀) = −z/s(t) for x_t = `perturb(x₀, noise: z, times:)`,
+    /// one time per row (or one for all rows).
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func scoreTarget<S: BLASScalar>(noise z: Tensor<S>, times: [Double]) throws -> Tensor<S> {
+        if let bad = times.first(where: { !(marginalStd($0) > 0) }) {
+            throw TensorError.invalidArgument("\(name) score target: s(t) = 0 at t = \(bad); draw t from [ε, 1] with ε > 0")
+        }
+        return try rowwiseScale(times.map { -1 / marginalStd($0) }, z, "\(name) score target")
+    }
+
     /// The forward drift f(x, t) = a(t)·x.
     @_specialize(where S == Float)
     @_specialize(where S == Double)

@@ -15,7 +15,7 @@ public enum EulerMaruyama {
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public static func solve<S: BLASScalar>(drift f: VectorField<S>, diffusion g: (Double) throws -> Double, initial x0: Tensor<S>,
-                                            times: [Double], noise: NoiseSource, stream: NoiseStream = .sampler, firstRow: Int = 0,
+                                            times: [Double], noise: any NoiseSource, stream: NoiseStream = .sampler, firstRow: Int = 0,
                                             noiseOnLastStep: Bool = true, observe: StepObserver<S>? = nil) throws -> ODESolution<S> {
         try solve(drift: f, initial: x0, times: times, noise: noise, stream: stream, firstRow: firstRow,
                   noiseOnLastStep: noiseOnLastStep, observe: observe) { t, x, z, scale, out in
@@ -30,7 +30,7 @@ public enum EulerMaruyama {
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public static func solve<S: BLASScalar>(drift f: VectorField<S>, diffusion g: VectorField<S>, initial x0: Tensor<S>,
-                                            times: [Double], noise: NoiseSource, stream: NoiseStream = .sampler, firstRow: Int = 0,
+                                            times: [Double], noise: any NoiseSource, stream: NoiseStream = .sampler, firstRow: Int = 0,
                                             noiseOnLastStep: Bool = true, observe: StepObserver<S>? = nil) throws -> ODESolution<S> {
         try solve(drift: f, initial: x0, times: times, noise: noise, stream: stream, firstRow: firstRow,
                   noiseOnLastStep: noiseOnLastStep, observe: observe) { t, x, z, scale, out in
@@ -44,7 +44,7 @@ public enum EulerMaruyama {
 
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    static func solve<S: BLASScalar>(drift f: VectorField<S>, initial x0: Tensor<S>, times: [Double], noise: NoiseSource,
+    static func solve<S: BLASScalar>(drift f: VectorField<S>, initial x0: Tensor<S>, times: [Double], noise: any NoiseSource,
                                      stream: NoiseStream, firstRow: Int, noiseOnLastStep: Bool, observe: StepObserver<S>?,
                                      addNoise: (Double, Tensor<S>, Tensor<S>, Double, inout Tensor<S>) throws -> Void) throws -> ODESolution<S> {
         try ODESolver.checkGrid(times, "Euler–Maruyama")

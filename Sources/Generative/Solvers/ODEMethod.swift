@@ -12,7 +12,8 @@ public typealias StepObserver<S: BLASScalar> = (_ step: Int, _ t: Double, _ x: T
 public enum ODEMethod: String, Sendable, CaseIterable, CustomStringConvertible {
     /// Forward Euler, order 1, one evaluation per step.
     case euler
-    /// Heun's method (explicit trapezoidal rule, as in Karras et al. 2022), order 2, two evaluations per step.
+    /// Heun's method (explicit trapezoidal rule), order 2, two evaluations per step. (EDM's sampler, Karras et al.
+    /// 2022, also takes an Euler step instead when it lands on σ = 0; that belongs to the sampler, not to this solver.)
     case heun
     /// The classical Runge–Kutta method, order 4, four evaluations per step.
     case rk4
@@ -63,7 +64,7 @@ public struct SolverStatistics: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// The end of an integration: the final state and time, and what it cost.
-public struct ODESolution<S: BLASScalar>: @unchecked Sendable {
+public struct ODESolution<S: BLASScalar>: Sendable {
     public var state: Tensor<S>
     public var time: Double
     public var statistics: SolverStatistics
