@@ -4,30 +4,11 @@ import Linear
 
 // MARK: - Helpers (file-private so other test files can define their own)
 
-/// Runs `body` with a fresh directory under the system temporary directory, removed afterwards.
-fileprivate func withCSVTempDir<R>(_ body: (String) throws -> R) throws -> R {
-    let dir = FileManager.default.temporaryDirectory
-        .appendingPathComponent("substrate-csv-tests-\(UUID().uuidString)", isDirectory: true)
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: dir) }
-    return try body(dir.path)
-}
+fileprivate func withCSVTempDir<R>(_ body: (String) throws -> R) throws -> R { try withTemporaryDirectory("csv", body) }
 
-/// Records an issue unless `body` throws `TensorError.file` whose message contains every fragment
-/// (and whose path is `path`, when given).
 fileprivate func expectCSVFileError(_ fragments: String..., path: String? = nil,
-                                    sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Any) {
-    do {
-        _ = try body()
-        Issue.record("expected TensorError.file containing \(fragments), but nothing was thrown", sourceLocation: sourceLocation)
-    } catch let TensorError.file(p, message) {
-        for f in fragments where !message.contains(f) {
-            Issue.record("error message \"\(message)\" does not contain \"\(f)\"", sourceLocation: sourceLocation)
-        }
-        if let path, p != path { Issue.record("error names \(p), expected \(path)", sourceLocation: sourceLocation) }
-    } catch {
-        Issue.record("expected TensorError.file, got \(error)", sourceLocation: sourceLocation)
-    }
+                                 sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Any) {
+    expectFileError(fragments, path: path, sourceLocation: sourceLocation, body)
 }
 
 fileprivate func csvWrite(_ text: String, _ path: String) throws {

@@ -11,30 +11,11 @@ fileprivate let npyGoldenDir = URL(fileURLWithPath: #filePath)
 
 fileprivate func npyGolden(_ name: String) -> String { npyGoldenDir + "/" + name }
 
-/// Runs `body` with a fresh directory under the system temporary directory, removed afterwards.
-fileprivate func withNPYTempDir<R>(_ body: (String) throws -> R) throws -> R {
-    let dir = FileManager.default.temporaryDirectory
-        .appendingPathComponent("substrate-npy-tests-\(UUID().uuidString)", isDirectory: true)
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: dir) }
-    return try body(dir.path)
-}
+fileprivate func withNPYTempDir<R>(_ body: (String) throws -> R) throws -> R { try withTemporaryDirectory("npy", body) }
 
-/// Records an issue unless `body` throws `TensorError.file` whose message contains every fragment
-/// (and whose path is `path`, when given).
 fileprivate func expectNPYFileError(_ fragments: String..., path: String? = nil,
                                  sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Any) {
-    do {
-        _ = try body()
-        Issue.record("expected TensorError.file containing \(fragments), but nothing was thrown", sourceLocation: sourceLocation)
-    } catch let TensorError.file(p, message) {
-        for f in fragments where !message.contains(f) {
-            Issue.record("error message \"\(message)\" does not contain \"\(f)\"", sourceLocation: sourceLocation)
-        }
-        if let path, p != path { Issue.record("error names \(p), expected \(path)", sourceLocation: sourceLocation) }
-    } catch {
-        Issue.record("expected TensorError.file, got \(error)", sourceLocation: sourceLocation)
-    }
+    expectFileError(fragments, path: path, sourceLocation: sourceLocation, body)
 }
 
 /// A deterministic array of the given type and shape with varied values (negative, fractional, large).

@@ -180,3 +180,29 @@ func naiveMatmul<S: BLASScalar>(_ a: Tensor<S>, _ b: Tensor<S>) -> [Double] {
 func tolerance<S: BLASScalar>(_: S.Type, float: Double, double: Double) -> Double {
     S.self == Float.self ? float : double
 }
+
+/// Runs `body` with a fresh directory (named after `prefix`) under the system temporary directory, removed afterwards.
+func withTemporaryDirectory<R>(_ prefix: String, _ body: (String) throws -> R) throws -> R {
+    let dir = FileManager.default.temporaryDirectory
+        .appendingPathComponent("substrate-\(prefix)-tests-\(UUID().uuidString)", isDirectory: true)
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    return try body(dir.path)
+}
+
+/// Records an issue unless `body` throws `TensorError.file` whose message contains every fragment
+/// (and whose path is `path`, when given).
+func expectFileError(_ fragments: [String], path: String? = nil,
+                     sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Any) {
+    do {
+        _ = try body()
+        Issue.record("expected TensorError.file containing \(fragments), but nothing was thrown", sourceLocation: sourceLocation)
+    } catch let TensorError.file(p, message) {
+        for f in fragments where !message.contains(f) {
+            Issue.record("error message \"\(message)\" does not contain \"\(f)\"", sourceLocation: sourceLocation)
+        }
+        if let path, p != path { Issue.record("error names \(p), expected \(path)", sourceLocation: sourceLocation) }
+    } catch {
+        Issue.record("expected TensorError.file, got \(error)", sourceLocation: sourceLocation)
+    }
+}
