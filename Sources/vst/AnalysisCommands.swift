@@ -144,6 +144,8 @@ struct DriftCommand: ParsableCommand {
     @Option(help: "Tensor name inside .safetensors inputs.") var key: String?
     @Option(help: "Permutations of the MMD² test.") var permutations: Int = 200
     @Option(help: "Significance level α.") var alpha: Double = 0.05
+    @Flag(help: "Row i of both files comes from the same input (two checkpoints on one batch): also report the alignment numbers (vst-spec §8).")
+    var paired = false
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -157,13 +159,23 @@ struct DriftCommand: ParsableCommand {
         var o = DriftOptions()
         o.permutations = permutations; o.alpha = alpha; o.seed = output.seed
         let r = try Drift.compare(a, b, options: o)
-        if let dir = output.report {
-            try AnalysisReports.drift(r, reference: reference, candidate: candidate).write(to: dir, json: r.json, overwrite: output.force)
+        var json = r.json
+        var alignmentLine = ""
+        if paired {
+            guard a.shape[0] == b.shape[0] else {
+                throw InputError("--paired: \(candidate) has \(b.shape[0]) rows but \(reference) has \(a.shape[0]); paired sets need one row per input in both")
+            }
+            let al = try Alignment.compare(a, b, seed: output.seed)
+            if case var .object(pairs) = json { pairs.append(("alignment", al.json)); json = .object(pairs) }
+            alignmentLine = "\npaired alignment: \(al.regime.rawValue) (linear CKA \(Fmt.f(al.linearCKA)), core Procrustes \(Fmt.f(al.core.similarity)))"
         }
-        Outputs.emit(r.json, table: Fmt.table(["measure", "value"], [
+        if let dir = output.report {
+            try AnalysisReports.drift(r, reference: reference, candidate: candidate).write(to: dir, json: json, overwrite: output.force)
+        }
+        Outputs.emit(json, table: Fmt.table(["measure", "value"], [
             ["drift", r.drift ? "yes" : "no"], ["MMD²", Fmt.f(r.mmd2)], ["p-value", Fmt.f(r.pValue)], ["bandwidth h", Fmt.f(r.bandwidth2.squareRoot())],
             ["Fréchet distance", Fmt.f(r.frechetDistance)], ["core Fréchet distance", Fmt.f(r.coreFrechetDistance)],
             ["core similarity", Fmt.f(r.coreSimilarity)], ["ΔE₉", Fmt.f(r.coreEnergyDelta)], ["regimes", "\(r.regimeA.rawValue) → \(r.regimeB.rawValue)"],
-        ]) + "\n" + (r.reasons + r.warnings).map { "· " + $0 }.joined(separator: "\n"), options: output)
+        ]) + alignmentLine + "\n" + (r.reasons + r.warnings).map { "· " + $0 }.joined(separator: "\n"), options: output)
     }
 }

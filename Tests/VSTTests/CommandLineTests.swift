@@ -122,6 +122,9 @@ import Testing
         }
         let drift = try Self.json(Self.run(["drift", "x.npy", "shifted.npy", "--json"], in: dir))
         #expect(drift["drift"] as? Bool == true)
+        let paired = try Self.json(Self.run(["drift", "x.npy", "rotated.npy", "--paired", "--json", "--permutations", "20"], in: dir))
+        #expect((paired["alignment"] as? [String: Any])?["regime"] as? String == "A1")
+        #expect(try Self.run(["drift", "x.npy", "half1.npy", "--paired"], in: dir).code == 2)
         let align = try Self.json(Self.run(["align", "x.npy", "rotated.npy", "--json"], in: dir))
         #expect(align["regime"] as? String == "A1")
     }
