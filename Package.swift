@@ -58,7 +58,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GenerativeTests",
-            dependencies: ["Generative", "Linear"]
+            dependencies: ["Generative", "Neural", "Linear", "Substrate"]
         ),
         .testTarget(
             name: "SubstrateTests",
