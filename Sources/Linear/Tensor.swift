@@ -115,6 +115,11 @@ public struct Tensor<Scalar: BLASScalar>: @unchecked Sendable {
         if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
     }
 
+    /// True when no other tensor shares this one's buffer, so writing to it will not copy (for in-place kernels
+    /// that may reuse an operand's storage).
+    @inlinable
+    public mutating func isStorageUniquelyReferenced() -> Bool { isKnownUniquelyReferenced(&storage) }
+
     /// True when this tensor and `other` share one buffer (a copy not yet written to).
     @inlinable
     public func sharesStorage(with other: Tensor) -> Bool { storage === other.storage }
