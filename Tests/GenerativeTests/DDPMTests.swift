@@ -2,7 +2,7 @@ import Foundation
 import Linear
 import Neural
 import Testing
-@testable import Generative
+import Generative
 
 @Suite("DDPM and DDIM")
 struct DDPMTests {

@@ -1,0 +1,166 @@
+import Foundation
+import Linear
+import Neural
+
+/// The settings of `Trainer` (defaults suit the 2-D toys and the digits with a small MLP denoiser).
+public struct TrainingConfiguration: Sendable, Equatable {
+    public var steps: Int = 2000
+    public var batchSize: Int = 256
+    /// Peak learning rate of AdamW (cosine decay after a linear warm-up).
+    public var learningRate: Double = 2e-3
+    public var warmupSteps: Int = 100
+    public var minimumLearningRate: Double = 1e-5
+    public var weightDecay: Double = 0
+    /// Global-norm gradient clipping (nil: none).
+    public var clipNorm: Double? = 1
+    /// EMA decay of the sampling weights (with the (1 + t)/(10 + t) warm-up).
+    public var emaDecay: Double = 0.999
+    public var seed: UInt64 = 0
+    /// Print a progress line to stderr every this many steps (0: never).
+    public var logEvery: Int = 0
+    /// Save a checkpoint every this many steps to `checkpointPath` (0: only at the end, when a path is given).
+    public var checkpointEvery: Int = 0
+    public var checkpointPath: String? = nil
+
+    public init(steps: Int = 2000, batchSize: Int = 256, learningRate: Double = 2e-3, seed: UInt64 = 0) {
+        self.steps = steps; self.batchSize = batchSize; self.learningRate = learningRate; self.seed = seed
+    }
+}
+
+/// What a training run did.
+public struct TrainingReport: Sendable {
+    public var firstStep: Int
+    public var steps: Int
+    public var seconds: Double
+    /// Mean loss over the first and the last 10 % of the steps run.
+    public var initialLoss: Double
+    public var finalLoss: Double
+}
+
+/// The family-independent training loop: AdamW with warm-up + cosine LR, gradient clipping, EMA of the weights,
+/// progress on stderr (step, loss, steps/s, ETA), atomic checkpoints (`GenerativeModelFile`) and resumption.
+///
+/// Determinism: the batch of step k and every random draw of its loss come from a generator seeded by
+/// (seed, k), so a run resumed at step k draws exactly what an uninterrupted run draws. (The AdamW moments are
+/// not in the checkpoint — Neural does not expose them — so a resumed run restarts them from zero.)
+public final class Trainer<S: BLASScalar> {
+    public let family: any TrainableFamily<S>
+    public let configuration: TrainingConfiguration
+    public let denoiserConfiguration: MLPDenoiserConfiguration
+    public let scaling: AffineScaling
+    public let optimizer: AdamW<S>
+    /// The EMA of the weights, e ← d·e + (1 − d)·p with d = min(decay, (1 + u)/(10 + u)) after update u (the rule of
+    /// Neural's `ExponentialMovingAverage` with warm-up; kept here with its update count so a resume is exact).
+    public private(set) var emaWeights: [Tensor<S>]
+    public private(set) var emaUpdates = 0
+    public private(set) var step = 0
+    /// Extra metadata written into checkpoints (e.g. the data's name).
+    public var metadata: [String: String] = [:]
+
+    public init(family: any TrainableFamily<S>, denoiserConfiguration: MLPDenoiserConfiguration, scaling: AffineScaling = .identity,
+                configuration: TrainingConfiguration) throws {
+        guard configuration.steps >= 0, configuration.batchSize >= 1, configuration.learningRate > 0 else {
+            throw TensorError.invalidArgument("training: need steps ≥ 0, batch size ≥ 1 and a positive learning rate")
+        }
+        self.family = family
+        self.configuration = configuration
+        self.denoiserConfiguration = denoiserConfiguration
+        self.scaling = scaling
+        optimizer = AdamW(parameters: family.denoiser.parameters, learningRate: configuration.learningRate, weightDecay: configuration.weightDecay)
+        emaWeights = family.denoiser.parameters.map(\.value)
+    }
+
+    /// Continues from a checkpoint written by this trainer: raw and EMA weights, the step (and so the RNG state).
+    public func resume(from path: String) throws {
+        let file = try GenerativeModelFile<S>.load(path)
+        guard file.family.familyName == family.familyName else {
+            throw TensorError.invalidArgument("\(path): a \(file.family.familyName.rawValue) checkpoint cannot resume a \(family.familyName.rawValue) run")
+        }
+        try family.denoiser.loadStateDict(file.family.denoiser.stateDict())
+        let names = family.denoiser.namedParameters().map(\.name)
+        if let e = file.emaWeights {
+            emaWeights = try names.map { n in
+                guard let t = e[n] else { throw TensorError.invalidArgument("\(path): EMA weight '\(n)' is missing") }
+                return t
+            }
+            emaUpdates = file.emaUpdates
+        } else {
+            emaWeights = family.denoiser.parameters.map(\.value)
+            emaUpdates = 0
+        }
+        step = file.step
+    }
+
+    func updateEMA() {
+        let d = Swift.min(configuration.emaDecay, Double(1 + emaUpdates) / Double(10 + emaUpdates))
+        for (i, p) in family.denoiser.parameters.enumerated() {
+            var e = emaWeights[i]
+            emaWeights[i] = Tensor(scalar: 0)
+            e *= S(d)
+            try! e.addScaled(p.value, S(1 - d))
+            emaWeights[i] = e
+        }
+        emaUpdates += 1
+    }
+
+    /// The generator of step k.
+    public static func generator(seed: UInt64, step: Int) -> RandomGenerator {
+        RandomGenerator(seed: SeededNoise.mix(SeededNoise.mix(seed ^ 0x7EA1_1E55) ^ UInt64(step)))
+    }
+
+    /// Trains on `data` [n, D] (model units) from the current step up to `configuration.steps`.
+    @discardableResult
+    public func train(_ data: Tensor<S>, labels: [Int]? = nil) throws -> TrainingReport {
+        guard data.rank == 2, data.shape[1] == family.denoiser.dimension, data.shape[0] >= 1 else {
+            throw TensorError.invalidShape("training: expected data [n, \(family.denoiser.dimension)], got \(data.shape)")
+        }
+        let c = configuration
+        let schedule = LearningRateSchedule.cosine(peak: c.learningRate, totalSteps: c.steps, warmupSteps: Swift.min(c.warmupSteps, c.steps / 2),
+                                                   minimum: c.minimumLearningRate)
+        let n = data.shape[0], first = step, total = c.steps - first
+        var losses: [Double] = []
+        let start = Date()
+        family.denoiser.train()
+        while step < c.steps {
+            var g = Trainer.generator(seed: c.seed, step: step)
+            let rows = (0..<Swift.min(c.batchSize, n)).map { _ in g.nextInt(below: n) }
+            let x = try data.batch(rows)
+            optimizer.learningRate = schedule.learningRate(at: step)
+            let loss = try family.loss(x0: x, labels: labels.map { l in rows.map { l[$0] } }, using: &g)
+            optimizer.zeroGrad()
+            try loss.backward()
+            if let m = c.clipNorm { clipGradientNorm(optimizer.parameters, maxNorm: m) }
+            try optimizer.step()
+            updateEMA()
+            let l = Double(loss.scalar)
+            guard l.isFinite else { throw TensorError.invalidArgument("training diverged: loss \(l) at step \(step)") }
+            losses.append(l)
+            step += 1
+            if c.logEvery > 0 && (step % c.logEvery == 0 || step == c.steps) {
+                let elapsed = Date().timeIntervalSince(start), done = step - first
+                let rate = Double(done) / Swift.max(elapsed, 1e-9)
+                let eta = Double(c.steps - step) / Swift.max(rate, 1e-9)
+                FileHandle.standardError.write(Data(String(format: "step %d/%d  loss %.5f  %.1f steps/s  ETA %.0f s\n", step, c.steps, l, rate, eta).utf8))
+            }
+            if let p = c.checkpointPath, c.checkpointEvery > 0, step % c.checkpointEvery == 0, step < c.steps {
+                try save(to: p)
+            }
+        }
+        if let p = c.checkpointPath { try save(to: p) }
+        let k = Swift.max(1, losses.count / 10)
+        return TrainingReport(firstStep: first, steps: total, seconds: Date().timeIntervalSince(start),
+                              initialLoss: losses.prefix(k).reduce(0, +) / Double(Swift.max(1, Swift.min(k, losses.count))),
+                              finalLoss: losses.suffix(k).reduce(0, +) / Double(Swift.max(1, Swift.min(k, losses.count))))
+    }
+
+    /// Saves raw + EMA weights, configuration, scaling and step atomically.
+    public func save(to path: String) throws {
+        try GenerativeModelFile<S>.save(to: path, family: family, denoiserConfiguration: denoiserConfiguration, scaling: scaling,
+                                        ema: emaWeights, step: step, seed: configuration.seed, emaUpdates: emaUpdates, extra: metadata)
+    }
+
+    /// Puts the EMA weights into the network (for sampling after training).
+    public func useEMAWeights() {
+        for (p, e) in zip(family.denoiser.parameters, emaWeights) { p.value = e }
+    }
+}
