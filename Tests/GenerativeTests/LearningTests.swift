@@ -15,8 +15,8 @@ enum Toy {
     static let denoiser = MLPDenoiserConfiguration(dimension: 2, hidden: 96, blocks: 2, timeFrequencies: 32)
 
     /// Trains `family` for `steps` steps and returns the trainer (EMA weights not yet in the network).
-    static func train<F: TrainableFamily<Float>>(_ family: F, steps: Int, seed: UInt64) throws -> (Trainer<Float>, TrainingReport) {
-        var c = TrainingConfiguration(steps: steps, batchSize: 256, learningRate: 3e-3, seed: seed)
+    static func train<F: TrainableFamily<Float>>(_ family: F, steps: Int, seed: UInt64, batchSize: Int = 256) throws -> (Trainer<Float>, TrainingReport) {
+        var c = TrainingConfiguration(steps: steps, batchSize: batchSize, learningRate: 3e-3, seed: seed)
         c.emaDecay = 0.995
         let t = try Trainer(family: family, denoiserConfiguration: denoiser, scaling: scaling, configuration: c)
         let r = try t.train(scaling.apply(train))
@@ -65,6 +65,18 @@ struct GenerativeLearningTests {
         let s = try m.sample(1000, method: .rk4, steps: 20, noise: SeededNoise(seed: 6))
         #expect(s.evaluations == 80)
         let q = try Toy.evaluate(s.samples, "flow matching rk4 20", r, Date().timeIntervalSince(start))
+        #expect(q.model.mmd2 < q.baseline.mmd2 && q.model.precision > q.baseline.precision)
+    }
+
+    @Test("OT-CFM: flow matching with exact minibatch OT pairing (batches of 128), Euler at 10 steps")
+    func otFlowMatching() throws {
+        let net = try MLPDenoiser<Float>(Toy.denoiser, seed: 14)
+        let m = try FlowMatching(denoiser: net, configuration: FlowMatchingConfiguration(pairing: .exact))
+        let (t, r) = try Toy.train(m, steps: 1500, seed: 15, batchSize: 128)
+        t.useEMAWeights()
+        let start = Date()
+        let s = try m.sample(1000, method: .euler, steps: 10, noise: SeededNoise(seed: 6))
+        let q = try Toy.evaluate(s.samples, "OT-CFM (exact) euler 10", r, Date().timeIntervalSince(start))
         #expect(q.model.mmd2 < q.baseline.mmd2 && q.model.precision > q.baseline.precision)
     }
 

@@ -44,34 +44,47 @@ public enum OptimalTransport {
         let n = cost.count
         guard cost.allSatisfy({ $0.count == n }) else { throw TensorError.invalidArgument("assignment: the cost matrix must be square") }
         if n == 0 { return [] }
-        // 1-based arrays as in the classical formulation; p[j] = row matched to column j.
+        // 1-based arrays as in the classical formulation; p[j] = row matched to column j. Flat row-major cost.
+        var c = [Double](repeating: 0, count: n * n)
+        for i in 0..<n { for j in 0..<n { c[i * n + j] = cost[i][j] } }
         var u = [Double](repeating: 0, count: n + 1), v = u
         var p = [Int](repeating: 0, count: n + 1), way = p
-        for i in 1...n {
-            p[0] = i
-            var j0 = 0
-            var minv = [Double](repeating: .infinity, count: n + 1)
-            var used = [Bool](repeating: false, count: n + 1)
-            repeat {
-                used[j0] = true
-                let i0 = p[j0]
-                var delta = Double.infinity, j1 = 0
-                for j in 1...n where !used[j] {
-                    let cur = cost[i0 - 1][j - 1] - u[i0] - v[j]
-                    if cur < minv[j] { minv[j] = cur; way[j] = j0 }
-                    if minv[j] < delta { delta = minv[j]; j1 = j }
-                }
-                for j in 0...n {
-                    if used[j] { u[p[j]] += delta; v[j] -= delta } else { minv[j] -= delta }
-                }
-                j0 = j1
-            } while p[j0] != 0
-            repeat {
-                let j1 = way[j0]
-                p[j0] = p[j1]
-                j0 = j1
-            } while j0 != 0
-        }
+        var minv = [Double](repeating: .infinity, count: n + 1)
+        var used = [Bool](repeating: false, count: n + 1)
+        c.withUnsafeBufferPointer { c in
+        u.withUnsafeMutableBufferPointer { u in
+        v.withUnsafeMutableBufferPointer { v in
+        p.withUnsafeMutableBufferPointer { p in
+        way.withUnsafeMutableBufferPointer { way in
+        minv.withUnsafeMutableBufferPointer { minv in
+        used.withUnsafeMutableBufferPointer { used in
+            for i in 1...n {
+                p[0] = i
+                var j0 = 0
+                for j in 0...n { minv[j] = .infinity; used[j] = false }
+                repeat {
+                    used[j0] = true
+                    let i0 = p[j0]
+                    let row = (i0 - 1) * n - 1
+                    let ui0 = u[i0]
+                    var delta = Double.infinity, j1 = 0
+                    for j in 1...n where !used[j] {
+                        let cur = c[row + j] - ui0 - v[j]
+                        if cur < minv[j] { minv[j] = cur; way[j] = j0 }
+                        if minv[j] < delta { delta = minv[j]; j1 = j }
+                    }
+                    for j in 0...n {
+                        if used[j] { u[p[j]] += delta; v[j] -= delta } else { minv[j] -= delta }
+                    }
+                    j0 = j1
+                } while p[j0] != 0
+                repeat {
+                    let j1 = way[j0]
+                    p[j0] = p[j1]
+                    j0 = j1
+                } while j0 != 0
+            }
+        }}}}}}}
         var result = [Int](repeating: 0, count: n)
         for j in 1...n { result[p[j] - 1] = j - 1 }
         return result

@@ -1,0 +1,129 @@
+import Foundation
+import Linear
+import Neural
+import Testing
+import Generative
+
+@Suite("Flow matching, score SDE, OT pairing, model files")
+struct FamilyTests {
+    let net = { try! MLPDenoiser<Float>(MLPDenoiserConfiguration(dimension: 2, hidden: 16, blocks: 1), seed: 3) }
+
+    @Test("exact assignment is optimal (brute force over all permutations); Sinkhorn pairing is a permutation")
+    func assignment() throws {
+        func permutations(_ a: [Int]) -> [[Int]] {
+            if a.count <= 1 { return [a] }
+            return a.indices.flatMap { i in permutations(Array(a[..<i] + a[(i + 1)...])).map { [a[i]] + $0 } }
+        }
+        var g = RandomGenerator(seed: 4)
+        for _ in 0..<5 {
+            let cost = (0..<6).map { _ in (0..<6).map { _ in g.nextUniform() } }
+            let best = permutations(Array(0..<6)).map { p in p.enumerated().reduce(0.0) { $0 + cost[$1.offset][$1.element] } }.min()!
+            let a = try OptimalTransport.assignment(cost)
+            #expect(Set(a).count == 6)
+            #expect(abs(a.enumerated().reduce(0.0) { $0 + cost[$1.offset][$1.element] } - best) < 1e-12)
+        }
+        let x = Tensor<Float>.normal([20, 2], seed: 1), y = Tensor<Float>.normal([20, 2], seed: 2)
+        for pairing in OTPairing.allCases {
+            #expect(Set(try OptimalTransport.pair(noise: x, data: y, pairing: pairing)).count == 20)
+        }
+        // Identical clouds pair each point with itself.
+        #expect(try OptimalTransport.pair(noise: x, data: x, pairing: .exact) == Array(0..<20))
+        #expect(throws: TensorError.self) { try OTPairing(parsing: "greedy") }
+    }
+
+    @Test("flow-matching loss on fixed inputs is ‖v_θ(x_t, t) − (x₁ − (1 − σ_min)x₀)‖² on the linear path")
+    func flowMatchingLoss() throws {
+        let m = try FlowMatching(denoiser: net(), configuration: FlowMatchingConfiguration(sigmaMin: 0.1))
+        let x1 = Tensor<Float>.normal([5, 2], seed: 1), x0 = Tensor<Float>.normal([5, 2], seed: 2)
+        let times = [0.0, 0.25, 0.5, 0.75, 1.0]
+        var xt = x1, u = x1
+        xt = Tensor(unsafeUninitializedShape: [5, 2]) { p, _ in
+            for i in 0..<5 { for j in 0..<2 { p[i * 2 + j] = Float(1 - 0.9 * times[i]) * x0[i, j] + Float(times[i]) * x1[i, j] } }
+        }
+        try u.addScaled(x0, -0.9)
+        let v = try m.denoiser.predict(xt, times: times.map { 1000 * $0 })
+        let expected = Double(try (v - u).square().mean())
+        #expect(abs(Double(try m.loss(data: x1, noise: x0, times: times).scalar) - expected) < 1e-5)
+        // Samplers: evaluation counts per method, recorder shape, determinism, unknown names.
+        let rec = try TrajectoryRecorder<Float>(every: 2)
+        let e = try m.sample(7, method: .euler, steps: 10, noise: SeededNoise(seed: 1), recorder: rec)
+        let recorded = try rec.tensor().shape
+        #expect(e.evaluations == 10 && e.steps == 10 && recorded == [6, 7, 2])
+        #expect(try m.sample(7, method: .heun, steps: 10, noise: SeededNoise(seed: 1)).evaluations == 20)
+        #expect(try m.sample(7, method: .rk4, steps: 10, noise: SeededNoise(seed: 1)).evaluations == 40)
+        let d = try m.sample(7, method: .dopri5, steps: 1, noise: SeededNoise(seed: 1))
+        #expect(d.evaluations > 6 && d.steps >= 1)
+        #expect(maxDifference(e.samples, try m.sample(7, method: .euler, steps: 10, noise: SeededNoise(seed: 1)).samples) == 0)
+        #expect(throws: TensorError.self) { try ODEMethod(parsing: "midpoint") }
+        #expect(throws: TensorError.self) { try m.sample(7, method: .euler, steps: 0, noise: SeededNoise(seed: 1)) }
+    }
+
+    @Test("score-SDE loss on fixed inputs is (λ/s²)·‖ε̂ − z‖²; samplers count evaluations and are deterministic")
+    func scoreSDE() throws {
+        for sde in [ScoreSDE.vp(), .subVP(), .ve(sigmaMin: 0.01, sigmaMax: 5)] {
+            for w in ScoreSDE.Weighting.allCases {
+                let m = try ScoreSDEModel(denoiser: net(), configuration: ScoreSDEConfiguration(sde: sde, weighting: w))
+                let x0 = Tensor<Float>.normal([4, 2], seed: 1), z = Tensor<Float>.normal([4, 2], seed: 2)
+                let times = [0.1, 0.3, 0.6, 0.9]
+                let xt = try sde.perturb(x0, noise: z, times: times)
+                let eh = try m.denoiser.predict(xt, times: times.map { 1000 * $0 })
+                var expected = 0.0
+                for i in 0..<4 {
+                    let s = sde.marginalStd(times[i])
+                    let wi = sde.lossWeight(times[i], w) / (s * s)
+                    for j in 0..<2 { let d = Double(eh[i, j] - z[i, j]); expected += wi * d * d }
+                }
+                expected /= 8
+                let l = Double(try m.loss(x0: x0, times: times, noise: z).scalar)
+                #expect(abs(l - expected) < 1e-4 * max(1, expected))
+            }
+        }
+        let m = try ScoreSDEModel(denoiser: net())
+        let rec = try TrajectoryRecorder<Float>(every: 5, rows: 3)
+        let em = try m.sample(6, sampler: .eulerMaruyama, steps: 20, noise: SeededNoise(seed: 1), recorder: rec)
+        let recorded = try rec.tensor().shape
+        #expect(em.evaluations == 20 && recorded == [5, 3, 2])
+        let pc = try m.sample(6, sampler: .predictorCorrector, steps: 20, noise: SeededNoise(seed: 1))
+        #expect(pc.evaluations == 40)
+        #expect(maxDifference(pc.samples, try m.sample(6, sampler: .predictorCorrector, steps: 20, noise: SeededNoise(seed: 1)).samples) == 0)
+        let ode = try m.sample(6, sampler: .probabilityFlow, steps: 10, method: .heun, noise: SeededNoise(seed: 1))
+        #expect(ode.evaluations == 20)
+        #expect(throws: TensorError.self) { try ScoreSDESampler(parsing: "ancestral") }
+        #expect(throws: TensorError.self) { try m.sample(6, sampler: .eulerMaruyama, steps: 0, noise: SeededNoise(seed: 1)) }
+    }
+
+    @Test("a model file round-trips family, configuration, scaling, raw and EMA weights; training resumes at its step")
+    func modelFile() throws {
+        let dir = try generativeTemporaryDirectory()
+        let data: Tensor<Float> = try Toy2D.moons.sample(256, seed: 1)
+        let scaling = try AffineScaling.standardizing(data)
+        let dc = MLPDenoiserConfiguration(dimension: 2, hidden: 16, blocks: 1)
+        let m = try DDPM(denoiser: MLPDenoiser<Float>(dc, seed: 1), configuration: DDPMConfiguration(betaSchedule: .cosine(), timesteps: 40, target: .velocity))
+        var c = TrainingConfiguration(steps: 20, batchSize: 32, seed: 5)
+        c.checkpointPath = dir.appendingPathComponent("ck.safetensors").path
+        c.checkpointEvery = 10
+        let t = try Trainer(family: m, denoiserConfiguration: dc, scaling: scaling, configuration: c)
+        let r = try t.train(scaling.apply(data))
+        #expect(r.steps == 20 && t.step == 20 && t.emaUpdates == 20)
+        let raw = try GenerativeModelFile<Float>.load(c.checkpointPath!)
+        #expect(raw.step == 20 && raw.scaling == scaling && raw.family.familyName == .ddpm && raw.emaUpdates == 20)
+        #expect(raw.family.configurationMetadata == m.configurationMetadata)
+        for (a, b) in zip(raw.family.denoiser.parameters, m.denoiser.parameters) { #expect(maxDifference(a.value, b.value) == 0) }
+        let ema = try GenerativeModelFile<Float>.load(c.checkpointPath!, useEMA: true)
+        for (a, b) in zip(ema.family.denoiser.parameters, t.emaWeights) { #expect(maxDifference(a.value, b) == 0) }
+        // Resume: a fresh trainer continues from step 20 to 30 with the saved EMA.
+        var c2 = c
+        c2.steps = 30
+        let m2 = try DDPM(denoiser: MLPDenoiser<Float>(dc, seed: 99), configuration: m.configuration)
+        let t2 = try Trainer(family: m2, denoiserConfiguration: dc, scaling: scaling, configuration: c2)
+        try t2.resume(from: c.checkpointPath!)
+        #expect(t2.step == 20 && t2.emaUpdates == 20)
+        let r2 = try t2.train(scaling.apply(data))
+        #expect(r2.firstStep == 20 && r2.steps == 10 && t2.step == 30)
+        // A flow-matching file cannot resume a DDPM run.
+        let fm = try FlowMatching(denoiser: MLPDenoiser<Float>(dc, seed: 1))
+        let t3 = try Trainer(family: fm, denoiserConfiguration: dc, configuration: c2)
+        #expect(throws: TensorError.self) { try t3.resume(from: c.checkpointPath!) }
+        #expect(throws: TensorError.self) { try FamilyName(parsing: "gan") }
+    }
+}
