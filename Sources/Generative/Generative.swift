@@ -1,5 +1,15 @@
-// Generative: the diffusion and flow family (issue #5). This part holds what the families share and that needs
-// no network; the families themselves (network + loss + sampler) build on Neural and come next.
+// Generative: the diffusion and flow family (issue #5).
+//
+// The families (network + loss + samplers, each with a typed configuration of paper defaults):
+//   Networks/Denoiser.swift             `Denoiser` protocol (x_t, time, labels → [n, D]) and `MLPDenoiser`
+//   Families/DDPM.swift                 DDPM (ε / x₀ / v, β or β̃, x₀ clipping, ancestral) + DDIM sampling/inversion
+//   Families/FlowMatching.swift         flow matching on the linear path with σ_min; ODE sampling
+//   Families/OptimalTransport.swift     minibatch OT pairing: exact assignment, Sinkhorn
+//   Families/ScoreSDEModel.swift        score SDE (VP / sub-VP / VE): DSM loss, Euler–Maruyama, PC, PF-ODE
+//   Training/                           `Trainer` (AdamW, EMA, progress, checkpoints, resume), model files
+//   Sampling/SamplerName.swift          samplers by name, validated per family; sampling a model file
+//
+// What the families share and that needs no network:
 //
 //   Schedules/BetaSchedule.swift        linear, cosine, scaled-linear betas (DDPM / Nichol & Dhariwal / LDM)
 //   Schedules/DiffusionSchedule.swift   α, ᾱ, √ᾱ, √(1 − ᾱ), posterior variance β̃ (and clipped log), posterior mean

@@ -127,3 +127,45 @@ struct FamilyTests {
         #expect(throws: TensorError.self) { try FamilyName(parsing: "gan") }
     }
 }
+
+@Suite("Sampling a model file")
+struct ModelFileSamplingTests {
+    @Test("samplers by name: validated per family, batched identically, returned in data units")
+    func samplers() throws {
+        let dir = try generativeTemporaryDirectory()
+        let data: Tensor<Float> = try Toy2D.moons.sample(128, seed: 1)
+        let scaling = try AffineScaling.standardizing(data)
+        let dc = MLPDenoiserConfiguration(dimension: 2, hidden: 8, blocks: 1)
+        let families: [any TrainableFamily<Float>] = [
+            try DDPM(denoiser: MLPDenoiser<Float>(dc, seed: 1), configuration: DDPMConfiguration(timesteps: 30)),
+            try ScoreSDEModel(denoiser: MLPDenoiser<Float>(dc, seed: 1)),
+            try FlowMatching(denoiser: MLPDenoiser<Float>(dc, seed: 1)),
+        ]
+        for f in families {
+            let path = dir.appendingPathComponent("\(f.familyName.rawValue).safetensors").path
+            let t = try Trainer(family: f, denoiserConfiguration: dc, scaling: scaling, configuration: TrainingConfiguration(steps: 3, batchSize: 16))
+            try t.train(scaling.apply(data))
+            try t.save(to: path)
+            let file = try GenerativeModelFile<Float>.load(path, useEMA: true)
+            for s in SamplerName.allCases {
+                let valid = SamplerName.valid(for: f.familyName).contains(s)
+                if !valid {
+                    #expect(throws: TensorError.self) { try file.sample(4, sampler: s, steps: 5, seed: 1) }
+                    continue
+                }
+                let steps = s == .ddpm ? 30 : 5
+                var o = SamplingOptions()
+                o.batchSize = 3
+                let a = try file.sample(7, sampler: s, steps: steps, seed: 2, options: o)
+                o.batchSize = 100
+                let b = try file.sample(7, sampler: s, steps: steps, seed: 2, options: o)
+                #expect(a.samples.shape == [7, 2])
+                // Adaptive step control looks at the whole batch, so only dopri5 may depend on the batching.
+                #expect(maxDifference(a.samples, b.samples) < (s == .dopri5 ? 0.05 : 1e-5), "\(s): batching changed the samples")
+            }
+            let d = try file.sample(5, seed: 3)   // the family's default sampler
+            #expect(d.samples.shape == [5, 2])
+        }
+        #expect(throws: TensorError.self) { try SamplerName(parsing: "langevin") }
+    }
+}
