@@ -45,6 +45,8 @@ let package = Package(
             dependencies: [
                 "Linear",
                 "Substrate",
+                "Generative",
+                "Neural",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
