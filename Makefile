@@ -21,10 +21,10 @@ build: deps
 test: deps
 	$(SWIFT) test -c release --disable-xctest
 
-## demo: the BLAS build and its speed, then a first SVD look at the bundled digits.
+## demo: the BLAS build and its speed, then a first SVD and regime look at the bundled digits, with a report in vst-report/.
 demo: build
 	$$($(SWIFT) build -c release --show-bin-path)/vst info
-	$$($(SWIFT) build -c release --show-bin-path)/vst tour
+	$$($(SWIFT) build -c release --show-bin-path)/vst tour --report vst-report --force
 
 ## bench: the benchmark suite (package-benchmark) and the side-by-side comparison with numpy.
 bench: build

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Linear
+import Substrate
 
 /// `vst tour`: a first look at the bundled digits through an SVD.
 struct Tour: ParsableCommand {
@@ -12,6 +13,12 @@ struct Tour: ParsableCommand {
 
     @Option(help: "Rank of the reconstruction.")
     var rank: Int = 9
+
+    @Option(help: ArgumentHelp("Also write the regime analysis of the data (report.json, SVG figures, index.html) here.", valueName: "dir"))
+    var report: String?
+
+    @Flag(help: "Overwrite an existing report.")
+    var force = false
 
     func run() throws {
         let table = try CSV.read(data, labelColumn: -1)
@@ -42,5 +49,10 @@ struct Tour: ParsableCommand {
         let errCentred = try (recon - x).norm() / xc.norm()
         print(String(format: "rank-%d reconstruction: ‖X̂ − X‖_F / ‖X‖_F = %.4f  (relative to the centred data: %.4f = √(1 − %.4f))",
                      rank, err, errCentred, cumulative))
+        if let report {
+            let r = try Regimes.classify(x)
+            try AnalysisReports.regimes(r, states: x, source: data).write(to: report, json: r.json, overwrite: force)
+            print("regime of the digits: \(r.regime.rawValue) (k* = \(r.spectrum.signalRank), ρ = \(String(format: "%.3f", r.spectrum.signalEnergy)), TwoNN \(String(format: "%.1f", r.spectrum.twoNNDimension ?? .nan))); report in \(report)/index.html")
+        }
     }
 }
