@@ -80,7 +80,7 @@ struct GenerativeLearningTests {
         #expect(q.model.mmd2 < q.baseline.mmd2 && q.model.precision > q.baseline.precision)
     }
 
-    @Test("score SDE (VP): Euler–Maruyama and the probability-flow ODE")
+    @Test("score SDE (VP): Euler–Maruyama, predictor–corrector and the probability-flow ODE")
     func scoreSDE() throws {
         let net = try MLPDenoiser<Float>(Toy.denoiser, seed: 7)
         let m = try ScoreSDEModel(denoiser: net)
@@ -91,6 +91,11 @@ struct GenerativeLearningTests {
         #expect(s.evaluations == 250)
         let q = try Toy.evaluate(s.samples, "score SDE VP euler-maruyama 250", r, Date().timeIntervalSince(start))
         #expect(q.model.mmd2 < q.baseline.mmd2 && q.model.precision > q.baseline.precision)
+        start = Date()
+        let pc = try m.sample(1000, sampler: .predictorCorrector, steps: 100, noise: SeededNoise(seed: 9))
+        #expect(pc.evaluations == 200)
+        let q3 = try Toy.evaluate(pc.samples, "score SDE VP pc (snr 0.16) 100", r, Date().timeIntervalSince(start))
+        #expect(q3.model.mmd2 < q3.baseline.mmd2 && q3.model.precision > q3.baseline.precision)
         start = Date()
         let o = try m.sample(1000, sampler: .probabilityFlow, steps: 25, method: .rk4, noise: SeededNoise(seed: 9))
         #expect(o.evaluations == 100)

@@ -31,9 +31,15 @@ public struct ScoreSDEConfiguration: Sendable, Equatable {
     public var snr: Double = 0.16
     /// Corrector steps per predictor step.
     public var correctorSteps: Int = 1
+    /// Whether the Langevin step size uses the batch means of ‖z‖ and ‖s_θ‖ (`true`, as the paper's code does) or
+    /// each row's own norms (`false`: samples then do not depend on the batching, but rows where the score nearly
+    /// vanishes — between modes — take huge steps, which spreads low-dimensional samples).
+    public var batchStepSize: Bool = true
 
-    public init(sde: ScoreSDE = .vp(), weighting: ScoreSDE.Weighting = .variance, snr: Double = 0.16, correctorSteps: Int = 1) {
+    public init(sde: ScoreSDE = .vp(), weighting: ScoreSDE.Weighting = .variance, snr: Double = 0.16, correctorSteps: Int = 1,
+                batchStepSize: Bool = true) {
         self.sde = sde; self.weighting = weighting; self.snr = snr; self.correctorSteps = correctorSteps
+        self.batchStepSize = batchStepSize
     }
 }
 
@@ -49,7 +55,9 @@ public struct ScoreSDEConfiguration: Sendable, Equatable {
 /// Samplers from t = 1 (x ~ N(0, σ_prior²)) to t = ε:
 /// - Euler–Maruyama on dx = [f − g²·s_θ]dt + g·dw̄ (`EulerMaruyama`, no noise on the last step);
 /// - predictor–corrector: the same predictor, then Langevin steps x ← x + δ·s_θ + √(2δ)·z with
-///   δ = 2α·(r·‖z‖/‖s_θ‖)² per row (α = 1 − β(t)/N for VP/sub-VP, 1 for VE; Song et al. Algorithm 5);
+///   δ = 2α·(r·‖z‖/‖s_θ‖)² (α = 1 − β(t)/N for VP/sub-VP, 1 for VE; Song et al. Algorithm 5), the norms averaged
+///   over the batch as in the paper's code (so predictor–corrector samples depend on the batch, unless
+///   `batchStepSize` is off);
 /// - the probability-flow ODE dx/dt = f − ½g²·s_θ, by `ODESolver` (deterministic).
 public final class ScoreSDEModel<S: BLASScalar> {
     public let configuration: ScoreSDEConfiguration
@@ -138,17 +146,24 @@ public final class ScoreSDEModel<S: BLASScalar> {
         }
     }
 
-    /// One Langevin corrector step with the per-row step size δ = 2α(r‖z‖/‖s‖)².
+    /// One Langevin corrector step with the step size δ = 2α(r‖z‖/‖s‖)² (norms averaged over the batch, or per row).
     func langevin(_ x: Tensor<S>, score s: Tensor<S>, noise z: Tensor<S>, t: Double, steps: Int) throws -> Tensor<S> {
         let n = x.shape[0], d = x.count / n
         let alpha: Double
         if case .ve = sde { alpha = 1 } else { alpha = 1 - sde.beta(t) / Double(steps) }
         let sv = s.scalars, zv = z.scalars
-        var a = [Double](repeating: 0, count: n), b = a
+        var sNorm = [Double](repeating: 0, count: n), zNorm = sNorm
         for i in 0..<n {
             var ss = 0.0, zz = 0.0
             for j in 0..<d { ss += Double(sv[i * d + j] * sv[i * d + j]); zz += Double(zv[i * d + j] * zv[i * d + j]) }
-            let r = configuration.snr * zz.squareRoot() / Swift.max(ss.squareRoot(), 1e-12)
+            sNorm[i] = ss.squareRoot(); zNorm[i] = zz.squareRoot()
+        }
+        if configuration.batchStepSize {
+            sNorm = [sNorm.reduce(0, +) / Double(n)]; zNorm = [zNorm.reduce(0, +) / Double(n)]
+        }
+        var a = [Double](repeating: 0, count: sNorm.count), b = a
+        for i in sNorm.indices {
+            let r = configuration.snr * zNorm[i] / Swift.max(sNorm[i], 1e-12)
             let delta = 2 * alpha * r * r
             a[i] = delta; b[i] = (2 * delta).squareRoot()
         }

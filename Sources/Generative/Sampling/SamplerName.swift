@@ -34,7 +34,7 @@ public struct SamplingOptions: Sendable {
     public var odeMethod: ODEMethod = .rk4
     public var tolerances: DormandPrince = DormandPrince()
     /// Samples per batch (rows keep their noise whatever the batching; only dopri5, whose error control looks at
-    /// the whole batch, can give slightly different samples for different batch sizes).
+    /// the whole batch, and pc, whose Langevin step size uses batch means, depend on the batch size).
     public var batchSize: Int = 4096
     public init() {}
 }
