@@ -31,8 +31,11 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "ddpm: beta schedule (linear, cosine, scaled-linear).") var schedule: String = "linear"
     @Option(help: "ddpm: diffusion steps T.") var timesteps: Int = 1000
     @Option(help: "ddpm: prediction target (epsilon, x0, v).") var target: String = "epsilon"
+    @Option(help: "ddpm: posterior variance (beta or beta-tilde).") var variance: String = "beta-tilde"
+    @Option(name: .customLong("clip-sample"), help: "ddpm: clip x̂₀ to [−c, c] while sampling (model units).") var clipSample: Double?
     @Option(help: "score-sde: vp, sub-vp or ve (ve: σ_max = the data's largest pairwise distance).") var sde: String = "vp"
     @Option(help: "flow-matching: minibatch OT pairing (none, exact, sinkhorn).") var pairing: String = "none"
+    @Option(name: .customLong("sigma-min"), help: "flow-matching: σ_min of the linear path.") var sigmaMin: Double = 1e-4
     @Option(name: .customLong("checkpoint-every"), help: "Also save the output every this many steps (0: at the end only).") var checkpointEvery: Int = 0
     @Option(help: "Continue training from this checkpoint (written by vst train with the same family).") var resume: String?
     @Option(name: [.short, .customLong("output")], help: "Model file to write (.safetensors).") var output: String
@@ -60,13 +63,14 @@ struct TrainCommand: ParsableCommand {
         switch fam {
         case .ddpm:
             model = try DDPM(denoiser: net, configuration: DDPMConfiguration(betaSchedule: BetaSchedule(parsing: schedule), timesteps: timesteps,
-                                                                             target: PredictionTarget(parsing: target)))
+                                                                             target: PredictionTarget(parsing: target),
+                                                                             variance: PosteriorVariance(parsing: variance), clipSample: clipSample))
         case .scoreSDE:
             var s = try ScoreSDE(parsing: sde)
             if case .ve = s { s = try ScoreSDE.ve(fittedTo: x.shape[0] > 2000 ? x.slice(0..<2000) : x) }
             model = try ScoreSDEModel(denoiser: net, configuration: ScoreSDEConfiguration(sde: s))
         case .flowMatching:
-            model = try FlowMatching(denoiser: net, configuration: FlowMatchingConfiguration(pairing: OTPairing(parsing: pairing)))
+            model = try FlowMatching(denoiser: net, configuration: FlowMatchingConfiguration(sigmaMin: sigmaMin, pairing: OTPairing(parsing: pairing)))
         }
         var c = TrainingConfiguration(steps: steps, batchSize: batchSize, learningRate: lr, seed: seed)
         c.emaDecay = emaDecay
