@@ -4,7 +4,7 @@ import Linear
 public struct SamplingResult<S: BLASScalar>: Sendable {
     /// The final states [n, D].
     public var samples: Tensor<S>
-    /// Network evaluations per sample batch (a classifier-free-guided call counts 2).
+    /// Network evaluations per batch (each evaluates the denoiser once on the whole batch).
     public var evaluations: Int
     /// Sampler steps taken (for adaptive ODE solvers: accepted steps).
     public var steps: Int
