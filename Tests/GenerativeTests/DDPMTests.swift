@@ -23,6 +23,25 @@ struct DDPMTests {
         #expect(throws: TensorError.self) { try plain.predict(x, times: [1], labels: [0, 0, 0, 0, 0]) }
     }
 
+    @Test("classifier-free guidance is (1 + w)·conditional − w·unconditional, the null label being classCount")
+    func guidance() throws {
+        let net = try MLPDenoiser<Float>(MLPDenoiserConfiguration(dimension: 3, hidden: 8, blocks: 1, classCount: 3), seed: 2)
+        let x = Tensor<Float>.normal([4, 3], seed: 1)
+        let c = try net.predict(x, times: [7], labels: [0, 1, 2, 1]), u = try net.predict(x, times: [7], labels: [3, 3, 3, 3])
+        let g = try net.predict(x, times: [7], labels: [0, 1, 2, 1], guidance: 2)
+        #expect(maxDifference(g, try c * 3 - u * 2) < 1e-5)
+        #expect(maxDifference(try net.predict(x, times: [7], labels: [0, 1, 2, 1], guidance: 0), c) == 0)
+        let m = try DDPM(denoiser: net, configuration: DDPMConfiguration(timesteps: 20))
+        m.guidanceScale = 1.5
+        let a = try m.sampleDDIM(4, steps: 5, noise: SeededNoise(seed: 1), labels: [0, 1, 2, 0])
+        #expect(a.samples.shape == [4, 3])
+        var tc = TrainingConfiguration(steps: 3, batchSize: 4)
+        tc.labelDropout = 0.5
+        let t = try Trainer(family: m, denoiserConfiguration: net.configuration, configuration: tc)
+        try t.train(Tensor<Float>.normal([8, 3], seed: 3), labels: [0, 1, 2, 0, 1, 2, 0, 1])
+        #expect(t.step == 3)
+    }
+
     @Test("the loss on fixed inputs is the MSE of the prediction against ε, x₀ or v")
     func lossOnFixedInputs() throws {
         let x0 = Tensor<Float>.normal([4, 3], seed: 2), eps = Tensor<Float>.normal([4, 3], seed: 3)

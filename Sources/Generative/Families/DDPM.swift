@@ -34,6 +34,9 @@ public final class DDPM<S: BLASScalar> {
     public let configuration: DDPMConfiguration
     public let schedule: DiffusionSchedule
     public let denoiser: any Denoiser<S>
+    /// Classifier-free guidance scale w used when sampling with labels (0: plain conditional sampling). A guided
+    /// evaluation runs the network on 2n rows; train with `TrainingConfiguration.labelDropout` > 0 for it to work.
+    public var guidanceScale: Double = 0
 
     public init(denoiser: any Denoiser<S>, configuration: DDPMConfiguration = DDPMConfiguration()) throws {
         self.configuration = configuration
@@ -65,7 +68,7 @@ public final class DDPM<S: BLASScalar> {
 
     /// The model's x̂₀ and ε̂ at (x_t, t), x̂₀ clipped when configured (ε̂ then recomputed from it).
     public func estimate(_ xt: Tensor<S>, timestep t: Int, labels: [Int]? = nil) throws -> (x0: Tensor<S>, epsilon: Tensor<S>) {
-        let pred = try denoiser.predict(xt, times: [Double(t)], labels: labels)
+        let pred = try denoiser.predict(xt, times: [Double(t)], labels: labels, guidance: guidanceScale)
         var x0 = try schedule.sample(from: pred, configuration.target, xt: xt, timesteps: [t])
         if let c = configuration.clipSample {
             x0 = x0.clamp(min: S(-c), max: S(c))

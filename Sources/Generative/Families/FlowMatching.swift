@@ -24,6 +24,9 @@ public struct FlowMatchingConfiguration: Sendable, Equatable {
 public final class FlowMatching<S: BLASScalar> {
     public let configuration: FlowMatchingConfiguration
     public let denoiser: any Denoiser<S>
+    /// Classifier-free guidance scale w used when sampling with labels (0: plain conditional sampling). A guided
+    /// evaluation runs the network on 2n rows; train with `TrainingConfiguration.labelDropout` > 0 for it to work.
+    public var guidanceScale: Double = 0
 
     public init(denoiser: any Denoiser<S>, configuration: FlowMatchingConfiguration = FlowMatchingConfiguration()) throws {
         guard configuration.sigmaMin >= 0, configuration.sigmaMin < 1 else {
@@ -55,7 +58,7 @@ public final class FlowMatching<S: BLASScalar> {
 
     /// The learned velocity field v_θ(x, t) (one evaluation per call).
     public func velocity(labels: [Int]? = nil) -> VectorField<S> {
-        { t, x in try self.denoiser.predict(x, times: [embeddingTime(t)], labels: labels) }
+        { t, x in try self.denoiser.predict(x, times: [embeddingTime(t)], labels: labels, guidance: self.guidanceScale) }
     }
 
     /// Samples `n` rows by integrating from noise at t = 0 to t = 1 in `steps` uniform steps (for `.dopri5`, the

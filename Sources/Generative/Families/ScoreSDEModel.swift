@@ -62,6 +62,9 @@ public struct ScoreSDEConfiguration: Sendable, Equatable {
 public final class ScoreSDEModel<S: BLASScalar> {
     public let configuration: ScoreSDEConfiguration
     public let denoiser: any Denoiser<S>
+    /// Classifier-free guidance scale w used when sampling with labels (0: plain conditional sampling). A guided
+    /// evaluation runs the network on 2n rows; train with `TrainingConfiguration.labelDropout` > 0 for it to work.
+    public var guidanceScale: Double = 0
     public var sde: ScoreSDE { configuration.sde }
 
     public init(denoiser: any Denoiser<S>, configuration: ScoreSDEConfiguration = ScoreSDEConfiguration()) throws {
@@ -95,7 +98,7 @@ public final class ScoreSDEModel<S: BLASScalar> {
 
     /// The learned score s_θ(x, t) = −f_θ(x, t)/s(t) (one evaluation).
     public func score(_ x: Tensor<S>, _ t: Double, labels: [Int]? = nil) throws -> Tensor<S> {
-        try denoiser.predict(x, times: [embeddingTime(t)], labels: labels) * S(-1 / sde.marginalStd(t))
+        try denoiser.predict(x, times: [embeddingTime(t)], labels: labels, guidance: guidanceScale) * S(-1 / sde.marginalStd(t))
     }
 
     /// Samples `n` rows with `sampler` in `steps` steps (uniform grid 1 → ε). For `.probabilityFlow`, `method`

@@ -31,6 +31,16 @@ extension Denoiser {
         return try noGrad { try self(Variable(x), time: t, labels: labels).value }
     }
 
+    /// Classifier-free guidance (Ho & Salimans 2022): (1 + w)·f(x, t, c) − w·f(x, t, ∅), the null label ∅ being
+    /// `classCount`. Both branches run as one forward pass over 2n rows. With w = 0 or no labels it is `predict`.
+    public func predict(_ x: Tensor<Scalar>, times: [Double], labels: [Int]?, guidance w: Double) throws -> Tensor<Scalar> {
+        guard let l = labels, w != 0 else { return try predict(x, times: times, labels: labels) }
+        let n = x.shape.first ?? 0
+        let out = try predict(Tensor.concatenate([x, x], axis: 0), times: times.count == 1 ? times : times + times,
+                              labels: l + [Int](repeating: classCount, count: n))
+        return try rowwiseCombination([1 + w], out.slice(0..<n), [-w], out.slice(n..<(2 * n)), "classifier-free guidance")
+    }
+
     /// Throws unless x is [n, D] with this network's D and labels (when given) fit.
     func checkInput(_ x: Variable<Scalar>, time: Tensor<Scalar>, labels: [Int]?) throws {
         guard x.rank == 2, x.shape[1] == dimension else {

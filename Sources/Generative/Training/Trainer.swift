@@ -15,6 +15,9 @@ public struct TrainingConfiguration: Sendable, Equatable {
     public var clipNorm: Double? = 1
     /// EMA decay of the sampling weights (with the (1 + t)/(10 + t) warm-up).
     public var emaDecay: Double = 0.999
+    /// Probability of replacing a label by the null label (`classCount`) for classifier-free guidance (0.1 in
+    /// Ho & Salimans 2022; 0 here: no dropout).
+    public var labelDropout: Double = 0
     public var seed: UInt64 = 0
     /// Print a progress line to stderr every this many steps (0: never).
     public var logEvery: Int = 0
@@ -126,7 +129,12 @@ public final class Trainer<S: BLASScalar> {
             let rows = (0..<Swift.min(c.batchSize, n)).map { _ in g.nextInt(below: n) }
             let x = try data.batch(rows)
             optimizer.learningRate = schedule.learningRate(at: step)
-            let loss = try family.loss(x0: x, labels: labels.map { l in rows.map { l[$0] } }, using: &g)
+            var batchLabels = labels.map { l in rows.map { l[$0] } }
+            if c.labelDropout > 0, var bl = batchLabels {
+                for i in bl.indices where g.nextUniform() < c.labelDropout { bl[i] = family.denoiser.classCount }
+                batchLabels = bl
+            }
+            let loss = try family.loss(x0: x, labels: batchLabels, using: &g)
             optimizer.zeroGrad()
             try loss.backward()
             if let m = c.clipNorm { clipGradientNorm(optimizer.parameters, maxNorm: m) }
