@@ -29,8 +29,10 @@ struct SampleCommand: ParsableCommand {
     @Option(name: [.short, .customLong("output")], help: "Output .npy file.") var output: String
     @Flag(help: "Overwrite existing output files.") var force = false
     @Flag(help: "Hide progress on stderr.") var quiet = false
+    @OptionGroup(title: "VAE, VQ-VAE, GAN, RealNVP and latent-diffusion options") var generativeII: GenerativeIISampleOptions
 
     func run() throws {
+        if try runGenerativeII() { return }
         let file = try GenerativeModelFile<Float>.load(model, useEMA: true)
         let name: SamplerName?
         do { name = try sampler.map(SamplerName.init(parsing:)) } catch { throw InputError("\(error)") }

@@ -41,8 +41,10 @@ struct TrainCommand: ParsableCommand {
     @Option(name: [.short, .customLong("output")], help: "Model file to write (.safetensors).") var output: String
     @Flag(help: "Overwrite an existing output file.") var force = false
     @Flag(help: "Hide progress on stderr.") var quiet = false
+    @OptionGroup(title: "VAE, VQ-VAE, GAN, RealNVP and latent-diffusion options") var generativeII: GenerativeIITrainOptions
 
     func run() throws {
+        if try runGenerativeII() { return }
         let fam: FamilyName
         do { fam = try FamilyName(parsing: family) } catch { throw InputError("\(error)") }
         if !force && resume == nil && FileManager.default.fileExists(atPath: output) {
