@@ -47,39 +47,3 @@ struct AlignCommand: ParsableCommand {
         ]) + "\n" + (r.reasons + r.warnings).map { "· " + $0 }.joined(separator: "\n"), options: output)
     }
 }
-
-struct EvaluateCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "evaluate",
-        abstract: "Sample quality of generated vs held-out real samples (MMD², KID, precision/recall, density/coverage, FD) beside a Gaussian baseline.",
-        discussion: "Example: vst evaluate samples.npy heldout.npy --json")
-
-    @Argument(help: "Generated samples (n×D).") var generated: String
-    @Argument(help: "Held-out real samples (m×D).") var real: String
-    @Option(help: "Tensor name inside .safetensors inputs.") var key: String?
-    @OptionGroup var output: OutputOptions
-
-    func run() throws {
-        let g = try Inputs.matrix(generated, key: key), r = try Inputs.matrix(real, key: key)
-        guard g.shape[1] == r.shape[1] else { throw InputError("\(real): has D = \(r.shape[1]) but \(generated) has D = \(g.shape[1])") }
-        let q = try SampleQuality.evaluate(generated: g, real: r, seed: output.seed)
-        let m = q.model, b = q.baseline
-        let names = ["MMD²", "KID", "precision", "recall", "density", "coverage", "Fréchet distance"]
-        let mv = [m.mmd2, m.kid.mean, m.precision, m.recall, m.density, m.coverage, m.frechetDistance]
-        let bv = [b.mmd2, b.kid.mean, b.precision, b.recall, b.density, b.coverage, b.frechetDistance]
-        if let dir = output.report {
-            var page = HTMLReport(title: q.beatsBaseline ? "The model beats the Gaussian baseline" : "The model does not beat the Gaussian baseline",
-                                  subtitle: "\(generated) vs held-out \(real)")
-            page.add("Sample quality", q.reasons.joined(separator: ". ") + ". Lower is better for MMD², KID and FD; higher for precision, recall, density and coverage. FD compares only means and covariances, so the Gaussian baseline scores well on it by construction.",
-                     table: (["metric", "model", "Gaussian baseline"], zip(names, zip(mv, bv)).map { [$0, Fmt.f($1.0), Fmt.f($1.1)] }))
-            page.add("Precision, recall, density, coverage", "Model (left of each pair) against the baseline (right).",
-                     svg: SVGPlot.bars(title: "Model vs Gaussian baseline", yLabel: "value",
-                                       labels: ["prec", "prec·G", "rec", "rec·G", "dens", "dens·G", "cov", "cov·G"],
-                                       values: [m.precision, b.precision, m.recall, b.recall, m.density, b.density, m.coverage, b.coverage],
-                                       colors: ["#0072B2", "#999999"]), file: "prdc")
-            try page.write(to: dir, json: q.json, overwrite: output.force)
-        }
-        Outputs.emit(q.json, table: Fmt.table(["metric", "model", "Gaussian baseline"], zip(names, zip(mv, bv)).map { [$0, Fmt.f($1.0), Fmt.f($1.1)] })
-            + "\n" + (q.reasons + q.warnings).map { "· " + $0 }.joined(separator: "\n"), options: output)
-    }
-}
