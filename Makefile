@@ -3,7 +3,7 @@ SWIFT ?= swift
 APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: deps build test demo bench clean
+.PHONY: deps build test demo bench quality clean
 
 ## deps: install the BLAS/LAPACK packages with apt-get when they are missing (says so when it does).
 deps:
@@ -30,6 +30,11 @@ demo: build
 bench: build
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark
 	python3 Benchmarks/compare/compare.py
+
+## quality: train every generative family on digits and a lifted toy, score the samples (vst evaluate --reference)
+## beside the Gaussian baseline; writes quality/quality.md and quality/quality.json (under 15 min on 2 cores; not in make test).
+quality: build
+	VST="$$($(SWIFT) build -c release --show-bin-path)/vst" scripts/quality.sh
 
 clean:
 	rm -rf .build .build-* Benchmarks/.build
