@@ -8,7 +8,7 @@ import Neural
 /// An MLP on the 64 pixels in model units ([−1, 1], `Digits.scaling`): 64 → 128 → 64 → 10 with SiLU after each
 /// hidden layer. `features` is the 64-D output of the second hidden layer (after its activation), `logits` the
 /// 10 class scores. Parameters: `body.layers.0.weight [128, 64]`, `body.layers.0.bias`, `body.layers.1.weight
-/// [64, 128]`, `body.layers.1.bias`, `head.weight [10, 64]`, `head.bias` (12 874 scalars).
+/// [64, 128]`, `body.layers.1.bias`, `head.weight [10, 64]`, `head.bias` (17 226 scalars).
 ///
 /// The shipped weights (`data/classifier/digits-classifier.safetensors`) come from `train(_:)` with the default
 /// `DigitsClassifierTraining` (seed 0, split seed 0, 20 % held out); `vst train-classifier` regenerates them.
