@@ -2,19 +2,223 @@ import ArgumentParser
 import Foundation
 import Generative
 import Linear
+import Neural
 
 /// Options of the Generative II families (vae, vqvae, gan, wgan-gp, cgan, realnvp, latent-diffusion) in `vst train`.
-struct GenerativeIITrainOptions: ParsableArguments {}
+struct GenerativeIITrainOptions: ParsableArguments {
+    @Option(name: .customLong("latent-dim"), help: "vae, vqvae (code dimension), gan/wgan-gp/cgan (noise): latent dimension (default 9 for vae, 8 for vqvae codes, 16 for GANs).")
+    var latentDim: Int?
+    @Option(name: .customLong("hidden-layers"), help: "Hidden layers of each network of the Generative II families (default: the family's).")
+    var hiddenLayers: Int?
+    @Option(help: "vae: KL weight β (1: ELBO, > 1: β-VAE).") var beta: Double = 1
+    @Option(name: .customLong("kl-warmup"), help: "vae: steps of the linear KL warm-up of β (0: none).") var klWarmup: Int = 0
+    @Option(help: "vae: decoder likelihood, gaussian or bernoulli (bernoulli maps the data to [0, 1]).") var likelihood: String = "gaussian"
+    @Option(name: .customLong("codebook-size"), help: "vqvae: number of codes K.") var codebookSize: Int = 64
+    @Option(name: .customLong("code-positions"), help: "vqvae: codes per sample.") var codePositions: Int = 4
+    @Option(help: "vqvae: commitment weight β.") var commitment: Double = 0.25
+    @Flag(name: .customLong("ema-codebook"), help: "vqvae: EMA codebook updates (decay 0.99) instead of the codebook loss.") var emaCodebook = false
+    @Option(name: .customLong("restart-every"), help: "vqvae: restart codes unused for this many steps (0: never).") var restartEvery: Int = 100
+    @Option(name: .customLong("critic-steps"), help: "gan/wgan-gp/cgan: discriminator steps per generator step (default 1, wgan-gp 5).") var criticSteps: Int?
+    @Option(help: "wgan-gp/cgan: gradient-penalty weight λ.") var penalty: Double = 10
+    @Option(name: .customLong("labels-file"), help: "cgan: integer class labels (.npy, one per row) for data without labels.") var labelsFile: String?
+    @Option(help: "realnvp: number of affine coupling layers.") var couplings: Int = 8
+    @Flag(name: .customLong("no-actnorm"), help: "realnvp: no ActNorm layers.") var noActnorm = false
+    @Option(help: "realnvp: uniform dequantisation with this many integer levels of the data's original units (default: 17 for digits, none otherwise; 0: none).") var dequantize: Int?
+    @Option(help: "latent-diffusion: frozen VAE model file (default: train one first with the same --steps and --latent-dim).") var vae: String?
+    @Option(help: "latent-diffusion: the latent family, ddpm or flow-matching.") var prior: String = "ddpm"
+}
 
 /// Options of the Generative II families in `vst sample`.
-struct GenerativeIISampleOptions: ParsableArguments {}
+struct GenerativeIISampleOptions: ParsableArguments {
+    @Option(name: .customLong("class-label"), help: "cgan: the class of every sample (default: classes in turn).") var classLabel: Int?
+}
+
+/// The default of `vst train --lr`: when it is left alone the Generative II families use their papers' learning rates.
+private let defaultTrainLearningRate = 2e-3
 
 extension TrainCommand {
     /// Trains a Generative II family when `family` names one; false for the diffusion/flow families.
-    func runGenerativeII() throws -> Bool { false }
+    func runGenerativeII() throws -> Bool {
+        guard let fam = GenerativeIIFamilyName(parsing: family) else { return false }
+        let o = generativeII
+        if resume != nil { throw InputError("--resume is not supported for \(fam.rawValue) (train again with more --steps)") }
+        if !force && FileManager.default.fileExists(atPath: output) { throw InputError("\(output) exists; pass --force to overwrite it") }
+        guard steps >= 1, batchSize >= 1, hidden >= 1 else { throw InputError("--steps, --batch-size and --hidden must be ≥ 1") }
+        if let h = o.hiddenLayers, h < 0 { throw InputError("--hidden-layers must be ≥ 0") }
+        let source: DataSource
+        do { source = try DataSource(parsing: data, dimension: dim) } catch { throw InputError("\(error)") }
+        let loaded = try source.load(count: count, seed: seed, as: Float.self)
+        let isDigits: Bool = { if case .digits = source { return true } else { return false } }()
+        let lrGiven: Double? = lr == defaultTrainLearningRate ? nil : lr
+
+        // Data in model units.
+        var scaling: AffineScaling
+        var x: Tensor<Float>
+        var dequantization: UniformDequantization? = nil
+        if fam == .realNVP, let levels = o.dequantize ?? (isDigits ? 17 : nil), levels > 0 {
+            // Original units are the integer levels 0 … L − 1; model units [−1, 1]; fresh uniform noise per copy.
+            let q = try UniformDequantization(levels: levels)
+            let k = try loaded.scaling.invert(loaded.data)
+            var g = RandomGenerator(seed: seed ^ 0xDE0)
+            x = try Tensor.concatenate((0..<4).map { _ in try q.apply(levels: k, using: &g) }, axis: 0)
+            scaling = try AffineScaling(scale: q.width, shift: q.low)          // (k + u) ↦ low + (k + u)·w
+            dequantization = q
+        } else if o.likelihood.lowercased() == "bernoulli" && (fam == .vae || fam == .latentDiffusion) {
+            let orig = try loaded.scaling.invert(loaded.data)
+            let lo = Double(orig.min()), hi = Double(orig.max())
+            guard hi > lo else { throw InputError("data '\(data)' is constant") }
+            scaling = try AffineScaling(scale: 1 / (hi - lo), shift: -lo / (hi - lo))       // onto [0, 1]
+            x = try scaling.apply(orig)
+        } else if isDigits {
+            scaling = loaded.scaling; x = loaded.data
+        } else {
+            scaling = try AffineScaling.standardizing(loaded.data); x = try scaling.apply(loaded.data)
+        }
+        let d = x.shape[1]
+        var labels: [Int]? = nil
+        if fam == .cgan {
+            if let f = o.labelsFile {
+                labels = try NPY.read(f).integers()
+                guard labels!.count == loaded.count else { throw InputError("\(f): \(labels!.count) labels for \(loaded.count) rows") }
+            } else {
+                guard let l = loaded.labels else { throw InputError("cgan: data '\(data)' has no labels; give --labels-file") }
+                labels = l
+            }
+            guard labels!.allSatisfy({ $0 >= 0 }) else { throw InputError("cgan: labels must be ≥ 0") }
+        }
+
+        var built: (any GenerativeIIModel<Float>)? = nil
+        var vaeModelForLD: VAE<Float>? = nil
+        do {
+            switch fam {
+            case .vae, .latentDiffusion:
+                guard let lik = VAELikelihood(rawValue: o.likelihood.lowercased()) else {
+                    throw InputError("unknown --likelihood '\(o.likelihood)': expected gaussian or bernoulli")
+                }
+                if fam == .latentDiffusion, let path = o.vae {
+                    let f = try GenerativeIIModelFile<Float>.load(path)
+                    guard let v = f.model as? VAE<Float> else { throw InputError("--vae \(path): a \(f.model.familyName.rawValue) model, not a vae") }
+                    guard v.configuration.dimension == d else { throw InputError("--vae \(path): the VAE is \(v.configuration.dimension)-dimensional, the data \(d)-dimensional") }
+                    scaling = f.scaling
+                    x = try scaling.apply(loaded.scaling.invert(loaded.data))
+                    vaeModelForLD = v
+                } else {
+                    var c = VAEConfiguration(dimension: d, latentDimension: o.latentDim ?? 9, hidden: hidden, hiddenLayers: o.hiddenLayers ?? 2,
+                                             likelihood: lik, beta: o.beta, warmupSteps: o.klWarmup)
+                    if let l = lrGiven { c.learningRate = l }
+                    let v = try VAE<Float>(c, seed: seed)
+                    if fam == .latentDiffusion {
+                        if !quiet { FileHandle.standardError.write(Data("latent-diffusion: training the VAE first (\(steps) steps)\n".utf8)) }
+                        try runTraining(v, x, nil)
+                        vaeModelForLD = v
+                    }
+                    built = v
+                }
+                if fam == .latentDiffusion {
+                    guard let p = LatentPriorFamily(rawValue: o.prior.lowercased()) else {
+                        throw InputError("unknown --prior '\(o.prior)': expected ddpm or flow-matching")
+                    }
+                    var c = LatentDiffusionConfiguration(family: p, hidden: hidden, blocks: blocks)
+                    if let l = lrGiven { c.learningRate = l }
+                    built = try LatentDiffusion(vae: vaeModelForLD!, data: x, configuration: c, seed: seed)
+                }
+            case .vqvae:
+                var c = VQVAEConfiguration(dimension: d, codeCount: o.codebookSize, codeDimension: o.latentDim ?? 8, positions: o.codePositions,
+                                           hidden: hidden, hiddenLayers: o.hiddenLayers ?? 2, commitment: o.commitment, ema: o.emaCodebook)
+                c.restartEvery = o.restartEvery
+                if let l = lrGiven { c.learningRate = l }
+                built = try VQVAE<Float>(c, seed: seed)
+            case .gan, .wganGP, .cgan:
+                let objective: GANObjective = fam == .gan ? .nonSaturating : .wasserstein
+                let classes = labels.map { ($0.max() ?? 0) + 1 } ?? 0
+                var c = GANConfiguration(dimension: d, objective: objective, latentDimension: o.latentDim ?? 16, hidden: hidden,
+                                         hiddenLayers: o.hiddenLayers ?? 3, classCount: classes)
+                if objective == .wasserstein { c.penaltyWeight = o.penalty }
+                if let k = o.criticSteps { c.criticSteps = k }
+                if let l = lrGiven { c.learningRate = l }
+                built = try GAN<Float>(c, seed: seed)
+            case .realNVP:
+                var c = RealNVPConfiguration(dimension: d, couplings: o.couplings, hidden: hidden, hiddenLayers: o.hiddenLayers ?? 2, actNorm: !o.noActnorm)
+                if let l = lrGiven { c.learningRate = l }
+                built = try RealNVP<Float>(c, seed: seed)
+            }
+        } catch let e as TensorError { throw InputError("\(fam.rawValue): \(e)") }
+        let model = built!
+        let report = try runTrainingAny(model, x, labels)
+        var extra = ["data": data, "trained_by": "vst train"]
+        if let q = dequantization {
+            extra["dequantization"] = String(decoding: try JSONEncoder().encode(q), as: UTF8.self)
+        }
+        try GenerativeIIModelFile<Float>.save(model, scaling: scaling, to: output, step: steps, seed: seed, extra: extra, overwrite: force)
+        let parts = report.final.map { String(format: "%@ %.4f", $0.0, $0.1) }.joined(separator: ", ")
+        var summary = String(format: "%@: %d steps in %.1f s; final %@", fam.rawValue, report.steps, report.seconds, parts)
+        if let flow = model as? RealNVP<Float> {
+            let nll = try flow.negativeLogLikelihood(x.shape[0] > 2000 ? x.slice(0..<2000) : x)
+            if let q = dequantization {
+                summary += String(format: "; training NLL %.2f nats, %.3f bits/dim (dequantised)", q.discreteNLL(continuousNLL: nll, dimension: d),
+                                  q.bitsPerDimension(continuousNLL: nll, dimension: d))
+            } else {
+                summary += String(format: "; training NLL %.2f nats (model units)", nll)
+            }
+        }
+        if let v = model as? VAE<Float> {
+            let sub = x.shape[0] > 1000 ? try x.slice(0..<1000) : x
+            let iw = try v.iwae(sub, samples: 50, seed: seed)
+            summary += String(format: "; training IWAE-50 %.2f nats (model units)", iw.reduce(0, +) / Double(iw.count))
+        }
+        if let vq = model as? VQVAE<Float> {
+            let u = try vq.usage(x)
+            summary += String(format: "; codebook usage %.0f%%, perplexity %.1f", 100 * u.usedFraction, u.perplexity)
+        }
+        print(summary + "; wrote " + output)
+        return true
+    }
+
+    @discardableResult
+    private func runTraining<M: GenerativeIIModel<Float>>(_ m: M, _ x: Tensor<Float>, _ labels: [Int]?) throws -> GenerativeIITrainingReport {
+        let c = GenerativeIITrainingConfiguration(steps: steps, batchSize: batchSize, seed: seed, logEvery: quiet ? 0 : Swift.max(1, steps / 20))
+        return try GenerativeIITrainer.train(m, data: x, labels: labels, configuration: c)
+    }
+
+    private func runTrainingAny(_ m: any GenerativeIIModel<Float>, _ x: Tensor<Float>, _ labels: [Int]?) throws -> GenerativeIITrainingReport {
+        func open<M: GenerativeIIModel<Float>>(_ m: M) throws -> GenerativeIITrainingReport { try runTraining(m, x, labels) }
+        return try open(m)
+    }
 }
 
 extension SampleCommand {
     /// Samples a Generative II model file; false when `model` holds a diffusion/flow family.
-    func runGenerativeII() throws -> Bool { false }
+    func runGenerativeII() throws -> Bool {
+        guard GenerativeIIModelFile<Float>.isModelFile(model) else { return false }
+        let file = try GenerativeIIModelFile<Float>.load(model)
+        guard n >= 1 else { throw InputError("-n must be ≥ 1") }
+        if !force && FileManager.default.fileExists(atPath: output) { throw InputError("\(output) exists; pass --force to overwrite it") }
+        let start = Date()
+        var labels: [Int]? = nil
+        if let g = file.model as? GAN<Float>, g.configuration.classCount > 0 {
+            let k = g.configuration.classCount
+            if let l = generativeII.classLabel {
+                guard l >= 0 && l < k else { throw InputError("--class-label \(l): the model has classes 0…\(k - 1)") }
+                labels = [Int](repeating: l, count: n)
+            } else {
+                labels = (0..<n).map { $0 % k }
+            }
+        } else if generativeII.classLabel != nil {
+            throw InputError("--class-label: \(model) is not class-conditional")
+        }
+        let samples: Tensor<Float>
+        if let ld = file.model as? LatentDiffusion<Float> {
+            let recorder = try trajectory.map { _ in try TrajectoryRecorder<Float>(every: every, rows: trajectoryRows) }
+            samples = try ld.sample(n, seed: seed, steps: steps, recorder: recorder)
+            if let t = trajectory, let rec = recorder { try rec.write(npy: t, overwrite: force) }
+        } else {
+            if trajectory != nil { throw InputError("--trajectory: \(file.model.familyName.rawValue) samples in one step (latent-diffusion records its latent trajectory)") }
+            samples = try file.model.generate(n, labels: labels, seed: seed)
+        }
+        let out = try file.scaling.invert(samples)
+        try out.save(npy: output, overwrite: force)
+        print(String(format: "%@ model: %d samples × %d in %.2f s; wrote %@", file.model.familyName.rawValue, n, out.shape[1],
+                     Date().timeIntervalSince(start), output))
+        return true
+    }
 }

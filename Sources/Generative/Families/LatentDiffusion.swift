@@ -1,0 +1,135 @@
+import Foundation
+import Linear
+import Neural
+
+/// The diffusion or flow family trained in the latent space.
+public enum LatentPriorFamily: String, Sendable, Codable, CaseIterable {
+    case ddpm
+    case flowMatching = "flow-matching"
+}
+
+/// The configuration of latent diffusion (Rombach et al. 2022) over a frozen VAE. Defaults: DDPM with the cosine
+/// schedule, T = 1000, ε-prediction (or flow matching with σ_min = 1e-4), a residual-MLP denoiser of width 128 with
+/// 3 blocks, z sampled from the posterior q(z|x) (as LDM does) and scaled by 1/std of the latents (LDM's scale
+/// factor, 0.18215 for SD's autoencoder), Adam lr 1e-3 with global-norm clipping 1.
+public struct LatentDiffusionConfiguration: Sendable, Equatable, Codable {
+    public var family: LatentPriorFamily = .ddpm
+    /// DDPM: beta schedule name (linear, cosine, scaled-linear) with its default parameters.
+    public var betaSchedule: String = "cosine"
+    public var timesteps: Int = 1000
+    public var hidden: Int = 128
+    public var blocks: Int = 3
+    /// Train on z ~ q(z|x) (true) or on the posterior mean.
+    public var samplePosterior: Bool = true
+    public var learningRate: Double = 1e-3
+    public var clipNorm: Double = 1
+    /// The latent scale factor (set from the latent statistics by `LatentDiffusion.init(vae:data:…)`).
+    public var scaleFactor: Double = 1
+
+    public init(family: LatentPriorFamily = .ddpm, betaSchedule: String = "cosine", timesteps: Int = 1000, hidden: Int = 128,
+                blocks: Int = 3, learningRate: Double = 1e-3) {
+        self.family = family; self.betaSchedule = betaSchedule; self.timesteps = timesteps; self.hidden = hidden
+        self.blocks = blocks; self.learningRate = learningRate
+    }
+}
+
+/// Latent diffusion: a frozen (β-)VAE's encoder E and decoder D, and a diffusion or flow-matching model of the
+/// scaled latents c·z, z = E(x) (sampled from q(z|x) or its mean), c = 1/std(z):
+///
+///     training:  z₀ = c·z,  L = the family's loss on z₀ (ε-MSE for DDPM, velocity MSE for flow matching)
+///     sampling:  z₀ ~ the family's sampler in latent space (DDIM or an ODE solver),  x = D(z₀/c).
+///
+/// Cost per sample: the sampler's network evaluations in d dimensions plus one decoder pass.
+public final class LatentDiffusion<S: BLASScalar>: GenerativeIIModel {
+    public typealias Scalar = S
+    public private(set) var configuration: LatentDiffusionConfiguration
+    public let vae: VAE<S>
+    public let denoiser: MLPDenoiser<S>
+    public let ddpm: DDPM<S>?
+    public let flow: FlowMatching<S>?
+    public let networks: ModuleGroup<S>
+    lazy var optimizer = Adam(parameters: denoiser.parameters, learningRate: configuration.learningRate)
+
+    public var familyName: GenerativeIIFamilyName { .latentDiffusion }
+    /// The latent dimension d.
+    public var latentDimension: Int { vae.configuration.latentDimension }
+    public var scaleFactor: Double { configuration.scaleFactor }
+
+    /// A model over `vae` (frozen here) with the scale factor as given in `configuration`.
+    public init(vae: VAE<S>, configuration c: LatentDiffusionConfiguration, seed: UInt64) throws {
+        guard c.scaleFactor.isFinite, c.scaleFactor > 0, c.timesteps >= 2, c.hidden >= 1, c.blocks >= 0, c.learningRate > 0 else {
+            throw TensorError.invalidArgument("latent diffusion: invalid configuration \(c)")
+        }
+        configuration = c
+        self.vae = vae
+        vae.networks.requiresGrad(false)
+        vae.networks.eval()
+        denoiser = try MLPDenoiser(MLPDenoiserConfiguration(dimension: vae.configuration.latentDimension, hidden: c.hidden, blocks: c.blocks), seed: seed)
+        switch c.family {
+        case .ddpm:
+            ddpm = try DDPM(denoiser: denoiser, configuration: DDPMConfiguration(betaSchedule: BetaSchedule(parsing: c.betaSchedule), timesteps: c.timesteps))
+            flow = nil
+        case .flowMatching:
+            flow = try FlowMatching(denoiser: denoiser)
+            ddpm = nil
+        }
+        networks = ModuleGroup([("vae", vae.networks), ("denoiser", denoiser)])
+    }
+
+    /// A model whose scale factor is 1/std of the latents of `data` (every entry of the posterior means).
+    public convenience init(vae: VAE<S>, data: Tensor<S>, configuration c: LatentDiffusionConfiguration, seed: UInt64) throws {
+        var c = c
+        c.scaleFactor = try LatentDiffusion.scaleFactor(vae: vae, data: data)
+        try self.init(vae: vae, configuration: c, seed: seed)
+    }
+
+    /// 1/std of all entries of the posterior means of `data` (Rombach et al.: 1/std of the first batch's latents).
+    public static func scaleFactor(vae: VAE<S>, data: Tensor<S>) throws -> Double {
+        let mu = try vae.encode(data).mean
+        let s = Double(mu.std())
+        guard s > 0, s.isFinite else { throw TensorError.invalidArgument("latent diffusion: the latents have zero or non-finite spread") }
+        return 1 / s
+    }
+
+    public func configurationJSON() throws -> String { try GenII.json(configuration) }
+
+    // MARK: Latents
+
+    /// Scaled latents c·z of data x [n, D]: z the posterior mean, or a posterior sample with noise `eps` [n, d].
+    public func latents(_ x: Tensor<S>, noise eps: Tensor<S>? = nil) throws -> Tensor<S> {
+        let (mu, lv) = try vae.encode(x)
+        var z = mu
+        if let e = eps { z = try mu + (lv * S(0.5)).exp() * e }
+        return z * S(configuration.scaleFactor)
+    }
+
+    /// Data from scaled latents: D(z₀/c).
+    public func decodeLatents(_ z0: Tensor<S>) throws -> Tensor<S> { try vae.decode(z0 * S(1 / configuration.scaleFactor)) }
+
+    public func trainStep(_ x: Tensor<S>, labels: [Int]?, step: Int, using g: inout RandomGenerator) throws -> StepStatistics {
+        let eps: Tensor<S>? = configuration.samplePosterior ? Tensor<S>.normal([x.shape[0], latentDimension], using: &g) : nil
+        let z0 = try latents(x, noise: eps)
+        let loss: Variable<S>
+        if let m = ddpm { loss = try m.loss(x0: z0, labels: nil, using: &g) } else { loss = try flow!.loss(x0: z0, labels: nil, using: &g) }
+        optimizer.zeroGrad()
+        try loss.backward()
+        clipGradientNorm(optimizer.parameters, maxNorm: configuration.clipNorm)
+        try optimizer.step()
+        return [("loss", Double(loss.scalar))]
+    }
+
+    /// `n` scaled latents from the family's sampler (DDIM η = 0 for DDPM, an ODE solver for flow matching), with
+    /// `steps` steps (default 50 DDIM / 20 RK4); the recorder sees the latent trajectory.
+    public func sampleLatents(_ n: Int, seed: UInt64, steps: Int? = nil, recorder: TrajectoryRecorder<S>? = nil) throws -> SamplingResult<S> {
+        let noise = SeededNoise(seed: seed)
+        if let m = ddpm { return try m.sampleDDIM(n, steps: steps ?? 50, noise: noise, recorder: recorder) }
+        return try flow!.sample(n, method: .rk4, steps: steps ?? 20, noise: noise, recorder: recorder)
+    }
+
+    /// `n` samples in data space: latents from the sampler, decoded through the VAE.
+    public func sample(_ n: Int, seed: UInt64, steps: Int? = nil, recorder: TrajectoryRecorder<S>? = nil) throws -> Tensor<S> {
+        try decodeLatents(sampleLatents(n, seed: seed, steps: steps, recorder: recorder).samples)
+    }
+
+    public func generate(_ n: Int, labels: [Int]?, seed: UInt64) throws -> Tensor<S> { try sample(n, seed: seed) }
+}
