@@ -3,7 +3,7 @@ SWIFT ?= swift
 APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: deps build test demo bench quality clean
+.PHONY: deps build test demo bench bench-swift bench-baseline bench-check bench-package quality clean
 
 ## deps: install the BLAS/LAPACK packages with apt-get when they are missing (says so when it does).
 deps:
@@ -26,10 +26,30 @@ demo: build
 	$$($(SWIFT) build -c release --show-bin-path)/vst info
 	$$($(SWIFT) build -c release --show-bin-path)/vst tour --report vst-report --force
 
-## bench: the benchmark suite (package-benchmark) and the side-by-side comparison with numpy.
+## bench: the whole suite into bench-results/ (results.json, results.md, plots/): `vst bench` over d = 64…1024 (GEMM
+## floor, log–log slopes, peak RSS) and its peers interleaved on the same inputs (numpy/scipy, scikit-learn, PyTorch,
+## JAX), installed from PyPI when missing. BENCH_ARGS passes options to run_suite.py (e.g. --quick, --skip jax).
 bench: build
+	VST_BIN=$$($(SWIFT) build -c release --show-bin-path)/vst python3 Benchmarks/compare/run_suite.py $(BENCH_ARGS)
+
+## bench-swift: only the Swift side (`vst bench`, no peers) into bench-results/.
+bench-swift: build
+	$$($(SWIFT) build -c release --show-bin-path)/vst bench $(BENCH_ARGS)
+
+## bench-baseline: save this machine's baseline for bench-check (BASELINE, default bench-results/baseline.json).
+BASELINE ?= bench-results/baseline.json
+TOLERANCE ?= 0.2
+bench-baseline: build
+	$$($(SWIFT) build -c release --show-bin-path)/vst bench --save-baseline $(BASELINE) $(BENCH_ARGS)
+
+## bench-check: regression guard: exits non-zero naming every workload more than TOLERANCE (20 %) slower than BASELINE.
+bench-check: build
+	@test -f $(BASELINE) || { echo "make bench-check: no baseline $(BASELINE); run 'make bench-baseline' first (on this machine)"; exit 2; }
+	$$($(SWIFT) build -c release --show-bin-path)/vst bench --baseline $(BASELINE) --tolerance $(TOLERANCE) $(BENCH_ARGS)
+
+## bench-package: the package-benchmark suite in Benchmarks/ (ordo-one/package-benchmark; optional, slow to build).
+bench-package: build
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark
-	python3 Benchmarks/compare/compare.py
 
 ## quality: train every generative family on digits and a lifted toy, score the samples (vst evaluate --reference)
 ## beside the Gaussian baseline; writes quality/quality.md and quality/quality.json (under 15 min on 2 cores; not in make test).
