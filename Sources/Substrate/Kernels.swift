@@ -9,9 +9,25 @@ public enum Kernels {
         guard a.rank == 2, b.rank == 2, a.shape[1] == b.shape[1] else {
             throw TensorError.shapeMismatch(operation: "squaredDistances", lhs: a.shape, rhs: b.shape)
         }
-        let na = try a.square().sum(axis: 1), nb = try b.square().sum(axis: 1)
-        var g = try matmul(a, b, transposeB: true)
         let m = a.shape[0], n = b.shape[0]
+        let same = a.shape == b.shape && a.sharesStorage(with: b)
+        let na = try a.square().sum(axis: 1), nb = same ? na : try b.square().sum(axis: 1)
+        var g: Tensor<Double>
+        if same {
+            // AAᵀ by syrk (half the flops of the general product), mirrored.
+            g = Tensor<Double>.zeros([m, m])
+            if m > 0 && a.shape[1] > 0 {
+                g.withUnsafeMutableBufferPointer { gp in
+                    a.withUnsafeBufferPointer { ap in
+                        Double.syrk(trans: false, n: m, k: a.shape[1], alpha: 1, a: ap.baseAddress!, lda: a.shape[1], beta: 0,
+                                    c: gp.baseAddress!, ldc: m)
+                    }
+                }
+                g.symmetrizeFromUpper()
+            }
+        } else {
+            g = try matmul(a, b, transposeB: true)
+        }
         g.withUnsafeMutableBufferPointer { p in
             na.withUnsafeBufferPointer { pa in
                 nb.withUnsafeBufferPointer { pb in
@@ -33,14 +49,52 @@ public enum Kernels {
         let m = sub.shape[0]
         guard m >= 2 else { throw TensorError.invalidArgument("bandwidth: need at least 2 points, got \(m)") }
         let d2 = try squaredDistances(sub, sub)
-        var upper: [Double] = []
-        upper.reserveCapacity(m * (m - 1) / 2)
-        d2.withUnsafeBufferPointer { p in for i in 0..<m { for j in (i + 1)..<m { upper.append(p[i * m + j]) } } }
-        let med = Spectrum.median(upper)
+        var upper = [Double](repeating: 0, count: m * (m - 1) / 2)
+        upper.withUnsafeMutableBufferPointer { u in
+            d2.withUnsafeBufferPointer { p in
+                var t = 0
+                for i in 0..<m { for j in (i + 1)..<m { u[t] = p[i * m + j]; t += 1 } }
+            }
+        }
+        let med = median(selecting: &upper)
         if med > 0 { return 0.5 * med }
         // More than half of the pairs coincide: fall back to the mean of the distinct pairs' squared distances.
         let positive = upper.filter { $0 > 0 }
         return positive.isEmpty ? 1 : 0.5 * positive.reduce(0, +) / Double(positive.count)
+    }
+
+    /// The median of `xs` (the mean of the two middle values for an even count), equal to `Spectrum.median` but by
+    /// selection (expected O(n), Hoare partitioning with a median-of-three pivot) instead of a full sort; reorders `xs`.
+    static func median(selecting xs: inout [Double]) -> Double {
+        let n = xs.count
+        guard n > 0 else { return .nan }
+        return xs.withUnsafeMutableBufferPointer { b -> Double in
+            let p = b.baseAddress!
+            let k = n / 2
+            var lo = 0, hi = n - 1
+            while hi > lo {
+                let mid = lo + (hi - lo) / 2
+                // Median of three as the pivot value.
+                var x = p[lo], y = p[mid], z = p[hi]
+                if x > y { swap(&x, &y) }
+                if y > z { swap(&y, &z) }
+                if x > y { swap(&x, &y) }
+                let pivot = y
+                var i = lo, j = hi
+                while i <= j {
+                    while p[i] < pivot { i += 1 }
+                    while p[j] > pivot { j -= 1 }
+                    if i <= j { let t = p[i]; p[i] = p[j]; p[j] = t; i += 1; j -= 1 }
+                }
+                if k <= j { hi = j } else if k >= i { lo = i } else { break }
+            }
+            let upper = p[k]
+            if n % 2 == 1 { return upper }
+            // The lower middle value is the largest of the k values before position k.
+            var lower = -Double.infinity
+            for t in 0..<k where p[t] > lower { lower = p[t] }
+            return (lower + upper) / 2
+        }
     }
 
     /// exp(−D²/(2h²)) element-wise, computed in place in the buffer of `d2` (which the call consumes), so an
@@ -62,11 +116,14 @@ public enum Kernels {
         precondition(m >= 2 && n >= 2, "mmd2: each set needs at least 2 rows (got \(m) and \(n))")
         var saa = 0.0, sbb = 0.0, sab = 0.0
         k.withUnsafeBufferPointer { p in
+            // Block sums row by row (vectorised), then the diagonal taken out of the two within-set blocks.
             for i in 0..<total {
                 let row = p.baseAddress! + i * total
-                for j in 0..<total where i != j {
-                    let v = row[j]
-                    if i < m && j < m { saa += v } else if i >= m && j >= m { sbb += v } else if i < m { sab += v }
+                if i < m {
+                    saa += RowOps.sum(row, m) - row[i]
+                    sab += RowOps.sum(row + m, n)
+                } else {
+                    sbb += RowOps.sum(row + m, n) - row[i]
                 }
             }
         }
@@ -111,5 +168,149 @@ public enum Kernels {
             }
         }
         return out
+    }
+}
+
+/// Row-block kernels shared by the streaming fits and maps (projection, covariance statistics, linear CKA): they
+/// read an n×D row-major input once, a cache-sized block of rows at a time, instead of materialising converted or
+/// centred copies of the whole matrix.
+enum RowOps {
+    /// Rows per block so that one block of `d` Doubles takes about `bytes` (at least 16 rows, at most `n`).
+    @inline(__always)
+    static func blockRows(_ n: Int, _ d: Int, bytes: Int = 1 << 20) -> Int {
+        Swift.max(1, Swift.min(n, Swift.max(16, bytes / (8 * Swift.max(1, d)))))
+    }
+
+    /// Adds the column sums (in Double) of `rows` rows of width `d` starting at `p` into `sums`, and returns the
+    /// sum of all of them: non-finite exactly when an element is (or, for huge finite values, when the sum overflows).
+    @inline(__always)
+    static func addColumnSums<S: BLASScalar>(_ p: UnsafePointer<S>, rows: Int, d: Int, into sums: UnsafeMutablePointer<Double>) -> Double {
+        var total = 0.0
+        for i in 0..<rows {
+            let row = p + i * d
+            var j = 0
+            var acc = SIMD8<Double>(repeating: 0)
+            while j + 8 <= d {
+                let v = SIMD8<Double>(UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<S>.self))
+                let s = UnsafeMutableRawPointer(sums + j).loadUnaligned(as: SIMD8<Double>.self) + v
+                UnsafeMutableRawPointer(sums + j).storeBytes(of: s, as: SIMD8<Double>.self)
+                acc += v
+                j += 8
+            }
+            var tail = 0.0
+            while j < d { let v = Double(row[j]); sums[j] += v; tail += v; j += 1 }
+            total += acc.sum() + tail
+        }
+        return total
+    }
+
+    /// dst[j] = T((Double(src[j]) − μ[j]) / s[j]) for j < d (no division when `scale` is nil); returns the sum of
+    /// the Double values, non-finite when an input is.
+    @inline(__always)
+    static func centerRow<S: BLASScalar, T: BLASScalar>(_ src: UnsafePointer<S>, _ mu: UnsafePointer<Double>, _ scale: UnsafePointer<Double>?,
+                                                       _ dst: UnsafeMutablePointer<T>, _ d: Int) -> Double {
+        var j = 0
+        var acc = SIMD8<Double>(repeating: 0)
+        if let scale {
+            while j + 8 <= d {
+                let v = (SIMD8<Double>(UnsafeRawPointer(src + j).loadUnaligned(as: SIMD8<S>.self))
+                         - UnsafeRawPointer(mu + j).loadUnaligned(as: SIMD8<Double>.self))
+                    / UnsafeRawPointer(scale + j).loadUnaligned(as: SIMD8<Double>.self)
+                UnsafeMutableRawPointer(dst + j).storeBytes(of: SIMD8<T>(v), as: SIMD8<T>.self)
+                acc += v
+                j += 8
+            }
+        } else {
+            while j + 8 <= d {
+                let v = SIMD8<Double>(UnsafeRawPointer(src + j).loadUnaligned(as: SIMD8<S>.self))
+                    - UnsafeRawPointer(mu + j).loadUnaligned(as: SIMD8<Double>.self)
+                UnsafeMutableRawPointer(dst + j).storeBytes(of: SIMD8<T>(v), as: SIMD8<T>.self)
+                acc += v
+                j += 8
+            }
+        }
+        var tail = 0.0
+        while j < d {
+            var v = Double(src[j]) - mu[j]
+            if let scale { v /= scale[j] }
+            dst[j] = T(v)
+            tail += v
+            j += 1
+        }
+        return acc.sum() + tail
+    }
+
+    /// Σ_j (Double(src[j]) − μ[j])².
+    @inline(__always)
+    static func centeredSquares<S: BLASScalar>(_ src: UnsafePointer<S>, _ mu: UnsafePointer<Double>, _ d: Int) -> Double {
+        var j = 0
+        var acc = SIMD8<Double>(repeating: 0)
+        while j + 8 <= d {
+            let v = SIMD8<Double>(UnsafeRawPointer(src + j).loadUnaligned(as: SIMD8<S>.self))
+                - UnsafeRawPointer(mu + j).loadUnaligned(as: SIMD8<Double>.self)
+            acc += v * v
+            j += 8
+        }
+        var tail = 0.0
+        while j < d { let v = Double(src[j]) - mu[j]; tail += v * v; j += 1 }
+        return acc.sum() + tail
+    }
+
+    /// dst[j] = T(Double(src[j]) − c[j]) and sums[j] += Double(src[j]) − c[j] for j < d; returns Σ of the values.
+    @inline(__always)
+    static func centerRowSums<S: BLASScalar, T: BLASScalar>(_ src: UnsafePointer<S>, _ c: UnsafePointer<Double>, _ dst: UnsafeMutablePointer<T>,
+                                                           _ sums: UnsafeMutablePointer<Double>, _ d: Int) -> Double {
+        var j = 0
+        var acc = SIMD8<Double>(repeating: 0)
+        while j + 8 <= d {
+            let v = SIMD8<Double>(UnsafeRawPointer(src + j).loadUnaligned(as: SIMD8<S>.self))
+                - UnsafeRawPointer(c + j).loadUnaligned(as: SIMD8<Double>.self)
+            UnsafeMutableRawPointer(dst + j).storeBytes(of: SIMD8<T>(v), as: SIMD8<T>.self)
+            let s = UnsafeMutableRawPointer(sums + j).loadUnaligned(as: SIMD8<Double>.self) + v
+            UnsafeMutableRawPointer(sums + j).storeBytes(of: s, as: SIMD8<Double>.self)
+            acc += v
+            j += 8
+        }
+        var tail = 0.0
+        while j < d { let v = Double(src[j]) - c[j]; dst[j] = T(v); sums[j] += v; tail += v; j += 1 }
+        return acc.sum() + tail
+    }
+
+    /// True when none of the `count` values at `p` is NaN or infinite (x·0 is 0 for finite x, NaN otherwise).
+    @inline(__always)
+    static func allFinite(_ p: UnsafePointer<Double>, _ count: Int) -> Bool {
+        var i = 0
+        var acc = SIMD8<Double>(repeating: 0)
+        while i + 8 <= count {
+            acc += UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Double>.self) * 0
+            i += 8
+        }
+        var tail = 0.0
+        while i < count { tail += p[i] * 0; i += 1 }
+        return (acc.sum() + tail).isFinite
+    }
+
+    /// Σ of `count` Doubles at `p` (eight interleaved partial sums).
+    @inline(__always)
+    static func sum(_ p: UnsafePointer<Double>, _ count: Int) -> Double {
+        var i = 0
+        var acc = SIMD8<Double>(repeating: 0)
+        while i + 8 <= count { acc += UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Double>.self); i += 8 }
+        var tail = 0.0
+        while i < count { tail += p[i]; i += 1 }
+        return acc.sum() + tail
+    }
+
+    /// dst[j] = src[j] − μ[j] for j < d, in the input's precision (μ given in S): the sketch's centring, where
+    /// one rounding of μ to S is immaterial and no conversion to Double is needed.
+    @inline(__always)
+    static func centerRowInPlace<S: BLASScalar>(_ src: UnsafePointer<S>, _ mu: UnsafePointer<S>, _ dst: UnsafeMutablePointer<S>, _ d: Int) {
+        var j = 0
+        while j + 16 <= d {
+            let v = UnsafeRawPointer(src + j).loadUnaligned(as: SIMD16<S>.self) - UnsafeRawPointer(mu + j).loadUnaligned(as: SIMD16<S>.self)
+            UnsafeMutableRawPointer(dst + j).storeBytes(of: v, as: SIMD16<S>.self)
+            j += 16
+        }
+        while j < d { dst[j] = src[j] - mu[j]; j += 1 }
     }
 }

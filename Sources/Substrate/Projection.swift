@@ -3,13 +3,14 @@ import Linear
 
 /// How a `Projection` finds its principal directions (spec §2). All three agree to tolerance on the same data.
 public enum ProjectionMethod: String, Sendable, CaseIterable {
-    /// Thin SVD of the centred data (LAPACK gesdd). Exact; O(nD·min(n, D)).
+    /// Thin SVD of the centred data (for n ≥ D: Householder QR, then the SVD of R; else LAPACK gesdd). Exact;
+    /// O(nD·min(n, D)).
     case svd
     /// Eigendecomposition of the covariance accumulated in Double in row chunks (syrk + syevd). Exact,
     /// streaming (memory independent of n) and mergeable across shards. O(nD² + D³).
     case covariance
     /// Randomized SVD (Halko, Martinsson & Tropp 2011) of the top directions only; the rest of the basis is an
-    /// orthonormal completion. O(nD·(k + p)·(2q + 1)).
+    /// orthonormal completion. Subspace iteration on X_cᵀX_c in q + 2 streamed reads of X: O(nD·(k + p)·(q + 2)).
     case randomized
 }
 
@@ -104,6 +105,9 @@ public struct Projection: Sendable {
         if o.method == .randomized && !o.standardize {
             return try fitRandomized(x, options: o)
         }
+        if o.method == .svd && n >= d {
+            return try fitSVDTall(x, options: o)
+        }
         var xd: Tensor<Double> = x.cast()
         try xd.checkFinite("input")
         var mean = Tensor<Double>.zeros([d])
@@ -132,12 +136,73 @@ public struct Projection: Sendable {
         case .randomized:
             // Standardised input (the implicit-centring path below handles the plain case without a copy).
             let r = Swift.min(Swift.max(o.k, 9), Swift.min(n, d))
-            let (v, lambda) = try randomizedTop(xd, mean: Tensor<Double>.zeros([d]), r: r, oversampling: o.oversampling,
-                                                iterations: o.powerIterations, seed: o.seed)
-            let full = try completeAndOrient(v, seed: o.seed)
+            let top = try randomizedTop(xd, mean: [Double](repeating: 0, count: d), r: r, oversampling: o.oversampling,
+                                        iterations: o.powerIterations, seed: o.seed)
+            let full = try completeAndOrient(top.vectors, seed: o.seed)
+            let lambda = top.lambda
             p = Projection(mean: mean, scale: scale, basis: full, eigenvalues: lambda, totalVariance: xd.square().sum() / Double(n - 1),
                            k: o.k, n: n, method: .randomized, whiten: o.whiten)
         }
+        if o.whiten { try p.checkWhitenable() }
+        p.metadata["created"] = ISO8601DateFormatter().string(from: Date())
+        return p
+    }
+
+    /// The svd method for n ≥ D: the singular values and right singular vectors of the centred (and scaled) data
+    /// are those of R in its QR factorisation X_c = QR (LAPACK's own first step for tall matrices), so only R is
+    /// formed: one Householder QR of a column-major centred copy (written straight from the input, no row-major
+    /// intermediate), then the SVD of the D×D R. Neither Q nor U (n×D each) is built: about a third of the flops
+    /// and memory of the thin SVD with U, and the same λ and V.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    static func fitSVDTall<S: BLASScalar>(_ x: Tensor<S>, options o: ProjectionOptions) throws -> Projection {
+        let n = x.shape[0], d = x.shape[1]
+        var sums = [Double](repeating: 0, count: d)
+        let total = x.withUnsafeBufferPointer { p in
+            sums.withUnsafeMutableBufferPointer { RowOps.addColumnSums(p.baseAddress!, rows: n, d: d, into: $0.baseAddress!) }
+        }
+        if !total.isFinite { try x.checkFinite("input") }
+        let mu = o.center ? sums.map { $0 / Double(n) } : [Double](repeating: 0, count: d)
+        var scale: [Double]? = nil
+        if o.standardize {
+            // Sample standard deviations (ddof 1) of the centred columns; constant columns keep scale 1.
+            var sq = [Double](repeating: 0, count: d)
+            let m = sums.map { $0 / Double(n) }                // about the column means, centred fit or not
+            x.withUnsafeBufferPointer { p in
+                for i in 0..<n { for j in 0..<d { let v = Double(p[i * d + j]) - m[j]; sq[j] += v * v } }
+            }
+            scale = sq.map { v in let sd = (v / Double(n - 1)).squareRoot(); return sd > 0 ? sd : 1 }
+        }
+        // Column-major n×D copy of (x − μ)/s, written in tiles of 64 rows so that both sides stay in cache.
+        let a = UnsafeMutablePointer<Double>.allocate(capacity: n * d)
+        let tau = UnsafeMutablePointer<Double>.allocate(capacity: d)
+        defer { a.deallocate(); tau.deallocate() }
+        x.withUnsafeBufferPointer { xp in
+            let inv = scale.map { $0.map { 1 / $0 } }
+            var i0 = 0
+            while i0 < n {
+                let i1 = Swift.min(n, i0 + 64)
+                for j in 0..<d {
+                    let col = a + j * n, m = mu[j]
+                    if let inv {
+                        let f = inv[j]
+                        for i in i0..<i1 { col[i] = (Double(xp[i * d + j]) - m) * f }
+                    } else {
+                        for i in i0..<i1 { col[i] = Double(xp[i * d + j]) - m }
+                    }
+                }
+                i0 = i1
+            }
+        }
+        let info = Double.geqrf(m: n, n: d, a: a, lda: n, tau: tau)
+        guard info == 0 else { throw TensorError.invalidArgument("fit: geqrf failed (info = \(info))") }
+        let r = Tensor<Double>(unsafeUninitializedShape: [d, d]) { dst, _ in
+            for i in 0..<d { for j in 0..<d { dst[i * d + j] = j >= i ? a[i + j * n] : 0 } }
+        }
+        let svd = try r.svd()
+        let lambda = svd.s.scalars.map { $0 * $0 / Double(n - 1) }
+        var p = Projection(mean: Tensor(mu), scale: scale.map { Tensor($0) }, basis: try completeAndOrient(svd.vt.transposed(), seed: o.seed),
+                           eigenvalues: lambda, totalVariance: lambda.reduce(0, +), k: o.k, n: n, method: .svd, whiten: o.whiten)
         if o.whiten { try p.checkWhitenable() }
         p.metadata["created"] = ISO8601DateFormatter().string(from: Date())
         return p
@@ -172,68 +237,188 @@ public struct Projection: Sendable {
                           k: o.k, n: n, method: .covariance, whiten: o.whiten)
     }
 
-    /// The randomized fit without materialising the centred data: products with X − 1μᵀ are formed as products
-    /// with X minus a rank-one correction, in the input's precision (Float input uses sgemm), so memory stays at
-    /// the input plus n×(k + p).
+    /// The randomized fit without materialising the centred data: the input is read a cache-sized block of rows
+    /// at a time, each block centred into a small buffer in the input's precision (Float input uses sgemm), so
+    /// memory stays at the input plus O(block·D + D·(k + p)).
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     static func fitRandomized<S: BLASScalar>(_ x: Tensor<S>, options o: ProjectionOptions) throws -> Projection {
         let n = x.shape[0], d = x.shape[1]
-        try x.checkFinite("input")
-        let mean: Tensor<S> = o.center ? try x.mean(axis: 0) : Tensor<S>.zeros([d])
         let r = Swift.min(Swift.max(o.k, 9), Swift.min(n, d))
-        let (v, lambda) = try randomizedTop(x, mean: mean, r: r, oversampling: o.oversampling, iterations: o.powerIterations, seed: o.seed)
-        // tr C = Σⱼ (Σᵢ xᵢⱼ² − n·μⱼ²)/(n − 1), accumulated in Double without a temporary.
-        var sumSquares = [Double](repeating: 0, count: d)
-        x.withUnsafeBufferPointer { p in
-            for i in 0..<n { for j in 0..<d { let v = Double(p[i * d + j]); sumSquares[j] += v * v } }
-        }
-        let mu: Tensor<Double> = mean.cast()
-        var total = 0.0
-        for j in 0..<d { total += sumSquares[j] - Double(n) * mu[j] * mu[j] }
-        var p = Projection(mean: mu, scale: nil, basis: try completeAndOrient(v, seed: o.seed), eigenvalues: lambda,
-                           totalVariance: Swift.max(0, total) / Double(n - 1), k: o.k, n: n, method: .randomized, whiten: o.whiten)
+        // With centring, the mean comes out of the sketch's first read of X (see randomizedTop).
+        let top = try randomizedTop(x, mean: o.center ? nil : [Double](repeating: 0, count: d), r: r, oversampling: o.oversampling,
+                                    iterations: o.powerIterations, seed: o.seed)
+        let mean = top.mean
+        var p = Projection(mean: Tensor(mean), scale: nil, basis: try completeAndOrient(top.vectors, seed: o.seed), eigenvalues: top.lambda,
+                           totalVariance: Swift.max(0, top.sumSquares) / Double(n - 1), k: o.k, n: n, method: .randomized, whiten: o.whiten)
         if o.whiten { try p.checkWhitenable() }
         p.metadata["created"] = ISO8601DateFormatter().string(from: Date())
         return p
     }
 
-    /// Top-r right singular vectors of X − 1μᵀ [n, D] and λ = σ²/(n − 1), by randomized subspace iteration
-    /// (Halko, Martinsson & Tropp 2011, Algorithm 4.4 with QR re-orthonormalisation after every product).
-    /// The sketch runs in `S`; the final l×D SVD in Double.
+    /// Top-r right singular vectors of X_c = X − 1μᵀ [n, D] and λ = σ²/(n − 1), by randomized subspace iteration
+    /// on C = X_cᵀX_c (Halko, Martinsson & Tropp 2011, §4.5) without forming C or X_c: each application Y = CZ is
+    /// one read of X in blocks of rows, each block centred into a cache-resident buffer and multiplied twice
+    /// (P = X_b Z, Y += X_bᵀP) while it is in cache. Only the D×l iterate is re-orthonormalised (QR), and the
+    /// estimates come from the Rayleigh–Ritz projection ZᵀCZ of the last iterate.
+    ///
+    /// `iterations` = q runs q + 1 orthonormalised applications of C and a final one for Rayleigh–Ritz: the
+    /// subspace is span(C^{q+1}Ω), so the eigenvalue error decays like (λ_{l+1}/λ_i)^{2q+2}, half a step beyond
+    /// Algorithm 4.4's (λ_{l+1}/λ_i)^{2q+1} with the same q, for q + 2 reads of X instead of 2q + 2 products.
+    /// Also returns Σ of the squared centred entries (for the total variance) and the mean: when `mean` is nil it is
+    /// computed in the first read, which is then uncentred (see below), so X is read q + 2 times in all.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    static func randomizedTop<S: BLASScalar>(_ x: Tensor<S>, mean: Tensor<S>, r: Int, oversampling: Int, iterations: Int,
-                                             seed: UInt64) throws -> (Tensor<Double>, [Double]) {
+    static func randomizedTop<S: BLASScalar>(_ x: Tensor<S>, mean given: [Double]?, r: Int, oversampling: Int, iterations: Int,
+                                             seed: UInt64) throws -> (vectors: Tensor<Double>, lambda: [Double], sumSquares: Double, mean: [Double]) {
         let n = x.shape[0], d = x.shape[1]
         let l = Swift.min(Swift.min(n, d), r + Swift.max(0, oversampling))
-        let mu = try mean.reshaped([1, d])
-        // (X − 1μᵀ)·W = X·W − 1·(μᵀW)
-        func right(_ w: Tensor<S>) throws -> Tensor<S> { try matmul(x, w) - matmul(mu, w) }
-        // (X − 1μᵀ)ᵀ·Q = XᵀQ − μ·(1ᵀQ)
-        func left(_ q: Tensor<S>) throws -> Tensor<S> { try matmul(x, q, transposeA: true) - matmul(mu, q.sum(axis: 0, keepDims: true), transposeA: true) }
-        var q = try right(Tensor<S>.normal([d, l], seed: seed)).qr().q                    // n × l
-        for _ in 0..<Swift.max(0, iterations) {
-            let z = try left(q).qr().q                                                      // D × l
-            q = try right(z).qr().q                                                         // n × l
+        var z = try Tensor<Double>.normal([d, l], seed: seed).qr().q                        // D × l, orthonormal
+        var sumSquares = 0.0
+        var mean = given ?? [Double](repeating: 0, count: d)
+        var y = Tensor<Double>.zeros([d, l])
+        let passes = Swift.max(0, iterations) + 2
+        for t in 0..<passes {
+            if t == 0 {
+                // First read: also the column sums (finiteness, and the mean when not given). Without a given
+                // mean this read is uncentred, Y = XᵀXZ, corrected to X_cᵀX_cZ = XᵀXZ − nμ(μᵀZ): the correction
+                // can cancel for large offsets, but this Y only seeds the iteration (its subspace is re-formed
+                // from centred products in every later read), so no read of X is spent on the mean alone.
+                var sums = [Double](repeating: 0, count: d)
+                let centred = given != nil
+                y = sums.withUnsafeMutableBufferPointer { sp in
+                    centred ? withUnsafeMutablePointer(to: &sumSquares) { gramApply(x, mean: mean, z, sumSquares: $0, sums: sp.baseAddress!) }
+                            : gramApply(x, mean: mean, z, sumSquares: nil, sums: sp.baseAddress!)
+                }
+                if !sums.reduce(0, +).isFinite { try x.checkFinite("input") }
+                if !centred {
+                    mean = sums.map { $0 / Double(n) }
+                    let mz = try matmul(Tensor(mean, shape: [1, d]), z)                       // μᵀZ [1, l]
+                    let nn = Double(n)
+                    y.withUnsafeMutableBufferPointer { yp in
+                        mz.withUnsafeBufferPointer { mp in
+                            for j in 0..<d { for a in 0..<l { yp[j * l + a] -= nn * mean[j] * mp[a] } }
+                        }
+                    }
+                }
+            } else if t == 1 && given == nil {
+                y = withUnsafeMutablePointer(to: &sumSquares) { gramApply(x, mean: mean, z, sumSquares: $0, sums: nil) }
+            } else {
+                y = gramApply(x, mean: mean, z, sumSquares: nil, sums: nil)
+            }
+            if t < passes - 1 { z = try y.qr().q }
         }
-        let b: Tensor<Double> = try left(q).transposed().cast()                            // l × D
-        let svd = try b.svd()
-        let v = try svd.vt.slice(0..<r).transposed()                                        // D × r
-        let lambda = svd.s.scalars.prefix(r).map { $0 * $0 / Double(n - 1) }
-        return (v, Array(lambda))
+        var m = try matmul(z, y, transposeA: true)                                          // l × l = ZᵀCZ
+        m.symmetrizeFromUpper()
+        let e = try m.eigh()                                                                // ascending
+        let order = Array((0..<l).reversed().prefix(r))
+        let lambda = order.map { Swift.max(0, e.values[$0]) / Double(n - 1) }
+        let w = try e.vectors.transposed().gather(rows: order).transposed()                 // l × r
+        return (try matmul(z, w), lambda, sumSquares, mean)
+    }
+
+    /// Y = X_cᵀ(X_c Z) [D, l] for X_c = X − 1μᵀ, in one read of X; the products run in S, Y accumulates in Double.
+    /// With `sumSquares`, also adds Σ (x − μ)² (in Double, from the unrounded values).
+    ///
+    /// Both products are formed transposed (Pᵀ = ZᵀX_bᵀ [l, rows], Yᵀ += PᵀX_b [l, D]) so that the thin
+    /// dimension l is BLAS's column count n, the one its micro-kernels tile finely (row-major m maps to
+    /// column-major M, which AVX-512 kernels unroll by 16: l = 19 rows would waste most of the second tile).
+    /// With BLAS.threads = T > 1 the rows are split into T contiguous ranges, each run on its own thread with
+    /// single-threaded BLAS calls on its own blocks (OpenBLAS's own threading of such small products costs more
+    /// than it saves), and the T partial sums are added in a fixed order.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    static func gramApply<S: BLASScalar>(_ x: Tensor<S>, mean: [Double], _ z: Tensor<Double>, sumSquares: UnsafeMutablePointer<Double>?,
+                                         sums: UnsafeMutablePointer<Double>?) -> Tensor<Double> {
+        let n = x.shape[0], d = x.shape[1], l = z.shape[1]
+        let zs: Tensor<S> = z.cast()
+        let muS = mean.map { S($0) }
+        let rows = RowOps.blockRows(n, d, bytes: (1 << 23) / S.byteCount)      // one block of S ≈ 1 MiB
+        let workers = Swift.max(1, Swift.min(BLAS.threads, n / Swift.max(1, 2 * rows)))
+        let partial = UnsafeMutablePointer<Double>.allocate(capacity: workers * l * d)   // Yᵀ per worker
+        let squares = UnsafeMutablePointer<Double>.allocate(capacity: workers)
+        let colSums = UnsafeMutablePointer<Double>.allocate(capacity: workers * d)
+        defer { partial.deallocate(); squares.deallocate(); colSums.deallocate() }
+        partial.initialize(repeating: 0, count: workers * l * d)
+        squares.initialize(repeating: 0, count: workers)
+        colSums.initialize(repeating: 0, count: workers * d)
+        let wantSums = sums != nil
+        let wantSquares = sumSquares != nil
+        x.withUnsafeBufferPointer { xp in
+            zs.withUnsafeBufferPointer { zp in
+                mean.withUnsafeBufferPointer { mp in muS.withUnsafeBufferPointer { msp in
+                    let xa = xp.baseAddress!, za = zp.baseAddress!, ma = mp.baseAddress!, msa = msp.baseAddress!
+                    func work(_ w: Int) {
+                        let lo = n * w / workers, hi = n * (w + 1) / workers
+                        let yt = partial + w * l * d
+                        var sq = 0.0
+                        let buf = UnsafeMutablePointer<S>.allocate(capacity: rows * d)
+                        let pt = UnsafeMutablePointer<S>.allocate(capacity: rows * l)
+                        let ytS = UnsafeMutablePointer<S>.allocate(capacity: d * l)
+                        defer { buf.deallocate(); pt.deallocate(); ytS.deallocate() }
+                        ytS.initialize(repeating: 0, count: d * l)
+                        var start = lo
+                        while start < hi {
+                            let m = Swift.min(rows, hi - start)
+                            for i in 0..<m {
+                                let src = xa + (start + i) * d
+                                if wantSums {
+                                    _ = RowOps.centerRowSums(src, ma, buf + i * d, colSums + w * d, d)
+                                } else {
+                                    RowOps.centerRowInPlace(src, msa, buf + i * d, d)
+                                }
+                                if wantSquares { sq += RowOps.centeredSquares(src, ma, d) }
+                            }
+                            // Pᵀ [l, m] = Zᵀ [l, D] · X_bᵀ [D, m]
+                            S.gemm(transA: true, transB: true, m: l, n: m, k: d, alpha: 1, a: za, lda: l, b: buf, ldb: d,
+                                   beta: 0, c: pt, ldc: m)
+                            // Yᵀ [l, D] (+)= Pᵀ [l, m] · X_b [m, D]: Double accumulates in place, Float per block into Double.
+                            let beta: S = S.self == Double.self ? 1 : 0
+                            S.gemm(transA: false, transB: false, m: l, n: d, k: m, alpha: 1, a: pt, lda: m, b: buf, ldb: d,
+                                   beta: beta, c: ytS, ldc: d)
+                            if S.self != Double.self { for i in 0..<(d * l) { yt[i] += Double(ytS[i]) } }
+                            start += m
+                        }
+                        if S.self == Double.self { for i in 0..<(d * l) { yt[i] = Double(ytS[i]) } }
+                        squares[w] = sq
+                    }
+                    if workers == 1 {
+                        work(0)
+                    } else {
+                        BLAS.withThreads(1) { DispatchQueue.concurrentPerform(iterations: workers) { work($0) } }
+                    }
+                } }
+            }
+        }
+        for w in 1..<Swift.max(1, workers) {
+            let src = partial + w * l * d
+            for i in 0..<(l * d) { partial[i] += src[i] }
+            squares[0] += squares[w]
+        }
+        sumSquares?.pointee += squares[0]
+        if let sums { for w in 0..<workers { for j in 0..<d { sums[j] += colSums[w * d + j] } } }
+        // Y = (Yᵀ)ᵀ
+        return Tensor<Double>(unsafeUninitializedShape: [d, l]) { out, _ in
+            for a in 0..<l { for b in 0..<d { out[b * l + a] = partial[a * d + b] } }
+        }
     }
 
     /// Completes D×m orthonormal columns to a D×D basis and flips each column so its largest-magnitude entry is positive.
     static func completeAndOrient(_ v: Tensor<Double>, seed: UInt64) throws -> Tensor<Double> {
-        var full = try v.completingOrthonormalBasis(seed: seed, tolerance: 1e-8)
+        // A square V (all eigenvectors, or all right singular vectors) is already a basis: no completion, and no
+        // D³ check of VᵀV = I on LAPACK's orthonormal output.
+        var full = v.shape[0] == v.shape[1] ? v : try v.completingOrthonormalBasis(seed: seed, tolerance: 1e-8)
         let d = full.shape[0]
         full.withUnsafeMutableBufferPointer { p in
-            for j in 0..<d {
-                var best = 0.0, sign = 1.0
-                for i in 0..<d { let a = Swift.abs(p[i * d + j]); if a > best { best = a; sign = p[i * d + j] < 0 ? -1 : 1 } }
-                if sign < 0 { for i in 0..<d { p[i * d + j] = -p[i * d + j] } }
+            // Row by row (contiguous): the first entry of largest magnitude of each column decides its sign.
+            var best = [Double](repeating: 0, count: d), sign = [Double](repeating: 1, count: d)
+            for i in 0..<d {
+                for j in 0..<d {
+                    let x = p[i * d + j], a = Swift.abs(x)
+                    if a > best[j] { best[j] = a; sign[j] = x < 0 ? -1 : 1 }
+                }
             }
+            if sign.contains(-1) { for i in 0..<d { for j in 0..<d { p[i * d + j] *= sign[j] } } }
         }
         return full
     }
@@ -246,26 +431,66 @@ public struct Projection: Sendable {
 
     // MARK: Maps
 
-    /// (x − μ)/s as Double, after checking the width and finiteness.
+    /// ((x − μ)/s)·V[:, columns] [n, |columns|] in Double, a block of rows at a time: each block is converted,
+    /// centred and scaled into a cache-resident buffer and multiplied by the basis columns in place (one gemm with
+    /// the basis's own leading dimension, no copy of V_k or V_⊥), so the input is read once and nothing of its size
+    /// is allocated besides the result. Checks the width first and finiteness along the way (a block's sum is
+    /// non-finite when it holds a NaN or infinity; the whole input is then checked for the message).
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    func prepared<S: BLASScalar>(_ x: Tensor<S>, _ op: String) throws -> Tensor<Double> {
+    func mapped<S: BLASScalar>(_ x: Tensor<S>, _ op: String, columns: Range<Int>) throws -> Tensor<Double> {
         guard x.rank == 2, x.shape[1] == dimension else {
             throw TensorError.shapeMismatch(operation: "\(op) (the projection has D = \(dimension))", lhs: [n, dimension], rhs: x.shape)
         }
-        var xd: Tensor<Double> = x.cast()
-        try xd.checkFinite(op + " input")
-        xd = try xd - mean
-        if let scale { xd = try xd / scale }
-        return xd
+        let rows = x.shape[0], d = dimension, m = columns.count
+        if rows == 0 || m == 0 {
+            try x.checkFinite(op + " input")
+            return Tensor.zeros([rows, m])
+        }
+        let block = RowOps.blockRows(rows, d, bytes: 1 << 19)
+        var finite = true
+        let out = Tensor<Double>(unsafeUninitializedShape: [rows, m]) { zp, _ in
+            let buf = UnsafeMutablePointer<Double>.allocate(capacity: block * d)
+            defer { buf.deallocate() }
+            x.withUnsafeBufferPointer { xp in
+                mean.withUnsafeBufferPointer { mp in
+                    basis.withUnsafeBufferPointer { bp in
+                        let sc = scale?.scalars ?? []
+                        sc.withUnsafeBufferPointer { sb in
+                            let sp: UnsafePointer<Double>? = scale == nil ? nil : sb.baseAddress
+                            var start = 0
+                            while start < rows {
+                                let r = Swift.min(block, rows - start)
+                                var total = 0.0
+                                for i in 0..<r {
+                                    total += RowOps.centerRow(xp.baseAddress! + (start + i) * d, mp.baseAddress!, sp, buf + i * d, d)
+                                }
+                                if !total.isFinite { finite = false }
+                                Double.gemm(transA: false, transB: false, m: r, n: m, k: d, alpha: 1, a: buf, lda: d,
+                                            b: bp.baseAddress! + columns.lowerBound, ldb: d, beta: 0, c: zp + start * m, ldc: m)
+                                start += r
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if !finite { try x.checkFinite(op + " input") }
+        return out
     }
 
     /// Core coordinates z = (x − μ)V_k [n, k] (divided by √λ when whitening).
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func project<S: BLASScalar>(_ x: Tensor<S>) throws -> Tensor<Double> {
-        var z = try matmul(prepared(x, "project"), coreBasis)
-        if whiten { z = try z / Tensor(eigenvalues.prefix(k).map { $0.squareRoot() }) }
+        var z = try mapped(x, "project", columns: 0..<k)
+        if whiten {
+            let roots = eigenvalues.prefix(k).map { $0.squareRoot() }
+            let kk = k
+            z.withUnsafeMutableBufferPointer { p in
+                for i in 0..<(p.count / Swift.max(1, kk)) { for c in 0..<kk { p[i * kk + c] /= roots[c] } }
+            }
+        }
         return z
     }
 
@@ -273,28 +498,74 @@ public struct Projection: Sendable {
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func residual<S: BLASScalar>(_ x: Tensor<S>) throws -> Tensor<Double> {
-        try matmul(prepared(x, "residual"), residualBasis)
+        try mapped(x, "residual", columns: k..<dimension)
     }
 
     /// μ + zV_kᵀ (+ rV_⊥ᵀ when the residual is given): the exact inverse of (project, residual), or the best
     /// rank-k reconstruction without it.
+    ///
+    /// Formed a block of rows at a time into the result (gemm with the basis's own leading dimension for V_kᵀ and
+    /// V_⊥ᵀ, the second accumulating onto the first, then ·s + μ while the block is in cache): no temporary of
+    /// the result's size and no copy of the basis.
     public func lift(_ z: Tensor<Double>, residual r: Tensor<Double>? = nil) throws -> Tensor<Double> {
         guard z.rank == 2, z.shape[1] == k else {
             throw TensorError.shapeMismatch(operation: "lift (core coordinates have k = \(k) columns)", lhs: [z.shape.first ?? 0, k], rhs: z.shape)
         }
         try z.checkFinite("lift: core coordinates")
-        var zz = z
-        if whiten { zz = try z * Tensor(eigenvalues.prefix(k).map { $0.squareRoot() }) }
-        var x = try matmul(zz, coreBasis, transposeB: true)
+        let rows = z.shape[0], d = dimension, kk = k, rest = d - k
         if let r {
-            guard r.rank == 2, r.shape == [z.shape[0], dimension - k] else {
-                throw TensorError.shapeMismatch(operation: "lift (residual must be n×(D − k))", lhs: [z.shape[0], dimension - k], rhs: r.shape)
+            guard r.rank == 2, r.shape == [rows, rest] else {
+                throw TensorError.shapeMismatch(operation: "lift (residual must be n×(D − k))", lhs: [rows, rest], rhs: r.shape)
             }
-            try r.checkFinite("lift: residual")
-            x = try x + matmul(r, residualBasis, transposeB: true)
         }
-        if let scale { x = try x * scale }
-        return try x + mean
+        var zz = z
+        if whiten {
+            let roots = eigenvalues.prefix(kk).map { $0.squareRoot() }
+            zz.withUnsafeMutableBufferPointer { p in for i in 0..<rows { for c in 0..<kk { p[i * kk + c] *= roots[c] } } }
+        }
+        if rows == 0 { return Tensor.zeros([0, d]) }
+        // At least D rows per block, so that packing the D×D basis for each gemm is amortised over as many rows.
+        let block = Swift.max(RowOps.blockRows(rows, d, bytes: 1 << 20), Swift.min(rows, d))
+        var residualFinite = true
+        let out = Tensor<Double>(unsafeUninitializedShape: [rows, d]) { xp, _ in
+            zz.withUnsafeBufferPointer { zp in
+                basis.withUnsafeBufferPointer { bp in
+                    mean.withUnsafeBufferPointer { mp in
+                        let sc = scale?.scalars ?? []
+                        var start = 0
+                        while start < rows {
+                            let m = Swift.min(block, rows - start)
+                            let c = xp + start * d
+                            // Without scaling the block starts as μ in every row and both products accumulate onto it
+                            // (no zero fill by BLAS, no separate pass for + μ); with scaling, (zV_kᵀ + rV_⊥ᵀ)·s + μ.
+                            let prefill = sc.isEmpty
+                            if prefill {
+                                for i in 0..<m { (c + i * d).update(from: mp.baseAddress!, count: d) }
+                            }
+                            Double.gemm(transA: false, transB: true, m: m, n: d, k: kk, alpha: 1, a: zp.baseAddress! + start * kk, lda: kk,
+                                        b: bp.baseAddress!, ldb: d, beta: prefill ? 1 : 0, c: c, ldc: d)
+                            if let r, rest > 0 {
+                                r.withUnsafeBufferPointer { rp in
+                                    let a = rp.baseAddress! + start * rest
+                                    if !RowOps.allFinite(a, m * rest) { residualFinite = false }
+                                    Double.gemm(transA: false, transB: true, m: m, n: d, k: rest, alpha: 1, a: a, lda: rest,
+                                                b: bp.baseAddress! + kk, ldb: d, beta: 1, c: c, ldc: d)
+                                }
+                            }
+                            if !prefill {
+                                for i in 0..<m {
+                                    let row = c + i * d
+                                    for j in 0..<d { row[j] = row[j] * sc[j] + mp[j] }
+                                }
+                            }
+                            start += m
+                        }
+                    }
+                }
+            }
+        }
+        if let r, !residualFinite { try r.checkFinite("lift: residual") }
+        return out
     }
 
     /// ‖lift(project(x), residual(x)) − x‖_F / ‖x‖_F.
