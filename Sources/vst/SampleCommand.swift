@@ -10,7 +10,9 @@ struct SampleCommand: ParsableCommand {
         abstract: "Sample a trained generative model to .npy (optionally recording the trajectory).",
         discussion: """
         Samplers: ddpm, ddim (ddpm models); euler-maruyama, pc, pf-ode (score-sde); euler, heun, rk4, dopri5
-        (flow-matching). Without --sampler / --steps the family's default is used (ddim 100, euler-maruyama 500, rk4 20).
+        (flow-matching); onestep, multistep (consistency). Without --sampler / --steps the family's default is used
+        (ddim 100, euler-maruyama 500, rk4 20, onestep 1; multistep defaults to 2 steps). Class-conditional models
+        take --label (default: classes in turn) and --guidance w (classifier-free guidance).
         The EMA weights are used. --trajectory writes every --every-th state of the first --trajectory-rows samples
         as a T×n×D .npy for `vst trajectory`.
         Example: vst sample --model fm.safetensors --sampler rk4 --steps 20 -n 1000 -o samples.npy
@@ -23,6 +25,8 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Seed of the sampling noise.") var seed: UInt64 = 0
     @Option(help: "ddim: η (0 deterministic, 1 DDPM-like).") var eta: Double = 0
     @Option(name: .customLong("batch-size"), help: "Samples per batch.") var batchSize: Int = 4096
+    @Option(help: "Class-conditional models: the class of every sample (default: classes in turn).") var label: Int?
+    @Option(help: "Class-conditional models: classifier-free guidance scale w ((1 + w)·cond − w·uncond).") var guidance: Double = 0
     @Option(help: "Write the sampling trajectory (.npy, T×n×D).") var trajectory: String?
     @Option(help: "Record every k-th step of the trajectory.") var every: Int = 1
     @Option(name: .customLong("trajectory-rows"), help: "Samples kept in the trajectory.") var trajectoryRows: Int = 256
@@ -39,6 +43,8 @@ struct SampleCommand: ParsableCommand {
         var o = SamplingOptions()
         o.eta = eta
         o.batchSize = batchSize
+        o.label = label
+        o.guidance = guidance
         let recorder = try trajectory.map { _ in try TrajectoryRecorder<Float>(every: every, rows: trajectoryRows) }
         let progress = Progress(label: "sampling", quiet: quiet)
         let start = Date()

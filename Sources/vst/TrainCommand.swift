@@ -9,15 +9,21 @@ import Neural
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a generative model (ddpm, score-sde, flow-matching) and save it as .safetensors.",
+        abstract: "Train a generative model (ddpm, score-sde, flow-matching, consistency, dit) and save it as .safetensors.",
         discussion: """
         Data: digits, moons, eight-gaussians, checkerboard, spiral (with --dim D to lift a toy), or an [n, D] .npy / CSV file.
         Toys and files are standardised per feature; digits use their [0, 16] → [−1, 1] scaling. Progress (step, loss,
-        steps/s, ETA) goes to stderr. The output holds raw and EMA weights and the step; --resume continues from it.
-        Example: vst train flow-matching --data moons --steps 3000 --seed 1 -o fm.safetensors
+        steps/s, ETA) goes to stderr. The output holds raw and EMA weights, AdamW's moments and the step; --resume
+        continues from it exactly. A run whose loss becomes NaN/∞ stops with an error and keeps the last checkpoint.
+        Networks: --denoiser mlp (vectors) or dit (square images, D = side²: --patch, --depth, --heads, --width);
+        `dit` as the family means ddpm with a DiT. Consistency models train from data (ct) or, with --teacher
+        model.safetensors (a ddpm, score-sde or flow-matching model of the same data), by distillation (cd).
+        Examples: vst train flow-matching --data moons --steps 3000 --seed 1 -o fm.safetensors
+                  vst train consistency --data moons --teacher fm.safetensors --steps 3000 -o cd.safetensors
+                  vst train dit --data digits --patch 2 --depth 4 --heads 4 --width 64 -o dit.safetensors
         """)
 
-    @Argument(help: "Family: ddpm, score-sde or flow-matching.") var family: String
+    @Argument(help: "Family: ddpm, score-sde, flow-matching, consistency, or dit (= ddpm with a DiT denoiser).") var family: String
     @Option(help: "Training data: a data name or a .npy / CSV file.") var data: String
     @Option(help: "Lift a 2-D toy to this dimension.") var dim: Int?
     @Option(help: "Samples drawn from a toy (default 10000) or taken from a file (default all).") var count: Int?
@@ -36,6 +42,20 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "score-sde: vp, sub-vp or ve (ve: σ_max = the data's largest pairwise distance).") var sde: String = "vp"
     @Option(help: "flow-matching: minibatch OT pairing (none, exact, sinkhorn).") var pairing: String = "none"
     @Option(name: .customLong("sigma-min"), help: "flow-matching: σ_min of the linear path.") var sigmaMin: Double = 1e-4
+    @Option(help: "Network: mlp or dit (dit needs square images: D = side² values per row).") var denoiser: String = "mlp"
+    @Option(help: "dit: patch side p (divides the image side).") var patch: Int = 2
+    @Option(help: "dit: number of DiT blocks.") var depth: Int = 4
+    @Option(help: "dit: attention heads.") var heads: Int = 4
+    @Option(help: "dit: token width (divisible by heads and by 4).") var width: Int = 64
+    @Option(help: "dit: positional embedding (sincos or learned).") var positional: String = "sincos"
+    @Flag(help: "Condition on the data's class labels (digits), for class-conditional sampling and guidance.") var conditional = false
+    @Option(name: .customLong("label-dropout"), help: "With --conditional: probability of the null label (classifier-free guidance).") var labelDropout: Double = 0.1
+    @Option(help: "consistency: distil from this trained ddpm, score-sde or flow-matching model file (cd); without it, consistency training (ct).") var teacher: String?
+    @Option(name: .customLong("sigma-data"), help: "consistency: σ_data of the EDM parameterisation (0.5: images in [−1, 1]; 1: standardised data).") var sigmaData: Double?
+    @Option(name: .customLong("sigma-max"), help: "consistency: σ_max (80 in the paper).") var sigmaMax: Double = 80
+    @Option(name: .customLong("ct-final-steps"), help: "consistency training: s₁ of the N(k) curriculum (N(K) = s₁ + 1).") var ctFinalSteps: Int = 150
+    @Option(name: .customLong("cd-steps"), help: "consistency distillation: number N of Karras boundaries.") var cdSteps: Int = 18
+    @Option(help: "consistency: distance (l2, pseudo-huber, pseudo-huber:c).") var metric: String = "l2"
     @Option(name: .customLong("checkpoint-every"), help: "Also save the output every this many steps (0: at the end only).") var checkpointEvery: Int = 0
     @Option(help: "Continue training from this checkpoint (written by vst train with the same family).") var resume: String?
     @Option(name: [.short, .customLong("output")], help: "Model file to write (.safetensors).") var output: String
@@ -46,21 +66,46 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         if try runGenerativeII() { return }
         let fam: FamilyName
-        do { fam = try FamilyName(parsing: family) } catch { throw InputError("\(error)") }
+        var network = denoiser.lowercased()
+        if family.lowercased() == "dit" {
+            fam = .ddpm
+            network = "dit"
+        } else {
+            do { fam = try FamilyName(parsing: family) } catch { throw InputError("\(error)") }
+        }
+        guard network == "mlp" || network == "dit" else { throw InputError("unknown denoiser '\(denoiser)': expected mlp or dit") }
+        if teacher != nil && fam != .consistency { throw InputError("--teacher applies to the consistency family only") }
         if !force && resume == nil && FileManager.default.fileExists(atPath: output) {
             throw InputError("\(output) exists; pass --force to overwrite it")
         }
         let source = try DataSource(parsing: data, dimension: dim)
         let loaded = try source.load(count: count, seed: seed, as: Float.self)
+        let teacherFile = try teacher.map { try GenerativeModelFile<Float>.load($0, useEMA: true) }
         let scaling: AffineScaling
         let x: Tensor<Float>
-        if case .digits = source {
+        if let t = teacherFile {
+            // The student works in the teacher's model units.
+            scaling = t.scaling; x = try scaling.apply(loaded.scaling.invert(loaded.data))
+        } else if case .digits = source {
             scaling = loaded.scaling; x = loaded.data
         } else {
             scaling = try AffineScaling.standardizing(loaded.data); x = try scaling.apply(loaded.data)
         }
-        let dc = MLPDenoiserConfiguration(dimension: x.shape[1], hidden: hidden, blocks: blocks)
-        let net = try MLPDenoiser<Float>(dc, seed: seed)
+        var classes = 0
+        if conditional {
+            guard let l = loaded.labels else { throw InputError("--conditional: data '\(data)' has no labels") }
+            classes = (l.max() ?? 0) + 1
+        }
+        let dc: DenoiserConfiguration
+        if network == "dit" {
+            do {
+                dc = .dit(try DiTConfiguration(dimension: x.shape[1], patch: patch, width: width, depth: depth, heads: heads,
+                                               classCount: classes, positionalEmbedding: DiTPositionalEmbedding(parsing: positional)))
+            } catch { throw InputError("\(error)") }
+        } else {
+            dc = .mlp(MLPDenoiserConfiguration(dimension: x.shape[1], hidden: hidden, blocks: blocks, classCount: classes))
+        }
+        let net: any Denoiser<Float> = try dc.makeDenoiser(seed: seed)
         let model: any TrainableFamily<Float>
         switch fam {
         case .ddpm:
@@ -73,16 +118,39 @@ struct TrainCommand: ParsableCommand {
             model = try ScoreSDEModel(denoiser: net, configuration: ScoreSDEConfiguration(sde: s))
         case .flowMatching:
             model = try FlowMatching(denoiser: net, configuration: FlowMatchingConfiguration(sigmaMin: sigmaMin, pairing: OTPairing(parsing: pairing)))
+        case .consistency:
+            var teacherModel: (any ConsistencyTeacher<Float>)? = nil
+            if let t = teacherFile {
+                guard t.denoiserConfiguration.dimension == x.shape[1] else {
+                    throw InputError("--teacher \(teacher!): the teacher is \(t.denoiserConfiguration.dimension)-dimensional, the data \(x.shape[1])-dimensional")
+                }
+                guard let tm = t.family as? any ConsistencyTeacher<Float> else {
+                    throw InputError("--teacher \(teacher!): a \(t.family.familyName.rawValue) model cannot teach (use ddpm, score-sde or flow-matching)")
+                }
+                if t.denoiserConfiguration.classCount != classes {
+                    throw InputError("--teacher \(teacher!): the teacher has \(t.denoiserConfiguration.classCount) classes, the student \(classes)")
+                }
+                teacherModel = tm
+            }
+            // σ_data: 0.5 for the digits in [−1, 1] (the paper's images); 1 for standardised data.
+            let sd: Double = sigmaData ?? { if case .digits = source { return 0.5 } else { return 1 } }()
+            let schedule: ConsistencySchedule
+            do { schedule = try ConsistencySchedule(sigmaMax: sigmaMax, sigmaData: sd) } catch { throw InputError("\(error)") }
+            let cc = ConsistencyConfiguration(schedule: schedule, mode: teacherModel == nil ? .training : .distillation, finalSteps: ctFinalSteps,
+                                              distillationSteps: cdSteps, metric: try ConsistencyMetric(parsing: metric, dimension: x.shape[1]))
+            model = try ConsistencyModel(denoiser: net, configuration: cc, teacher: teacherModel)
         }
         var c = TrainingConfiguration(steps: steps, batchSize: batchSize, learningRate: lr, seed: seed)
         c.emaDecay = emaDecay
         c.logEvery = quiet ? 0 : Swift.max(1, steps / 20)
         c.checkpointEvery = checkpointEvery
         c.checkpointPath = output
-        let trainer = try Trainer(family: model, denoiserConfiguration: dc, scaling: scaling, configuration: c)
+        if conditional { c.labelDropout = labelDropout }
+        let trainer = try Trainer(family: model, denoiser: dc, scaling: scaling, configuration: c)
         trainer.metadata = ["data": source.description, "trained_by": "vst train"]
+        if let t = teacher { trainer.metadata["teacher"] = t }
         if let r = resume { try trainer.resume(from: r) }
-        let report = try trainer.train(x, labels: nil)
+        let report = try trainer.train(x, labels: conditional ? loaded.labels : nil)
         print(String(format: "%@: %d steps (from %d) in %.1f s, loss %.4f → %.4f; wrote %@", fam.rawValue, report.steps, report.firstStep,
                      report.seconds, report.initialLoss, report.finalLoss, output))
     }

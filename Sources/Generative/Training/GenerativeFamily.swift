@@ -7,11 +7,13 @@ public enum FamilyName: String, Sendable, CaseIterable {
     case ddpm
     case scoreSDE = "score-sde"
     case flowMatching = "flow-matching"
+    case consistency
 
-    /// Parses `ddpm`, `score-sde` or `flow-matching`; families not built yet (`consistency`, `dit`) are named in the error.
+    /// Parses `ddpm`, `score-sde`, `flow-matching` or `consistency` (`dit` is a denoiser, not a family: train a
+    /// family with `--denoiser dit`, or `vst train dit`, which is DDPM with a DiT).
     public init(parsing name: String) throws {
         guard let f = FamilyName(rawValue: name.lowercased()) else {
-            throw TensorError.invalidArgument("unknown or unavailable family '\(name)': expected ddpm, score-sde or flow-matching (consistency and dit are not implemented yet)")
+            throw TensorError.invalidArgument("unknown or unavailable family '\(name)': expected ddpm, score-sde, flow-matching or consistency (dit is the denoiser network: --denoiser dit)")
         }
         self = f
     }
@@ -22,6 +24,7 @@ public enum FamilyName: String, Sendable, CaseIterable {
         case .ddpm: return ("ddim", 100)
         case .scoreSDE: return ("euler-maruyama", 500)
         case .flowMatching: return ("rk4", 20)
+        case .consistency: return ("onestep", 1)
         }
     }
 }
@@ -36,6 +39,24 @@ public protocol TrainableFamily<Scalar>: AnyObject {
     var configurationMetadata: [String: String] { get }
     /// A stochastic loss on a batch of data in model units, drawing its randomness from `g`.
     func loss(x0: Tensor<Scalar>, labels: [Int]?, using g: inout RandomGenerator) throws -> Variable<Scalar>
+    /// Called by `Trainer` before the loss of step k (0-based) of a run of `totalSteps` (default: nothing; the
+    /// consistency model's N(k) curriculum reads k here).
+    func willTrain(step k: Int, of totalSteps: Int) throws
+    /// Called by `Trainer` after the optimiser update of step k (default: nothing; the consistency model moves its
+    /// target network θ⁻ ← μ·θ⁻ + (1 − μ)·θ here).
+    func didTrain(step k: Int, of totalSteps: Int) throws
+    /// Training state beyond the network's weights, saved in checkpoints as `state.<name>` tensors (default: none;
+    /// the consistency model's target network).
+    var trainingState: [String: Tensor<Scalar>] { get }
+    /// Restores `trainingState` from a checkpoint (default: nothing).
+    func loadTrainingState(_ state: [String: Tensor<Scalar>]) throws
+}
+
+extension TrainableFamily {
+    public func willTrain(step k: Int, of totalSteps: Int) throws {}
+    public func didTrain(step k: Int, of totalSteps: Int) throws {}
+    public var trainingState: [String: Tensor<Scalar>] { [:] }
+    public func loadTrainingState(_ state: [String: Tensor<Scalar>]) throws {}
 }
 
 extension DDPM: TrainableFamily {
@@ -65,6 +86,56 @@ extension ScoreSDEModel: TrainableFamily {
         switch configuration.sde { case let .vp(x, y), let .subVP(x, y), let .ve(x, y): (a, b) = (x, y) }
         return ["sde": configuration.sde.name, "sde_p1": String(a), "sde_p2": String(b), "weighting": configuration.weighting.rawValue,
                 "snr": String(configuration.snr), "corrector_steps": String(configuration.correctorSteps)]
+    }
+}
+
+extension ConsistencyModel: TrainableFamily {
+    public typealias Scalar = S
+    public var familyName: FamilyName { .consistency }
+    public var configurationMetadata: [String: String] {
+        let c = configuration, s = c.schedule
+        return ["sigma_min": String(s.sigmaMin), "sigma_max": String(s.sigmaMax), "rho": String(s.rho), "sigma_data": String(s.sigmaData),
+                "mode": c.mode.rawValue, "ct_s0": String(c.initialSteps), "ct_s1": String(c.finalSteps), "ct_mu0": String(c.initialDecay),
+                "cd_steps": String(c.distillationSteps), "cd_mu": String(c.distillationDecay), "metric": c.metric.name]
+    }
+
+    public func willTrain(step k: Int, of totalSteps: Int) throws {
+        trainingStep = k
+        trainingSteps = Swift.max(1, totalSteps)
+    }
+
+    public func didTrain(step k: Int, of totalSteps: Int) throws {
+        try updateTarget(decay: targetDecay(step: k, of: Swift.max(1, totalSteps)))
+    }
+
+    /// The target network θ⁻ as `target.<parameter path>`.
+    public var trainingState: [String: Tensor<S>] {
+        var d: [String: Tensor<S>] = [:]
+        for ((n, _), w) in zip(denoiser.namedParameters(), targetWeights) { d["target." + n] = w }
+        return d
+    }
+
+    public func loadTrainingState(_ state: [String: Tensor<S>]) throws {
+        let named = denoiser.namedParameters()
+        guard state.keys.contains(where: { $0.hasPrefix("target.") }) else { return }
+        targetWeights = try named.map { n, p in
+            guard let w = state["target." + n] else { throw TensorError.invalidArgument("consistency model: target weight '\(n)' is missing") }
+            guard w.shape == p.shape else { throw TensorError.invalidArgument("consistency model: target weight '\(n)' has shape \(w.shape), expected \(p.shape)") }
+            return w
+        }
+    }
+
+    /// Rebuilds the configuration from `configurationMetadata`.
+    static func configuration(metadata m: [String: String], dimension: Int) throws -> ConsistencyConfiguration {
+        func number(_ k: String) throws -> Double {
+            guard let v = m[k].flatMap(Double.init) else { throw TensorError.invalidArgument("consistency model file: metadata '\(k)' is missing or not a number") }
+            return v
+        }
+        let s = try ConsistencySchedule(sigmaMin: number("sigma_min"), sigmaMax: number("sigma_max"), rho: number("rho"), sigmaData: number("sigma_data"))
+        return ConsistencyConfiguration(schedule: s, mode: try ConsistencyMode(parsing: m["mode"] ?? "ct"), initialSteps: Int(try number("ct_s0")),
+                                        finalSteps: Int(try number("ct_s1")), initialDecay: try number("ct_mu0"),
+                                        distillationSteps: Int(try number("cd_steps")), distillationDecay: try number("cd_mu"),
+                                        metric: try ConsistencyMetric(parsing: m["metric"] ?? "l2", dimension: dimension))
     }
 }
 

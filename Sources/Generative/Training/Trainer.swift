@@ -44,12 +44,17 @@ public struct TrainingReport: Sendable {
 /// progress on stderr (step, loss, steps/s, ETA), atomic checkpoints (`GenerativeModelFile`) and resumption.
 ///
 /// Determinism: the batch of step k and every random draw of its loss come from a generator seeded by
-/// (seed, k), so a run resumed at step k draws exactly what an uninterrupted run draws. (The AdamW moments are
-/// not in the checkpoint — Neural does not expose them — so a resumed run restarts them from zero.)
+/// (seed, k), and checkpoints hold the raw and EMA weights, AdamW's moments and step counts, and the family's
+/// training state (`TrainableFamily.trainingState`), so a run resumed at step k takes exactly the updates of an
+/// uninterrupted run, bit for bit.
+///
+/// Divergence: a step whose loss or gradient norm is not finite stops the run with an error naming the step,
+/// before the update touches the weights; nothing is saved then, so the last good checkpoint stays on disk.
 public final class Trainer<S: BLASScalar> {
     public let family: any TrainableFamily<S>
     public let configuration: TrainingConfiguration
-    public let denoiserConfiguration: MLPDenoiserConfiguration
+    /// The network's configuration, written into checkpoints so they can be rebuilt.
+    public let denoiserConfiguration: DenoiserConfiguration
     public let scaling: AffineScaling
     public let optimizer: AdamW<S>
     /// The EMA of the weights, e ← d·e + (1 − d)·p with d = min(decay, (1 + u)/(10 + u)) after update u (the rule of
@@ -60,10 +65,29 @@ public final class Trainer<S: BLASScalar> {
     /// Extra metadata written into checkpoints (e.g. the data's name).
     public var metadata: [String: String] = [:]
 
-    public init(family: any TrainableFamily<S>, denoiserConfiguration: MLPDenoiserConfiguration, scaling: AffineScaling = .identity,
+    /// A trainer of `family`, whose network has the MLP configuration `denoiserConfiguration`.
+    public convenience init(family: any TrainableFamily<S>, denoiserConfiguration: MLPDenoiserConfiguration, scaling: AffineScaling = .identity,
+                            configuration: TrainingConfiguration) throws {
+        try self.init(family: family, denoiser: .mlp(denoiserConfiguration), scaling: scaling, configuration: configuration)
+    }
+
+    /// A trainer of `family`; the network configuration is read from the network when it is an `MLPDenoiser` or a `DiT`.
+    public convenience init(family: any TrainableFamily<S>, scaling: AffineScaling = .identity, configuration: TrainingConfiguration) throws {
+        let dc: DenoiserConfiguration
+        if let m = family.denoiser as? MLPDenoiser<S> { dc = .mlp(m.configuration) }
+        else if let d = family.denoiser as? DiT<S> { dc = .dit(d.configuration) }
+        else { throw TensorError.invalidArgument("training: give the denoiser configuration of a network that is neither an MLPDenoiser nor a DiT") }
+        try self.init(family: family, denoiser: dc, scaling: scaling, configuration: configuration)
+    }
+
+    /// A trainer of `family`, whose network has configuration `denoiser` (recorded in checkpoints).
+    public init(family: any TrainableFamily<S>, denoiser denoiserConfiguration: DenoiserConfiguration, scaling: AffineScaling = .identity,
                 configuration: TrainingConfiguration) throws {
         guard configuration.steps >= 0, configuration.batchSize >= 1, configuration.learningRate > 0 else {
             throw TensorError.invalidArgument("training: need steps ≥ 0, batch size ≥ 1 and a positive learning rate")
+        }
+        guard denoiserConfiguration.dimension == family.denoiser.dimension else {
+            throw TensorError.invalidArgument("training: the denoiser configuration is \(denoiserConfiguration.dimension)-dimensional, the network \(family.denoiser.dimension)-dimensional")
         }
         self.family = family
         self.configuration = configuration
@@ -73,7 +97,8 @@ public final class Trainer<S: BLASScalar> {
         emaWeights = family.denoiser.parameters.map(\.value)
     }
 
-    /// Continues from a checkpoint written by this trainer: raw and EMA weights, the step (and so the RNG state).
+    /// Continues from a checkpoint written by this trainer: raw and EMA weights, AdamW's moments (when the file
+    /// has them), the family's training state and the step (and so the RNG state).
     public func resume(from path: String) throws {
         let file = try GenerativeModelFile<S>.load(path)
         guard file.family.familyName == family.familyName else {
@@ -91,6 +116,8 @@ public final class Trainer<S: BLASScalar> {
             emaWeights = family.denoiser.parameters.map(\.value)
             emaUpdates = 0
         }
+        if let o = file.optimizerState { try optimizer.load(state: o) }
+        try family.loadTrainingState(file.trainingState)
         step = file.step
     }
 
@@ -111,20 +138,25 @@ public final class Trainer<S: BLASScalar> {
         RandomGenerator(seed: SeededNoise.mix(SeededNoise.mix(seed ^ 0x7EA1_1E55) ^ UInt64(step)))
     }
 
-    /// Trains on `data` [n, D] (model units) from the current step up to `configuration.steps`.
+    /// Trains on `data` [n, D] (model units) from the current step up to `configuration.steps`, or only up to
+    /// step `until` (the learning-rate schedule and the curriculum still span `configuration.steps`, as if the run
+    /// were interrupted there). Labels, when given, are one per row of `data`.
+    /// - Throws: `TensorError.invalidArgument` naming the step when the loss or the gradient norm is not finite
+    ///   (the weights are left as they were before that step and nothing is saved).
     @discardableResult
-    public func train(_ data: Tensor<S>, labels: [Int]? = nil) throws -> TrainingReport {
+    public func train(_ data: Tensor<S>, labels: [Int]? = nil, until: Int? = nil) throws -> TrainingReport {
         guard data.rank == 2, data.shape[1] == family.denoiser.dimension, data.shape[0] >= 1 else {
             throw TensorError.invalidShape("training: expected data [n, \(family.denoiser.dimension)], got \(data.shape)")
         }
         let c = configuration
         let schedule = LearningRateSchedule.cosine(peak: c.learningRate, totalSteps: c.steps, warmupSteps: Swift.min(c.warmupSteps, c.steps / 2),
                                                    minimum: c.minimumLearningRate)
-        let n = data.shape[0], first = step, total = c.steps - first
+        let n = data.shape[0], first = step, last = Swift.min(until ?? c.steps, c.steps), total = Swift.max(0, last - first)
+        if let l = labels, l.count != n { throw TensorError.invalidArgument("training: \(l.count) labels for \(n) rows") }
         var losses: [Double] = []
         let start = Date()
         family.denoiser.train()
-        while step < c.steps {
+        while step < last {
             var g = Trainer.generator(seed: c.seed, step: step)
             let rows = (0..<Swift.min(c.batchSize, n)).map { _ in g.nextInt(below: n) }
             let x = try data.batch(rows)
@@ -134,14 +166,17 @@ public final class Trainer<S: BLASScalar> {
                 for i in bl.indices where g.nextUniform() < c.labelDropout { bl[i] = family.denoiser.classCount }
                 batchLabels = bl
             }
+            try family.willTrain(step: step, of: c.steps)
             let loss = try family.loss(x0: x, labels: batchLabels, using: &g)
+            let l = Double(loss.scalar)
+            guard l.isFinite else { throw diverged("the loss is \(l)") }
             optimizer.zeroGrad()
             try loss.backward()
-            if let m = c.clipNorm { clipGradientNorm(optimizer.parameters, maxNorm: m) }
+            let norm = clipGradientNorm(optimizer.parameters, maxNorm: c.clipNorm ?? .infinity)
+            guard norm.isFinite else { optimizer.zeroGrad(); throw diverged("the gradient norm is \(norm) (loss \(l))") }
             try optimizer.step()
             updateEMA()
-            let l = Double(loss.scalar)
-            guard l.isFinite else { throw TensorError.invalidArgument("training diverged: loss \(l) at step \(step)") }
+            try family.didTrain(step: step, of: c.steps)
             losses.append(l)
             step += 1
             if c.logEvery > 0 && (step % c.logEvery == 0 || step == c.steps) {
@@ -161,10 +196,17 @@ public final class Trainer<S: BLASScalar> {
                               finalLoss: losses.suffix(k).reduce(0, +) / Double(Swift.max(1, Swift.min(k, losses.count))))
     }
 
-    /// Saves raw + EMA weights, configuration, scaling and step atomically.
+    /// The error of a diverged step (1-based in messages, like the progress lines).
+    func diverged(_ what: String) -> TensorError {
+        let kept = configuration.checkpointPath.map { FileManager.default.fileExists(atPath: $0) ? "; the last checkpoint (\($0)) was kept" : "; nothing was saved" } ?? ""
+        return TensorError.invalidArgument("training diverged at step \(step + 1) of \(configuration.steps): \(what); stopped before updating the weights\(kept)")
+    }
+
+    /// Saves raw + EMA weights, AdamW's state, the family's training state, configuration, scaling and step atomically.
     public func save(to path: String) throws {
-        try GenerativeModelFile<S>.save(to: path, family: family, denoiserConfiguration: denoiserConfiguration, scaling: scaling,
-                                        ema: emaWeights, step: step, seed: configuration.seed, emaUpdates: emaUpdates, extra: metadata)
+        try GenerativeModelFile<S>.save(to: path, family: family, denoiser: denoiserConfiguration, scaling: scaling,
+                                        ema: emaWeights, step: step, seed: configuration.seed, emaUpdates: emaUpdates,
+                                        optimizer: optimizer.state, extra: metadata)
     }
 
     /// Puts the EMA weights into the network (for sampling after training).

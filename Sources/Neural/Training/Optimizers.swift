@@ -102,6 +102,40 @@ public class Adam<Scalar: BLASScalar>: Optimizer {
             m[i] = mi; v[i] = vi
         }
     }
+
+    /// The optimiser's state: first and second moments m, v (one tensor per parameter, in `parameters` order), the
+    /// per-parameter step counts t used for bias correction (1 − β₁ᵗ, 1 − β₂ᵗ), and `stepCount`. Saving it with
+    /// the weights and restoring it with `load(state:)` makes a resumed run take exactly the updates an
+    /// uninterrupted one would.
+    public struct State: Sendable {
+        public var firstMoments: [Tensor<Scalar>]
+        public var secondMoments: [Tensor<Scalar>]
+        public var parameterSteps: [Int]
+        public var stepCount: Int
+        public init(firstMoments: [Tensor<Scalar>], secondMoments: [Tensor<Scalar>], parameterSteps: [Int], stepCount: Int) {
+            self.firstMoments = firstMoments; self.secondMoments = secondMoments
+            self.parameterSteps = parameterSteps; self.stepCount = stepCount
+        }
+    }
+
+    /// A copy of the current state (copy-on-write: no data is copied until the optimiser steps again).
+    public var state: State { State(firstMoments: m, secondMoments: v, parameterSteps: steps, stepCount: stepCount) }
+
+    /// Replaces the state (moments, step counts) by `s`.
+    /// - Throws: `TensorError.invalidArgument` when the counts or any moment's shape differ from the parameters'.
+    public func load(state s: State) throws {
+        let n = parameters.count
+        guard s.firstMoments.count == n, s.secondMoments.count == n, s.parameterSteps.count == n, s.stepCount >= 0 else {
+            throw TensorError.invalidArgument("Adam state: \(s.firstMoments.count)/\(s.secondMoments.count) moments and \(s.parameterSteps.count) step counts for \(n) parameters")
+        }
+        for (i, p) in parameters.enumerated() where s.firstMoments[i].shape != p.shape || s.secondMoments[i].shape != p.shape {
+            throw TensorError.invalidArgument("Adam state: moments of parameter \(i) have shapes \(s.firstMoments[i].shape), \(s.secondMoments[i].shape); the parameter is \(p.shape)")
+        }
+        m = s.firstMoments
+        v = s.secondMoments
+        steps = s.parameterSteps
+        stepCount = s.stepCount
+    }
 }
 
 /// AdamW: Adam with decoupled weight decay (default λ = 0.01, as in PyTorch).

@@ -1,0 +1,64 @@
+import Foundation
+import Linear
+import Neural
+
+/// Which network a family trains, with its configuration: what a model file stores so it can rebuild the network.
+///
+/// In a model file's metadata, `denoiser` holds the configuration as JSON and `denoiser_kind` names the network
+/// (`mlp` or `dit`). Files written before DiT existed have no `denoiser_kind` and hold an
+/// `MLPDenoiserConfiguration`; they load as `.mlp`.
+public enum DenoiserConfiguration: Sendable, Equatable {
+    /// The residual-MLP denoiser for vectors (`MLPDenoiser`).
+    case mlp(MLPDenoiserConfiguration)
+    /// The Diffusion Transformer for images (`DiT`).
+    case dit(DiTConfiguration)
+
+    /// The data dimension D.
+    public var dimension: Int {
+        switch self { case let .mlp(c): return c.dimension; case let .dit(c): return c.dimension }
+    }
+
+    /// Classes the network is conditioned on (0: unconditional).
+    public var classCount: Int {
+        switch self { case let .mlp(c): return c.classCount; case let .dit(c): return c.classCount }
+    }
+
+    /// The network's name in metadata and on the command line: `mlp` or `dit`.
+    public var kind: String {
+        switch self { case .mlp: return "mlp"; case .dit: return "dit" }
+    }
+
+    /// The MLP configuration (nil for other networks).
+    public var mlp: MLPDenoiserConfiguration? { if case let .mlp(c) = self { return c }; return nil }
+    /// The DiT configuration (nil for other networks).
+    public var dit: DiTConfiguration? { if case let .dit(c) = self { return c }; return nil }
+
+    /// A freshly initialised network, its weights drawn from a generator seeded by `seed`.
+    public func makeDenoiser<S: BLASScalar>(seed: UInt64, as _: S.Type = S.self) throws -> any Denoiser<S> {
+        switch self {
+        case let .mlp(c): return try MLPDenoiser<S>(c, seed: seed)
+        case let .dit(c): return try DiT<S>(c, seed: seed)
+        }
+    }
+
+    /// The metadata entries `denoiser_kind` and `denoiser` (the configuration as JSON).
+    public func metadata() throws -> [String: String] {
+        let json: Data
+        switch self {
+        case let .mlp(c): json = try JSONEncoder().encode(c)
+        case let .dit(c): json = try JSONEncoder().encode(c)
+        }
+        return ["denoiser_kind": kind, "denoiser": String(decoding: json, as: UTF8.self)]
+    }
+
+    /// Reads `denoiser_kind` (missing: `mlp`, as in files written before it existed) and `denoiser`.
+    public init(metadata m: [String: String]) throws {
+        guard let json = m["denoiser"] else { throw TensorError.invalidArgument("metadata 'denoiser' is missing") }
+        let data = Data(json.utf8)
+        switch m["denoiser_kind"] ?? "mlp" {
+        case "mlp": self = .mlp(try JSONDecoder().decode(MLPDenoiserConfiguration.self, from: data))
+        case "dit": self = .dit(try JSONDecoder().decode(DiTConfiguration.self, from: data))
+        case let other: throw TensorError.invalidArgument("unknown denoiser kind '\(other)' (expected mlp or dit)")
+        }
+    }
+}
