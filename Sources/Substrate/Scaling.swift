@@ -108,11 +108,8 @@ public enum Scaling {
                 throw TensorError.invalidShape("scaling: the rung d = \(input.d) holds states of shape \(input.states.shape), expected n×\(input.d)")
             }
             let x: Tensor<Double> = input.states.cast()
-            if !x.allFinite {
-                failed = true
-                reasons.append("d = \(input.d): non-finite values in the states")
-                continue
-            }
+            // Non-finite states are refused (count and first (row, column) in the error), never turned into a verdict.
+            try x.checkFinite("scaling: the states of rung d = \(input.d)")
             let report = try Regimes.classify(x, thresholds: regimeThresholds, seed: seed, twoNN: false)
             let t0 = DispatchTime.now().uptimeNanoseconds
             var rt = Double.nan, ortho = Double.nan

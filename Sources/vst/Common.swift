@@ -128,3 +128,36 @@ enum Fmt {
             + rows.map { row($0, widths: widths) }).joined(separator: "\n")
     }
 }
+
+/// SIGINT / SIGTERM during a long batch job: the first signal only sets a flag, which the job checks between
+/// blocks and files, so it can abandon the file it is writing cleanly (its temporary file removed, no partial
+/// output in place) and exit with 128 + the signal number. A second signal gets the default action (ends at once).
+enum Interruption {
+    /// The signal received (0: none).
+    nonisolated(unsafe) static var received: Int32 = 0
+
+    /// Installs the handlers (idempotent) and unblocks the two signals: a process started from a thread that
+    /// blocks them (libdispatch worker threads do, and posix_spawn passes the mask on) would otherwise never see them.
+    static func install() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for s in [SIGINT, SIGTERM] {
+            signal(s) { sig in
+                Interruption.received = sig
+                signal(sig, SIG_DFL)
+            }
+            sigaddset(&set, s)
+        }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    }
+
+    static var name: String { received == SIGINT ? "SIGINT" : received == SIGTERM ? "SIGTERM" : "signal \(received)" }
+
+    /// Throws `Interrupted` when a signal has arrived.
+    static func check() throws {
+        if received != 0 { throw Interrupted(signal: received) }
+    }
+}
+
+/// Thrown by `Interruption.check()`; the command reports what was completed and exits 128 + signal.
+struct Interrupted: Error { var signal: Int32 }

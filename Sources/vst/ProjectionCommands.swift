@@ -108,6 +108,7 @@ struct FitProjection: ParsableCommand {
                              table: "wrote statistics of \(stats.count) rows × \(d) features to \(out)", options: output)
                 return
             }
+            guard stats.count >= 2 else { throw InputError("\(inputs.joined(separator: ", ")): need at least 2 rows to fit, got \(stats.count)") }
             var o = ProjectionOptions(k: rank, method: .covariance)
             o.center = !noCenter; o.whiten = whiten; o.seed = output.seed
             guard rank <= d else { throw InputError("--rank \(rank) exceeds the dimension D = \(d)") }
@@ -131,7 +132,7 @@ struct FitProjection: ParsableCommand {
             throw InputError("\(path): has shape \(x.shape) but \(inputs[0]) has D = \(d)")
         }
         let x = parts.count == 1 ? parts[0] : try Tensor.concatenate(parts)
-        guard x.shape[0] >= 2 else { throw InputError("need at least 2 rows to fit, got \(x.shape[0])") }
+        guard x.shape[0] >= 2 else { throw InputError("\(inputs.joined(separator: ", ")): need at least 2 rows to fit, got \(x.shape[0])") }
         guard rank <= d else { throw InputError("--rank \(rank) exceeds the dimension D = \(d)") }
         do { try x.checkFinite("states") } catch let TensorError.nonFinite(count, first, _) {
             throw InputError("\(inputs.count == 1 ? inputs[0] : "inputs"): \(count) non-finite values (NaN or ±Inf), first at row \(first[0]), column \(first[1])")
@@ -214,8 +215,11 @@ struct Project: ParsableCommand {
         abstract: "Project states into the core of a fitted projection (batch: many files in one call).",
         discussion: """
         Writes <name>.core.npy (n×k) for each input (and <name>.residual.npy with --residual) into --out-dir, or to --out \
-        for a single input. .npy inputs stream in blocks, so files bigger than memory work.
-        Example: vst project --projection p.safetensors a.npy b.npy --out-dir cores/
+        for a single input. .npy inputs stream in blocks, so files bigger than memory work. Every output is written to a \
+        temporary file and moved into place when complete, so an interrupted run never leaves a partial output. \
+        SIGINT/SIGTERM abandon the file in progress (its temporary file is removed) and exit 130/143; rerun with \
+        --resume to skip the outputs that are already complete (a float64 .npy of the expected shape).
+        Example: vst project --projection p.safetensors a.npy b.npy --out-dir cores/ --resume
         """)
 
     @Option(help: "Projection file from fit-projection.") var projection: String
@@ -224,40 +228,99 @@ struct Project: ParsableCommand {
     @Option(help: "Output directory (one <name>.core.npy per input).") var outDir: String?
     @Flag(help: "Also write the residual coordinates (n×(D−k)), so `lift` can invert exactly.") var residual = false
     @Option(help: "Tensor name inside .safetensors inputs.") var key: String?
+    @Flag(help: "Skip inputs whose outputs already exist and are complete (continue an interrupted run).") var resume = false
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
         if inputs.isEmpty { throw ValidationError("give at least one input file") }
         if out == nil && outDir == nil { throw ValidationError("give --out (one input) or --out-dir") }
         if out != nil && inputs.count > 1 { throw ValidationError("--out takes one input; use --out-dir for \(inputs.count) files") }
+        if resume && output.force { throw ValidationError("--resume keeps complete outputs and --force overwrites them; give one") }
+    }
+
+    /// True when `path` is a complete output: a float64, C-order .npy whose header has exactly `shape` and whose
+    /// size matches it (outputs are moved into place only when finished, so this is the only state a file of ours
+    /// can be in; anything else at that path is not ours and is refused).
+    static func isComplete(_ path: String, shape: [Int]) throws -> Bool {
+        guard FileManager.default.fileExists(atPath: path) else { return false }
+        guard let r = try? NPYReader(path), r.shape == shape, r.storesDouble else {
+            throw InputError("\(path): exists but is not a complete \(shape) float64 .npy output; remove it or rerun with --force")
+        }
+        return true
+    }
+
+    /// Removes temporary files a killed run (SIGKILL, power loss) left beside `target`.
+    static func removeStaleTemporaries(of target: String) {
+        let url = URL(fileURLWithPath: target)
+        let dir = url.deletingLastPathComponent().path
+        let prefix = ".\(url.lastPathComponent).tmp-"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.hasPrefix(prefix) {
+            try? FileManager.default.removeItem(atPath: (dir as NSString).appendingPathComponent(name))
+        }
     }
 
     func run() throws {
         let p = try Projection.load(projection)
         if let outDir { try Outputs.prepareDirectory(outDir) }
+        Interruption.install()
+        // Testing hook: a pause after each block, so tests can interrupt a run of small files mid-file.
+        let pause = ProcessInfo.processInfo.environment["VST_TEST_PAUSE_MS"].flatMap(UInt32.init) ?? 0
         var done: [JSON] = []
+        var skipped = 0
         let progress = Progress(label: "project", quiet: output.quiet || inputs.count < 2)
-        for (i, path) in inputs.enumerated() {
-            let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-            let target = out ?? (outDir! as NSString).appendingPathComponent(stem + ".core.npy")
-            let residualTarget = target.hasSuffix(".core.npy") ? String(target.dropLast(9)) + ".residual.npy"
-                                                                : (target as NSString).deletingPathExtension + ".residual.npy"
-            let d = try RowBlocks.dimension(path, key: key)
-            guard d == p.dimension else { throw InputError("\(path): has D = \(d) but the projection has D = \(p.dimension)") }
-            let n = path.lowercased().hasSuffix(".npy") ? try NPYReader(path).rowCount : try Inputs.matrix(path, key: key, minRows: 1).shape[0]
-            let zw = try NPYWriter(target, shape: [n, p.k], overwrite: output.force)
-            let rw = residual ? try NPYWriter(residualTarget, shape: [n, p.dimension - p.k], overwrite: output.force) : nil
-            try RowBlocks.forEach(path, key: key) { x in
-                try zw.append(p.project(x))
-                if let rw { try rw.append(p.residual(x)) }
+        var current = ""
+        do {
+            for (i, path) in inputs.enumerated() {
+                try Interruption.check()
+                current = path
+                let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+                let target = out ?? (outDir! as NSString).appendingPathComponent(stem + ".core.npy")
+                let residualTarget = target.hasSuffix(".core.npy") ? String(target.dropLast(9)) + ".residual.npy"
+                                                                    : (target as NSString).deletingPathExtension + ".residual.npy"
+                let d = try RowBlocks.dimension(path, key: key)
+                guard d == p.dimension else { throw InputError("\(path): has D = \(d) but the projection has D = \(p.dimension)") }
+                let n = path.lowercased().hasSuffix(".npy") ? try NPYReader(path).rowCount : try Inputs.matrix(path, key: key, minRows: 1).shape[0]
+                var entry: [(String, JSON)] = [("input", .string(path)), ("n", .int(n)), ("core", .string(target))]
+                if residual { entry.append(("residual", .string(residualTarget))) }
+                if resume {
+                    Self.removeStaleTemporaries(of: target)
+                    if residual { Self.removeStaleTemporaries(of: residualTarget) }
+                    let coreDone = try Self.isComplete(target, shape: [n, p.k])
+                    let residualDone = try !residual || Self.isComplete(residualTarget, shape: [n, p.dimension - p.k])
+                    if coreDone && residualDone {
+                        skipped += 1
+                        done.append(.object(entry + [("skipped", .bool(true))]))
+                        progress.update(i + 1, inputs.count)
+                        continue
+                    }
+                }
+                // With --resume one of the pair may be complete already: write only what is missing.
+                let writeCore = !resume || !FileManager.default.fileExists(atPath: target)
+                let writeResidual = residual && (!resume || !FileManager.default.fileExists(atPath: residualTarget))
+                // The writers remove their temporary files if they are dropped unfinished (an error or a signal).
+                let zw = writeCore ? try NPYWriter(target, shape: [n, p.k], overwrite: output.force) : nil
+                let rw = writeResidual ? try NPYWriter(residualTarget, shape: [n, p.dimension - p.k], overwrite: output.force) : nil
+                try RowBlocks.forEach(path, key: key) { x in
+                    if let zw { try zw.append(p.project(x)) }
+                    if let rw { try rw.append(p.residual(x)) }
+                    if pause > 0 { usleep(pause * 1000) }
+                    try Interruption.check()
+                }
+                try zw?.finish()
+                try rw?.finish()
+                done.append(.object(entry))
+                progress.update(i + 1, inputs.count)
             }
-            try zw.finish()
-            try rw?.finish()
-            done.append(.object([("input", .string(path)), ("n", .int(n)), ("core", .string(target))] + (residual ? [("residual", .string(residualTarget))] : [])))
-            progress.update(i + 1, inputs.count)
+        } catch let e as Interrupted {
+            let complete = done.count
+            FileHandle.standardError.write(Data(("\nvst: interrupted by \(Interruption.name) while projecting \(current): its partial output was removed; "
+                + "\(complete) of \(inputs.count) files are complete. Rerun with --resume to continue.\n").utf8))
+            throw ExitCode(128 + e.signal)
         }
-        Outputs.emit(.object([("k", .int(p.k)), ("d", .int(p.dimension)), ("files", .array(done))]),
-                     table: "projected \(inputs.count) file\(inputs.count == 1 ? "" : "s") into the \(p.k)-D core", options: output)
+        let written = inputs.count - skipped
+        Outputs.emit(.object([("k", .int(p.k)), ("d", .int(p.dimension)), ("skipped", .int(skipped)), ("files", .array(done))]),
+                     table: "projected \(written) file\(written == 1 ? "" : "s") into the \(p.k)-D core" + (skipped > 0 ? " (\(skipped) already complete, skipped)" : ""),
+                     options: output)
     }
 }
 

@@ -62,7 +62,8 @@ public enum CSV {
                 throw TensorError.file(path: path, message: "line \(lineNumber) has \(fields.count) fields, expected \(columns)")
             }
             for (j, f) in fields.enumerated() {
-                guard let v = Double(f) else {
+                // `Double(_:)` parses through a C string, so it would stop at an embedded NUL and accept "2\0junk".
+                guard !f.utf8.contains(0), let v = Double(f) else {
                     throw TensorError.file(path: path, message: "line \(lineNumber), column \(j + 1): '\(f)' is not a number")
                 }
                 if j == labelIndex {

@@ -155,17 +155,18 @@ public struct NDArray: Sendable, Equatable {
     }
 
     /// The product of `shape`, or nil when an extent is negative or the product overflows `Int`.
-    /// A zero extent anywhere gives 0 even if the other extents alone would overflow.
+    /// A zero extent gives 0, but only when the other extents alone do not overflow (such a shape is refused).
     static func elementCount(_ shape: [Int]) -> Int? {
         if shape.contains(where: { $0 < 0 }) { return nil }
-        if shape.contains(0) { return 0 }
+        // The product of the non-zero extents must fit too: `Tensor`, strides and row sizes multiply extents in
+        // any order, so a shape such as (2⁴⁰, 2⁴⁰, 0) — zero elements, but 2⁸⁰ on the way — would trap there.
         var n = 1
-        for d in shape {
+        for d in shape where d != 0 {
             let (p, o) = n.multipliedReportingOverflow(by: d)
             if o { return nil }
             n = p
         }
-        return n
+        return shape.contains(0) ? 0 : n
     }
 }
 

@@ -60,6 +60,9 @@ public final class NPYReader {
     /// loses nothing.
     public var storesSinglePrecision: Bool { [.float16, .bfloat16, .float32].contains(header.type) }
 
+    /// True when the file stores float64 (`<f8` or `>f8`), as `NPYWriter` writes.
+    public var storesDouble: Bool { header.type == .float64 }
+
     /// Rows `range` (of the first axis) as a tensor of shape [range.count] + shape[1...].
     @_specialize(where S == Float)
     @_specialize(where S == Double)

@@ -1,0 +1,1 @@
+// Header-only: the declaration of LLVMFuzzerRunDriver lives in include/FuzzSupport.h.
