@@ -439,7 +439,8 @@ def numpy_pairs(path, elementwise):
         suffix = "f32" if r["dtype"] == "float32" else "f64"
         pairs.append({"workload": f"{r['workload']}-{suffix}", "d": d, "dtype": r["dtype"], "threads": r["threads"],
                       "peer": "numpy", "ours": r["swift"]["median"], "theirs": r["numpy"]["median"], "ratio": r["ratio"],
-                      "rounds": len(r["swift"]["round_medians"]),
+                      "rounds": len(r["swift"]["round_medians"]), "ours_rounds": r["swift"]["round_medians"],
+                      "theirs_rounds": r["numpy"]["round_medians"],
                       "source": "compare.py (vst bench-linear ↔ numpy, interleaved)"})
     return pairs
 
@@ -460,6 +461,7 @@ def substrate_pairs(path):
         pairs.append({"workload": r["workload"], "d": r["d"], "dtype": r["dtype"], "threads": r["threads"],
                       "peer": labels.get(r["peer"], r["peer"]), "ours": r["ours"]["median"], "theirs": r["theirs"]["median"],
                       "ratio": r["ratio"], "rows": r["rows"], "rounds": len(r["ours"]["round_medians"]),
+                      "ours_rounds": r["ours"]["round_medians"], "theirs_rounds": r["theirs"]["round_medians"],
                       "ours_peakExtraKiB": r["ours"].get("peakExtraKiB"), "theirs_peakExtraKiB": r["theirs"].get("peakExtraKiB"),
                       "source": f"compare_substrate.py (vst bench-substrate ↔ peer, interleaved, n = {r['rows']})"})
     return pairs
@@ -486,12 +488,28 @@ def fmt_time(s):
     return f"{s:.3g} s"
 
 
+NOISY = 1.5
+
+
+def noisy(p):
+    """True when either side's per-round medians differ by more than NOISY× (load moved during the pair)."""
+    for k in ("ours_rounds", "theirs_rounds"):
+        xs = [x for x in p.get(k) or [] if x]
+        if len(xs) >= 2 and max(xs) / min(xs) > NOISY:
+            return True
+    return False
+
+
 def render_peers(pairs, notes, sizes):
     out = ["", "## Peers (ratio = peer time / our time; > 1: ours is faster)", ""]
     out.append("Each ratio comes from one interleaved run of both sides on the same inputs (fresh processes, order "
                "rotating over rounds, median over rounds); the absolute times in this section come from those runs, not "
                "from the Swift-only table above.")
     out.append("")
+    out.append(f"† = noisy pair: on one side the per-round medians differ by more than {NOISY}× (the machine's load moved "
+               "between rounds); trust those ratios less, or rerun with more --rounds.")
+    out.append("")
+
     def order(k):
         w = k[0]
         i = ORDER.index(w) if w in ORDER else len(ORDER)
@@ -505,17 +523,43 @@ def render_peers(pairs, notes, sizes):
         cells = []
         for d in ds:
             m = [p for p in pairs if (p["workload"], p["dtype"], p["peer"]) == k and p["d"] == d]
-            cells.append(f"{m[0]['ratio']:.2f}" if m else "")
+            cells.append((f"{m[0]['ratio']:.2f}" + ("†" if noisy(m[0]) else "")) if m else "")
         out.append(f"| {k[0]} | {k[1]} | {k[2]} | " + " | ".join(cells) + " |")
     out += ["", "### Pairs", "", "| workload | d | dtype | threads | ours | peer | peer time | ratio | source |",
             "|---|---:|---|---:|---:|---|---:|---:|---|"]
     for p in pairs:
         out.append(f"| {p['workload']} | {p['d']} | {p['dtype']} | {p['threads']} | {fmt_time(p['ours'])} | {p['peer']} | "
-                   f"{fmt_time(p['theirs'])} | {p['ratio']:.2f} | {p['source']} |")
+                   f"{fmt_time(p['theirs'])} | {p['ratio']:.2f}{'†' if noisy(p) else ''} | {p['source']} |")
     if notes:
         out += ["", "### Peer notes", ""] + [f"- {n}" for n in notes]
     out.append("")
     return "\n".join(out)
+
+
+def rerender(a):
+    results_path, peers_dir = os.path.join(a.out_dir, "results.json"), os.path.join(a.out_dir, "peers")
+    with open(results_path) as f:
+        results = json.load(f)
+    old = results.get("peers", {})
+    pairs = numpy_pairs(os.path.join(peers_dir, "numpy-linalg", "compare.json"), elementwise=False)
+    pairs += numpy_pairs(os.path.join(peers_dir, "numpy-elementwise", "compare.json"), elementwise=True)
+    pairs += substrate_pairs(os.path.join(peers_dir, "substrate", "substrate.json"))
+    pairs += torch_step_pairs(os.path.join(peers_dir, "torch_step.json"))
+    pairs += [p for p in old.get("pairs", []) if p.get("source", "").startswith("run_suite.py")]
+    old["pairs"] = pairs
+    results["peers"] = old
+    with open(results_path, "w") as f:
+        json.dump(results, f, indent=1, sort_keys=True)
+    md_path = os.path.join(a.out_dir, "results.md")
+    with open(md_path) as f:
+        md = f.read()
+    marker = "\n## Peers ("
+    if marker in md:
+        md = md[:md.index(marker)]
+    md = md.rstrip("\n") + "\n" + render_peers(pairs, old.get("notes", []), old.get("sizes", []))
+    with open(md_path, "w") as f:
+        f.write(md)
+    log(f"rewrote {results_path} and {md_path} from the saved step outputs ({len(pairs)} pairs)")
 
 
 def main():
@@ -544,7 +588,9 @@ def main():
     p.add_argument("--build", action="store_true", help="(re)build vst first")
     p.add_argument("--out-dir", default=os.path.join(REPO, "bench-results"))
     p.add_argument("--baseline", help="pass --baseline to vst bench (regression guard on the Swift suite)")
-    p.add_argument("--batch-size-note", help=argparse.SUPPRESS)
+    p.add_argument("--rerender", action="store_true",
+                   help="measure nothing: rebuild the peer pairs from bench-results/peers/* and the PyTorch/JAX pairs "
+                        "already in results.json, and rewrite results.json and results.md")
     a = p.parse_args()
 
     if a.peer_worker:
@@ -559,6 +605,9 @@ def main():
     skip = {s.strip() for s in a.skip.split(",") if s.strip()}
     if not a.torch_step:
         skip.add("torch-step")
+    if a.rerender:
+        rerender(a)
+        return
     started = time.time()
     vst = find_vst(a)
     os.makedirs(a.out_dir, exist_ok=True)
