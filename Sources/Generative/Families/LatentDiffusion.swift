@@ -8,14 +8,15 @@ public enum LatentPriorFamily: String, Sendable, Codable, CaseIterable {
     case flowMatching = "flow-matching"
 }
 
-/// The configuration of latent diffusion (Rombach et al. 2022) over a frozen VAE. Defaults: DDPM with the cosine
-/// schedule, T = 1000, ε-prediction (or flow matching with σ_min = 1e-4), a residual-MLP denoiser of width 128 with
-/// 3 blocks, z sampled from the posterior q(z|x) (as LDM does) and scaled by 1/std of the latents (LDM's scale
-/// factor, 0.18215 for SD's autoencoder), Adam lr 1e-3 with global-norm clipping 1.
+/// The configuration of latent diffusion (Rombach et al. 2022) over a frozen VAE. Defaults: DDPM with LDM's
+/// scaled-linear schedule (β 0.00085 → 0.012, T = 1000) and ε-prediction (or flow matching with σ_min = 1e-4), a
+/// residual-MLP denoiser of width 128 with 3 blocks, z sampled from the posterior q(z|x) (as LDM does) and scaled
+/// by 1/std of the latents (LDM's scale factor, 0.18215 for SD's autoencoder), Adam lr 1e-3 with global-norm
+/// clipping 1.
 public struct LatentDiffusionConfiguration: Sendable, Equatable, Codable {
     public var family: LatentPriorFamily = .ddpm
     /// DDPM: beta schedule name (linear, cosine, scaled-linear) with its default parameters.
-    public var betaSchedule: String = "cosine"
+    public var betaSchedule: String = "scaled-linear"
     public var timesteps: Int = 1000
     public var hidden: Int = 128
     public var blocks: Int = 3
@@ -26,7 +27,7 @@ public struct LatentDiffusionConfiguration: Sendable, Equatable, Codable {
     /// The latent scale factor (set from the latent statistics by `LatentDiffusion.init(vae:data:…)`).
     public var scaleFactor: Double = 1
 
-    public init(family: LatentPriorFamily = .ddpm, betaSchedule: String = "cosine", timesteps: Int = 1000, hidden: Int = 128,
+    public init(family: LatentPriorFamily = .ddpm, betaSchedule: String = "scaled-linear", timesteps: Int = 1000, hidden: Int = 128,
                 blocks: Int = 3, learningRate: Double = 1e-3) {
         self.family = family; self.betaSchedule = betaSchedule; self.timesteps = timesteps; self.hidden = hidden
         self.blocks = blocks; self.learningRate = learningRate
