@@ -56,6 +56,11 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("ct-final-steps"), help: "consistency training: s₁ of the N(k) curriculum (N(K) = s₁ + 1).") var ctFinalSteps: Int = 150
     @Option(name: .customLong("cd-steps"), help: "consistency distillation: number N of Karras boundaries.") var cdSteps: Int = 18
     @Option(help: "consistency: distance (l2, pseudo-huber, pseudo-huber:c).") var metric: String = "l2"
+    @Option(name: .customLong("ct-initial-steps"), help: "consistency training: s₀ of the N(k) curriculum.") var ctInitialSteps: Int = 2
+    @Option(name: .customLong("target-decay"), help: "consistency training: a fixed target-network decay instead of μ(k) (0: improved CT).") var targetDecay: Double?
+    @Option(help: "consistency: loss weighting over intervals (uniform, inverse-gap).") var weighting: String = "uniform"
+    @Option(name: .customLong("noise-sampling"), help: "consistency: interval sampling (uniform, lognormal, lognormal:mean:std).") var noiseSampling: String = "uniform"
+    @Flag(name: .customLong("improved-ct"), help: "consistency: improved CT (Song & Dhariwal 2023): target decay 0, pseudo-Huber, inverse-gap weights, log-normal intervals, s₀ = 10.") var improvedCT = false
     @Option(name: .customLong("checkpoint-every"), help: "Also save the output every this many steps (0: at the end only).") var checkpointEvery: Int = 0
     @Option(help: "Continue training from this checkpoint (written by vst train with the same family).") var resume: String?
     @Option(name: [.short, .customLong("output")], help: "Model file to write (.safetensors).") var output: String
@@ -136,8 +141,15 @@ struct TrainCommand: ParsableCommand {
             let sd: Double = sigmaData ?? { if case .digits = source { return 0.5 } else { return 1 } }()
             let schedule: ConsistencySchedule
             do { schedule = try ConsistencySchedule(sigmaMax: sigmaMax, sigmaData: sd) } catch { throw InputError("\(error)") }
-            let cc = ConsistencyConfiguration(schedule: schedule, mode: teacherModel == nil ? .training : .distillation, finalSteps: ctFinalSteps,
-                                              distillationSteps: cdSteps, metric: try ConsistencyMetric(parsing: metric, dimension: x.shape[1]))
+            var cc = ConsistencyConfiguration(schedule: schedule, mode: teacherModel == nil ? .training : .distillation,
+                                              initialSteps: ctInitialSteps, finalSteps: ctFinalSteps, distillationSteps: cdSteps)
+            do {
+                cc.metric = try ConsistencyMetric(parsing: improvedCT ? "pseudo-huber" : metric, dimension: x.shape[1])
+                cc.weighting = try ConsistencyWeighting(parsing: improvedCT ? "inverse-gap" : weighting)
+                cc.noiseSampling = try ConsistencyNoiseSampling(parsing: improvedCT ? "lognormal" : noiseSampling)
+            } catch { throw InputError("\(error)") }
+            cc.trainingDecay = improvedCT ? 0 : targetDecay
+            if improvedCT { cc.initialSteps = 10 }
             model = try ConsistencyModel(denoiser: net, configuration: cc, teacher: teacherModel)
         }
         var c = TrainingConfiguration(steps: steps, batchSize: batchSize, learningRate: lr, seed: seed)

@@ -71,6 +71,10 @@ struct ConsistencyTests {
         try loss.backward()
         #expect(m.denoiser.parameters.allSatisfy { $0.grad != nil })
         #expect(throws: TensorError.self) { try m.loss(x0: x, noise: z, indices: [0, 0, 0, 0, t.count - 1], boundaries: t) }
+        // Log-normal interval sampling puts most mass near σ ≈ e^(−1.1); probabilities sum to 1.
+        let p = ConsistencyNoiseSampling.lognormal(mean: -1.1, std: 2).probabilities(t)
+        #expect(abs(p.reduce(0, +) - 1) < 1e-12 && p.count == t.count - 1)
+        #expect(try ConsistencyNoiseSampling(parsing: "lognormal") == .lognormal(mean: -1.1, std: 2))
         // Distillation without a teacher is an error.
         var cd = ConsistencyConfiguration()
         cd.mode = .distillation
@@ -208,12 +212,17 @@ enum LiftedToy {
 
 @Suite("Consistency learning", .serialized)
 struct ConsistencyLearningTests {
-    @Test("consistency training on eight Gaussians lifted to 8-D: one-step samples beat the Gaussian baseline on MMD²")
+    /// Improved CT (Song & Dhariwal 2023: target = online network without gradient, pseudo-Huber, 1/(t_{n+1} − t_n)
+    /// weights, log-normal intervals, s₀ = 10) with σ_max = 20 for unit-variance data. The paper's original recipe
+    /// (μ(k) EMA target, ℓ2, uniform intervals) needs far longer runs here: at 2 000–3 000 steps its one-step
+    /// samples do not beat the baseline (MMD² 0.23 with s₁ = 150, 0.014 with s₁ = 40; baseline 0.0073).
+    @Test("improved consistency training on eight Gaussians lifted to 8-D: one-step samples beat the Gaussian baseline")
     func consistencyTraining() throws {
         let start = Date()
-        let schedule = try ConsistencySchedule(sigmaData: 1)
-        let m = try ConsistencyModel(denoiser: MLPDenoiser<Float>(LiftedToy.denoiser, seed: 1),
-                                     configuration: ConsistencyConfiguration(schedule: schedule, finalSteps: 150))
+        let schedule = try ConsistencySchedule(sigmaMax: 20, sigmaData: 1)
+        let cc = ConsistencyConfiguration(schedule: schedule, initialSteps: 10, finalSteps: 150, metric: try ConsistencyMetric(parsing: "pseudo-huber", dimension: 8),
+                                          trainingDecay: 0, weighting: .inverseGap, noiseSampling: .lognormal(mean: -1.1, std: 2))
+        let m = try ConsistencyModel(denoiser: MLPDenoiser<Float>(LiftedToy.denoiser, seed: 1), configuration: cc)
         var tc = TrainingConfiguration(steps: 3000, batchSize: 256, learningRate: 2e-3, seed: 2)
         tc.emaDecay = 0.995
         let t = try Trainer(family: m, scaling: LiftedToy.scaling, configuration: tc)
@@ -221,8 +230,9 @@ struct ConsistencyLearningTests {
         t.useEMAWeights()
         print(String(format: "CT: loss %.4f → %.4f in %.1f s", r.initialLoss, r.finalLoss, r.seconds))
         let one = try m.sample(1000, noise: SeededNoise(seed: 3))
+        #expect(one.evaluations == 1)
         let q = try LiftedToy.quality(one.samples, "CT one step", seconds: Date().timeIntervalSince(start))
-        #expect(q.model.mmd2 < q.baseline.mmd2)
+        #expect(q.model.mmd2 < q.baseline.mmd2 && q.model.precision > q.baseline.precision)
         let two = try m.sample(1000, steps: 2, noise: SeededNoise(seed: 3))
         let q2 = try LiftedToy.quality(two.samples, "CT two steps", seconds: Date().timeIntervalSince(start))
         #expect(q2.model.mmd2 < q2.baseline.mmd2)

@@ -41,6 +41,58 @@ public enum ConsistencyMetric: Sendable, Equatable {
     }
 }
 
+/// The weighting λ of the consistency loss over the discretisation intervals.
+public enum ConsistencyWeighting: String, Sendable, CaseIterable {
+    /// λ = 1 (Song et al. 2023).
+    case uniform
+    /// λ(t_n) = 1/(t_{n+1} − t_n) (improved CT, Song & Dhariwal 2023).
+    case inverseGap = "inverse-gap"
+
+    /// Parses `uniform` or `inverse-gap`.
+    public init(parsing name: String) throws {
+        guard let w = ConsistencyWeighting(rawValue: name.lowercased()) else {
+            throw TensorError.invalidArgument("unknown consistency weighting '\(name)': expected uniform or inverse-gap")
+        }
+        self = w
+    }
+}
+
+/// How the interval index n (between boundaries t_n < t_{n+1}) is drawn for each row.
+public enum ConsistencyNoiseSampling: Sendable, Equatable {
+    /// n ~ U{1, …, N − 1} (Song et al. 2023).
+    case uniform
+    /// p(n) ∝ erf((log t_{n+1} − P_mean)/(√2·P_std)) − erf((log t_n − P_mean)/(√2·P_std)), the discretised log-normal of
+    /// improved CT (Song & Dhariwal 2023: P_mean = −1.1, P_std = 2).
+    case lognormal(mean: Double, std: Double)
+
+    /// `uniform`, `lognormal` (−1.1, 2) or `lognormal:mean:std`.
+    public init(parsing name: String) throws {
+        let p = name.lowercased().split(separator: ":").map(String.init)
+        if p == ["uniform"] { self = .uniform; return }
+        if p == ["lognormal"] { self = .lognormal(mean: -1.1, std: 2); return }
+        if p.count == 3, p[0] == "lognormal", let m = Double(p[1]), let s = Double(p[2]), s > 0 { self = .lognormal(mean: m, std: s); return }
+        throw TensorError.invalidArgument("unknown noise sampling '\(name)': expected uniform, lognormal or lognormal:mean:std")
+    }
+
+    /// `uniform` or `lognormal:mean:std`.
+    public var name: String {
+        switch self { case .uniform: return "uniform"; case let .lognormal(m, s): return "lognormal:\(m):\(s)" }
+    }
+
+    /// The probabilities of the N − 1 intervals of `boundaries` (ascending).
+    public func probabilities(_ t: [Double]) -> [Double] {
+        switch self {
+        case .uniform: return [Double](repeating: 1 / Double(t.count - 1), count: t.count - 1)
+        case let .lognormal(m, s):
+            let c = (0..<(t.count - 1)).map { i in
+                Swift.max(0, erf((Foundation.log(t[i + 1]) - m) / (2.0.squareRoot() * s)) - erf((Foundation.log(t[i]) - m) / (2.0.squareRoot() * s)))
+            }
+            let total = c.reduce(0, +)
+            return total > 0 ? c.map { $0 / total } : [Double](repeating: 1 / Double(t.count - 1), count: t.count - 1)
+        }
+    }
+}
+
 /// The configuration of a consistency model (Song, Dhariwal, Chen & Sutskever 2023). Defaults are the paper's:
 /// the EDM parameterisation with σ_min 0.002, σ_max 80, ρ = 7, σ_data 0.5; CT with the N(k) curriculum s₀ = 2,
 /// s₁ = 150 and target decay μ₀ = 0.9; CD with N = 18 boundaries and μ = 0.95; squared ℓ2 distance.
@@ -61,12 +113,21 @@ public struct ConsistencyConfiguration: Sendable, Equatable {
     /// CD: the target network's EMA decay μ.
     public var distillationDecay: Double = 0.95
     public var metric: ConsistencyMetric = .l2
+    /// CT: a fixed target decay instead of μ(k) (nil: μ(k)); 0 makes the target the online network without
+    /// gradient, as in improved CT (Song & Dhariwal 2023).
+    public var trainingDecay: Double? = nil
+    /// λ over the intervals (uniform in the paper).
+    public var weighting: ConsistencyWeighting = .uniform
+    /// How the interval of each row is drawn (uniform in the paper).
+    public var noiseSampling: ConsistencyNoiseSampling = .uniform
 
     public init(schedule: ConsistencySchedule? = nil, mode: ConsistencyMode = .training, initialSteps: Int = 2, finalSteps: Int = 150,
-                initialDecay: Double = 0.9, distillationSteps: Int = 18, distillationDecay: Double = 0.95, metric: ConsistencyMetric = .l2) {
+                initialDecay: Double = 0.9, distillationSteps: Int = 18, distillationDecay: Double = 0.95, metric: ConsistencyMetric = .l2,
+                trainingDecay: Double? = nil, weighting: ConsistencyWeighting = .uniform, noiseSampling: ConsistencyNoiseSampling = .uniform) {
         self.schedule = schedule ?? (try! ConsistencySchedule())
         self.mode = mode; self.initialSteps = initialSteps; self.finalSteps = finalSteps; self.initialDecay = initialDecay
         self.distillationSteps = distillationSteps; self.distillationDecay = distillationDecay; self.metric = metric
+        self.trainingDecay = trainingDecay; self.weighting = weighting; self.noiseSampling = noiseSampling
     }
 
     func validate() throws {
@@ -75,6 +136,7 @@ public struct ConsistencyConfiguration: Sendable, Equatable {
             throw TensorError.invalidArgument("consistency model: need N ≥ 2 and 0 ≤ μ < 1 for distillation, got N \(distillationSteps), μ \(distillationDecay)")
         }
         if case let .pseudoHuber(c) = metric, !(c > 0) { throw TensorError.invalidArgument("consistency model: pseudo-Huber c must be > 0") }
+        if let d = trainingDecay, !(d >= 0 && d < 1) { throw TensorError.invalidArgument("consistency model: the CT target decay must be in [0, 1), got \(d)") }
     }
 }
 
@@ -96,6 +158,10 @@ public struct ConsistencyConfiguration: Sendable, Equatable {
 /// (`ConsistencyTeacher`: a trained DDPM, score-SDE or flow-matching model). The target network θ⁻ is kept
 /// as a second set of weights (`targetWeights`) that is swapped into the network for its (gradient-free)
 /// evaluation; the `Trainer` calls `willTrain`/`didTrain` around each update and checkpoints θ⁻.
+///
+/// Improved CT (Song & Dhariwal 2023) is a configuration: `trainingDecay` 0 (θ⁻ = stopgrad θ), pseudo-Huber
+/// `metric`, `.inverseGap` weighting λ = 1/(t_{n+1} − t_n) and `.lognormal` interval sampling; short runs on small
+/// data need it for good one-step samples.
 ///
 /// **Sampling** (Algorithm 1): x = f_θ(σ_max·z, σ_max) — one network evaluation — and, for multistep sampling,
 /// for τ₁ > τ₂ > … : x ← f_θ(x + √(τᵢ² − σ_min²)·zᵢ, τᵢ). Labels and classifier-free guidance apply to F_θ.
@@ -168,10 +234,12 @@ public final class ConsistencyModel<S: BLASScalar> {
     /// The target decay μ at step k of K: μ(k) for CT, the fixed μ for CD.
     public func targetDecay(step k: Int, of total: Int) throws -> Double {
         switch configuration.mode {
-        case .training: return try curriculum(total).emaDecay(atStep: k)
+        case .training: return try trainingDecayOverride ?? curriculum(total).emaDecay(atStep: k)
         case .distillation: return configuration.distillationDecay
         }
     }
+
+    var trainingDecayOverride: Double? { configuration.trainingDecay }
 
     func curriculum(_ total: Int) throws -> ConsistencyTrainingSchedule {
         try ConsistencyTrainingSchedule(totalSteps: Swift.max(1, total), initialSteps: configuration.initialSteps,
@@ -201,12 +269,17 @@ public final class ConsistencyModel<S: BLASScalar> {
         let target = try targetFunction(xLo, sigmas: lo, labels: labels)
         let online = try consistencyFunction(xHi, sigmas: hi, labels: labels)
         let diff = try online - Variable(target)
+        let perRow: Variable<S>
         switch configuration.metric {
         case .l2:
-            return diff.square().mean()
+            perRow = try diff.square().mean(axis: 1)
         case let .pseudoHuber(c):
             let cc = S(c)
-            return try ((diff.square().sum(axis: 1) + cc * cc).sqrt() - cc).mean()
+            perRow = try (diff.square().sum(axis: 1) + cc * cc).sqrt() - cc
+        }
+        switch configuration.weighting {
+        case .uniform: return perRow.mean()
+        case .inverseGap: return try (perRow * Variable(Tensor<S>(zip(hi, lo).map { S(1 / ($0 - $1)) }))).mean()
         }
     }
 
@@ -214,7 +287,18 @@ public final class ConsistencyModel<S: BLASScalar> {
     public func loss(x0: Tensor<S>, labels: [Int]? = nil, using g: inout RandomGenerator) throws -> Variable<S> {
         let t = try boundaries(step: trainingStep, of: trainingSteps)
         let n = x0.shape.first ?? 0
-        let indices = (0..<n).map { _ in g.nextInt(below: t.count - 1) }
+        let indices: [Int]
+        switch configuration.noiseSampling {
+        case .uniform: indices = (0..<n).map { _ in g.nextInt(below: t.count - 1) }
+        case .lognormal:
+            var cdf: [Double] = []
+            var acc = 0.0
+            for p in configuration.noiseSampling.probabilities(t) { acc += p; cdf.append(acc) }
+            indices = (0..<n).map { _ in
+                let u = g.nextUniform() * acc
+                return Swift.min(cdf.firstIndex { $0 > u } ?? (t.count - 2), t.count - 2)
+            }
+        }
         let z = Tensor<S>.normal(x0.shape, using: &g)
         return try loss(x0: x0, noise: z, indices: indices, boundaries: t, labels: labels)
     }

@@ -96,7 +96,8 @@ extension ConsistencyModel: TrainableFamily {
         let c = configuration, s = c.schedule
         return ["sigma_min": String(s.sigmaMin), "sigma_max": String(s.sigmaMax), "rho": String(s.rho), "sigma_data": String(s.sigmaData),
                 "mode": c.mode.rawValue, "ct_s0": String(c.initialSteps), "ct_s1": String(c.finalSteps), "ct_mu0": String(c.initialDecay),
-                "cd_steps": String(c.distillationSteps), "cd_mu": String(c.distillationDecay), "metric": c.metric.name]
+                "cd_steps": String(c.distillationSteps), "cd_mu": String(c.distillationDecay), "metric": c.metric.name,
+                "weighting": c.weighting.rawValue, "noise_sampling": c.noiseSampling.name].merging(c.trainingDecay.map { ["ct_mu_fixed": String($0)] } ?? [:]) { $1 }
     }
 
     public func willTrain(step k: Int, of totalSteps: Int) throws {
@@ -135,7 +136,10 @@ extension ConsistencyModel: TrainableFamily {
         return ConsistencyConfiguration(schedule: s, mode: try ConsistencyMode(parsing: m["mode"] ?? "ct"), initialSteps: Int(try number("ct_s0")),
                                         finalSteps: Int(try number("ct_s1")), initialDecay: try number("ct_mu0"),
                                         distillationSteps: Int(try number("cd_steps")), distillationDecay: try number("cd_mu"),
-                                        metric: try ConsistencyMetric(parsing: m["metric"] ?? "l2", dimension: dimension))
+                                        metric: try ConsistencyMetric(parsing: m["metric"] ?? "l2", dimension: dimension),
+                                        trainingDecay: m["ct_mu_fixed"].flatMap(Double.init),
+                                        weighting: try ConsistencyWeighting(parsing: m["weighting"] ?? "uniform"),
+                                        noiseSampling: try ConsistencyNoiseSampling(parsing: m["noise_sampling"] ?? "uniform"))
     }
 }
 
