@@ -3,7 +3,7 @@ SWIFT ?= swift
 APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: deps build test demo bench bench-swift bench-baseline bench-check bench-package quality clean
+.PHONY: deps build test demo report-check bench bench-swift bench-baseline bench-check bench-package quality clean
 
 ## deps: install the BLAS/LAPACK packages with apt-get when they are missing (says so when it does).
 deps:
@@ -21,10 +21,15 @@ build: deps
 test: deps
 	$(SWIFT) test -c release --disable-xctest
 
-## demo: the BLAS build and its speed, then a first SVD and regime look at the bundled digits, with a report in vst-report/.
+## demo: the main job — `vst demo` trains flow matching, DDPM and a VAE on the bundled digits, samples them, runs the
+## whole vST analysis and writes vst-report/index.html (under 5 minutes on 2 cores; DEMO_ARGS=--quick: under 1).
 demo: build
 	$$($(SWIFT) build -c release --show-bin-path)/vst info
-	$$($(SWIFT) build -c release --show-bin-path)/vst tour --report vst-report --force
+	$$($(SWIFT) build -c release --show-bin-path)/vst demo --out vst-report --force $(DEMO_ARGS)
+
+## report-check: render vst-report/index.html in headless Chromium (installed if missing) and check the page and figures.
+report-check:
+	scripts/check-report.sh vst-report
 
 ## bench: the whole suite into bench-results/ (results.json, results.md, plots/): `vst bench` over d = 64…1024 (GEMM
 ## floor, log–log slopes, peak RSS) and its peers interleaved on the same inputs (numpy/scipy, scikit-learn, PyTorch,

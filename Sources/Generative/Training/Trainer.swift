@@ -64,6 +64,9 @@ public final class Trainer<S: BLASScalar> {
     public private(set) var step = 0
     /// Extra metadata written into checkpoints (e.g. the data's name).
     public var metadata: [String: String] = [:]
+    /// Called after every optimisation step (with `step` already advanced), e.g. to keep a mid-training
+    /// snapshot of `emaWeights`; an error it throws stops training.
+    public var onStep: ((Trainer<S>) throws -> Void)?
 
     /// A trainer of `family`, whose network has the MLP configuration `denoiserConfiguration`.
     public convenience init(family: any TrainableFamily<S>, denoiserConfiguration: MLPDenoiserConfiguration, scaling: AffineScaling = .identity,
@@ -179,6 +182,7 @@ public final class Trainer<S: BLASScalar> {
             try family.didTrain(step: step, of: c.steps)
             losses.append(l)
             step += 1
+            try onStep?(self)
             if c.logEvery > 0 && (step % c.logEvery == 0 || step == c.steps) {
                 let elapsed = Date().timeIntervalSince(start), done = step - first
                 let rate = Double(done) / Swift.max(elapsed, 1e-9)

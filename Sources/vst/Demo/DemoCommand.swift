@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import Linear
+
+/// `vst demo`: the main job. Trains the study's models on the bundled digits, samples them with every sampler,
+/// runs the vST analyses on all of it and writes `report.json` + `index.html` with figures.
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Run the whole vST study on the bundled digits and write a report (report.json, index.html, SVG figures).",
+        discussion: """
+        Steps: split the digits 80/20; train flow matching (two seeds, with a mid-training checkpoint), DDPM and a VAE
+        with a 9-D latent; sample with DDPM (1000 steps), DDIM (50), Euler 20 and RK4 20 while recording trajectories;
+        then the 9-D core and regimes, trajectory phases, drift, alignment, a scaling study over the ladder, sample
+        quality against a Gaussian baseline and the validation checklist V1–V4. Deterministic for a seed.
+        Full run: under 5 minutes on 2 cores; --quick: under 1 minute with smaller budgets. Progress goes to stderr.
+        Example: vst demo --quick --out vst-report
+        """)
+
+    @Flag(help: "Smaller budgets (fewer training steps and samples, four rungs): under a minute.") var quick = false
+    @Option(help: "Report directory.") var out: String = "vst-report"
+    @Option(help: "Seed of every random draw of the study.") var seed: UInt64 = 0
+    @Flag(help: "Overwrite the files of an existing report.") var force = false
+    @Flag(help: "Hide progress on stderr.") var quiet = false
+    @Option(name: .customLong("train-steps"), help: "Override the training steps of each diffusion / flow model (default: 2500, --quick 1500).")
+    var trainSteps: Int?
+    @Option(help: "Override the samples drawn per sampler (default: 500, --quick 300).") var samples: Int?
+    @Option(help: "BLAS and element-wise threads. The study's matrices are small (at most 256 wide), where one thread beats two: measured 16.8 s against 43.7 s for --quick on a busy 2-core machine.")
+    var threads: Int = 1
+
+    func run() throws {
+        if !force, FileManager.default.fileExists(atPath: URL(fileURLWithPath: out).appendingPathComponent("report.json").path) {
+            throw InputError("\(out)/report.json exists; pass --force to overwrite the report or --out to choose another directory")
+        }
+        guard threads >= 1 else { throw InputError("--threads must be ≥ 1, got \(threads)") }
+        BLAS.threads = threads
+        Parallel.threads = threads
+        var budget: DemoBudget = quick ? .quick : .full
+        if let t = trainSteps {
+            guard t >= 2 else { throw InputError("--train-steps must be ≥ 2, got \(t)") }
+            budget.trainSteps = t
+        }
+        if let n = samples {
+            guard n >= 20 else { throw InputError("--samples must be ≥ 20 (the k-NN metrics need neighbours), got \(n)") }
+            budget.samples = n
+        }
+        let study = DemoStudy(budget: budget, seed: seed, quick: quick, quiet: quiet)
+        try study.loadData()
+        try study.trainModels()
+        try study.sampleAll()
+        try study.analyseRegimes()
+        try study.analyseTrajectories()
+        try study.analyseDrift()
+        try study.analyseAlignment()
+        try study.analyseScaling()
+        try study.finish(to: out, overwrite: force)
+        print(study.summary.joined(separator: "\n"))
+        print("report: \(out)/index.html")
+    }
+}
