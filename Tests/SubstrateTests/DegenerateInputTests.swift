@@ -60,7 +60,9 @@ func outcome(_ body: () throws -> Void) -> Outcome {
 /// n = 1 must be refused with a message naming the row count; everything else may succeed or throw, but a
 /// thrown message must be readable and a success must have passed `check` (finite numbers).
 func expectDefined(_ c: Degenerate, _ what: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) {
-    switch (c, outcome(body)) {
+    let result = outcome(body)
+    if case let .error(m) = result { print("DegenerateInputTests: \(what) on \(c): error: \(m)") } else { print("DegenerateInputTests: \(what) on \(c): result") }
+    switch (c, result) {
     case let (.nonFinite, .error(m)):
         #expect(m.contains("3 non-finite"), "\(what): NaN/Inf error lacks the count: \(m)", sourceLocation: sourceLocation)
         #expect(m.contains("[3, 2]") || m.contains("row 3, column 2"), "\(what): NaN/Inf error lacks the first index: \(m)", sourceLocation: sourceLocation)

@@ -103,6 +103,9 @@ public struct NDArray: Sendable, Equatable {
     @_specialize(where S == Double)
     public func tensor<S: BLASScalar>(_: S.Type = S.self) throws -> Tensor<S> {
         try validate(context: "NDArray.tensor")
+        guard NDArray.nonZeroProduct(shape) != nil else {
+            throw TensorError.invalidShape("NDArray.tensor: shape \(shape) cannot be a tensor: the product of its non-zero extents overflows Int")
+        }
         func convert<T>(_ v: [T], _ f: (T) -> S) -> Tensor<S> {
             Tensor<S>(unsafeUninitializedShape: shape) { p, n in
                 v.withUnsafeBufferPointer { src in for i in 0..<n { p[i] = f(src[i]) } }
@@ -155,18 +158,24 @@ public struct NDArray: Sendable, Equatable {
     }
 
     /// The product of `shape`, or nil when an extent is negative or the product overflows `Int`.
-    /// A zero extent gives 0, but only when the other extents alone do not overflow (such a shape is refused).
+    /// A zero extent anywhere gives 0 even if the other extents alone would overflow.
     static func elementCount(_ shape: [Int]) -> Int? {
         if shape.contains(where: { $0 < 0 }) { return nil }
-        // The product of the non-zero extents must fit too: `Tensor`, strides and row sizes multiply extents in
-        // any order, so a shape such as (2⁴⁰, 2⁴⁰, 0) — zero elements, but 2⁸⁰ on the way — would trap there.
+        if shape.contains(0) { return 0 }
+        return nonZeroProduct(shape)
+    }
+
+    /// The product of the non-zero extents, or nil when it overflows `Int`. A `Tensor` (its element count, strides
+    /// and row sizes) multiplies extents in any order, so an empty array such as (2⁴⁰, 2⁴⁰, 0) — valid as an
+    /// `NDArray` — cannot become a `Tensor`: 2⁸⁰ would trap on the way.
+    static func nonZeroProduct(_ shape: [Int]) -> Int? {
         var n = 1
         for d in shape where d != 0 {
             let (p, o) = n.multipliedReportingOverflow(by: d)
             if o { return nil }
             n = p
         }
-        return shape.contains(0) ? 0 : n
+        return n
     }
 }
 

@@ -44,7 +44,7 @@ public final class NPYReader {
         header = try headerData.withUnsafeBytes { try NPYHeader.parse($0, path: path) }
         guard !header.fortranOrder else { throw fail("is in Fortran order, which cannot be streamed by rows; load it whole instead") }
         shape = header.shape
-        guard let total = NDArray.elementCount(shape) else { throw fail("header shape \(shape) is too large") }
+        guard let total = NDArray.elementCount(shape), NDArray.nonZeroProduct(shape) != nil else { throw fail("header shape \(shape) is too large") }
         rowCount = shape.first ?? 1
         rowElements = shape.isEmpty ? 1 : shape.dropFirst().reduce(1, *)
         dataStart = UInt64(headerStart + headerLength)

@@ -4,8 +4,8 @@ import Linear
 /// A report directory: `report.json`, one SVG file per figure and an `index.html` that shows them in order,
 /// each with a sentence or two on how to read it. Files are written atomically; existing files are kept unless
 /// `overwrite`.
-public struct HTMLReport {
-    public struct Section {
+public struct HTMLReport: Sendable {
+    public struct Section: Sendable {
         public var heading: String
         public var text: String
         /// SVG figure (written as `<file>.svg` and embedded by reference).
