@@ -102,6 +102,9 @@ for t in "${BUILT[@]}"; do
     [ "$after" -gt "$before" ] && STATUS=1
 done
 
+# The npy and checkpoint targets hand each input to the file readers through /dev/shm/substrate-fuzz-<pid>.*.
+rm -f /dev/shm/substrate-fuzz-*
+
 echo
 echo "== summary"
 printf '   %s\n' "${SUMMARY[@]}"
