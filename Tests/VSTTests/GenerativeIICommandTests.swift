@@ -1,0 +1,165 @@
+import Foundation
+import Linear
+import Testing
+
+/// End-to-end tests of `vst train / sample / encode / decode` for the Generative II families (tiny runs).
+@Suite(.serialized) struct GenerativeIICommandTests {
+    static let vst: URL = {
+        let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for dir in [here, here.deletingLastPathComponent()] {
+            let candidate = dir.appendingPathComponent("vst")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        return here.appendingPathComponent("vst")
+    }()
+
+    /// The repository's data directory (for the digits).
+    static let dataDirectory: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<6 {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { break }
+        }
+        return url.appendingPathComponent("data").path
+    }()
+
+    struct Result { var code: Int32; var out: String; var err: String }
+
+    /// Runs vst with `args` in `dir`; stdout and stderr go through files (a pipe read can be interrupted by the
+    /// child's SIGCHLD, which Foundation's FileHandle does not retry).
+    static func run(_ args: [String], in dir: URL) throws -> Result {
+        let p = Process()
+        p.executableURL = vst
+        p.arguments = args
+        p.currentDirectoryURL = dir
+        var env = ProcessInfo.processInfo.environment
+        env["OPENBLAS_NUM_THREADS"] = "1"
+        env["SUBSTRATE_DATA"] = dataDirectory
+        p.environment = env
+        let id = UUID().uuidString
+        let outURL = dir.appendingPathComponent(".out-\(id)"), errURL = dir.appendingPathComponent(".err-\(id)")
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
+        p.standardOutput = out; p.standardError = err
+        try p.run()
+        p.waitUntilExit()
+        try out.close(); try err.close()
+        let o = try Data(contentsOf: outURL), e = try Data(contentsOf: errURL)
+        try? FileManager.default.removeItem(at: outURL); try? FileManager.default.removeItem(at: errURL)
+        return Result(code: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+    }
+
+    static func workspace() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vst-genii-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    static func shape(_ dir: URL, _ name: String) throws -> [Int] { try NPY.read(dir.appendingPathComponent(name).path).shape }
+
+    @Test func vaeTrainEncodeDecodeSample() throws {
+        let dir = try Self.workspace()
+        let train = try Self.run(["train", "vae", "--data", "digits", "--steps", "40", "--batch-size", "64", "--hidden", "32",
+                                  "--latent-dim", "3", "--beta", "2", "--kl-warmup", "10", "-o", "vae.safetensors"], in: dir)
+        #expect(train.code == 0, "\(train.err)")
+        #expect(train.out.contains("IWAE") && train.out.contains("vae.safetensors"))
+        #expect(train.err.contains("step 40/40") && train.err.contains("ETA"))      // progress on stderr
+        let enc = try Self.run(["encode", "--model", "vae.safetensors", "--data", "digits", "-o", "z.npy", "--log-variance", "lv.npy"], in: dir)
+        #expect(enc.code == 0, "\(enc.err)")
+        #expect(try Self.shape(dir, "z.npy") == [1797, 3] && Self.shape(dir, "lv.npy") == [1797, 3])
+        let dec = try Self.run(["decode", "--model", "vae.safetensors", "z.npy", "-o", "x.npy"], in: dir)
+        #expect(dec.code == 0, "\(dec.err)")
+        let x: Tensor<Double> = try NPY.read(dir.appendingPathComponent("x.npy").path).tensor()
+        #expect(x.shape == [1797, 64] && x.allFinite)
+        #expect(x.mean() > 0 && x.mean() < 16)                                          // original units (0 … 16)
+        let s = try Self.run(["sample", "--model", "vae.safetensors", "-n", "12", "--seed", "3", "-o", "s.npy"], in: dir)
+        #expect(s.code == 0, "\(s.err)")
+        #expect(try Self.shape(dir, "s.npy") == [12, 64])
+        // Samples are in the data's units, so vst evaluate takes them against the bundled digits.
+        let big = try Self.run(["sample", "--model", "vae.safetensors", "-n", "200", "-o", "s200.npy"], in: dir)
+        #expect(big.code == 0, "\(big.err)")
+        let ev = try Self.run(["evaluate", "s200.npy", "--reference", "digits", "--json"], in: dir)
+        #expect(ev.code == 0, "\(ev.err)")
+        #expect(ev.out.contains("mmd2"))
+        // Errors: exit 2 with one line naming the problem.
+        let exists = try Self.run(["sample", "--model", "vae.safetensors", "-n", "12", "-o", "s.npy"], in: dir)
+        #expect(exists.code == 2 && exists.err.contains("--force"))
+        let wrongDim = try Self.run(["decode", "--model", "vae.safetensors", "lv.npy", "-o", "bad.npy"], in: dir)
+        #expect(wrongDim.code == 0)                                                     // lv has 3 columns too
+        try Tensor<Double>.zeros([4, 5]).save(npy: dir.appendingPathComponent("z5.npy").path)
+        let bad = try Self.run(["decode", "--model", "vae.safetensors", "z5.npy", "-o", "bad2.npy"], in: dir)
+        #expect(bad.code == 2 && bad.err.contains("latent dimensions"))
+        let lik = try Self.run(["train", "vae", "--data", "digits", "--likelihood", "poisson", "-o", "v2.safetensors"], in: dir)
+        #expect(lik.code == 2 && lik.err.contains("likelihood"))
+        let notModel = try Self.run(["encode", "--model", "z.npy", "--data", "digits", "-o", "e.npy"], in: dir)
+        #expect(notModel.code == 2)
+    }
+
+    @Test func vqvaeCodes() throws {
+        let dir = try Self.workspace()
+        let train = try Self.run(["train", "vqvae", "--data", "digits", "--steps", "30", "--batch-size", "64", "--hidden", "32",
+                                  "--codebook-size", "16", "--code-positions", "4", "--latent-dim", "2", "--ema-codebook", "--quiet", "-o", "vq.safetensors"], in: dir)
+        #expect(train.code == 0, "\(train.err)")
+        #expect(train.out.contains("perplexity"))
+        let enc = try Self.run(["encode", "--model", "vq.safetensors", "--data", "digits", "-o", "codes.npy"], in: dir)
+        #expect(enc.code == 0, "\(enc.err)")
+        let codes = try NPY.read(dir.appendingPathComponent("codes.npy").path)
+        #expect(codes.shape == [1797, 4] && codes.dtype == .int64)
+        #expect(try codes.integers().allSatisfy { $0 >= 0 && $0 < 16 })
+        let dec = try Self.run(["decode", "--model", "vq.safetensors", "codes.npy", "-o", "x.npy"], in: dir)
+        #expect(dec.code == 0, "\(dec.err)")
+        #expect(try Self.shape(dir, "x.npy") == [1797, 64])
+        let zq = try Self.run(["encode", "--model", "vq.safetensors", "--data", "digits", "--quantized", "-o", "zq.npy"], in: dir)
+        #expect(zq.code == 0, "\(zq.err)")
+        #expect(try Self.shape(dir, "zq.npy") == [1797, 8])
+        try NPY.write(try NDArray(shape: [1, 4], values: .int64([0, 1, 2, 99])), to: dir.appendingPathComponent("bad.npy").path)
+        let bad = try Self.run(["decode", "--model", "vq.safetensors", "bad.npy", "-o", "y.npy"], in: dir)
+        #expect(bad.code == 2 && bad.err.contains("99"))
+    }
+
+    @Test func gansFlowAndLatentDiffusion() throws {
+        let dir = try Self.workspace()
+        let w = try Self.run(["train", "wgan-gp", "--data", "eight-gaussians", "--count", "500", "--steps", "10", "--batch-size", "32",
+                              "--hidden", "16", "--quiet", "-o", "w.safetensors"], in: dir)
+        #expect(w.code == 0, "\(w.err)")
+        #expect(w.out.contains("penalty"))
+        let ws = try Self.run(["sample", "--model", "w.safetensors", "-n", "20", "-o", "w.npy"], in: dir)
+        #expect(ws.code == 0, "\(ws.err)")
+        #expect(try Self.shape(dir, "w.npy") == [20, 2])
+        let noEnc = try Self.run(["encode", "--model", "w.safetensors", "--data", "eight-gaussians", "-o", "e.npy"], in: dir)
+        #expect(noEnc.code == 2 && noEnc.err.contains("no encoder"))
+
+        let c = try Self.run(["train", "cgan", "--data", "digits", "--steps", "5", "--batch-size", "32", "--hidden", "16", "--quiet", "-o", "c.safetensors"], in: dir)
+        #expect(c.code == 0, "\(c.err)")
+        let cs = try Self.run(["sample", "--model", "c.safetensors", "-n", "10", "--class-label", "3", "-o", "c.npy"], in: dir)
+        #expect(cs.code == 0, "\(cs.err)")
+        #expect(try Self.shape(dir, "c.npy") == [10, 64])
+        let cbad = try Self.run(["sample", "--model", "c.safetensors", "-n", "10", "--class-label", "10", "-o", "c2.npy"], in: dir)
+        #expect(cbad.code == 2)
+        let g = try Self.run(["train", "gan", "--data", "moons", "--count", "300", "--steps", "5", "--batch-size", "32", "--hidden", "16", "--quiet", "-o", "g.safetensors"], in: dir)
+        #expect(g.code == 0, "\(g.err)")
+
+        let r = try Self.run(["train", "realnvp", "--data", "digits", "--steps", "10", "--batch-size", "64", "--hidden", "32", "--couplings", "2",
+                              "--quiet", "-o", "r.safetensors"], in: dir)
+        #expect(r.code == 0, "\(r.err)")
+        #expect(r.out.contains("bits/dim"))
+        let rs = try Self.run(["sample", "--model", "r.safetensors", "-n", "7", "-o", "r.npy"], in: dir)
+        #expect(rs.code == 0, "\(rs.err)")
+        #expect(try Self.shape(dir, "r.npy") == [7, 64])
+
+        let v = try Self.run(["train", "vae", "--data", "digits", "--steps", "10", "--hidden", "16", "--latent-dim", "4", "--quiet", "-o", "v.safetensors"], in: dir)
+        #expect(v.code == 0, "\(v.err)")
+        let ld = try Self.run(["train", "latent-diffusion", "--data", "digits", "--vae", "v.safetensors", "--steps", "10", "--hidden", "16",
+                               "--blocks", "1", "--quiet", "-o", "ld.safetensors"], in: dir)
+        #expect(ld.code == 0, "\(ld.err)")
+        let lds = try Self.run(["sample", "--model", "ld.safetensors", "-n", "6", "--steps", "5", "--trajectory", "t.npy", "-o", "ld.npy"], in: dir)
+        #expect(lds.code == 0, "\(lds.err)")
+        #expect(try Self.shape(dir, "ld.npy") == [6, 64] && Self.shape(dir, "t.npy") == [6, 6, 4])
+        let lde = try Self.run(["encode", "--model", "ld.safetensors", "--data", "digits", "--count", "50", "-o", "lz.npy"], in: dir)
+        #expect(lde.code == 0, "\(lde.err)")
+        #expect(try Self.shape(dir, "lz.npy") == [50, 4])
+        let badVAE = try Self.run(["train", "latent-diffusion", "--data", "digits", "--vae", "w.safetensors", "--steps", "2", "-o", "x.safetensors"], in: dir)
+        #expect(badVAE.code == 2 && badVAE.err.contains("not a vae"))
+    }
+}
