@@ -28,6 +28,10 @@ final class GaussianTeacher: ConsistencyTeacher {
     }
 }
 
+extension MLPDenoiserConfiguration {
+    func withDimension(_ d: Int) -> MLPDenoiserConfiguration { var c = self; c.dimension = d; return c }
+}
+
 @Suite("Consistency models")
 struct ConsistencyTests {
     let config = MLPDenoiserConfiguration(dimension: 3, hidden: 16, blocks: 1, timeFrequencies: 16)
@@ -165,6 +169,49 @@ struct ConsistencyTests {
         #expect(try SamplerName(parsing: "consistency") == .multistep)
         #expect(SamplerName.valid(for: .consistency) == [.onestep, .multistep])
         #expect(try FamilyName(parsing: "consistency") == .consistency)
+    }
+
+    @Test("class-conditional consistency models: labels in the loss and the samplers, guidance (1 + w)·F(c) − w·F(∅) on F_θ")
+    func conditional() throws {
+        let c = MLPDenoiserConfiguration(dimension: 3, hidden: 16, blocks: 1, timeFrequencies: 16, classCount: 3)
+        let m = try ConsistencyModel(denoiser: MLPDenoiser<Float>(c, seed: 1))
+        let x = Tensor<Float>.normal([4, 3], seed: 2), z = Tensor<Float>.normal([4, 3], seed: 3)
+        let t = try m.boundaries(step: 10, of: 20)
+        let l = try m.loss(x0: x, noise: z, indices: [0, 1, 2, 3], boundaries: t, labels: [0, 1, 2, 3])
+        #expect(Double(l.scalar).isFinite)
+        let a = try m.sample(4, noise: SeededNoise(seed: 1), labels: [0, 0, 0, 0]).samples
+        let b = try m.sample(4, noise: SeededNoise(seed: 1), labels: [1, 1, 1, 1]).samples
+        #expect(maxDifference(a, b) > 0)
+        // Guidance: f = c_skip·x + c_out·((1 + w)·F(c) − w·F(∅)).
+        m.guidanceScale = 2
+        let guided = try m.sample(4, noise: SeededNoise(seed: 1), labels: [1, 1, 1, 1]).samples
+        let xT: Tensor<Float> = SeededNoise(seed: 1).prior([4, 3], std: 80)
+        let input = xT * Float(m.schedule.cIn(80))
+        let time = 1000 * m.schedule.cNoise(80)
+        let fc = try m.denoiser.predict(input, times: [time], labels: [1, 1, 1, 1])
+        let fu = try m.denoiser.predict(input, times: [time], labels: [3, 3, 3, 3])
+        let expected = try xT * Float(m.schedule.cSkip(80)) + (fc * Float(3) - fu * Float(2)) * Float(m.schedule.cOut(80))
+        #expect(maxDifference(guided, expected) < 1e-4)
+        #expect(throws: TensorError.self) { try m.sample(2, noise: SeededNoise(seed: 1), labels: [5, 0]) }
+    }
+
+    @Test("the DDPM teacher's D(x, σ) follows its prediction target (ε: x − σ·ε̂; x₀: x̂₀; v: x/(1 + σ²) − σ/√(1 + σ²)·v̂)")
+    func ddpmTeacherTargets() throws {
+        let x = Tensor<Double>.normal([3, 3], seed: 1)
+        for target in PredictionTarget.allCases {
+            let net = try MLPDenoiser<Double>(config.withDimension(3), seed: 2)
+            for p in net.parameters { p.value = p.value * 0.0 }   // the network predicts 0
+            let ddpm = try DDPM(denoiser: net, configuration: DDPMConfiguration(timesteps: 100, target: target))
+            let sigma = 2.0
+            let d = try ddpm.denoise(x, sigmas: [sigma], labels: nil)
+            let expected: Tensor<Double>
+            switch target {
+            case .epsilon: expected = x
+            case .sample: expected = x * 0.0
+            case .velocity: expected = x * (1 / (1 + sigma * sigma))
+            }
+            #expect(maxDifference(d, expected) < 1e-12)
+        }
     }
 
     @Test("a consistency model file round-trips configuration, target network and samplers by name")
