@@ -162,7 +162,22 @@ struct TrainCommand: ParsableCommand {
         trainer.metadata = ["data": source.description, "trained_by": "vst train"]
         if let t = teacher { trainer.metadata["teacher"] = t }
         if let r = resume { try trainer.resume(from: r) }
-        let report = try trainer.train(x, labels: conditional ? loaded.labels : nil)
+        // SIGINT / SIGTERM: finish the current step, save the checkpoint (atomically) and exit 128 + signal, so
+        // `--resume` continues exactly where the run stopped.
+        Interruption.install()
+        trainer.onStep = { t in
+            guard Interruption.received != 0 else { return }
+            try t.save(to: output)
+            throw Interrupted(signal: Interruption.received)
+        }
+        let report: TrainingReport
+        do {
+            report = try trainer.train(x, labels: conditional ? loaded.labels : nil)
+        } catch let e as Interrupted {
+            FileHandle.standardError.write(Data(("\nvst: interrupted by \(Interruption.name) after step \(trainer.step) of \(steps); the checkpoint "
+                + "\(output) holds that step. Continue with: vst train \(family) … --resume \(output) -o \(output)\n").utf8))
+            throw ExitCode(128 + e.signal)
+        }
         print(String(format: "%@: %d steps (from %d) in %.1f s, loss %.4f → %.4f; wrote %@", fam.rawValue, report.steps, report.firstStep,
                      report.seconds, report.initialLoss, report.finalLoss, output))
     }

@@ -33,6 +33,26 @@ public enum DenoiserConfiguration: Sendable, Equatable {
     /// The DiT configuration (nil for other networks).
     public var dit: DiTConfiguration? { if case let .dit(c) = self { return c }; return nil }
 
+    /// An upper estimate of the network's parameter count computed from the configuration alone (saturating, so an
+    /// absurd configuration read from a file is recognised before anything is allocated).
+    public var approximateParameterCount: Int {
+        func mul(_ xs: Int...) -> Int {
+            var p = 1
+            for x in xs { let (r, o) = p.multipliedReportingOverflow(by: Swift.max(0, x)); if o { return Int.max / 8 }; p = r }
+            return p
+        }
+        func add(_ xs: Int...) -> Int { xs.reduce(0) { Swift.min(Int.max / 8, $0 + $1) } }
+        switch self {
+        case let .mlp(c):
+            let h = c.hidden
+            return add(mul(c.dimension + c.timeFrequencies + c.classCount + 2, h), mul(c.blocks, 4, h, h + 2), mul(h, c.dimension + 1))
+        case let .dit(c):
+            let w = c.width, tokenSize = mul(c.channels, c.patch, c.patch)
+            return add(mul(tokenSize + 1, w), mul(c.timeFrequencies + c.classCount + 2, w), mul(w, w),
+                       mul(c.depth, w, w, 12 + 2 * c.mlpRatio), mul(w, 2 * w + tokenSize + 2), mul(c.imageSide, c.imageSide, w))
+        }
+    }
+
     /// A freshly initialised network, its weights drawn from a generator seeded by `seed`.
     public func makeDenoiser<S: BLASScalar>(seed: UInt64, as _: S.Type = S.self) throws -> any Denoiser<S> {
         switch self {

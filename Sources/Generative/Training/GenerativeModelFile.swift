@@ -86,17 +86,32 @@ public struct GenerativeModelFile<S: BLASScalar> {
             return v
         }
         func number(_ k: String) throws -> Double {
-            guard let v = Double(try need(k)) else { throw TensorError.invalidArgument("\(path): metadata '\(k)' is not a number") }
+            guard let v = Double(try need(k)), v.isFinite else { throw TensorError.invalidArgument("\(path): metadata '\(k)' is not a finite number") }
             return v
+        }
+        /// A whole number in 0 … 2³¹ (a count or a step), refused before `Int(_:)` could trap on NaN, ±∞ or 1e300.
+        func integer(_ k: String) throws -> Int {
+            let v = try number(k)
+            guard v >= 0, v <= Double(Int32.max), v == v.rounded() else {
+                throw TensorError.invalidArgument("\(path): metadata '\(k)' must be a whole number in 0…\(Int32.max), got \(m[k] ?? "")")
+            }
+            return Int(v)
         }
         let dc: DenoiserConfiguration
         do { dc = try DenoiserConfiguration(metadata: m) } catch { throw TensorError.invalidArgument("\(path): \(error)") }
+        // The configuration is only a claim: before a network is allocated from it, its size must be that of the
+        // weights the file really holds (a file claiming width 10⁹ would otherwise allocate first and fail later).
+        let stored = file.tensors.filter { $0.key.hasPrefix("raw.") }.reduce(0) { $0 + $1.value.shape.reduce(1, *) }
+        let claimed = dc.approximateParameterCount
+        guard claimed <= 4 * stored + 1_000_000 else {
+            throw TensorError.invalidArgument("\(path): the denoiser configuration describes about \(claimed) parameters but the file holds \(stored) raw weights")
+        }
         let scaling = try JSONDecoder().decode(AffineScaling.self, from: Data(try need("scaling").utf8))
         let net: any Denoiser<S> = try dc.makeDenoiser(seed: 0)
         let family: any TrainableFamily<S>
         switch try FamilyName(parsing: need("family")) {
         case .ddpm:
-            let c = DDPMConfiguration(betaSchedule: try decodeBetaSchedule(need("beta_schedule")), timesteps: Int(try number("timesteps")),
+            let c = DDPMConfiguration(betaSchedule: try decodeBetaSchedule(need("beta_schedule")), timesteps: try integer("timesteps"),
                                       target: try PredictionTarget(parsing: need("target")), variance: try PosteriorVariance(parsing: need("variance")),
                                       clipSample: m["clip_sample"].flatMap(Double.init))
             family = try DDPM(denoiser: net, configuration: c)
@@ -113,7 +128,7 @@ public struct GenerativeModelFile<S: BLASScalar> {
             }
             guard let w = ScoreSDE.Weighting(rawValue: try need("weighting")) else { throw TensorError.invalidArgument("\(path): bad weighting") }
             family = try ScoreSDEModel(denoiser: net, configuration: ScoreSDEConfiguration(sde: sde, weighting: w, snr: try number("snr"),
-                                                                                            correctorSteps: Int(try number("corrector_steps"))))
+                                                                                            correctorSteps: try integer("corrector_steps")))
         case .consistency:
             do {
                 family = try ConsistencyModel(denoiser: net, configuration: ConsistencyModel<S>.configuration(metadata: m, dimension: dc.dimension))
@@ -149,8 +164,8 @@ public struct GenerativeModelFile<S: BLASScalar> {
             optimizer = Adam<S>.State(firstMoments: mm, secondMoments: vv, parameterSteps: ps, stepCount: count)
         }
         var out = GenerativeModelFile(family: family, denoiserConfiguration: dc, scaling: scaling, metadata: m,
-                                      emaWeights: ema.isEmpty ? nil : ema, step: Int(try number("step")),
-                                      seed: UInt64(try need("seed")) ?? 0, emaUpdates: Int(try number("ema_updates")))
+                                      emaWeights: ema.isEmpty ? nil : ema, step: try integer("step"),
+                                      seed: UInt64(try need("seed")) ?? 0, emaUpdates: try integer("ema_updates"))
         out.optimizerState = optimizer
         out.trainingState = state
         return out
