@@ -85,6 +85,9 @@ private func residentBytes() -> Int {
         let growth = after - before
         print("MemoryTests: 10⁵ training steps: RSS \(before >> 10) KiB after 10⁴ steps, \(after >> 10) KiB after 10⁵ (growth \(growth >> 10) KiB); loss \(first) → \(last)")
         #expect(last.isFinite && last < 1e-3, "training diverged: loss \(first) → \(last)")
-        #expect(growth < 8 << 20, "RSS grew by \(growth >> 10) KiB over 9·10⁴ steps")
+        // RSS is process-wide and other suites run concurrently (one parallel run saw 25 MiB of growth from them in
+        // a similar loop), so the bound is 32 MiB: a step's graph leaked 9·10⁴ times (≈ 5 KiB each) is over 400 MiB;
+        // the freeing of the graph itself is checked exactly by the weak-reference tests above.
+        #expect(growth < 32 << 20, "RSS grew by \(growth >> 10) KiB over 9·10⁴ steps")
     }
 }

@@ -232,6 +232,9 @@ func expectFinite(_ values: [Double], _ what: String, sourceLocation: SourceLoca
         let after = Self.residentBytes()
         print("LongRunMemoryTests: 10⁴ projected batches of 256×64: RSS \(before >> 10) KiB after 10³, \(after >> 10) KiB after 10⁴ (growth \((after - before) >> 10) KiB)")
         #expect(checksum.isFinite)
-        #expect(after - before < 8 << 20, "RSS grew by \((after - before) >> 10) KiB over 9·10³ batches")
+        // RSS is the whole test process's, and other suites run at the same time (a parallel `make test` measured
+        // 25 MiB of growth from them over this loop). The bound still catches any leak per batch: the smallest
+        // tensor of a batch (the 256×9 core) leaked 9·10³ times is 158 MiB.
+        #expect(after - before < 64 << 20, "RSS grew by \((after - before) >> 10) KiB over 9·10³ batches")
     }
 }
