@@ -216,7 +216,7 @@ struct BenchCommand: ParsableCommand {
             } else {
                 guard let spec = Self.catalogue.first(where: { $0.name == w }) else { throw ValidationError("unknown worker workload \(w)") }
                 var p = try measure(spec, workerD)
-                p.peakRSSKiB = BenchMemory.maxRSSKiB()
+                p.peakRSSKiB = ProcessMemory.maxRSSKiB()
                 print(String(decoding: try enc.encode(p), as: UTF8.self))
             }
             return
@@ -271,9 +271,9 @@ struct BenchCommand: ParsableCommand {
             for d in ds {
                 var p: BenchPoint
                 if inProcess {
-                    BenchMemory.resetPeak()
+                    ProcessMemory.resetPeak()
                     p = try measure(w, d)
-                    p.peakRSSKiB = BenchMemory.maxRSSKiB()
+                    p.peakRSSKiB = ProcessMemory.maxRSSKiB()
                 } else {
                     let c = try BenchChild.run(exe, workerArguments(w.name, d), environment: env)
                     guard c.status == 0 else {
@@ -513,7 +513,7 @@ struct BenchCommand: ParsableCommand {
         var flops: Double? = nil
         var throughput: Double? = nil, unit: String? = nil
         var rssBefore: Int? = nil
-        func start() { if BenchMemory.resetPeak() { rssBefore = BenchMemory.status("VmRSS") } }
+        func start() { if ProcessMemory.resetPeak() { rssBefore = ProcessMemory.status("VmRSS") } }
         let n = rRows
         switch w.name {
         case "matmul-f32", "matmul-f64":
@@ -626,7 +626,7 @@ struct BenchCommand: ParsableCommand {
         default:
             throw ValidationError("bench: no measurement for workload \(w.name)")
         }
-        let hwm = rssBefore != nil ? BenchMemory.status("VmHWM") : nil
+        let hwm = rssBefore != nil ? ProcessMemory.status("VmHWM") : nil
         return BenchPoint(workload: w.name, group: w.group, d: d, dtype: w.dtype, shape: shape, median: stats.median, min: stats.min,
                           max: stats.max, reps: stats.reps, inner: stats.inner, blasThreads: BLAS.threads, linearThreads: Parallel.threads,
                           peakRSSKiB: nil, peakExtraKiB: hwm.flatMap { h in rssBefore.map { h - $0 } }, gemmFlops: flops,

@@ -88,7 +88,7 @@ struct BenchLinear: ParsableCommand {
         if selected.contains("all") { selected = Self.allWorkloads }
         selected = selected.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
         let sizeOverride = sizes.map { parseList($0).compactMap { Int($0) } }
-        let timing = Timing(reps: reps, warmup: warmup, minRepTime: minRepTime, maxTime: maxTime)
+        let timing = BenchTiming(reps: reps, warmup: warmup, minRepTime: minRepTime, maxTime: maxTime)
 
         // Points ordered by size, then workload: workloads of one size (e.g. matmul and gemm) run back to back.
         var points: [(workload: String, n: Int)] = []
@@ -121,13 +121,13 @@ struct BenchLinear: ParsableCommand {
     }
 
     /// Builds the inputs of one point (outside the timing) and times the call.
-    fileprivate func measure<S: BLASScalar>(_ workload: String, _ n: Int, _: S.Type, _ timing: Timing) throws -> BenchRecord {
+    fileprivate func measure<S: BLASScalar>(_ workload: String, _ n: Int, _: S.Type, _ timing: BenchTiming) throws -> BenchRecord {
         var shape = "\(n)x\(n)"
-        let stats: Stats
+        let stats: BenchStats
         switch workload {
         case "matmul":
             let a = Tensor<S>.normal([n, n], seed: 1), b = Tensor<S>.normal([n, n], seed: 2)
-            stats = try timing.run { sink(try matmul(a, b)) }
+            stats = try timing.run { benchSink(try matmul(a, b)) }
         case "gemm":
             let a = Tensor<S>.normal([n, n], seed: 1), b = Tensor<S>.normal([n, n], seed: 2)
             let c = UnsafeMutablePointer<S>.allocate(capacity: n * n)
@@ -139,7 +139,7 @@ struct BenchLinear: ParsableCommand {
                     return timing.run {
                         S.gemm(transA: false, transB: false, m: n, n: n, k: n, alpha: 1, a: ap, lda: n, b: bp, ldb: n,
                                beta: 0, c: c, ldc: n)
-                        sink(c)
+                        benchSink(c)
                     }
                 }
             }
@@ -147,74 +147,26 @@ struct BenchLinear: ParsableCommand {
             shape = "\(n)"
             let x = Tensor<S>.normal([n], seed: 3), y = Tensor<S>.normal([n], seed: 4)
             switch workload {
-            case "exp": stats = timing.run { sink(x.exp()) }
-            case "silu": stats = timing.run { sink(x.silu()) }
-            default: stats = try timing.run { sink(try x + y) }
+            case "exp": stats = timing.run { benchSink(x.exp()) }
+            case "silu": stats = timing.run { benchSink(x.silu()) }
+            default: stats = try timing.run { benchSink(try x + y) }
             }
         case "svd":
             let a = Tensor<S>.normal([n, n], seed: 5)
-            stats = try timing.run { sink(try a.svd()) }
+            stats = try timing.run { benchSink(try a.svd()) }
         case "svd-tall":
             shape = "\(4 * n)x\(n)"
             let a = Tensor<S>.normal([4 * n, n], seed: 6)
-            stats = try timing.run { sink(try a.svd()) }
+            stats = try timing.run { benchSink(try a.svd()) }
         case "eigh":
             let g = Tensor<S>.normal([n, n], seed: 7)
             let a = try g + g.transposed()
-            stats = try timing.run { sink(try a.eigh()) }
+            stats = try timing.run { benchSink(try a.eigh()) }
         default:
             throw ValidationError("unknown workload \(workload)")
         }
         return BenchRecord(workload: workload, n: n, shape: shape, dtype: S.dtypeName, median: stats.median, min: stats.min,
                            max: stats.max, reps: stats.reps, inner: stats.inner, threads: BLAS.threads)
-    }
-}
-
-/// Keeps a value alive and opaque to the optimiser, so the work producing it is not removed.
-@inline(never) @_optimize(none)
-private func sink<T>(_ x: T) { _ = x }
-
-/// Monotonic seconds.
-@inline(__always)
-private func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
-
-private struct Stats { var median: Double, min: Double, max: Double, reps: Int, inner: Int }
-
-/// The measuring loop shared by every workload.
-private struct Timing {
-    var reps: Int, warmup: Int, minRepTime: Double, maxTime: Double
-
-    func run(_ body: () throws -> Void) rethrows -> Stats {
-        // Warm-up (thread pools, page faults, caches); slow calls need only one.
-        let w0 = now()
-        for _ in 0..<Swift.max(1, warmup) {
-            try body()
-            if now() - w0 > 0.25 * maxTime { break }
-        }
-        // Calibrate: calls per repetition so that one repetition lasts at least minRepTime.
-        var calls = 1, elapsed = 0.0
-        while true {
-            let t0 = now()
-            for _ in 0..<calls { try body() }
-            elapsed = now() - t0
-            if elapsed >= minRepTime || calls >= 1 << 24 { break }
-            let target = elapsed > 0 ? Int((minRepTime / elapsed * Double(calls) * 1.2).rounded(.up)) : calls * 10
-            calls = Swift.min(calls * 10, Swift.max(calls * 2, target))
-        }
-        var times: [Double] = []
-        // A single-call calibration already is a valid repetition (it ran after the warm-up).
-        if calls == 1 { times.append(elapsed) }
-        let count = Swift.max(Swift.min(reps, 3), Swift.min(reps, Int(maxTime / Swift.max(elapsed, 1e-9))))
-        times.reserveCapacity(count)
-        while times.count < count {
-            let t0 = now()
-            for _ in 0..<calls { try body() }
-            times.append((now() - t0) / Double(calls))
-        }
-        times.sort()
-        let m = times.count
-        let median = m % 2 == 1 ? times[m / 2] : 0.5 * (times[m / 2 - 1] + times[m / 2])
-        return Stats(median: median, min: times[0], max: times[m - 1], reps: m, inner: calls)
     }
 }
 

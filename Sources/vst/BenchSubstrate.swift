@@ -125,7 +125,7 @@ struct BenchSubstrate: ParsableCommand {
         if selected.contains("all") { selected = Self.allWorkloads }
         selected = selected.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
         let sizeOverride = sizes.map { parseList($0).compactMap { Int($0) } }
-        let timing = SubstrateTiming(reps: reps, warmup: warmup, minRepTime: minRepTime, maxTime: maxTime)
+        let timing = BenchTiming(reps: reps, warmup: warmup, minRepTime: minRepTime, maxTime: maxTime)
 
         Self.warmBLAS()
         var results: [SubstrateRecord] = []
@@ -179,9 +179,9 @@ struct BenchSubstrate: ParsableCommand {
     }
 
     /// Builds the inputs of one point (outside the timing), times the call and records memory and values.
-    fileprivate func measure<S: BLASScalar>(_ w: String, _ d: Int, _ n: Int, _: S.Type, _ timing: SubstrateTiming) throws -> SubstrateRecord {
+    fileprivate func measure<S: BLASScalar>(_ w: String, _ d: Int, _ n: Int, _: S.Type, _ timing: BenchTiming) throws -> SubstrateRecord {
         var values: [String: [Double]] = [:]
-        var stats: SubstrateStats
+        var stats: BenchStats
         var memory = MemoryMark()
         switch w {
         case "fit-svd", "fit-covariance", "fit-randomized":
@@ -200,21 +200,21 @@ struct BenchSubstrate: ParsableCommand {
             let p = try Projection.fit(x, options: ProjectionOptions(k: 9, method: .covariance))
             if w == "project" {
                 memory = MemoryMark.start()
-                stats = try timing.run { sink(try p.project(x)) }
+                stats = try timing.run { benchSink(try p.project(x)) }
                 memory.finish()
             } else {
                 let z = try p.project(x)
                 if w == "lift" {
                     let r = try p.residual(x)
                     memory = MemoryMark.start()
-                    stats = try timing.run { sink(try p.lift(z, residual: r)) }
+                    stats = try timing.run { benchSink(try p.lift(z, residual: r)) }
                     memory.finish()
                     let back = try p.lift(z, residual: r)
                     let xd: Tensor<Double> = x.cast()
                     values["round_trip_error"] = [try (back - xd).norm() / xd.norm()]
                 } else {
                     memory = MemoryMark.start()
-                    stats = try timing.run { sink(try p.lift(z)) }
+                    stats = try timing.run { benchSink(try p.lift(z)) }
                     memory.finish()
                 }
             }
@@ -361,52 +361,6 @@ private struct MemoryMark {
 
     mutating func finish() {
         if before != nil { peak = ProcessMemory.status("VmHWM") }
-    }
-}
-
-// MARK: Timing
-
-/// Keeps a value alive and opaque to the optimiser, so the work producing it is not removed.
-@inline(never) @_optimize(none)
-private func sink<T>(_ x: T) { _ = x }
-
-/// Monotonic seconds.
-@inline(__always)
-private func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
-
-private struct SubstrateStats { var median: Double, min: Double, max: Double, reps: Int, inner: Int }
-
-/// The measuring loop of `bench-linear`: warm-up, calibrated inner loop, repetitions within a time budget.
-private struct SubstrateTiming {
-    var reps: Int, warmup: Int, minRepTime: Double, maxTime: Double
-
-    func run(_ body: () throws -> Void) rethrows -> SubstrateStats {
-        let w0 = now()
-        for _ in 0..<Swift.max(1, warmup) {
-            try body()
-            if now() - w0 > 0.25 * maxTime { break }
-        }
-        var calls = 1, elapsed = 0.0
-        while true {
-            let t0 = now()
-            for _ in 0..<calls { try body() }
-            elapsed = now() - t0
-            if elapsed >= minRepTime || calls >= 1 << 24 { break }
-            let target = elapsed > 0 ? Int((minRepTime / elapsed * Double(calls) * 1.2).rounded(.up)) : calls * 10
-            calls = Swift.min(calls * 10, Swift.max(calls * 2, target))
-        }
-        var times: [Double] = []
-        if calls == 1 { times.append(elapsed) }
-        let count = Swift.max(Swift.min(reps, 3), Swift.min(reps, Int(maxTime / Swift.max(elapsed, 1e-9))))
-        while times.count < count {
-            let t0 = now()
-            for _ in 0..<calls { try body() }
-            times.append((now() - t0) / Double(calls))
-        }
-        times.sort()
-        let m = times.count
-        let median = m % 2 == 1 ? times[m / 2] : 0.5 * (times[m / 2 - 1] + times[m / 2])
-        return SubstrateStats(median: median, min: times[0], max: times[m - 1], reps: m, inner: calls)
     }
 }
 

@@ -55,34 +55,6 @@ struct BenchTiming {
     }
 }
 
-// MARK: Memory
-
-/// Resident-set figures of this process (KiB) from /proc/self/status, and the reset of its peak mark.
-enum BenchMemory {
-    static func status(_ key: String) -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix(key + ":") {
-            return Int(line.dropFirst(key.count + 1).trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "")
-        }
-        return nil
-    }
-
-    /// Resets VmHWM to the current RSS (Linux ≥ 4.0: writing 5 to /proc/self/clear_refs). False where unavailable.
-    @discardableResult
-    static func resetPeak() -> Bool {
-        guard let f = fopen("/proc/self/clear_refs", "w") else { return false }
-        defer { fclose(f) }
-        return fputs("5", f) >= 0
-    }
-
-    /// getrusage ru_maxrss of this process (KiB on Linux).
-    static func maxRSSKiB() -> Int {
-        var u = rusage()
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &u)
-        return Int(u.ru_maxrss)
-    }
-}
-
 // MARK: Child processes
 
 /// A finished child process: exit code (128 + signal when killed), its standard output, its peak RSS (ru_maxrss

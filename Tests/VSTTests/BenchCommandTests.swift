@@ -3,33 +3,9 @@ import Testing
 
 /// End-to-end tests of `vst bench`: the results it writes and the regression guard against a baseline.
 @Suite(.serialized) struct BenchCommandTests {
-    /// The vst binary built beside this test bundle.
-    static let vst: URL = {
-        let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for dir in [here, here.deletingLastPathComponent()] {
-            let candidate = dir.appendingPathComponent("vst")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        return here.appendingPathComponent("vst")
-    }()
-
-    struct Result { var code: Int32; var out: String; var err: String }
-
-    static func run(_ args: [String], in dir: URL) throws -> Result {
-        let p = Process()
-        p.executableURL = vst
-        p.arguments = args
-        p.currentDirectoryURL = dir
-        var env = ProcessInfo.processInfo.environment
-        env["OPENBLAS_NUM_THREADS"] = "1"
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Result(code: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
-    }
+    /// The binary and the runner of the CLI tests (OPENBLAS_NUM_THREADS=1).
+    typealias Result = CommandLineTests.Result
+    static func run(_ args: [String], in dir: URL) throws -> Result { try CommandLineTests.run(args, in: dir) }
 
     static func scratch() throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vst-bench-\(UUID().uuidString)")

@@ -16,13 +16,13 @@ import Testing
 
     struct Result { var code: Int32; var out: String; var err: String }
 
-    /// Runs vst with `args` in `dir`.
-    static func run(_ args: [String], in dir: URL) throws -> Result {
+    /// Runs vst with `args` in `dir` (with `environment` added to this process's).
+    static func run(_ args: [String], in dir: URL, environment: [String: String] = [:]) throws -> Result {
         let p = Process()
         p.executableURL = vst
         p.arguments = args
         p.currentDirectoryURL = dir
-        var env = ProcessInfo.processInfo.environment
+        var env = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         env["OPENBLAS_NUM_THREADS"] = "1"
         p.environment = env
         let out = Pipe(), err = Pipe()

@@ -2,24 +2,13 @@ import Foundation
 import Testing
 
 /// End to end: `vst demo --quick` trains, samples and analyses, and its report says what the issue promises —
-/// every section's keys, models that beat the Gaussian baseline, a passing validation, determinism for a seed.
+/// every section's keys, models that beat the Gaussian baseline, a passing validation.
 @Suite(.serialized) struct DemoCommandTests {
     static func runDemo(_ extra: [String], in dir: URL) throws -> CommandLineTests.Result {
         // Digits are found from the repository root (the test's working directory may be anywhere).
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let p = Process()
-        p.executableURL = CommandLineTests.vst
-        p.arguments = ["demo", "--quick", "--quiet"] + extra
-        p.currentDirectoryURL = dir
-        var env = ProcessInfo.processInfo.environment
-        env["SUBSTRATE_DATA"] = root.appendingPathComponent("data").path
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return CommandLineTests.Result(code: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+        return try CommandLineTests.run(["demo", "--quick", "--quiet"] + extra, in: dir,
+                                        environment: ["SUBSTRATE_DATA": root.appendingPathComponent("data").path])
     }
 
     @Test("vst demo --quick writes a complete, sane report")
