@@ -10,8 +10,23 @@ public enum ProjectionMethod: String, Sendable, CaseIterable {
     /// streaming (memory independent of n) and mergeable across shards. O(nD² + D³).
     case covariance
     /// Randomized SVD (Halko, Martinsson & Tropp 2011) of the top directions only; the rest of the basis is an
-    /// orthonormal completion. Subspace iteration on X_cᵀX_c in q + 2 streamed reads of X: O(nD·(k + p)·(q + 2)).
+    /// orthonormal completion. Subspace iteration on C = X_cᵀX_c, applied either through the formed D×D matrix (one
+    /// read of X, O(nD²)) or streamed (q + 2 reads of X, O(nD·(k + p)·(q + 2))), whichever the cost model
+    /// `Projection.randomizedFormsCovariance` finds cheaper (`ProjectionOptions.randomizedOperator` overrides it).
     case randomized
+}
+
+/// How the randomized method applies C = X_cᵀX_c (the centred scatter) to its D×l iterate. Both run the same
+/// subspace iteration from the same seeded start and agree up to rounding; they differ only in cost.
+public enum RandomizedOperator: String, Sendable, CaseIterable {
+    /// `covariance` when `Projection.randomizedFormsCovariance` says forming C is cheaper, else `streamed`.
+    case automatic
+    /// Form C once (one streamed syrk read of X, n·D(D + 1)/2 multiply-adds, memory O(D²)) and multiply the
+    /// D×D matrix in every iteration.
+    case covariance
+    /// Never form C: each application Y = X_cᵀ(X_cZ) is one read of X with two thin products (2·n·D·l
+    /// multiply-adds), q + 2 reads in all.
+    case streamed
 }
 
 /// Options of `Projection.fit`; the defaults are the spec's.
@@ -25,11 +40,13 @@ public struct ProjectionOptions: Sendable {
     public var standardize: Bool = false
     /// `project` returns whitened coordinates z/√λ (off by default).
     public var whiten: Bool = false
-    /// Seed for the randomized method and for basis completion.
+    /// Seed of the randomized method's Gaussian start (basis completion is deterministic: Householder).
     public var seed: UInt64 = 0
     /// Randomized method: oversampling p (default 10) and power iterations q (default 4).
     public var oversampling: Int = 10
     public var powerIterations: Int = 4
+    /// Randomized method: how C = X_cᵀX_c is applied in the subspace iteration (default: by the cost model).
+    public var randomizedOperator: RandomizedOperator = .automatic
     /// Covariance method: rows per chunk.
     public var chunkRows: Int = 4096
 
@@ -124,7 +141,7 @@ public struct Projection: Sendable {
             let svd = try xd.svd()
             let lambda = svd.s.scalars.map { $0 * $0 / Double(n - 1) }
             let v = try svd.vt.transposed()            // D × min(n, D)
-            let full = try completeAndOrient(v, seed: o.seed)
+            let full = try completeAndOrient(v)
             var eig = lambda
             eig += [Double](repeating: 0, count: d - eig.count)
             p = Projection(mean: mean, scale: scale, basis: full, eigenvalues: eig, totalVariance: eig.reduce(0, +),
@@ -138,7 +155,7 @@ public struct Projection: Sendable {
             let r = Swift.min(Swift.max(o.k, 9), Swift.min(n, d))
             let top = try randomizedTop(xd, mean: [Double](repeating: 0, count: d), r: r, oversampling: o.oversampling,
                                         iterations: o.powerIterations, seed: o.seed)
-            let full = try completeAndOrient(top.vectors, seed: o.seed)
+            let full = try completeAndOrient(top.vectors)
             let lambda = top.lambda
             p = Projection(mean: mean, scale: scale, basis: full, eigenvalues: lambda, totalVariance: xd.square().sum() / Double(n - 1),
                            k: o.k, n: n, method: .randomized, whiten: o.whiten)
@@ -201,7 +218,7 @@ public struct Projection: Sendable {
         }
         let svd = try r.svd()
         let lambda = svd.s.scalars.map { $0 * $0 / Double(n - 1) }
-        var p = Projection(mean: Tensor(mu), scale: scale.map { Tensor($0) }, basis: try completeAndOrient(svd.vt.transposed(), seed: o.seed),
+        var p = Projection(mean: Tensor(mu), scale: scale.map { Tensor($0) }, basis: try completeAndOrient(svd.vt.transposed()),
                            eigenvalues: lambda, totalVariance: lambda.reduce(0, +), k: o.k, n: n, method: .svd, whiten: o.whiten)
         if o.whiten { try p.checkWhitenable() }
         p.metadata["created"] = ISO8601DateFormatter().string(from: Date())
@@ -229,83 +246,89 @@ public struct Projection: Sendable {
         let d = c.shape[0]
         let e = try c.eigh()
         // Ascending → descending.
-        let order = Array((0..<d).reversed())
-        let lambda = order.map { Swift.max(0, e.values[$0]) }
-        let v = try e.vectors.transposed().gather(rows: order).transposed()
-        let oriented = try completeAndOrient(v, seed: o.seed)
+        let lambda = (0..<d).reversed().map { Swift.max(0, e.values[$0]) }
+        // Columns in descending order: one reversed copy of each row.
+        let v = e.vectors.withUnsafeBufferPointer { src in
+            Tensor<Double>(unsafeUninitializedShape: [d, d]) { dst, _ in
+                for i in 0..<d { for j in 0..<d { dst[i * d + j] = src[i * d + d - 1 - j] } }
+            }
+        }
+        let oriented = try completeAndOrient(v)
         return Projection(mean: mean, scale: nil, basis: oriented, eigenvalues: lambda, totalVariance: lambda.reduce(0, +),
                           k: o.k, n: n, method: .covariance, whiten: o.whiten)
     }
 
-    /// The randomized fit without materialising the centred data: the input is read a cache-sized block of rows
-    /// at a time, each block centred into a small buffer in the input's precision (Float input uses sgemm), so
-    /// memory stays at the input plus O(block·D + D·(k + p)).
+    /// The randomized fit without materialising the centred data. The subspace iteration applies C = X_cᵀX_c
+    /// either through the explicitly formed D×D scatter (accumulated like the covariance method: one read of X,
+    /// memory O(D²)) or streamed (q + 2 reads of X, each block centred into a small buffer in the input's precision,
+    /// Float input using sgemm; memory O(block·D + D·l)); `options.randomizedOperator` chooses, by default the
+    /// cost model `randomizedFormsCovariance`.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     static func fitRandomized<S: BLASScalar>(_ x: Tensor<S>, options o: ProjectionOptions) throws -> Projection {
         let n = x.shape[0], d = x.shape[1]
         let r = Swift.min(Swift.max(o.k, 9), Swift.min(n, d))
-        // With centring, the mean comes out of the sketch's first read of X (see randomizedTop).
-        let top = try randomizedTop(x, mean: o.center ? nil : [Double](repeating: 0, count: d), r: r, oversampling: o.oversampling,
+        let l = Swift.min(Swift.min(n, d), r + Swift.max(0, o.oversampling))
+        let explicit: Bool
+        switch o.randomizedOperator {
+        case .automatic: explicit = randomizedFormsCovariance(n: n, d: d, l: l, iterations: o.powerIterations, scalarBytes: S.byteCount)
+        case .covariance: explicit = true
+        case .streamed: explicit = false
+        }
+        let top: (vectors: Tensor<Double>, lambda: [Double], sumSquares: Double, mean: [Double])
+        if explicit {
+            var stats = CovarianceStatistics(dimension: d)
+            try stats.add(x, chunk: o.chunkRows)
+            var c = stats.scatter                                                            // Σ(x − μ)(x − μ)ᵀ
+            var mean = stats.mean.scalars
+            if !o.center {
+                try c.addScaled(outer(stats.mean, stats.mean), Double(n))                   // Σxxᵀ
+                mean = [Double](repeating: 0, count: d)
+            }
+            let trace = c.withUnsafeBufferPointer { p in (0..<d).reduce(0.0) { $0 + p[$1 * d + $1] } }
+            let it = try subspaceIteration(d: d, l: l, r: r, n: n, iterations: o.powerIterations, seed: o.seed) { z, _ in
+                try matmul(c, z)
+            }
+            top = (it.vectors, it.lambda, trace, mean)
+        } else {
+            // With centring, the mean comes out of the sketch's first read of X (see randomizedTop).
+            top = try randomizedTop(x, mean: o.center ? nil : [Double](repeating: 0, count: d), r: r, oversampling: o.oversampling,
                                     iterations: o.powerIterations, seed: o.seed)
-        let mean = top.mean
-        var p = Projection(mean: Tensor(mean), scale: nil, basis: try completeAndOrient(top.vectors, seed: o.seed), eigenvalues: top.lambda,
+        }
+        var p = Projection(mean: Tensor(top.mean), scale: nil, basis: try completeAndOrient(top.vectors), eigenvalues: top.lambda,
                            totalVariance: Swift.max(0, top.sumSquares) / Double(n - 1), k: o.k, n: n, method: .randomized, whiten: o.whiten)
         if o.whiten { try p.checkWhitenable() }
         p.metadata["created"] = ISO8601DateFormatter().string(from: Date())
         return p
     }
 
-    /// Top-r right singular vectors of X_c = X − 1μᵀ [n, D] and λ = σ²/(n − 1), by randomized subspace iteration
-    /// on C = X_cᵀX_c (Halko, Martinsson & Tropp 2011, §4.5) without forming C or X_c: each application Y = CZ is
-    /// one read of X in blocks of rows, each block centred into a cache-resident buffer and multiplied twice
-    /// (P = X_b Z, Y += X_bᵀP) while it is in cache. Only the D×l iterate is re-orthonormalised (QR), and the
-    /// estimates come from the Rayleigh–Ritz projection ZᵀCZ of the last iterate.
+    /// Whether the randomized fit should form C = X_cᵀX_c once rather than stream q + 2 applications of it.
     ///
-    /// `iterations` = q runs q + 1 orthonormalised applications of C and a final one for Rayleigh–Ritz: the
-    /// subspace is span(C^{q+1}Ω), so the eigenvalue error decays like (λ_{l+1}/λ_i)^{2q+2}, half a step beyond
-    /// Algorithm 4.4's (λ_{l+1}/λ_i)^{2q+1} with the same q, for q + 2 reads of X instead of 2q + 2 products.
-    /// Also returns Σ of the squared centred entries (for the total variance) and the mean: when `mean` is nil it is
-    /// computed in the first read, which is then uncentred (see below), so X is read q + 2 times in all.
-    @_specialize(where S == Float)
-    @_specialize(where S == Double)
-    static func randomizedTop<S: BLASScalar>(_ x: Tensor<S>, mean given: [Double]?, r: Int, oversampling: Int, iterations: Int,
-                                             seed: UInt64) throws -> (vectors: Tensor<Double>, lambda: [Double], sumSquares: Double, mean: [Double]) {
-        let n = x.shape[0], d = x.shape[1]
-        let l = Swift.min(Swift.min(n, d), r + Swift.max(0, oversampling))
+    /// Forming C costs one syrk over X, n·D(D + 1)/2 multiply-adds; streaming costs q + 2 reads, each two thin
+    /// products of 2·n·D·l multiply-adds. Thin products (l ≈ 19 columns) run BLAS well below its peak, so the
+    /// comparison weighs them by ρ, the measured ratio of a thin product's rate to syrk's (single-threaded OpenBLAS
+    /// 0.3.21 on AVX-512: 0.34 in Float, 0.5 in Double): C is formed when D·ρ < 4·l·(q + 2). With the defaults
+    /// (k = 9, p = 10, q = 4) that is D ≤ 1341 for Float input and D ≤ 911 for Double. Never when n < D (C would
+    /// cost more than the data it summarises).
+    public static func randomizedFormsCovariance(n: Int, d: Int, l: Int, iterations q: Int, scalarBytes: Int) -> Bool {
+        guard n >= d else { return false }
+        let rho = scalarBytes <= 4 ? 0.34 : 0.5
+        return Double(d) * rho < 4 * Double(l) * Double(Swift.max(0, q) + 2)
+    }
+
+    /// Randomized subspace iteration (Halko, Martinsson & Tropp 2011, §4.5) for the top-r eigenpairs of a symmetric
+    /// positive semi-definite D×D operator C given only as `apply(Z, t)` = CZ for the t-th product (t = 0…q + 1).
+    ///
+    /// Starts from the orthonormalised Gaussian D×l matrix of `seed`, runs q + 1 orthonormalised applications (QR)
+    /// and one more for the Rayleigh–Ritz matrix ZᵀCZ of the last iterate: the subspace is span(C^{q+1}Ω), so the
+    /// eigenvalue error decays like (λ_{l+1}/λ_i)^{2q+2}. Returns the Ritz vectors [D, r] and λ = θ/(n − 1).
+    static func subspaceIteration(d: Int, l: Int, r: Int, n: Int, iterations: Int, seed: UInt64,
+                                  apply: (Tensor<Double>, Int) throws -> Tensor<Double>) throws -> (vectors: Tensor<Double>, lambda: [Double]) {
         var z = try Tensor<Double>.normal([d, l], seed: seed).qr().q                        // D × l, orthonormal
-        var sumSquares = 0.0
-        var mean = given ?? [Double](repeating: 0, count: d)
         var y = Tensor<Double>.zeros([d, l])
         let passes = Swift.max(0, iterations) + 2
         for t in 0..<passes {
-            if t == 0 {
-                // First read: also the column sums (finiteness, and the mean when not given). Without a given
-                // mean this read is uncentred, Y = XᵀXZ, corrected to X_cᵀX_cZ = XᵀXZ − nμ(μᵀZ): the correction
-                // can cancel for large offsets, but this Y only seeds the iteration (its subspace is re-formed
-                // from centred products in every later read), so no read of X is spent on the mean alone.
-                var sums = [Double](repeating: 0, count: d)
-                let centred = given != nil
-                y = sums.withUnsafeMutableBufferPointer { sp in
-                    centred ? withUnsafeMutablePointer(to: &sumSquares) { gramApply(x, mean: mean, z, sumSquares: $0, sums: sp.baseAddress!) }
-                            : gramApply(x, mean: mean, z, sumSquares: nil, sums: sp.baseAddress!)
-                }
-                if !sums.reduce(0, +).isFinite { try x.checkFinite("input") }
-                if !centred {
-                    mean = sums.map { $0 / Double(n) }
-                    let mz = try matmul(Tensor(mean, shape: [1, d]), z)                       // μᵀZ [1, l]
-                    let nn = Double(n)
-                    y.withUnsafeMutableBufferPointer { yp in
-                        mz.withUnsafeBufferPointer { mp in
-                            for j in 0..<d { for a in 0..<l { yp[j * l + a] -= nn * mean[j] * mp[a] } }
-                        }
-                    }
-                }
-            } else if t == 1 && given == nil {
-                y = withUnsafeMutablePointer(to: &sumSquares) { gramApply(x, mean: mean, z, sumSquares: $0, sums: nil) }
-            } else {
-                y = gramApply(x, mean: mean, z, sumSquares: nil, sums: nil)
-            }
+            y = try apply(z, t)
             if t < passes - 1 { z = try y.qr().q }
         }
         var m = try matmul(z, y, transposeA: true)                                          // l × l = ZᵀCZ
@@ -314,7 +337,54 @@ public struct Projection: Sendable {
         let order = Array((0..<l).reversed().prefix(r))
         let lambda = order.map { Swift.max(0, e.values[$0]) / Double(n - 1) }
         let w = try e.vectors.transposed().gather(rows: order).transposed()                 // l × r
-        return (try matmul(z, w), lambda, sumSquares, mean)
+        return (try matmul(z, w), lambda)
+    }
+
+    /// Top-r right singular vectors of X_c = X − 1μᵀ [n, D] and λ = σ²/(n − 1), by `subspaceIteration` on
+    /// C = X_cᵀX_c without forming C or X_c: each application Y = CZ is one read of X in blocks of rows, each block
+    /// centred into a cache-resident buffer and multiplied twice (P = X_b Z, Y += X_bᵀP) while it is in cache.
+    ///
+    /// Also returns Σ of the squared centred entries (for the total variance) and the mean: when `mean` is nil it is
+    /// computed in the first read, which is then uncentred (see below), so X is read q + 2 times in all.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    static func randomizedTop<S: BLASScalar>(_ x: Tensor<S>, mean given: [Double]?, r: Int, oversampling: Int, iterations: Int,
+                                             seed: UInt64) throws -> (vectors: Tensor<Double>, lambda: [Double], sumSquares: Double, mean: [Double]) {
+        let n = x.shape[0], d = x.shape[1]
+        let l = Swift.min(Swift.min(n, d), r + Swift.max(0, oversampling))
+        var sumSquares = 0.0
+        var mean = given ?? [Double](repeating: 0, count: d)
+        let it = try subspaceIteration(d: d, l: l, r: r, n: n, iterations: iterations, seed: seed) { z, t in
+            if t == 0 {
+                // First read: also the column sums (finiteness, and the mean when not given). Without a given
+                // mean this read is uncentred, Y = XᵀXZ, corrected to X_cᵀX_cZ = XᵀXZ − nμ(μᵀZ): the correction
+                // can cancel for large offsets, but this Y only seeds the iteration (its subspace is re-formed
+                // from centred products in every later read), so no read of X is spent on the mean alone.
+                var sums = [Double](repeating: 0, count: d)
+                let centred = given != nil
+                var y = sums.withUnsafeMutableBufferPointer { sp in
+                    centred ? withUnsafeMutablePointer(to: &sumSquares) { gramApply(x, mean: mean, z, sumSquares: $0, sums: sp.baseAddress!) }
+                            : gramApply(x, mean: mean, z, sumSquares: nil, sums: sp.baseAddress!)
+                }
+                if !sums.reduce(0, +).isFinite { try x.checkFinite("input") }
+                if !centred {
+                    mean = sums.map { $0 / Double(n) }
+                    let mz = try matmul(Tensor(mean, shape: [1, d]), z)                       // μᵀZ [1, l]
+                    let nn = Double(n), mu = mean
+                    y.withUnsafeMutableBufferPointer { yp in
+                        mz.withUnsafeBufferPointer { mp in
+                            for j in 0..<d { for a in 0..<l { yp[j * l + a] -= nn * mu[j] * mp[a] } }
+                        }
+                    }
+                }
+                return y
+            } else if t == 1 && given == nil {
+                return withUnsafeMutablePointer(to: &sumSquares) { gramApply(x, mean: mean, z, sumSquares: $0, sums: nil) }
+            } else {
+                return gramApply(x, mean: mean, z, sumSquares: nil, sums: nil)
+            }
+        }
+        return (it.vectors, it.lambda, sumSquares, mean)
     }
 
     /// Y = X_cᵀ(X_c Z) [D, l] for X_c = X − 1μᵀ, in one read of X; the products run in S, Y accumulates in Double.
@@ -403,11 +473,12 @@ public struct Projection: Sendable {
         }
     }
 
-    /// Completes D×m orthonormal columns to a D×D basis and flips each column so its largest-magnitude entry is positive.
-    static func completeAndOrient(_ v: Tensor<Double>, seed: UInt64) throws -> Tensor<Double> {
+    /// Completes D×m orthonormal columns to a D×D basis (Householder, deterministic, O(D²m)) and flips each column
+    /// so its largest-magnitude entry is positive.
+    static func completeAndOrient(_ v: Tensor<Double>) throws -> Tensor<Double> {
         // A square V (all eigenvectors, or all right singular vectors) is already a basis: no completion, and no
         // D³ check of VᵀV = I on LAPACK's orthonormal output.
-        var full = v.shape[0] == v.shape[1] ? v : try v.completingOrthonormalBasis(seed: seed, tolerance: 1e-8)
+        var full = v.shape[0] == v.shape[1] ? v : try v.householderCompletion(tolerance: 1e-8)
         let d = full.shape[0]
         full.withUnsafeMutableBufferPointer { p in
             // Row by row (contiguous): the first entry of largest magnitude of each column decides its sign.

@@ -4,6 +4,7 @@ import Linear
 import Substrate
 
 extension ProjectionMethod: ExpressibleByArgument {}
+extension RandomizedOperator: ExpressibleByArgument {}
 
 /// Rows of every input file, a block at a time (.npy streams from disk; other formats load whole).
 enum RowBlocks {
@@ -74,6 +75,9 @@ struct FitProjection: ParsableCommand {
     @Argument(help: "Input files (.npy, .safetensors, .csv): n×D states.") var inputs: [String]
     @Option(name: .long, help: "Core size k.") var rank: Int = 9
     @Option(help: "svd | covariance | randomized") var method: ProjectionMethod = .svd
+    @Option(help: ArgumentHelp("randomized method: automatic | covariance | streamed (how X_cᵀX_c is applied; the same iteration, a different cost).",
+                               discussion: "covariance forms the D×D matrix in one read of the data; streamed reads the data q + 2 times and never forms it; automatic picks the cheaper by a cost model."))
+    var randomizedOperator: RandomizedOperator = .automatic
     @Option(help: "Output .safetensors file (projection, or statistics with --stats-only).") var out: String
     @Option(help: "Tensor name inside .safetensors inputs.") var key: String?
     @Flag(help: "Write this shard's mergeable statistics instead of a projection.") var statsOnly = false
@@ -86,6 +90,9 @@ struct FitProjection: ParsableCommand {
         if inputs.isEmpty { throw ValidationError("give at least one input file") }
         if rank < 1 { throw ValidationError("--rank must be at least 1, got \(rank)") }
         if statsOnly && (standardize || noCenter) { throw ValidationError("--stats-only keeps raw statistics; --standardize/--no-center apply when fitting") }
+        if randomizedOperator != .automatic && method != .randomized {
+            throw ValidationError("--randomized-operator applies to --method randomized only (method is \(method.rawValue))")
+        }
     }
 
     func run() throws {
@@ -139,6 +146,7 @@ struct FitProjection: ParsableCommand {
         }
         var o = ProjectionOptions(k: rank, method: method)
         o.center = !noCenter; o.standardize = standardize; o.whiten = whiten; o.seed = output.seed
+        o.randomizedOperator = randomizedOperator
         var p = try Projection.fit(x, options: o)
         p.metadata["source"] = inputs.joined(separator: ",")
         // The round trip is a check of the numerics, measured on the first rows (up to 8192) to keep large fits cheap.

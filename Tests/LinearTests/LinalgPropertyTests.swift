@@ -432,6 +432,38 @@ struct LinalgPropertyTests {
         switch p { case .float: try check(Float.self); case .double: try check(Double.self) }
     }
 
+    @Test("householderCompletion: orthogonal D×D, starts with V, complement ⟂ V, deterministic",
+          arguments: [(8, 3), (5, 1), (6, 0), (4, 4), (30, 10), (200, 9)], Precision.allCases)
+    func householderCompletion(_ dk: (Int, Int), _ p: Precision) throws {
+        func check<S: BLASScalar>(_: S.Type) throws {
+            let (d, k) = dk, t = tol(S.self)
+            let v: Tensor<S> = k > 0 ? try (randomMatrix(d, k, seed: 43) as Tensor<S>).qr().q : Tensor<S>.zeros([d, 0])
+            let full = try v.householderCompletion()
+            #expect(full.shape == [d, d])
+            #expect(try orthonormalityError(full) <= t)
+            #expect(try orthonormalityError(full.transposed()) <= t)
+            #expect(try full.slice(0..<k, axis: 1) == v, "the first k columns must be V itself")
+            if k > 0 && k < d {
+                // The complement is orthogonal to V: max |Vᵀ V⊥| at rounding level.
+                let cross = try matmul(v, full.slice(k..<d, axis: 1), transposeA: true)
+                #expect(Double(cross.maxAbs()) <= t)
+            }
+            #expect(try v.householderCompletion() == full, "no randomness: the same V gives the same completion")
+        }
+        switch p { case .float: try check(Float.self); case .double: try check(Double.self) }
+    }
+
+    @Test("householderCompletion rejects non-orthonormal columns, too many columns and non-finite input")
+    func householderCompletionErrors() throws {
+        let notOrtho = try Tensor<Double>(rows: [[1, 1], [0, 1], [0, 0]])
+        #expect { try notOrtho.householderCompletion() } throws: {
+            ($0 as? TensorError)?.description.contains("not orthonormal") == true
+        }
+        #expect(throws: TensorError.self) { try Tensor<Double>.eye(3, columns: 4).householderCompletion() }
+        #expect(throws: TensorError.self) { try Tensor<Double>.zeros([3]).householderCompletion() }
+        #expect(throws: TensorError.self) { try Tensor<Double>(rows: [[.nan], [0], [0]]).householderCompletion() }
+    }
+
     @Test("completingOrthonormalBasis rejects non-orthonormal columns and too many columns")
     func completionErrors() throws {
         let notOrtho = try Tensor<Double>(rows: [[1, 1], [0, 1], [0, 0]])

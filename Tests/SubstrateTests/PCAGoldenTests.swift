@@ -45,10 +45,14 @@ import Testing
         // svd and covariance are exact (tolerance 1e-9); randomized is an approximation, checked on the signal
         // directions only (those above the Gavish–Donoho threshold, separated from the noise by a gap), to 1e-6.
         let signal = c.raw["signal_rank"] as! Int
-        for method in ProjectionMethod.allCases {
+        // The randomized method with each way of applying X_cᵀX_c (formed, or streamed without forming it).
+        let fits: [(ProjectionMethod, RandomizedOperator)] = [(.svd, .automatic), (.covariance, .automatic), (.randomized, .covariance), (.randomized, .streamed)]
+        for (method, op) in fits {
             let exact = method != .randomized
             let tol = exact ? 1e-9 : 1e-6
-            let p = try Projection.fit(c.x, options: ProjectionOptions(k: Swift.min(9, c.d), method: method))
+            var o = ProjectionOptions(k: Swift.min(9, c.d), method: method)
+            o.randomizedOperator = op
+            let p = try Projection.fit(c.x, options: o)
             for i in 0..<mean.count { #expect(SubstrateSupport.isClose(p.mean[i], mean[i], rtol: 1e-12, atol: 1e-12)) }
             for i in 0..<Swift.min(9, k) where exact || i < signal {
                 #expect(SubstrateSupport.isClose(p.eigenvalues[i], ev[i], rtol: tol, atol: 1e-10 * ev[0]), "\(c.name) \(method) λ\(i)")

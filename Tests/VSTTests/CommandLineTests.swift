@@ -100,6 +100,25 @@ import Testing
         for (u, v) in zip(a, b) { #expect(Swift.abs(u - v) <= 1e-10 * b[0]) }
     }
 
+    @Test func randomizedOperatorsGiveTheSameFit() throws {
+        let dir = try Self.workspace()
+        var eigen: [[Double]] = []
+        for op in ["covariance", "streamed", "automatic"] {
+            let r = try Self.run(["fit-projection", "x.npy", "--method", "randomized", "--randomized-operator", op, "--out", "r-\(op).safetensors", "--json"], in: dir)
+            #expect(r.code == 0, "\(op): \(r.err)")
+            let j = try Self.json(r)
+            #expect((j["round_trip_error"] as? Double ?? 1) < 1e-12)
+            eigen.append(j["eigenvalues"] as? [Double] ?? [])
+        }
+        #expect(eigen[0].count == 9 && eigen[1].count == 9)
+        for (u, v) in zip(eigen[0], eigen[1]) { #expect(Swift.abs(u - v) <= 1e-9 * eigen[0][0]) }
+        #expect(eigen[2] == eigen[0], "automatic forms C for a small D")
+        let wrong = try Self.run(["fit-projection", "x.npy", "--randomized-operator", "streamed", "--out", "w.safetensors"], in: dir)
+        #expect(wrong.code == 2 && wrong.err.contains("--method randomized"), "\(wrong.err)")
+        let unknown = try Self.run(["fit-projection", "x.npy", "--method", "randomized", "--randomized-operator", "sketchy", "--out", "u.safetensors"], in: dir)
+        #expect(unknown.code == 2 && unknown.err.contains("sketchy"), "\(unknown.err)")
+    }
+
     @Test func analysisCommandsPrintTheSpecKeys() throws {
         let dir = try Self.workspace()
         let cases: [([String], [String])] = [
