@@ -67,7 +67,7 @@ PERMUTATIONS = 200
 # Point groups: each runs our workloads and the peers on the same (d, dtype).
 GROUPS = {
     "fit": {"ours": ["fit-svd", "fit-covariance", "fit-randomized"],
-            "peers": ["sk-full", "sk-covariance_eigh", "sk-randomized"],
+            "peers": ["sk-full", "sk-covariance_eigh", "sk-randomized", "np-syrk"],
             "sizes": LADDER, "rows": 100_000, "dtypes": ["float32", "float64"]},
     "project": {"ours": ["project"], "peers": ["sk-transform"], "sizes": LADDER, "rows": 20_000,
                 "dtypes": ["float32", "float64"]},
@@ -82,7 +82,7 @@ GROUPS = {
 # Which peers each of our workloads is compared with (the first is its direct counterpart).
 PEERS_OF = {
     "fit-svd": ["sk-full"],
-    "fit-covariance": ["sk-covariance_eigh", "sk-full", "sk-randomized"],
+    "fit-covariance": ["sk-covariance_eigh", "sk-full", "sk-randomized", "np-syrk"],
     "fit-randomized": ["sk-randomized"],
     "project": ["sk-transform"],
     "lift": ["np-lift"],
@@ -95,6 +95,7 @@ PEER_LABEL = {
     "sk-full": "sklearn PCA full",
     "sk-covariance_eigh": "sklearn PCA covariance_eigh",
     "sk-randomized": "sklearn PCA randomized",
+    "np-syrk": "numpy XᵀX alone (floor)",
     "sk-transform": "sklearn PCA.transform",
     "np-lift": "numpy z@V_kᵀ + r@V_⊥ᵀ + μ",
     "sk-inverse_transform": "sklearn PCA.inverse_transform",
@@ -337,6 +338,13 @@ def peer_worker(args):
 
         def fn():
             holder["p"] = PCA(n_components=K, svd_solver=solver, **kw).fit(x)
+    elif job == "np-syrk":
+        # The floor of any exact covariance fit: one syrk over the raw rows (numpy sends x.T @ x to syrk), without
+        # centring, eigendecomposition or anything else.
+        x = gapped(n, d, FIT_SEEDS, dt)
+
+        def fn():
+            return x.T @ x
     elif job in ("sk-transform", "sk-inverse_transform", "np-lift"):
         x = gapped(n, d, FIT_SEEDS, dt)
         pca = PCA(n_components=K, svd_solver="covariance_eigh").fit(x)
@@ -771,7 +779,12 @@ def notes_for(meta, loads):
         "Our fits return the full D×D basis (orthonormal completion for randomized); sklearn PCA(n_components=9) "
         "keeps 9 components. Our project/lift always return Double (float32 input is converted); sklearn keeps float32.",
         "sklearn randomized: n_oversamples=10, iterated_power=4, power_iteration_normalizer='auto' (= LU for 4 "
-        "iterations); ours: oversampling 10, 4 power iterations with QR after every product.",
+        "iterations); ours: oversampling 10, 4 power iterations with QR after every product, Rayleigh–Ritz on "
+        "span(C^5 Ω). Ours applies C = X_cᵀX_c through the formed D×D matrix (one syrk read) where its cost model "
+        "finds that cheaper than q + 2 = 6 streamed reads (d ≤ 1341 for float32 input, d ≤ 911 for float64), else "
+        "streamed; both are the same iteration (Projection.randomizedFormsCovariance).",
+        "numpy XᵀX alone (floor): x.T @ x on the raw input in its dtype, which numpy sends to syrk. Every exact "
+        "covariance fit does at least this; its ratio (< 1) says how close to it our whole fit is.",
     ]
     for side in ("swift", "peer"):
         for t, m in sorted(meta[side].items()):
@@ -798,8 +811,16 @@ def target_summary(rows, accuracy, memory):
     cov = [r for r in rows if r["workload"] == "fit-covariance" and r["met"] is not None]
     line("covariance fit ≥ sklearn's fastest solver (every d)",
          [(f"{r['d']} {r['dtype']} {r['threads']}t: {r['ratio']:.2f}", r["ratio"] >= 1) for r in cov])
-    line("covariance fit ≥ 2× sklearn's fastest (d ≤ 256)",
-         [(f"{r['d']} {r['dtype']} {r['threads']}t: {r['ratio']:.2f}", r["ratio"] >= 2) for r in cov if r["d"] <= 256])
+    floors = {(r["d"], r["dtype"], r["threads"]): r for r in rows
+              if r["workload"] == "fit-covariance" and r["peer"] == "np-syrk" and r["theirs"]}
+
+    def bound(r):
+        """sklearn's fastest time over the syrk floor: the best ratio any exact covariance fit could reach."""
+        f = floors.get((r["d"], r["dtype"], r["threads"]))
+        return f" (bound {r['theirs']['median'] / f['theirs']['median']:.2f})" if f and r["theirs"] else ""
+    line("covariance fit ≥ 2× sklearn's fastest (d ≤ 256); bound = sklearn's fastest / numpy's bare XᵀX, the ratio a "
+         "fit costing nothing beyond one syrk would reach",
+         [(f"{r['d']} {r['dtype']} {r['threads']}t: {r['ratio']:.2f}{bound(r)}", r["ratio"] >= 2) for r in cov if r["d"] <= 256])
     acc = {(a["d"], a["dtype"], a["method"]): a for a in accuracy}
     line("covariance explained variance within 1e-6 of exact",
          [(f"{a['d']} {a['dtype']}: {a['ours_vs_ref']:.1e}", a["met"]) for a in accuracy

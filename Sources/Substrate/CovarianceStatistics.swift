@@ -108,7 +108,9 @@ public struct CovarianceStatistics: Sendable {
         let part = UnsafeMutablePointer<S>.allocate(capacity: d * d)     // the chunk's scatter about c (upper)
         var sums = [Double](repeating: 0, count: d), shift = [Double](repeating: 0, count: d), delta = [Double](repeating: 0, count: d)
         part.initialize(repeating: 0, count: d * d)
-        defer { buf.deallocate(); part.deallocate() }
+        // Float input: the shift in Float and the Float partial sums (2·d).
+        let floatBuffer: UnsafeMutablePointer<Float>? = S.self == Float.self ? .allocate(capacity: 2 * d) : nil
+        defer { buf.deallocate(); part.deallocate(); floatBuffer?.deallocate() }
         var start = range.lowerBound
         while start < range.upperBound {
             let end = Swift.min(range.upperBound, start + chunk), m = end - start
@@ -126,6 +128,29 @@ public struct CovarianceStatistics: Sendable {
                     }
                     var total = 0.0
                     var b = start
+                    if let fbuf = floatBuffer {
+                        // Float rows are centred in Float (16 lanes, no conversions): the shift is rounded to Float
+                        // so the Double bookkeeping below uses exactly the shift subtracted; the centred values'
+                        // sums gather in Float over at most 32 rows and are then added into Double.
+                        let cf = fbuf, partial = fbuf + d
+                        for j in 0..<d { cf[j] = Float(c[j]); c[j] = Double(cf[j]); partial[j] = 0 }
+                        let xf = UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)
+                        let bf = UnsafeMutableRawPointer(buf).assumingMemoryBound(to: Float.self)
+                        while b < end {
+                            let rows = Swift.min(block, end - b)
+                            var i = 0
+                            while i < rows {
+                                let stop = Swift.min(rows, i + 32)
+                                var t: Float = 0
+                                while i < stop { t += RowOps.centerRowFloat(xf + (b + i) * d, cf, bf + i * d, partial, d); i += 1 }
+                                total += Double(t)
+                                for j in 0..<d { s[j] += Double(partial[j]); partial[j] = 0 }
+                            }
+                            S.syrk(trans: true, n: d, k: rows, alpha: 1, a: buf, lda: d, beta: b == start ? 0 : 1, c: part, ldc: d)
+                            b += rows
+                        }
+                        return total.isFinite
+                    }
                     while b < end {
                         let rows = Swift.min(block, end - b)
                         for i in 0..<rows { total += RowOps.centerRowSums(x + (b + i) * d, c, buf + i * d, s, d) }

@@ -276,6 +276,26 @@ enum RowOps {
         return acc.sum() + tail
     }
 
+    /// dst[j] = src[j] − c[j] and partial[j] += dst[j] for j < d, all in Float (16 lanes); returns Σ dst[j]
+    /// (non-finite when an input is).
+    @inline(__always)
+    static func centerRowFloat(_ src: UnsafePointer<Float>, _ c: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
+                               _ partial: UnsafeMutablePointer<Float>, _ d: Int) -> Float {
+        var j = 0
+        var acc = SIMD16<Float>(repeating: 0)
+        while j + 16 <= d {
+            let v = UnsafeRawPointer(src + j).loadUnaligned(as: SIMD16<Float>.self) - UnsafeRawPointer(c + j).loadUnaligned(as: SIMD16<Float>.self)
+            UnsafeMutableRawPointer(dst + j).storeBytes(of: v, as: SIMD16<Float>.self)
+            let s = UnsafeRawPointer(partial + j).loadUnaligned(as: SIMD16<Float>.self) + v
+            UnsafeMutableRawPointer(partial + j).storeBytes(of: s, as: SIMD16<Float>.self)
+            acc += v
+            j += 16
+        }
+        var tail: Float = 0
+        while j < d { let v = src[j] - c[j]; dst[j] = v; partial[j] += v; tail += v; j += 1 }
+        return acc.sum() + tail
+    }
+
     /// True when none of the `count` values at `p` is NaN or infinite (x·0 is 0 for finite x, NaN otherwise).
     @inline(__always)
     static func allFinite(_ p: UnsafePointer<Double>, _ count: Int) -> Bool {
