@@ -1,13 +1,32 @@
-// Generative: the diffusion and flow family (issue #5).
+// Generative: the eleven families of generative models, their training and sampling, and the evaluation of their
+// samples.
 //
-// The families (network + loss + samplers, each with a typed configuration of paper defaults):
+// Diffusion and flow families (network + loss + samplers, each with a typed configuration of paper defaults):
 //   Networks/Denoiser.swift             `Denoiser` protocol (x_t, time, labels → [n, D]) and `MLPDenoiser`
+//   Networks/DiT.swift                  DiT: patchify, sin-cos or learned positions, AdaLN-Zero blocks, null class
+//   Networks/DenoiserConfiguration.swift  mlp | dit, stored in model files
 //   Families/DDPM.swift                 DDPM (ε / x₀ / v, β or β̃, x₀ clipping, ancestral) + DDIM sampling/inversion
 //   Families/FlowMatching.swift         flow matching on the linear path with σ_min; ODE sampling
 //   Families/OptimalTransport.swift     minibatch OT pairing: exact assignment, Sinkhorn
 //   Families/ScoreSDEModel.swift        score SDE (VP / sub-VP / VE): DSM loss, Euler–Maruyama, PC, PF-ODE
-//   Training/                           `Trainer` (AdamW, EMA, progress, checkpoints, resume), model files
+//   Families/ScoreSDELikelihood.swift   exact log-likelihood through the PF-ODE (Hutchinson or exact divergence)
+//   Families/ConsistencyModel.swift     consistency training (CT, improved CT) and one-/multistep sampling
+//   Families/ConsistencyTeacher.swift   distillation (CD) from a DDPM, score-SDE or flow-matching teacher
+//   Training/Trainer.swift              `Trainer` (AdamW, EMA, progress, checkpoints, exact resume, divergence stop)
+//   Training/GenerativeModelFile.swift  the model file of these families (`substrate-generative/1`)
 //   Sampling/SamplerName.swift          samplers by name, validated per family; sampling a model file
+//
+// Latent-variable, adversarial and flow families (Generative II):
+//   Families/VAE.swift                  VAE (Gaussian encoder, ELBO with KL warm-up, IWAE bound)
+//   Families/VQVAE.swift                VQ-VAE (straight-through, commitment loss, gradient or EMA codebook)
+//   Families/GAN.swift                  non-saturating GAN, WGAN-GP, conditional GAN
+//   Families/RealNVP.swift              RealNVP affine couplings: exact log-likelihood and inverse
+//   Families/LatentDiffusion.swift      a diffusion model in a trained VAE's latent space
+//   Training/GenerativeIIModelFile.swift, GenerativeIISupport.swift   their model file and shared training loop
+//
+// Evaluation of samples (beyond Substrate's data-space metrics):
+//   Evaluation/DigitsClassifier.swift   the bundled digits classifier (data/classifier/) and its penultimate features
+//   Evaluation/FeatureQuality.swift     feature-space Fréchet distance and class coverage
 //
 // What the families share and that needs no network:
 //

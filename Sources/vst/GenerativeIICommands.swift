@@ -30,7 +30,8 @@ struct GenerativeIITrainOptions: ParsableArguments {
 
 /// Options of the Generative II families in `vst sample`.
 struct GenerativeIISampleOptions: ParsableArguments {
-    @Option(name: .customLong("class-label"), help: "cgan: the class of every sample (default: classes in turn).") var classLabel: Int?
+    /// The old spelling of `--label` for cgan, still accepted.
+    @Option(name: .customLong("class-label"), help: .hidden) var classLabel: Int?
 }
 
 /// The default of `vst train --lr`: when it is left alone the Generative II families use their papers' learning rates.
@@ -195,16 +196,20 @@ extension SampleCommand {
         if !force && FileManager.default.fileExists(atPath: output) { throw InputError("\(output) exists; pass --force to overwrite it") }
         let start = Date()
         var labels: [Int]? = nil
+        if let a = label, let b = generativeII.classLabel, a != b {
+            throw InputError("--label \(a) and --class-label \(b) disagree (--class-label is the old name of --label)")
+        }
+        let wanted = label ?? generativeII.classLabel
         if let g = file.model as? GAN<Float>, g.configuration.classCount > 0 {
             let k = g.configuration.classCount
-            if let l = generativeII.classLabel {
-                guard l >= 0 && l < k else { throw InputError("--class-label \(l): the model has classes 0…\(k - 1)") }
+            if let l = wanted {
+                guard l >= 0 && l < k else { throw InputError("--label \(l): the model has classes 0…\(k - 1)") }
                 labels = [Int](repeating: l, count: n)
             } else {
                 labels = (0..<n).map { $0 % k }
             }
-        } else if generativeII.classLabel != nil {
-            throw InputError("--class-label: \(model) is not class-conditional")
+        } else if wanted != nil {
+            throw InputError("--label: \(model) is not class-conditional")
         }
         let samples: Tensor<Float>
         if let ld = file.model as? LatentDiffusion<Float> {

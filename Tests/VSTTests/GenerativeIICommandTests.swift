@@ -132,11 +132,19 @@ import Testing
 
         let c = try Self.run(["train", "cgan", "--data", "digits", "--steps", "5", "--batch-size", "32", "--hidden", "16", "--quiet", "-o", "c.safetensors"], in: dir)
         #expect(c.code == 0, "\(c.err)")
-        let cs = try Self.run(["sample", "--model", "c.safetensors", "-n", "10", "--class-label", "3", "-o", "c.npy"], in: dir)
+        let cs = try Self.run(["sample", "--model", "c.safetensors", "-n", "10", "--label", "3", "-o", "c.npy"], in: dir)
         #expect(cs.code == 0, "\(cs.err)")
         #expect(try Self.shape(dir, "c.npy") == [10, 64])
-        let cbad = try Self.run(["sample", "--model", "c.safetensors", "-n", "10", "--class-label", "10", "-o", "c2.npy"], in: dir)
-        #expect(cbad.code == 2)
+        // The old spelling gives the same samples; a contradiction and an unknown class are refused.
+        let old = try Self.run(["sample", "--model", "c.safetensors", "-n", "10", "--class-label", "3", "-o", "c-old.npy"], in: dir)
+        #expect(old.code == 0, "\(old.err)")
+        #expect(try Tensor<Float>.load(npy: dir.appendingPathComponent("c-old.npy").path) == Tensor<Float>.load(npy: dir.appendingPathComponent("c.npy").path))
+        let both = try Self.run(["sample", "--model", "c.safetensors", "-n", "10", "--label", "3", "--class-label", "4", "-o", "c3.npy"], in: dir)
+        #expect(both.code == 2 && both.err.contains("disagree"), "\(both.err)")
+        let cbad = try Self.run(["sample", "--model", "c.safetensors", "-n", "10", "--label", "10", "-o", "c2.npy"], in: dir)
+        #expect(cbad.code == 2 && cbad.err.contains("classes 0…9"), "\(cbad.err)")
+        let notConditional = try Self.run(["sample", "--model", "w.safetensors", "-n", "10", "--label", "1", "-o", "w2.npy"], in: dir)
+        #expect(notConditional.code == 2 && notConditional.err.contains("not class-conditional"), "\(notConditional.err)")
         let g = try Self.run(["train", "gan", "--data", "moons", "--count", "300", "--steps", "5", "--batch-size", "32", "--hidden", "16", "--quiet", "-o", "g.safetensors"], in: dir)
         #expect(g.code == 0, "\(g.err)")
 
