@@ -96,6 +96,20 @@ func expectFinite(_ values: [Double], _ what: String, sourceLocation: SourceLoca
         }
     }
 
+    @Test("fit projection, randomized with each way of applying X_cᵀX_c", arguments: Degenerate.allCases, [RandomizedOperator.covariance, .streamed])
+    func fitRandomized(_ c: Degenerate, _ op: RandomizedOperator) {
+        let x = c.states()
+        expectDefined(c, "fit randomized \(op)") {
+            var o = ProjectionOptions(k: Swift.min(3, x.shape[1]), method: .randomized)
+            o.randomizedOperator = op
+            let p = try Projection.fit(x, options: o)
+            expectFinite(p.eigenvalues + [p.totalVariance] + p.explainedVarianceRatio, "fit randomized \(op) on \(c)")
+            #expect(p.orthonormalityError < 1e-8, "fit randomized \(op) on \(c): basis not orthonormal")
+            #expect(try p.roundTripError(x) < 1e-8, "fit randomized \(op) on \(c): not invertible")
+            #expect(p.eigenvalues.allSatisfy { $0 >= -1e-12 }, "fit randomized \(op) on \(c): negative variance")
+        }
+    }
+
     @Test("regimes", arguments: Degenerate.allCases)
     func regimes(_ c: Degenerate) {
         expectDefined(c, "regimes") {
