@@ -145,20 +145,7 @@ public enum Alignment {
     @_specialize(where S == Double, T == Float)
     static func paired<S: BLASScalar, T: BLASScalar>(_ x: Tensor<S>, _ y: Tensor<T>, _ op: String, minRows: Int) throws
         -> (Tensor<Double>, Tensor<Double>) {
-        guard x.rank == 2, y.rank == 2 else {
-            throw TensorError.shapeMismatch(operation: "\(op) (X and Y must be n×D matrices)", lhs: x.shape, rhs: y.shape)
-        }
-        guard x.shape[0] == y.shape[0] else {
-            throw TensorError.shapeMismatch(operation: "\(op) (X and Y must hold the same n paired rows; their row counts differ)",
-                                            lhs: x.shape, rhs: y.shape)
-        }
-        let n = x.shape[0]
-        guard n >= minRows else {
-            throw TensorError.invalidArgument("\(op): needs at least \(minRows) paired rows, got n = \(n) (shapes \(x.shape) and \(y.shape))")
-        }
-        guard x.shape[1] >= 1, y.shape[1] >= 1 else {
-            throw TensorError.invalidShape("\(op): X and Y need at least one feature each, got shapes \(x.shape) and \(y.shape)")
-        }
+        try pairedShapes(x, y, op, minRows: minRows)
         let xd: Tensor<Double> = x.cast(), yd: Tensor<Double> = y.cast()
         try xd.checkFinite("\(op): X"); try yd.checkFinite("\(op): Y")
         return (xd, yd)
@@ -287,7 +274,7 @@ public enum Alignment {
         return xy / (normX * normY)
     }
 
-    /// The shape checks of `paired` (same messages), without converting or copying the inputs.
+    /// The shape checks of `paired`, without converting or copying the inputs.
     static func pairedShapes<S: BLASScalar, T: BLASScalar>(_ x: Tensor<S>, _ y: Tensor<T>, _ op: String, minRows: Int) throws {
         guard x.rank == 2, y.rank == 2 else {
             throw TensorError.shapeMismatch(operation: "\(op) (X and Y must be n×D matrices)", lhs: x.shape, rhs: y.shape)
