@@ -20,17 +20,17 @@ Usage (from anywhere):
 """
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
-import timeit
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_common import (add_timing_options, add_vst_options, find_vst, fmt_time, machine_line,  # noqa: E402
+                          md_table_head, met_cell, notes_section, report_head, round_summary, thread_env, time_call,
+                          timing_args, write_report)
 
 MATMUL_SIZES = [4, 8, 16, 32, 64, 128, 256, 512, 1024]
 FACTOR_SIZES = [64, 128, 256, 512, 1024]
@@ -94,29 +94,6 @@ def numpy_linalg_precision():
     return {"computed_in": np.dtype(t).name, "returned_as": np.dtype(result_t).name}
 
 
-def time_stmt(stmt, env, reps, warmup, min_rep_time, max_time):
-    """The same loop as vst's: warm-up, calibrated inner loop, reps repetitions; seconds per call."""
-    timer = timeit.Timer(stmt, timer=time.perf_counter, globals=env)
-    w0 = time.perf_counter()
-    for _ in range(max(1, warmup)):
-        timer.timeit(1)
-        if time.perf_counter() - w0 > 0.25 * max_time:
-            break
-    calls = 1
-    while True:
-        elapsed = timer.timeit(calls)
-        if elapsed >= min_rep_time or calls >= 1 << 24:
-            break
-        target = int(min_rep_time / elapsed * calls * 1.2) + 1 if elapsed > 0 else calls * 10
-        calls = min(calls * 10, max(calls * 2, target))
-    times = [elapsed] if calls == 1 else []
-    count = max(min(reps, 3), min(reps, int(max_time / max(elapsed, 1e-9))))
-    while len(times) < count:
-        times.append(timer.timeit(calls) / calls)
-    times.sort()
-    return {"median": statistics.median(times), "min": times[0], "max": times[-1], "reps": len(times), "inner": calls}
-
-
 def numpy_worker(args):
     import numpy as np
 
@@ -157,7 +134,7 @@ def numpy_worker(args):
                 stmt = "np.linalg.eigh(a)"
             else:
                 raise SystemExit(f"numpy worker: unknown workload {w}")
-            r = time_stmt(stmt, env, args.reps, args.warmup, args.min_rep_time, args.max_time)
+            r = time_call(stmt, args.reps, args.warmup, args.min_rep_time, args.max_time, env=env)
             r.update(workload=w, n=n, shape=shape, dtype=dt)
             results.append(r)
     info = numpy_blas_info()
@@ -180,33 +157,12 @@ def sizes_for(workload, override):
     return WORKLOADS.get(workload, MATMUL_SIZES)
 
 
-def find_vst(args):
-    if args.vst:
-        if not os.path.exists(args.vst):
-            raise SystemExit(f"compare.py: --vst/VST_BIN {args.vst} does not exist")
-        return args.vst
-    cmd = ["swift", "build", "-c", "release"]
-    if args.scratch_path:
-        cmd += ["--scratch-path", args.scratch_path]
-    bin_dir = subprocess.run(cmd + ["--show-bin-path"], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
-    vst = os.path.join(bin_dir, "vst")
-    if args.build or not os.path.exists(vst):
-        print(f"compare.py: building vst ({' '.join(cmd)})", file=sys.stderr)
-        subprocess.run(cmd + ["--product", "vst"], cwd=REPO, check=True)
-    return vst
-
-
 def run_json(cmd, threads):
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads))
+    env = thread_env(threads, ("OPENBLAS_NUM_THREADS",))
     out = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"compare.py: {' '.join(cmd)} failed ({out.returncode}):\n{out.stderr}")
     return json.loads(out.stdout)
-
-
-def timing_args(args):
-    return ["--reps", str(args.reps), "--warmup", str(args.warmup), "--min-rep-time", str(args.min_rep_time),
-            "--max-time", str(args.max_time)]
 
 
 def run_swift(vst, workload, args, threads):
@@ -220,16 +176,6 @@ def run_numpy(workload, args, threads):
     cmd = [sys.executable, os.path.abspath(__file__), "--numpy-worker", "--workloads", workload, "--dtypes", args.dtypes,
            "--sizes", ",".join(str(n) for n in sizes_for(workload, args.sizes))] + timing_args(args)
     return run_json(cmd, threads)
-
-
-def fmt_time(s):
-    if s is None:
-        return "—"
-    if s < 1e-3:
-        return f"{s * 1e6:.3g} µs"
-    if s < 1:
-        return f"{s * 1e3:.4g} ms"
-    return f"{s:.3g} s"
 
 
 def target_for(workload, n, dtype):
@@ -253,15 +199,8 @@ def main():
     p.add_argument("--dtypes", default=",".join(DTYPES))
     p.add_argument("--threads", default="1,2", help="BLAS thread counts to run (comma list)")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (the median over rounds is reported)")
-    p.add_argument("--reps", type=int, default=9, help="repetitions per point and round")
-    p.add_argument("--warmup", type=int, default=3)
-    p.add_argument("--min-rep-time", type=float, default=0.005, help="seconds; fast calls run in an inner loop")
-    p.add_argument("--max-time", type=float, default=2.0, help="seconds per point and round (at least 3 reps)")
-    p.add_argument("--vst", default=os.environ.get("VST_BIN"), help="vst binary (default: env VST_BIN, else swift build)")
-    p.add_argument("--scratch-path", default=os.environ.get("SWIFT_SCRATCH_PATH"),
-                   help="swift build --scratch-path for finding/building vst (default: env SWIFT_SCRATCH_PATH, else .build)")
-    p.add_argument("--build", action="store_true", help="(re)build vst before running")
-    p.add_argument("--out-dir", default=os.path.join(REPO, "bench-results"))
+    add_timing_options(p, reps=9, warmup=3, max_time=2.0)
+    add_vst_options(p)
     p.add_argument("--quick", action="store_true", help="smoke test: a few small points, one round")
     args = p.parse_args()
 
@@ -276,7 +215,7 @@ def main():
         if w not in WORKLOADS:
             raise SystemExit(f"compare.py: unknown workload {w}; choose from {', '.join(WORKLOADS)}")
     threads_list = [int(t) for t in args.threads.split(",")]
-    vst = find_vst(args)
+    vst = find_vst(args, "compare.py")
 
     # samples[(side, workload, shape, dtype, threads)] = list of per-round medians
     samples, meta, load_log = {}, {"swift": {}, "numpy": {}}, []
@@ -298,11 +237,7 @@ def main():
                       f"({time.time() - started:.0f} s, load {os.getloadavg()[0]:.2f})", file=sys.stderr, flush=True)
 
     def summary(side, w, n, shape, dt, t):
-        rs = samples.get((side, w, n, shape, dt, t))
-        if not rs:
-            return None
-        return {"median": statistics.median(r["median"] for r in rs), "min": min(r["min"] for r in rs),
-                "round_medians": [r["median"] for r in rs], "reps": [r["reps"] for r in rs], "inner": [r["inner"] for r in rs]}
+        return round_summary(samples.get((side, w, n, shape, dt, t)))
 
     rows, gemm_rows = [], []
     keys = sorted({k[1:] for k in samples if k[0] == "swift"},
@@ -329,32 +264,10 @@ def main():
                  f"{statistics.median(loads):.2f}, max {max(loads):.2f} on {os.cpu_count()} cores (other processes "
                  f"share this machine; a load above the core count makes the 2-thread rows unreliable).")
     md = render_markdown(rows, gemm_rows, meta, notes, args)
-    os.makedirs(args.out_dir, exist_ok=True)
-    with open(os.path.join(args.out_dir, "compare.json"), "w") as f:
-        json.dump({"date": datetime.datetime.now().isoformat(timespec="seconds"), "machine": machine_info(),
-                   "settings": {k: getattr(args, k) for k in ("workloads", "sizes", "dtypes", "threads", "rounds", "reps",
-                                                               "warmup", "min_rep_time", "max_time")},
-                   "vst": vst, "meta": {s: {str(k): v for k, v in m.items()} for s, m in meta.items()},
-                   "notes": notes, "load": load_log, "rows": rows, "tensor_vs_gemm": gemm_rows}, f, indent=1)
-    with open(os.path.join(args.out_dir, "compare.md"), "w") as f:
-        f.write(md)
-    print(md)
-    print(f"compare.py: wrote {os.path.join(args.out_dir, 'compare.md')} and compare.json "
-          f"({time.time() - started:.0f} s)", file=sys.stderr)
-
-
-def machine_info():
-    cpu = platform.processor() or ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "system": platform.platform(),
-            "loadavg": list(os.getloadavg())}
+    settings = ("workloads", "sizes", "dtypes", "threads", "rounds", "reps", "warmup", "min_rep_time", "max_time")
+    report = {**report_head(args, settings, vst, meta),
+              "notes": notes, "load": load_log, "rows": rows, "tensor_vs_gemm": gemm_rows}
+    write_report(args.out_dir, "compare", report, md, "compare.py", started)
 
 
 def numpy_notes(meta):
@@ -375,43 +288,32 @@ def numpy_notes(meta):
 
 
 def render_markdown(rows, gemm_rows, meta, notes, args):
-    out = ["# Linear vs numpy", ""]
-    mi = machine_info()
-    out.append(f"{mi['cpu']}, {mi['cores']} cores; {datetime.datetime.now().isoformat(timespec='minutes')}; "
-               f"{args.rounds} interleaved round(s), median over rounds of the per-round median; "
-               f"load average at the end {mi['loadavg'][0]:.2f} / {mi['loadavg'][1]:.2f} / {mi['loadavg'][2]:.2f}.")
-    out.append("")
+    out = ["# Linear vs numpy", "", machine_line(args.rounds), ""]
     for side in ("swift", "numpy"):
         for t, m in sorted(meta[side].items()):
             extra = f", numpy {m['numpy']}" if side == "numpy" else f", Linear threads {m.get('linearThreads')}"
             out.append(f"- {side} at {t} thread(s): {m.get('blas')} (core {m.get('core')}, BLAS threads {m.get('blasThreads')}{extra})")
     out.append("")
-    out.append("## Linear vs numpy (ratio = numpy time / Linear time; > 1 means Linear is faster)")
-    out.append("")
-    out.append("| workload | shape | dtype | threads | Linear median | numpy median | ratio | target | met |")
-    out.append("|---|---|---|---:|---:|---:|---:|---|---|")
+    out += md_table_head("## Linear vs numpy (ratio = numpy time / Linear time; > 1 means Linear is faster)",
+                         "| workload | shape | dtype | threads | Linear median | numpy median | ratio | target | met |",
+                         "|---|---|---|---:|---:|---:|---:|---|---|")
     for r in rows:
-        met = "" if r["met"] is None else ("yes" if r["met"] else "**no**")
+        met = met_cell(r["met"])
         ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else "—"
         out.append(f"| {r['workload']} | {r['shape']} | {r['dtype']} | {r['threads']} | "
                    f"{fmt_time(r['swift']['median'] if r['swift'] else None)} | "
                    f"{fmt_time(r['numpy']['median'] if r['numpy'] else None)} | {ratio} | {r['target'] or ''} | {met} |")
     if gemm_rows:
         out.append("")
-        out.append("## Tensor matmul vs direct cblas gemm (ratio = gemm time / matmul time; target ≥ 0.95 at n ≥ 256)")
-        out.append("")
-        out.append("| n | dtype | threads | Tensor matmul | direct gemm | ratio | met |")
-        out.append("|---:|---|---:|---:|---:|---:|---|")
+        out += md_table_head("## Tensor matmul vs direct cblas gemm (ratio = gemm time / matmul time; target ≥ 0.95 "
+                             "at n ≥ 256)", "| n | dtype | threads | Tensor matmul | direct gemm | ratio | met |",
+                             "|---:|---|---:|---:|---:|---:|---|")
         for g in gemm_rows:
-            met = "" if g["met"] is None else ("yes" if g["met"] else "**no**")
+            met = met_cell(g["met"])
             out.append(f"| {g['n']} | {g['dtype']} | {g['threads']} | {fmt_time(g['tensor']['median'])} | "
                        f"{fmt_time(g['gemm']['median'])} | {g['ratio']:.3f} | {met} |")
     out.append("")
-    out.append("## Notes")
-    out.append("")
-    for n in notes:
-        out.append(f"- {n}")
-    out.append("")
+    out += notes_section(notes)
     return "\n".join(out)
 
 

@@ -45,19 +45,19 @@ Usage (from anywhere):
 """
 
 import argparse
-import datetime
 import json
 import math
 import os
-import platform
 import re
 import statistics
 import subprocess
 import sys
 import time
-import timeit
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_common import (add_timing_options, add_vst_options, find_vst, fmt_time, machine_line,  # noqa: E402
+                          md_table_head, met_cell, notes_section, report_head, round_summary, thread_env, time_call,
+                          timing_args, write_report)
 
 LADDER = [64, 128, 256, 512, 1024]
 SVD_MAX_D = 256
@@ -193,29 +193,6 @@ def reset_peak():
         return True
     except OSError:
         return False
-
-
-def time_call(fn, reps, warmup, min_rep_time, max_time):
-    """The same loop as vst's: warm-up, calibrated inner loop, reps repetitions (≥ 3 within max_time); s per call."""
-    timer = timeit.Timer(fn, timer=time.perf_counter)
-    w0 = time.perf_counter()
-    for _ in range(max(1, warmup)):
-        timer.timeit(1)
-        if time.perf_counter() - w0 > 0.25 * max_time:
-            break
-    calls = 1
-    while True:
-        elapsed = timer.timeit(calls)
-        if elapsed >= min_rep_time or calls >= 1 << 24:
-            break
-        target = int(min_rep_time / elapsed * calls * 1.2) + 1 if elapsed > 0 else calls * 10
-        calls = min(calls * 10, max(calls * 2, target))
-    times = [elapsed] if calls == 1 else []
-    count = max(min(reps, 3), min(reps, int(max_time / max(elapsed, 1e-9))))
-    while len(times) < count:
-        times.append(timer.timeit(calls) / calls)
-    times.sort()
-    return {"median": statistics.median(times), "min": times[0], "max": times[-1], "reps": len(times), "inner": calls}
 
 
 def sqdist(a, b):
@@ -425,24 +402,8 @@ def peer_worker(args):
 # driver
 
 
-def find_vst(args):
-    if args.vst:
-        if not os.path.exists(args.vst):
-            raise SystemExit(f"compare_substrate.py: --vst/VST_BIN {args.vst} does not exist")
-        return args.vst
-    cmd = ["swift", "build", "-c", "release"]
-    if args.scratch_path:
-        cmd += ["--scratch-path", args.scratch_path]
-    bin_dir = subprocess.run(cmd + ["--show-bin-path"], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
-    vst = os.path.join(bin_dir, "vst")
-    if args.build or not os.path.exists(vst):
-        print(f"compare_substrate.py: building vst ({' '.join(cmd)})", file=sys.stderr)
-        subprocess.run(cmd + ["--product", "vst"], cwd=REPO, check=True)
-    return vst
-
-
 def run_json(cmd, threads):
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+    env = thread_env(threads, ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"))
     t0 = time.time()
     out = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if out.returncode != 0:
@@ -455,11 +416,6 @@ def run_json(cmd, threads):
     return rep, None
 
 
-def timing_args(args):
-    return ["--reps", str(args.reps), "--warmup", str(args.warmup), "--min-rep-time", str(args.min_rep_time),
-            "--max-time", str(args.max_time)]
-
-
 def swift_cmd(vst, job, d, n, dt, threads, args):
     return [vst, "bench-substrate", "--json", "--workloads", job, "--sizes", str(d), "--rows", str(n), "--dtypes", dt,
             "--threads", str(threads), "--svd-max-d", str(max(SVD_MAX_D, d)), "--permutations", str(PERMUTATIONS)] + timing_args(args)
@@ -468,16 +424,6 @@ def swift_cmd(vst, job, d, n, dt, threads, args):
 def peer_cmd(job, d, n, dt, threads, args):
     return [sys.executable, os.path.abspath(__file__), "--peer-worker", "--job", job, "--d", str(d), "--rows", str(n),
             "--dtype", dt, "--threads", str(threads)] + timing_args(args)
-
-
-def fmt_time(s):
-    if s is None:
-        return "—"
-    if s < 1e-3:
-        return f"{s * 1e6:.3g} µs"
-    if s < 1:
-        return f"{s * 1e3:.4g} ms"
-    return f"{s:.3g} s"
 
 
 def fmt_mib(kib):
@@ -526,17 +472,10 @@ def main():
     p.add_argument("--dtypes", default="float32,float64")
     p.add_argument("--threads", default="1,2", help="BLAS thread counts (comma list)")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (the median over rounds is reported)")
-    p.add_argument("--reps", type=int, default=5, help="repetitions per point and round")
-    p.add_argument("--warmup", type=int, default=1)
-    p.add_argument("--min-rep-time", type=float, default=0.005, help="seconds; fast calls run in an inner loop")
-    p.add_argument("--max-time", type=float, default=1.5, help="seconds per point and round (at least 3 reps)")
+    add_timing_options(p, reps=5, warmup=1, max_time=1.5)
     p.add_argument("--memory-rows", default="25000,100000", help="n of the memory pass ('' skips it)")
     p.add_argument("--no-accuracy", action="store_true", help="skip the exact reference spectrum")
-    p.add_argument("--vst", default=os.environ.get("VST_BIN"), help="vst binary (default: env VST_BIN, else swift build)")
-    p.add_argument("--scratch-path", default=os.environ.get("SWIFT_SCRATCH_PATH"),
-                   help="swift build --scratch-path for finding/building vst (default: env SWIFT_SCRATCH_PATH, else .build)")
-    p.add_argument("--build", action="store_true", help="(re)build vst before running")
-    p.add_argument("--out-dir", default=os.path.join(REPO, "bench-results"))
+    add_vst_options(p)
     p.add_argument("--quick", action="store_true", help="smoke test: d = 64 and 256, one round, 1 thread, short budgets")
     args = p.parse_args()
 
@@ -554,7 +493,7 @@ def main():
             raise SystemExit(f"compare_substrate.py: unknown group {g}; choose from {', '.join(GROUPS)}")
     threads_list = [int(t) for t in args.threads.split(",")]
     dtypes = [t for t in args.dtypes.split(",") if t]
-    vst = find_vst(args)
+    vst = find_vst(args, "compare_substrate.py")
 
     units = []  # (group, d, dtype)
     for g in groups:
@@ -627,13 +566,12 @@ def main():
 
     def summary(job, d, n, dt, t):
         rs = samples.get((job, d, n, dt, t))
-        if not rs:
-            return None
-        return {"median": statistics.median(r["median"] for r in rs), "min": min(r["min"] for r in rs),
-                "round_medians": [r["median"] for r in rs], "reps": [r["reps"] for r in rs],
-                "inner": [r["inner"] for r in rs], "peakExtraKiB": median_or_none([r.get("peakExtraKiB") for r in rs]),
-                "rowsPerSecond": (n / statistics.median(r["median"] for r in rs)) if rs[0].get("rowsPerSecond") else None,
-                "values": rs[-1].get("values", {})}
+        s = round_summary(rs)
+        if s is not None:
+            s.update(peakExtraKiB=median_or_none([r.get("peakExtraKiB") for r in rs]),
+                     rowsPerSecond=(n / s["median"]) if rs[0].get("rowsPerSecond") else None,
+                     values=rs[-1].get("values", {}))
+        return s
 
     rows = []
     for (g, d, dt) in units:
@@ -733,35 +671,14 @@ def main():
     loads = [x["loadavg1"] for x in load_log] or [os.getloadavg()[0]]
     notes = notes_for(meta, loads)
     md = render_markdown(rows, accuracy, memory, checks, meta, notes, errors, args)
-    os.makedirs(args.out_dir, exist_ok=True)
-    with open(os.path.join(args.out_dir, "substrate.json"), "w") as f:
-        json.dump({"date": datetime.datetime.now().isoformat(timespec="seconds"), "machine": machine_info(),
-                   "settings": {k: getattr(args, k) for k in ("groups", "sizes", "dtypes", "threads", "rounds", "reps",
-                                                               "warmup", "min_rep_time", "max_time", "memory_rows")},
-                   "vst": vst, "meta": {s: {str(k): v for k, v in m.items()} for s, m in meta.items()},
-                   "notes": notes, "errors": errors, "load": load_log, "rows": rows, "accuracy": accuracy,
-                   "memory": [{**m, "by_rows": {str(k): v for k, v in m["by_rows"].items()}} for m in memory],
-                   "checks": checks,
-                   "samples": [{"key": list(k), "runs": v} for k, v in samples.items()]}, f, indent=1)
-    with open(os.path.join(args.out_dir, "substrate.md"), "w") as f:
-        f.write(md)
-    print(md)
-    print(f"compare_substrate.py: wrote {os.path.join(args.out_dir, 'substrate.md')} and substrate.json "
-          f"({time.time() - started:.0f} s)", file=sys.stderr)
-
-
-def machine_info():
-    cpu = platform.processor() or ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "system": platform.platform(),
-            "loadavg": list(os.getloadavg())}
+    settings = ("groups", "sizes", "dtypes", "threads", "rounds", "reps", "warmup", "min_rep_time", "max_time",
+                "memory_rows")
+    report = {**report_head(args, settings, vst, meta),
+              "notes": notes, "errors": errors, "load": load_log, "rows": rows, "accuracy": accuracy,
+              "memory": [{**m, "by_rows": {str(k): v for k, v in m["by_rows"].items()}} for m in memory],
+              "checks": checks,
+              "samples": [{"key": list(k), "runs": v} for k, v in samples.items()]}
+    write_report(args.out_dir, "substrate", report, md, "compare_substrate.py", started)
 
 
 def notes_for(meta, loads):
@@ -849,19 +766,13 @@ def target_summary(rows, accuracy, memory):
 
 
 def render_markdown(rows, accuracy, memory, checks, meta, notes, errors, args):
-    out = ["# Substrate vs scikit-learn / numpy / scipy", ""]
-    mi = machine_info()
-    out.append(f"{mi['cpu']}, {mi['cores']} cores; {datetime.datetime.now().isoformat(timespec='minutes')}; "
-               f"{args.rounds} interleaved round(s), median over rounds of the per-round median; load average at the "
-               f"end {mi['loadavg'][0]:.2f} / {mi['loadavg'][1]:.2f} / {mi['loadavg'][2]:.2f}.")
-    out.append("")
+    out = ["# Substrate vs scikit-learn / numpy / scipy", "", machine_line(args.rounds), ""]
     out.extend(target_summary(rows, accuracy, memory))
-    out.append("## Time (ratio = peer time / our time; > 1 means Substrate is faster)")
-    out.append("")
-    out.append("| workload | n × d | dtype | thr | ours | peer | peer time | ratio | ours +RSS | peer +RSS | load | target | met |")
-    out.append("|---|---|---|---:|---:|---|---:|---:|---:|---:|---:|---|---|")
+    out += md_table_head("## Time (ratio = peer time / our time; > 1 means Substrate is faster)",
+                         "| workload | n × d | dtype | thr | ours | peer | peer time | ratio | ours +RSS | peer +RSS | load "
+                         "| target | met |", "|---|---|---|---:|---:|---|---:|---:|---:|---:|---:|---|---|")
     for r in rows:
-        met = "" if r["met"] is None else ("yes" if r["met"] else "**no**")
+        met = met_cell(r["met"])
         ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else "—"
         o, p = r["ours"], r["theirs"]
         load = "" if r["load"] is None else f"{r['load']:.1f}"
@@ -883,7 +794,7 @@ def render_markdown(rows, accuracy, memory, checks, meta, notes, errors, args):
         def e(v):
             return "—" if v is None else f"{v:.1e}"
         for a in accuracy:
-            met = "" if a["met"] is None else ("yes" if a["met"] else "**no**")
+            met = met_cell(a["met"])
             out.append(f"| {a['d']} | {a['dtype']} | {a['method']} (vs {PEER_LABEL[a['peer']]}) | {e(a['ours_vs_ref'])} | "
                        f"{e(a['sklearn_vs_ref'])} | {e(a['ours_vs_sklearn'])} | {a['target'] or ''} | {met} |")
         out.append("")
@@ -901,21 +812,13 @@ def render_markdown(rows, accuracy, memory, checks, meta, notes, errors, args):
             out.append(f"| {label} | {m['d']} | {m['dtype']} | " + " | ".join(cells) + " | " + " | ".join(inputs) + " |")
         out.append("")
     if checks:
-        out.append("## Value cross-checks (same data on both sides)")
-        out.append("")
-        out.append("| quantity | d | ours | peer | rel. difference |")
-        out.append("|---|---:|---:|---:|---:|")
+        out += md_table_head("## Value cross-checks (same data on both sides)", "| quantity | d | ours | peer | rel. difference |",
+                             "|---|---:|---:|---:|---:|")
         for c in checks:
             rel = "—" if c["rel"] is None else f"{c['rel']:.1e}"
             out.append(f"| {c['what']} | {c['d']} | {c['ours']:.10g} | {c['peer']:.10g} | {rel} |")
         out.append("")
-    out.append("## Notes")
-    out.append("")
-    for n in notes:
-        out.append(f"- {n}")
-    for e in errors:
-        out.append(f"- error: {e}")
-    out.append("")
+    out += notes_section(notes, errors)
     return "\n".join(out)
 
 

@@ -42,7 +42,9 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, HERE)
+from bench_common import REPO, find_vst, fmt_time, thread_env, time_call  # noqa: E402
+
 LADDER = [64, 128, 256, 512, 1024]
 STEPS = ["swift", "numpy", "substrate", "torch", "jax", "torch-step"]
 
@@ -97,34 +99,6 @@ PIP = {
 
 # ----------------------------------------------------------------------------------------------------------------
 # peers: the worker (one process per workload and round, every d in it)
-
-
-def time_call(fn, reps, warmup, min_rep_time, max_time):
-    """The loop of `vst bench`: warm-up, calibrated inner loop, reps repetitions (≥ 3 within max_time)."""
-    w0 = time.perf_counter()
-    for _ in range(max(1, warmup)):
-        fn()
-        if time.perf_counter() - w0 > 0.25 * max_time:
-            break
-    calls = 1
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        elapsed = time.perf_counter() - t0
-        if elapsed >= min_rep_time or calls >= 1 << 24:
-            break
-        target = int(min_rep_time / elapsed * calls * 1.2) + 1 if elapsed > 0 else calls * 10
-        calls = min(calls * 10, max(calls * 2, target))
-    times = [elapsed] if calls == 1 else []
-    count = max(min(reps, 3), min(reps, int(max_time / max(elapsed, 1e-9))))
-    while len(times) < count:
-        t0 = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        times.append((time.perf_counter() - t0) / calls)
-    times.sort()
-    return {"median": statistics.median(times), "min": times[0], "max": times[-1], "reps": len(times), "inner": calls}
 
 
 def max_rss_kib():
@@ -311,7 +285,7 @@ def peer_worker(a):
         make = jax_point
     for d in [int(s) for s in a.sizes.split(",")]:
         fn, shape = make(a.workload, d)
-        r = time_call(fn, a.reps, a.warmup, a.min_rep_time, a.max_time)
+        r = time_call(fn, a.reps, a.warmup, a.min_rep_time, a.max_time, use_timeit=False)
         r.update(workload=a.workload, d=d, shape=shape, threads=threads, peakRSSKiB=max_rss_kib())
         results.append(r)
     json.dump({"meta": meta, "results": results}, sys.stdout)
@@ -319,26 +293,6 @@ def peer_worker(a):
 
 # ----------------------------------------------------------------------------------------------------------------
 # driver
-
-
-def thread_env(threads):
-    t = str(threads)
-    return dict(os.environ, OPENBLAS_NUM_THREADS=t, OMP_NUM_THREADS=t, MKL_NUM_THREADS=t,
-                XLA_FLAGS=f"--xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'} intra_op_parallelism_threads={t}")
-
-
-def find_vst(a):
-    if a.vst:
-        if not os.path.exists(a.vst):
-            raise SystemExit(f"run_suite.py: --vst/VST_BIN {a.vst} does not exist")
-        return os.path.abspath(a.vst)
-    cmd = ["swift", "build", "-c", "release"] + (["--scratch-path", a.scratch_path] if a.scratch_path else [])
-    bin_dir = subprocess.run(cmd + ["--show-bin-path"], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
-    vst = os.path.join(bin_dir, "vst")
-    if a.build or not os.path.exists(vst):
-        log(f"building vst ({' '.join(cmd)})")
-        subprocess.run(cmd + ["--product", "vst"], cwd=REPO, check=True)
-    return vst
 
 
 def has_command(vst, name):
@@ -358,7 +312,7 @@ def run_vst_bench(vst, a, workload, sizes, threads):
     with tempfile.TemporaryDirectory(prefix="run-suite-") as tmp:
         cmd = [vst, "bench", "--workloads", workload, "--sizes", ",".join(map(str, sizes)), "--peak-n", "0",
                "--out", tmp] + suite_args(a)
-        p = subprocess.run(cmd, env=thread_env(threads), capture_output=True, text=True)
+        p = subprocess.run(cmd, env=thread_env(threads, xla=True), capture_output=True, text=True)
         if p.returncode != 0:
             log(f"vst bench --workloads {workload} failed ({p.returncode}): {p.stderr.strip()[-400:]}")
             return None
@@ -371,7 +325,7 @@ def run_peer(kind, a, workload, sizes, threads):
            "--sizes", ",".join(map(str, sizes)), "--threads", str(threads), "--reps", str(a.reps), "--warmup", "1",
            "--min-rep-time", "0.005", "--max-time", str(a.max_time), "--batch", str(a.batch),
            "--sample-rows", str(a.sample_rows), "--sample-steps", str(a.sample_steps)]
-    p = subprocess.run(cmd, env=thread_env(threads), capture_output=True, text=True)
+    p = subprocess.run(cmd, env=thread_env(threads, xla=True), capture_output=True, text=True)
     if p.returncode != 0:
         log(f"{kind} worker for {workload} failed ({p.returncode}): {p.stderr.strip()[-400:]}")
         return None, {}
@@ -419,21 +373,29 @@ def interleaved_pairs(vst, a, peers, sizes, load_log):
 def run_script(script, args, threads):
     cmd = [sys.executable, os.path.join(HERE, script)] + args
     log(f"running {' '.join(cmd[1:])}")
-    p = subprocess.run(cmd, env=thread_env(threads), stdout=subprocess.DEVNULL)
+    p = subprocess.run(cmd, env=thread_env(threads, xla=True), stdout=subprocess.DEVNULL)
     if p.returncode != 0:
         log(f"{script} failed ({p.returncode}); its pairs are missing from the table")
     return p.returncode == 0
 
 
-def numpy_pairs(path, elementwise):
+def load_json(path):
+    """The JSON a step saved at path, or None when the step did not write it."""
     if not os.path.exists(path):
-        return []
+        return None
     with open(path) as f:
-        rep = json.load(f)
+        return json.load(f)
+
+
+def rated_rows(path):
+    """The rows with a ratio in a compare.py / compare_substrate.py report ([] when the report is missing)."""
+    rep = load_json(path)
+    return [r for r in rep["rows"] if r["ratio"] is not None] if rep is not None else []
+
+
+def numpy_pairs(path, elementwise):
     pairs = []
-    for r in rep["rows"]:
-        if r["ratio"] is None:
-            continue
+    for r in rated_rows(path):
         n = r["n"]
         d = int(round(math.sqrt(n))) if elementwise else n
         suffix = "f32" if r["dtype"] == "float32" else "f64"
@@ -446,46 +408,25 @@ def numpy_pairs(path, elementwise):
 
 
 def substrate_pairs(path):
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        rep = json.load(f)
     labels = {"sk-full": "sklearn PCA full", "sk-covariance_eigh": "sklearn PCA covariance_eigh",
               "sk-randomized": "sklearn PCA randomized", "sk-transform": "sklearn PCA.transform",
               "np-lift": "numpy lift", "sk-inverse_transform": "sklearn PCA.inverse_transform", "np-cka": "numpy CKA",
               "scipy-sqrtm-fd": "scipy sqrtm FD", "np-eigh-fd": "numpy eigh FD", "np-mmd": "numpy MMD² test"}
-    pairs = []
-    for r in rep["rows"]:
-        if r["ratio"] is None:
-            continue
-        pairs.append({"workload": r["workload"], "d": r["d"], "dtype": r["dtype"], "threads": r["threads"],
-                      "peer": labels.get(r["peer"], r["peer"]), "ours": r["ours"]["median"], "theirs": r["theirs"]["median"],
-                      "ratio": r["ratio"], "rows": r["rows"], "rounds": len(r["ours"]["round_medians"]),
-                      "ours_rounds": r["ours"]["round_medians"], "theirs_rounds": r["theirs"]["round_medians"],
-                      "ours_peakExtraKiB": r["ours"].get("peakExtraKiB"), "theirs_peakExtraKiB": r["theirs"].get("peakExtraKiB"),
-                      "source": f"compare_substrate.py (vst bench-substrate ↔ peer, interleaved, n = {r['rows']})"})
-    return pairs
+    return [{"workload": r["workload"], "d": r["d"], "dtype": r["dtype"], "threads": r["threads"],
+             "peer": labels.get(r["peer"], r["peer"]), "ours": r["ours"]["median"], "theirs": r["theirs"]["median"],
+             "ratio": r["ratio"], "rows": r["rows"], "rounds": len(r["ours"]["round_medians"]),
+             "ours_rounds": r["ours"]["round_medians"], "theirs_rounds": r["theirs"]["round_medians"],
+             "ours_peakExtraKiB": r["ours"].get("peakExtraKiB"), "theirs_peakExtraKiB": r["theirs"].get("peakExtraKiB"),
+             "source": f"compare_substrate.py (vst bench-substrate ↔ peer, interleaved, n = {r['rows']})"}
+            for r in rated_rows(path)]
 
 
 def torch_step_pairs(path):
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        rows = json.load(f)
+    rows = load_json(path) or []
     return [{"workload": "mlp-step (NeuralStep)", "d": r["d"], "dtype": "float32", "threads": r["threads"],
              "peer": "PyTorch CPU eager", "ours": r["swift_ms"] / 1e3, "theirs": r["torch_ms"] / 1e3,
              "ratio": r["torch_ms"] / r["swift_ms"], "source": "torch_step.py (plain MLP, Adam, batch 256)"}
             for r in rows if r.get("torch_ms")]
-
-
-def fmt_time(s):
-    if s is None:
-        return "—"
-    if s < 1e-3:
-        return f"{s * 1e6:.3g} µs"
-    if s < 1:
-        return f"{s * 1e3:.4g} ms"
-    return f"{s:.3g} s"
 
 
 NOISY = 1.5
@@ -536,6 +477,24 @@ def render_peers(pairs, notes, sizes):
     return "\n".join(out)
 
 
+def write_results(out_dir, results, pairs, notes, sizes):
+    """Writes results (with its "peers" set) to out_dir/results.json and replaces the Peers section of
+    out_dir/results.md with render_peers(pairs, notes, sizes); returns (json path, md path, new Markdown)."""
+    results_path = os.path.join(out_dir, "results.json")
+    with open(results_path, "w") as f:
+        json.dump(results, f, indent=1, sort_keys=True)
+    md_path = os.path.join(out_dir, "results.md")
+    with open(md_path) as f:
+        md = f.read()
+    marker = "\n## Peers ("
+    if marker in md:
+        md = md[:md.index(marker)]
+    md = md.rstrip("\n") + "\n" + render_peers(pairs, notes, sizes)
+    with open(md_path, "w") as f:
+        f.write(md)
+    return results_path, md_path, md
+
+
 def rerender(a):
     results_path, peers_dir = os.path.join(a.out_dir, "results.json"), os.path.join(a.out_dir, "peers")
     with open(results_path) as f:
@@ -548,17 +507,7 @@ def rerender(a):
     pairs += [p for p in old.get("pairs", []) if p.get("source", "").startswith("run_suite.py")]
     old["pairs"] = pairs
     results["peers"] = old
-    with open(results_path, "w") as f:
-        json.dump(results, f, indent=1, sort_keys=True)
-    md_path = os.path.join(a.out_dir, "results.md")
-    with open(md_path) as f:
-        md = f.read()
-    marker = "\n## Peers ("
-    if marker in md:
-        md = md[:md.index(marker)]
-    md = md.rstrip("\n") + "\n" + render_peers(pairs, old.get("notes", []), old.get("sizes", []))
-    with open(md_path, "w") as f:
-        f.write(md)
+    results_path, md_path, _ = write_results(a.out_dir, results, pairs, old.get("notes", []), old.get("sizes", []))
     log(f"rewrote {results_path} and {md_path} from the saved step outputs ({len(pairs)} pairs)")
 
 
@@ -609,7 +558,7 @@ def main():
         rerender(a)
         return
     started = time.time()
-    vst = find_vst(a)
+    vst = find_vst(a, "run_suite.py", absolute=True)
     os.makedirs(a.out_dir, exist_ok=True)
     peers_dir = os.path.join(a.out_dir, "peers")
     os.makedirs(peers_dir, exist_ok=True)
@@ -623,7 +572,7 @@ def main():
         if a.baseline:
             cmd += ["--baseline", a.baseline]
         log(f"running {' '.join(cmd[1:])}")
-        rc = subprocess.run(cmd, env=thread_env(a.threads)).returncode
+        rc = subprocess.run(cmd, env=thread_env(a.threads, xla=True)).returncode
         if rc == 1 and a.baseline:
             notes.append(f"the regression guard failed against {a.baseline} (see results.md)")
         elif rc != 0:
@@ -709,17 +658,7 @@ def main():
     results["peers"] = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "threads": a.threads,
                         "rounds": a.rounds, "sizes": sizes, "meta": peer_meta, "notes": notes, "load": load_log,
                         "pairs": pairs}
-    with open(results_path, "w") as f:
-        json.dump(results, f, indent=1, sort_keys=True)
-    md_path = os.path.join(a.out_dir, "results.md")
-    with open(md_path) as f:
-        md = f.read()
-    marker = "\n## Peers ("
-    if marker in md:
-        md = md[:md.index(marker)]
-    md = md.rstrip("\n") + "\n" + render_peers(pairs, notes, sizes)
-    with open(md_path, "w") as f:
-        f.write(md)
+    results_path, md_path, md = write_results(a.out_dir, results, pairs, notes, sizes)
     print(md)
     log(f"wrote {results_path} and {md_path} ({time.time() - started:.0f} s)")
 

@@ -28,7 +28,9 @@ import subprocess
 import sys
 import time
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_common import REPO, thread_env  # noqa: E402
+
 BATCH, TIME_DIM = 256, 128
 
 
@@ -111,8 +113,7 @@ def swift_binary(scratch):
 
 
 def run_json(cmd, threads):
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=thread_env(threads)).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
