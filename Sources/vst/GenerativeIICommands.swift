@@ -42,9 +42,28 @@ extension TrainCommand {
     func runGenerativeII() throws -> Bool {
         guard let fam = GenerativeIIFamilyName(parsing: family) else { return false }
         let o = generativeII
-        if resume != nil { throw InputError("--resume is not supported for \(fam.rawValue) (train again with more --steps)") }
-        if !force && FileManager.default.fileExists(atPath: output) { throw InputError("\(output) exists; pass --force to overwrite it") }
+        // Resuming may write over the file it resumes from; anything else needs --force.
+        if !force && FileManager.default.fileExists(atPath: output) && output != resume {
+            throw InputError("\(output) exists; pass --force to overwrite it")
+        }
         guard steps >= 1, batchSize >= 1, hidden >= 1 else { throw InputError("--steps, --batch-size and --hidden must be ≥ 1") }
+        var resumed: GenerativeIIModelFile<Float>? = nil
+        if let r = resume {
+            let f: GenerativeIIModelFile<Float>
+            do { f = try GenerativeIIModelFile<Float>.load(r) } catch { throw InputError("--resume \(r): \(error)") }
+            guard f.model.familyName == fam else { throw InputError("--resume \(r): a \(f.model.familyName.rawValue) model, not \(fam.rawValue)") }
+            guard f.hasOptimizerState else {
+                throw InputError("--resume \(r): the file holds no optimiser state (written before resuming was supported); train again")
+            }
+            guard f.metadata["seed"] == String(seed) else {
+                throw InputError("--resume \(r): trained with --seed \(f.metadata["seed"] ?? "?"); pass the same --seed (step k's batch and noise come from the seed and k)")
+            }
+            guard f.metadata["data"] == data else {
+                throw InputError("--resume \(r): trained on --data \(f.metadata["data"] ?? "?"), not \(data)")
+            }
+            guard f.step < steps else { throw InputError("--resume \(r): already trained for \(f.step) steps; ask for more with --steps") }
+            resumed = f
+        }
         if let h = o.hiddenLayers, h < 0 { throw InputError("--hidden-layers must be ≥ 0") }
         let source: DataSource
         do { source = try DataSource(parsing: data, dimension: dim) } catch { throw InputError("\(error)") }
@@ -90,7 +109,12 @@ extension TrainCommand {
 
         var built: (any GenerativeIIModel<Float>)? = nil
         var vaeModelForLD: VAE<Float>? = nil
-        do {
+        if let f = resumed {
+            // The model, its optimisers and its units come from the file; the data are put into those units.
+            built = f.model
+            if dequantization == nil { x = try f.scaling.apply(loaded.scaling.invert(loaded.data)) }
+            scaling = f.scaling
+        } else { do {
             switch fam {
             case .vae, .latentDiffusion:
                 guard let lik = VAELikelihood(rawValue: o.likelihood.lowercased()) else {
@@ -143,16 +167,34 @@ extension TrainCommand {
                 if let l = lrGiven { c.learningRate = l }
                 built = try RealNVP<Float>(c, seed: seed)
             }
-        } catch let e as TensorError { throw InputError("\(fam.rawValue): \(e)") }
+        } catch let e as TensorError { throw InputError("\(fam.rawValue): \(e)") } }
         let model = built!
-        let report = try runTrainingAny(model, x, labels)
         var extra = ["data": data, "trained_by": "vst train"]
         if let q = dequantization {
             extra["dequantization"] = String(decoding: try JSONEncoder().encode(q), as: UTF8.self)
         }
-        try GenerativeIIModelFile<Float>.save(model, scaling: scaling, to: output, step: steps, seed: seed, extra: extra, overwrite: force)
+        let firstStep = resumed?.step ?? 0
+        // SIGINT / SIGTERM: finish the current step, save the model with its optimiser state (atomically) and exit
+        // 128 + signal, so that `--resume` continues exactly where the run stopped.
+        Interruption.install()
+        if !quiet {
+            FileHandle.standardError.write(Data("\(fam.rawValue): training steps \(firstStep + 1)…\(steps), batch \(batchSize), seed \(seed)\n".utf8))
+        }
+        let report: GenerativeIITrainingReport
+        do {
+            report = try runTrainingAny(model, x, labels, firstStep: firstStep) { done in
+                guard Interruption.received != 0 else { return }
+                try GenerativeIIModelFile<Float>.save(model, scaling: scaling, to: output, step: done, seed: seed, extra: extra, overwrite: true)
+                FileHandle.standardError.write(Data(("\nvst: interrupted by \(Interruption.name) after step \(done) of \(steps); \(output) holds that step. "
+                    + "Continue with: vst train \(fam.rawValue) … --resume \(output) -o \(output)\n").utf8))
+                throw Interrupted(signal: Interruption.received)
+            }
+        } catch let e as Interrupted {
+            throw ExitCode(128 + e.signal)
+        }
+        try GenerativeIIModelFile<Float>.save(model, scaling: scaling, to: output, step: steps, seed: seed, extra: extra, overwrite: true)
         let parts = report.final.map { String(format: "%@ %.4f", $0.0, $0.1) }.joined(separator: ", ")
-        var summary = String(format: "%@: %d steps in %.1f s; final %@", fam.rawValue, report.steps, report.seconds, parts)
+        var summary = String(format: "%@: %d steps (from %d) in %.1f s; final %@", fam.rawValue, report.steps, firstStep, report.seconds, parts)
         if let flow = model as? RealNVP<Float> {
             let nll = try flow.negativeLogLikelihood(x.shape[0] > 2000 ? x.slice(0..<2000) : x)
             if let q = dequantization {
@@ -176,13 +218,17 @@ extension TrainCommand {
     }
 
     @discardableResult
-    private func runTraining<M: GenerativeIIModel<Float>>(_ m: M, _ x: Tensor<Float>, _ labels: [Int]?) throws -> GenerativeIITrainingReport {
+    private func runTraining<M: GenerativeIIModel<Float>>(_ m: M, _ x: Tensor<Float>, _ labels: [Int]?, firstStep: Int = 0,
+                                                          onStep: ((Int) throws -> Void)? = nil) throws -> GenerativeIITrainingReport {
         let c = GenerativeIITrainingConfiguration(steps: steps, batchSize: batchSize, seed: seed, logEvery: quiet ? 0 : Swift.max(1, steps / 20))
-        return try GenerativeIITrainer.train(m, data: x, labels: labels, configuration: c)
+        return try GenerativeIITrainer.train(m, data: x, labels: labels, configuration: c, firstStep: firstStep, onStep: onStep)
     }
 
-    private func runTrainingAny(_ m: any GenerativeIIModel<Float>, _ x: Tensor<Float>, _ labels: [Int]?) throws -> GenerativeIITrainingReport {
-        func open<M: GenerativeIIModel<Float>>(_ m: M) throws -> GenerativeIITrainingReport { try runTraining(m, x, labels) }
+    private func runTrainingAny(_ m: any GenerativeIIModel<Float>, _ x: Tensor<Float>, _ labels: [Int]?, firstStep: Int,
+                                onStep: @escaping (Int) throws -> Void) throws -> GenerativeIITrainingReport {
+        func open<M: GenerativeIIModel<Float>>(_ m: M) throws -> GenerativeIITrainingReport {
+            try runTraining(m, x, labels, firstStep: firstStep, onStep: onStep)
+        }
         return try open(m)
     }
 }

@@ -9,12 +9,15 @@ import Neural
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a generative model (ddpm, score-sde, flow-matching, consistency, dit) and save it as .safetensors.",
+        abstract: "Train a generative model (ddpm, score-sde, flow-matching, consistency, dit, vae, vqvae, gan, wgan-gp, cgan, realnvp, latent-diffusion) and save it as .safetensors.",
         discussion: """
         Data: digits, moons, eight-gaussians, checkerboard, spiral (with --dim D to lift a toy), or an [n, D] .npy / CSV file.
         Toys and files are standardised per feature; digits use their [0, 16] → [−1, 1] scaling. Progress (step, loss,
         steps/s, ETA) goes to stderr. The output holds raw and EMA weights, AdamW's moments and the step; --resume
         continues from it exactly. A run whose loss becomes NaN/∞ stops with an error and keeps the last checkpoint.
+        vae, vqvae, gan, wgan-gp, cgan, realnvp and latent-diffusion files hold their weights, buffers and Adam moments,
+        so --resume (same --data and --seed, more --steps) continues them exactly as well. SIGINT/SIGTERM: every family
+        finishes its step, saves and exits 130/143.
         Networks: --denoiser mlp (vectors) or dit (square images, D = side²: --patch, --depth, --heads, --width);
         `dit` as the family means ddpm with a DiT. Consistency models train from data (ct) or, with --teacher
         model.safetensors (a ddpm, score-sde or flow-matching model of the same data), by distillation (cd).
@@ -23,7 +26,7 @@ struct TrainCommand: ParsableCommand {
                   vst train dit --data digits --patch 2 --depth 4 --heads 4 --width 64 -o dit.safetensors
         """)
 
-    @Argument(help: "Family: ddpm, score-sde, flow-matching, consistency, or dit (= ddpm with a DiT denoiser).") var family: String
+    @Argument(help: "Family: ddpm, score-sde, flow-matching, consistency, dit (= ddpm with a DiT denoiser), vae, vqvae, gan, wgan-gp, cgan, realnvp or latent-diffusion.") var family: String
     @Option(help: "Training data: a data name or a .npy / CSV file.") var data: String
     @Option(help: "Lift a 2-D toy to this dimension.") var dim: Int?
     @Option(help: "Samples drawn from a toy (default 10000) or taken from a file (default all).") var count: Int?

@@ -170,4 +170,41 @@ import Testing
         let badVAE = try Self.run(["train", "latent-diffusion", "--data", "digits", "--vae", "w.safetensors", "--steps", "2", "-o", "x.safetensors"], in: dir)
         #expect(badVAE.code == 2 && badVAE.err.contains("not a vae"))
     }
+
+    /// Every tensor and the step of a model file.
+    static func contents(_ dir: URL, _ name: String) throws -> (tensors: [String: NDArray], step: String?) {
+        let f = try SafetensorsFile.read(dir.appendingPathComponent(name).path)
+        return (f.tensors, f.metadata["step"])
+    }
+
+    @Test("--resume continues vae, wgan-gp and realnvp exactly; mismatched seed, data, steps or family are refused",
+          arguments: [["vae", "--data", "moons", "--count", "300"], ["wgan-gp", "--data", "eight-gaussians", "--count", "300", "--critic-steps", "2"],
+                      ["realnvp", "--data", "digits", "--couplings", "2"]])
+    func resumeIsExact(_ family: [String]) throws {
+        let dir = try Self.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let common = ["train"] + family + ["--batch-size", "32", "--hidden", "16", "--seed", "5", "--quiet"]
+        #expect(try Self.run(common + ["--steps", "24", "-o", "straight.safetensors"], in: dir).code == 0)
+        let half = try Self.run(common + ["--steps", "12", "-o", "r.safetensors"], in: dir)
+        #expect(half.code == 0, "\(half.err)")
+        let resumed = try Self.run(common + ["--steps", "24", "--resume", "r.safetensors", "-o", "r.safetensors"], in: dir)
+        #expect(resumed.code == 0, "\(resumed.err)")
+        #expect(resumed.out.contains("(from 12)"), "\(resumed.out)")
+        let a = try Self.contents(dir, "straight.safetensors"), b = try Self.contents(dir, "r.safetensors")
+        #expect(a.step == "24" && b.step == "24")
+        #expect(a.tensors.keys.sorted() == b.tensors.keys.sorted())
+        #expect(a.tensors.keys.contains { $0.hasPrefix("optimizer.") }, "the file holds the optimiser state")
+        let differing = a.tensors.keys.filter { a.tensors[$0] != b.tensors[$0] }
+        #expect(differing.isEmpty, "\(family[0]): \(differing.count) tensors differ after --resume, e.g. \(differing.sorted().prefix(3))")
+
+        let otherSeed = try Self.run(common.map { $0 == "5" ? "6" : $0 } + ["--steps", "30", "--resume", "r.safetensors", "-o", "s.safetensors"], in: dir)
+        #expect(otherSeed.code == 2 && otherSeed.err.contains("--seed 5"), "\(otherSeed.err)")
+        let noMore = try Self.run(common + ["--steps", "24", "--resume", "r.safetensors", "-o", "t.safetensors"], in: dir)
+        #expect(noMore.code == 2 && noMore.err.contains("already trained for 24"), "\(noMore.err)")
+        let otherFamily = try Self.run(["train", family[0] == "vae" ? "vqvae" : "vae"] + family.dropFirst() + ["--steps", "30", "--seed", "5", "--quiet",
+                                                                                                           "--resume", "r.safetensors", "-o", "u.safetensors"], in: dir)
+        #expect(otherFamily.code == 2 && otherFamily.err.contains("not"), "\(otherFamily.err)")
+        let existing = try Self.run(common + ["--steps", "30", "--resume", "r.safetensors", "-o", "straight.safetensors"], in: dir)
+        #expect(existing.code == 2 && existing.err.contains("--force"), "writing over another existing file needs --force: \(existing.err)")
+    }
 }

@@ -241,6 +241,20 @@ import Testing
         #expect(try CLI.run(["project", "--projection", "p.safetensors", "--out-dir", "out", "--resume", "--force"] + inputs, in: dir).code == 2)
     }
 
+    /// Lets a running `vst train` go on for 0.3 s, sends `signal`, waits, and checks that it exited 128 + signal
+    /// with a `--resume` hint; returns its stderr.
+    static func stopTraining(_ p: Spawned, _ signal: Int32, sourceLocation: SourceLocation = #_sourceLocation) -> String {
+        usleep(300_000)
+        kill(p.pid, signal)
+        let (exited, code) = p.wait()
+        let err = p.stderr
+        try? FileManager.default.removeItem(at: p.err)
+        #expect(exited && code == 128 + signal, "vst train after signal \(signal): \(exited ? "exit \(code)" : "killed by signal \(code)"); stderr: \(err.suffix(300))",
+                sourceLocation: sourceLocation)
+        #expect(err.contains("--resume"), "\(err.suffix(300))", sourceLocation: sourceLocation)
+        return err
+    }
+
     @Test("train killed by SIGINT mid-run leaves a loadable checkpoint; --resume completes the run")
     func trainInterruptedAndResumed() throws {
         let dir = try Self.workspace()
@@ -252,14 +266,8 @@ import Testing
         let p = try Self.spawn(args + ["--steps", "1000000"], in: dir)
         let started = Self.wait(seconds: 120) { FileManager.default.fileExists(atPath: model.path) }
         #expect(started, "no checkpoint appeared")
-        usleep(300_000)
-        kill(p.pid, SIGINT)
-        let (exited, code) = p.wait()
-        let err = p.stderr
-        try? FileManager.default.removeItem(at: p.err)
         // The run finishes its step, saves the checkpoint of that step and exits 128 + SIGINT with a resume hint.
-        #expect(exited && code == 128 + SIGINT, "vst train after SIGINT: \(exited ? "exit \(code)" : "killed by signal \(code)"); stderr: \(err.suffix(300))")
-        #expect(err.contains("--resume"))
+        let err = Self.stopTraining(p, SIGINT)
         let file = try SafetensorsFile.read(model.path)
         let step = Int(file.metadata["step"] ?? "") ?? -1
         #expect(step >= 100, "checkpoint step \(step); stderr: \(err.suffix(300))")
@@ -272,6 +280,28 @@ import Testing
         #expect(resumed.out.contains("from \(step)"), "\(resumed.out)")
         let final = try SafetensorsFile.read(model.path)
         #expect(final.metadata["step"] == String(target))
+    }
+
+    @Test("a Generative II run (wgan-gp) stopped by SIGTERM saves its step with the optimiser state; --resume completes it")
+    func generativeIIInterruptedAndResumed() throws {
+        let dir = try Self.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let args = ["train", "wgan-gp", "--data", "eight-gaussians", "--count", "512", "--batch-size", "64", "--hidden", "16",
+                    "--seed", "3", "-o", "g.safetensors"]
+        let p = try Self.spawn(args + ["--steps", "10000000"], in: dir)
+        // The command announces the training loop (its signal handlers are installed by then).
+        let started = Self.wait(seconds: 120) { p.stderr.contains("training steps") }
+        #expect(started, "no start line: \(p.stderr.suffix(300))")
+        let err = Self.stopTraining(p, SIGTERM)
+        let file = try SafetensorsFile.read(dir.appendingPathComponent("g.safetensors").path)
+        let step = Int(file.metadata["step"] ?? "") ?? -1
+        #expect(step >= 1, "saved step \(step)")
+        #expect(file.tensors.keys.contains { $0.hasPrefix("optimizer.generator.") } && file.tensors.keys.contains { $0.hasPrefix("optimizer.discriminator.") })
+        #expect(Self.files(dir).filter { $0.hasPrefix(".g.safetensors.tmp") }.isEmpty, "a temporary file was left")
+        let resumed = try CLI.run(args + ["--steps", String(step + 20), "--resume", "g.safetensors", "--quiet"], in: dir)
+        #expect(resumed.code == 0, "\(resumed.err)")
+        #expect(resumed.out.contains("(from \(step))"), "\(resumed.out)")
+        #expect(try SafetensorsFile.read(dir.appendingPathComponent("g.safetensors").path).metadata["step"] == String(step + 20))
     }
 
     @Test("the fuzzing corpus of model files and every saved checkpoint crash: vst sample exits 0 or 2, never by a signal")

@@ -81,6 +81,8 @@ public final class GAN<S: BLASScalar>: GenerativeIIModel {
                                        beta1: configuration.beta1, beta2: configuration.beta2)
     lazy var discriminatorOptimizer = Adam(parameters: discriminatorModules.parameters, learningRate: configuration.learningRate,
                                            beta1: configuration.beta1, beta2: configuration.beta2)
+    /// Its two optimisers, for model files and exact resume.
+    public var optimizers: [(name: String, optimizer: Adam<S>)] { [("generator", generatorOptimizer), ("discriminator", discriminatorOptimizer)] }
 
     public var familyName: GenerativeIIFamilyName {
         configuration.classCount > 0 ? .cgan : (configuration.objective == .wasserstein ? .wganGP : .gan)

@@ -50,6 +50,8 @@ public final class LatentDiffusion<S: BLASScalar>: GenerativeIIModel {
     public let flow: FlowMatching<S>?
     public let networks: ModuleGroup<S>
     lazy var optimizer = Adam(parameters: denoiser.parameters, learningRate: configuration.learningRate)
+    /// Its one optimiser, for model files and exact resume.
+    public var optimizers: [(name: String, optimizer: Adam<S>)] { [("optimizer", optimizer)] }
 
     public var familyName: GenerativeIIFamilyName { .latentDiffusion }
     /// The latent dimension d.

@@ -74,6 +74,8 @@ public final class VAE<S: BLASScalar>: GenerativeIIModel {
     public let decoderLogVariance: Variable<S>
     public let networks: ModuleGroup<S>
     lazy var optimizer = Adam(parameters: networks.parameters, learningRate: configuration.learningRate)
+    /// Its one optimiser, for model files and exact resume.
+    public var optimizers: [(name: String, optimizer: Adam<S>)] { [("optimizer", optimizer)] }
 
     public var familyName: GenerativeIIFamilyName { .vae }
 

@@ -86,6 +86,8 @@ public final class VQVAE<S: BLASScalar>: GenerativeIIModel {
     public let networks: ModuleGroup<S>
     lazy var optimizer = Adam(parameters: configuration.ema ? (encoder.parameters + decoder.parameters) : networks.parameters,
                               learningRate: configuration.learningRate)
+    /// Its one optimiser, for model files and exact resume.
+    public var optimizers: [(name: String, optimizer: Adam<S>)] { [("optimizer", optimizer)] }
 
     public var familyName: GenerativeIIFamilyName { .vqvae }
 

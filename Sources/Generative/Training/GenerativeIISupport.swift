@@ -104,10 +104,14 @@ public protocol GenerativeIIModel<Scalar>: AnyObject {
     var batchesPerStep: Int { get }
     /// `n` samples in model units (labels for conditional models), from noise seeded by `seed`.
     func generate(_ n: Int, labels: [Int]?, seed: UInt64) throws -> Tensor<Scalar>
+    /// The model's optimisers by name: a model file holds their state (moments and step counts), so training can
+    /// resume exactly where it stopped.
+    var optimizers: [(name: String, optimizer: Adam<Scalar>)] { get }
 }
 
 extension GenerativeIIModel {
     public var batchesPerStep: Int { 1 }
+    public var optimizers: [(name: String, optimizer: Adam<Scalar>)] { [] }
     public var buffers: [String: Tensor<Scalar>] { [:] }
     public func loadBuffers(_ b: [String: Tensor<Scalar>]) throws {}
 }
@@ -143,11 +147,12 @@ public enum GenerativeIITrainer {
         RandomGenerator(seed: SeededNoise.mix(SeededNoise.mix(seed ^ 0x6E4E_2_0000) ^ UInt64(step)))
     }
 
-    /// Runs `configuration.steps` steps of `model.trainStep` from step `firstStep` on `data` [n, D].
+    /// Runs `configuration.steps` steps of `model.trainStep` from step `firstStep` on `data` [n, D]; `onStep`, when
+    /// given, is called after every step with the number of steps done (it may save the model, or throw to stop).
     @discardableResult
     public static func train<M: GenerativeIIModel>(_ model: M, data: Tensor<M.Scalar>, labels: [Int]? = nil,
                                                    configuration c: GenerativeIITrainingConfiguration,
-                                                   firstStep: Int = 0) throws -> GenerativeIITrainingReport {
+                                                   firstStep: Int = 0, onStep: ((Int) throws -> Void)? = nil) throws -> GenerativeIITrainingReport {
         guard data.rank == 2, data.shape[0] >= 1 else { throw TensorError.invalidShape("training: expected data [n, D], got \(data.shape)") }
         guard c.batchSize >= 1, c.steps >= 0 else { throw TensorError.invalidArgument("training: need steps ≥ 0 and batch size ≥ 1") }
         if let l = labels, l.count != data.shape[0] { throw TensorError.invalidArgument("training: \(l.count) labels for \(data.shape[0]) rows") }
@@ -166,6 +171,7 @@ public enum GenerativeIITrainer {
             }
             history.append(stats)
             step += 1
+            try onStep?(step)
             if c.logEvery > 0 && (step % c.logEvery == 0 || step == c.steps) {
                 let elapsed = Date().timeIntervalSince(start), done = step - firstStep
                 let rate = Double(done) / Swift.max(elapsed, 1e-9)

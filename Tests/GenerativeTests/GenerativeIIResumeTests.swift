@@ -1,0 +1,105 @@
+// Exact resume of the Generative II families: N steps, a model file, then N more from the file give the same
+// weights, buffers and optimiser moments as 2N steps without a break.
+
+import Foundation
+import Linear
+import Neural
+import Testing
+@testable import Generative
+
+@Suite("Generative II exact resume")
+struct GenerativeIIResumeTests {
+    /// Every network parameter, buffer and optimiser moment of `m`, by name.
+    static func everything(_ m: any GenerativeIIModel<Float>) -> [String: Tensor<Float>] {
+        var out: [String: Tensor<Float>] = [:]
+        for (n, p) in m.networks.namedParameters() { out["param." + n] = p.value }
+        for (n, b) in m.buffers { out["buffer." + n] = b }
+        for (name, o) in m.optimizers {
+            let s = o.state
+            for i in s.firstMoments.indices { out["\(name).m.\(i)"] = s.firstMoments[i]; out["\(name).v.\(i)"] = s.secondMoments[i] }
+        }
+        return out
+    }
+
+    /// Trains `make()` for 2·half steps straight, and for half steps + file + half steps; every tensor must agree exactly.
+    func check(_ label: String, _ make: () throws -> any GenerativeIIModel<Float>, data x: Tensor<Float>, labels: [Int]? = nil, half: Int = 6) throws {
+        let config = GenerativeIITrainingConfiguration(steps: 2 * half, batchSize: 8, seed: 11)
+        func train(_ m: any GenerativeIIModel<Float>, _ c: GenerativeIITrainingConfiguration, from first: Int) throws {
+            func open<M: GenerativeIIModel<Float>>(_ m: M) throws { try GenerativeIITrainer.train(m, data: x, labels: labels, configuration: c, firstStep: first) }
+            try open(m)
+        }
+        let straight = try make()
+        try train(straight, config, from: 0)
+
+        let first = try make()
+        var halfConfig = config
+        halfConfig.steps = half
+        try train(first, halfConfig, from: 0)
+        let path = try generativeTemporaryDirectory().appendingPathComponent("\(label).safetensors").path
+        try GenerativeIIModelFile<Float>.save(first, scaling: AffineScaling(scale: 1, shift: 0), to: path, step: half, seed: 11)
+        let file = try GenerativeIIModelFile<Float>.load(path)
+        #expect(file.hasOptimizerState, "\(label): the file holds the optimiser state")
+        #expect(file.step == half)
+        try train(file.model, config, from: file.step)
+
+        let a = Self.everything(straight), b = Self.everything(file.model)
+        #expect(a.keys.sorted() == b.keys.sorted(), "\(label): different tensors")
+        #expect(a.keys.contains { $0.contains(".m.") }, "\(label): no optimiser moments compared")
+        var differing: [String] = []
+        for (k, v) in a where b[k] != v { differing.append(k) }
+        #expect(differing.isEmpty, "\(label): \(differing.count) of \(a.count) tensors differ after resume, e.g. \(differing.sorted().prefix(3))")
+    }
+
+    @Test("vae, vqvae (gradient and EMA codebook), gan, wgan-gp, cgan, realnvp, latent diffusion")
+    func everyFamily() throws {
+        var g = RandomGenerator(seed: 2)
+        let x = Tensor<Float>.normal([40, 6], using: &g)
+        try check("vae", { try VAE<Float>(VAEConfiguration(dimension: 6, latentDimension: 2, hidden: 8, warmupSteps: 5), seed: 1) }, data: x)
+        for ema in [false, true] {
+            var c = VQVAEConfiguration(dimension: 6, codeCount: 5, codeDimension: 2, positions: 2, hidden: 8, ema: ema)
+            c.restartEvery = 3
+            try check("vqvae-ema-\(ema)", { try VQVAE<Float>(c, seed: 2) }, data: x)
+        }
+        try check("gan", { try GAN<Float>(GANConfiguration(dimension: 6, objective: .nonSaturating, latentDimension: 3, hidden: 8, hiddenLayers: 1), seed: 3) }, data: x)
+        try check("wgan-gp", { try GAN<Float>(GANConfiguration(dimension: 6, objective: .wasserstein, latentDimension: 3, hidden: 8, hiddenLayers: 1), seed: 3) }, data: x)
+        let labels = (0..<40).map { $0 % 3 }
+        try check("cgan", { try GAN<Float>(GANConfiguration(dimension: 6, objective: .wasserstein, latentDimension: 3, hidden: 8, hiddenLayers: 1, classCount: 3), seed: 3) },
+                  data: x, labels: labels)
+        try check("realnvp", { try RealNVP<Float>(RealNVPConfiguration(dimension: 6, couplings: 2, hidden: 8), seed: 4) }, data: x)
+        let vae = try VAE<Float>(VAEConfiguration(dimension: 6, latentDimension: 2, hidden: 8), seed: 1)
+        try GenerativeIITrainer.train(vae, data: x, configuration: GenerativeIITrainingConfiguration(steps: 3, batchSize: 8))
+        try check("latent-diffusion", { try LatentDiffusion(vae: vae, data: x, configuration: LatentDiffusionConfiguration(timesteps: 20, hidden: 8, blocks: 1), seed: 5) }, data: x)
+    }
+
+    @Test("a file without optimiser state still loads, says so, and (the control) does not resume exactly")
+    func olderFiles() throws {
+        var g = RandomGenerator(seed: 3)
+        let x = Tensor<Float>.normal([30, 4], using: &g)
+        let vae = try VAE<Float>(VAEConfiguration(dimension: 4, latentDimension: 2, hidden: 8), seed: 1)
+        try GenerativeIITrainer.train(vae, data: x, configuration: GenerativeIITrainingConfiguration(steps: 5, batchSize: 8, seed: 4))
+        let dir = try generativeTemporaryDirectory()
+        let path = dir.appendingPathComponent("v.safetensors").path
+        try GenerativeIIModelFile<Float>.save(vae, scaling: AffineScaling(scale: 1, shift: 0), to: path, step: 5, seed: 4)
+        // Strip the optimiser tensors and metadata, as in a file written before they were saved.
+        let full = try SafetensorsFile.read(path)
+        let tensors = full.tensors.filter { !$0.key.hasPrefix("optimizer.") }
+        let meta = full.metadata.filter { !$0.key.hasPrefix("optimizer.") }
+        let old = dir.appendingPathComponent("old.safetensors").path
+        try SafetensorsFile(tensors: tensors, metadata: meta).write(to: old)
+        let f = try GenerativeIIModelFile<Float>.load(old)
+        #expect(!f.hasOptimizerState)
+        let withState = try GenerativeIIModelFile<Float>.load(path)
+        #expect(withState.hasOptimizerState)
+        // Without the moments, five more steps land elsewhere than with them: the state matters to the comparison above.
+        let more = GenerativeIITrainingConfiguration(steps: 10, batchSize: 8, seed: 4)
+        try GenerativeIITrainer.train(f.model as! VAE<Float>, data: x, configuration: more, firstStep: 5)
+        try GenerativeIITrainer.train(withState.model as! VAE<Float>, data: x, configuration: more, firstStep: 5)
+        #expect(Self.everything(f.model).filter { $0.key.hasPrefix("param.") } != Self.everything(withState.model).filter { $0.key.hasPrefix("param.") })
+        // A missing moment is named.
+        var broken = full.tensors
+        broken.removeValue(forKey: "optimizer.optimizer.v.0")
+        let bad = dir.appendingPathComponent("bad.safetensors").path
+        try SafetensorsFile(tensors: broken, metadata: full.metadata).write(to: bad)
+        #expect { try GenerativeIIModelFile<Float>.load(bad) } throws: { "\($0)".contains("optimizer.optimizer.v.0") }
+    }
+}
