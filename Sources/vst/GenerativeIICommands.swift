@@ -183,7 +183,12 @@ extension TrainCommand {
         let report: GenerativeIITrainingReport
         do {
             report = try runTrainingAny(model, x, labels, firstStep: firstStep) { done in
-                guard Interruption.received != 0 else { return }
+                guard Interruption.received != 0 else {
+                    if checkpointEvery > 0 && done % checkpointEvery == 0 && done < steps {
+                        try GenerativeIIModelFile<Float>.save(model, scaling: scaling, to: output, step: done, seed: seed, extra: extra, overwrite: true)
+                    }
+                    return
+                }
                 try GenerativeIIModelFile<Float>.save(model, scaling: scaling, to: output, step: done, seed: seed, extra: extra, overwrite: true)
                 FileHandle.standardError.write(Data(("\nvst: interrupted by \(Interruption.name) after step \(done) of \(steps); \(output) holds that step. "
                     + "Continue with: vst train \(fam.rawValue) … --resume \(output) -o \(output)\n").utf8))

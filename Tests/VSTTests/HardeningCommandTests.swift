@@ -304,6 +304,28 @@ import Testing
         #expect(try SafetensorsFile.read(dir.appendingPathComponent("g.safetensors").path).metadata["step"] == String(step + 20))
     }
 
+    @Test("a Generative II run (vae) killed hard after a --checkpoint-every save resumes from that checkpoint")
+    func generativeIIKilledAfterCheckpoint() throws {
+        let dir = try Self.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let args = ["train", "vae", "--data", "moons", "--count", "512", "--batch-size", "64", "--hidden", "16",
+                    "--seed", "4", "--checkpoint-every", "40", "-o", "v.safetensors"]
+        let model = dir.appendingPathComponent("v.safetensors")
+        let p = try Self.spawn(args + ["--steps", "10000000"], in: dir)
+        let saved = Self.wait(seconds: 120) { FileManager.default.fileExists(atPath: model.path) }
+        #expect(saved, "no checkpoint appeared: \(p.stderr.suffix(300))")
+        kill(p.pid, SIGKILL)
+        _ = p.wait()
+        try? FileManager.default.removeItem(at: p.err)
+        let file = try SafetensorsFile.read(model.path)
+        let step = Int(file.metadata["step"] ?? "") ?? -1
+        #expect(step >= 40 && step % 40 == 0, "checkpoint step \(step)")
+        #expect(file.tensors.keys.contains { $0.hasPrefix("optimizer.optimizer.m.") })
+        let resumed = try CLI.run(args + ["--steps", String(step + 10), "--resume", "v.safetensors", "--quiet"], in: dir)
+        #expect(resumed.code == 0, "\(resumed.err)")
+        #expect(resumed.out.contains("(from \(step))"), "\(resumed.out)")
+    }
+
     @Test("the fuzzing corpus of model files and every saved checkpoint crash: vst sample exits 0 or 2, never by a signal")
     func checkpointCorpusThroughSample() throws {
         let dir = try Self.workspace()
