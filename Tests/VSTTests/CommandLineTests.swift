@@ -16,7 +16,8 @@ import Testing
 
     struct Result { var code: Int32; var out: String; var err: String }
 
-    /// Runs vst with `args` in `dir` (with `environment` added to this process's).
+    /// Runs vst with `args` in `dir` (with `environment` added to this process's). stdout and stderr go through files
+    /// in `dir` (a pipe read can be interrupted by the child's SIGCHLD, which Foundation's FileHandle does not retry).
     static func run(_ args: [String], in dir: URL, environment: [String: String] = [:]) throws -> Result {
         let p = Process()
         p.executableURL = vst
@@ -25,11 +26,17 @@ import Testing
         var env = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         env["OPENBLAS_NUM_THREADS"] = "1"
         p.environment = env
-        let out = Pipe(), err = Pipe()
+        let id = UUID().uuidString
+        let outURL = dir.appendingPathComponent(".out-\(id)"), errURL = dir.appendingPathComponent(".err-\(id)")
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
         p.standardOutput = out; p.standardError = err
         try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
+        try out.close(); try err.close()
+        let o = try Data(contentsOf: outURL), e = try Data(contentsOf: errURL)
+        try? FileManager.default.removeItem(at: outURL); try? FileManager.default.removeItem(at: errURL)
         return Result(code: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
     }
 

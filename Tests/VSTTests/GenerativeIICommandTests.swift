@@ -4,15 +4,6 @@ import Testing
 
 /// End-to-end tests of `vst train / sample / encode / decode` for the Generative II families (tiny runs).
 @Suite(.serialized) struct GenerativeIICommandTests {
-    static let vst: URL = {
-        let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for dir in [here, here.deletingLastPathComponent()] {
-            let candidate = dir.appendingPathComponent("vst")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        return here.appendingPathComponent("vst")
-    }()
-
     /// The repository's data directory (for the digits).
     static let dataDirectory: String = {
         var url = URL(fileURLWithPath: #filePath)
@@ -23,31 +14,11 @@ import Testing
         return url.appendingPathComponent("data").path
     }()
 
-    struct Result { var code: Int32; var out: String; var err: String }
+    typealias Result = CommandLineTests.Result
 
-    /// Runs vst with `args` in `dir`; stdout and stderr go through files (a pipe read can be interrupted by the
-    /// child's SIGCHLD, which Foundation's FileHandle does not retry).
+    /// Runs vst with `args` in `dir`, with the repository's data directory for the digits.
     static func run(_ args: [String], in dir: URL) throws -> Result {
-        let p = Process()
-        p.executableURL = vst
-        p.arguments = args
-        p.currentDirectoryURL = dir
-        var env = ProcessInfo.processInfo.environment
-        env["OPENBLAS_NUM_THREADS"] = "1"
-        env["SUBSTRATE_DATA"] = dataDirectory
-        p.environment = env
-        let id = UUID().uuidString
-        let outURL = dir.appendingPathComponent(".out-\(id)"), errURL = dir.appendingPathComponent(".err-\(id)")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-        p.standardOutput = out; p.standardError = err
-        try p.run()
-        p.waitUntilExit()
-        try out.close(); try err.close()
-        let o = try Data(contentsOf: outURL), e = try Data(contentsOf: errURL)
-        try? FileManager.default.removeItem(at: outURL); try? FileManager.default.removeItem(at: errURL)
-        return Result(code: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+        try CommandLineTests.run(args, in: dir, environment: ["SUBSTRATE_DATA": dataDirectory])
     }
 
     static func workspace() throws -> URL {
