@@ -101,5 +101,12 @@ struct GenerativeIIResumeTests {
         let bad = dir.appendingPathComponent("bad.safetensors").path
         try SafetensorsFile(tensors: broken, metadata: full.metadata).write(to: bad)
         #expect { try GenerativeIIModelFile<Float>.load(bad) } throws: { "\($0)".contains("optimizer.optimizer.v.0") }
+        // Step counts that Adam cannot have reached are refused too.
+        var badMeta = full.metadata
+        let count = badMeta["optimizer.optimizer.steps"]!.split(separator: ",").count
+        badMeta["optimizer.optimizer.steps"] = (["-1"] + Array(repeating: "1", count: count - 1)).joined(separator: ",")
+        let negative = dir.appendingPathComponent("negative.safetensors").path
+        try SafetensorsFile(tensors: full.tensors, metadata: badMeta).write(to: negative)
+        #expect { try GenerativeIIModelFile<Float>.load(negative) } throws: { "\($0)".contains("step counts") }
     }
 }

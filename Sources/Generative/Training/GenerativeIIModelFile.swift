@@ -107,8 +107,8 @@ public struct GenerativeIIModelFile<S: BLASScalar> {
             guard let count = m["optimizer.\(name).step_count"] else { continue }
             let n = optimizer.parameters.count
             let steps = (m["optimizer.\(name).steps"] ?? "").split(separator: ",").compactMap { Int($0) }
-            guard let stepCount = Int(count), stepCount >= 0, steps.count == n else {
-                throw TensorError.invalidArgument("\(path): optimiser '\(name)' has \(steps.count) step counts for \(n) parameters (or a bad step_count '\(count)')")
+            guard let stepCount = Int(count), stepCount >= 0, steps.count == n, steps.allSatisfy({ $0 >= 0 && $0 <= stepCount }) else {
+                throw TensorError.invalidArgument("\(path): optimiser '\(name)' has \(steps.count) step counts for \(n) parameters, or counts outside 0…step_count ('\(count)')")
             }
             func moment(_ kind: String, _ i: Int) throws -> Tensor<S> {
                 guard let t = moments["optimizer.\(name).\(kind).\(i)"] else {
