@@ -6,17 +6,8 @@ extension Tensor {
     /// seed. Throws when V's columns are not orthonormal to `tolerance`.
     @inlinable
     public func completingOrthonormalBasis(seed: UInt64 = 0, tolerance: Scalar? = nil) throws -> Tensor {
-        try requireMatrix("completingOrthonormalBasis")
+        try checkOrthonormalColumns("completingOrthonormalBasis", tolerance: tolerance)
         let d = shape[0], k = shape[1]
-        guard k <= d else { throw TensorError.invalidShape("completingOrthonormalBasis: \(k) columns cannot be orthonormal in \(d) dimensions") }
-        let tol = tolerance ?? Scalar(Swift.max(d, 16)) * 100 * Scalar.epsilon
-        if k > 0 {
-            let gram = try Linear.matmul(self, self, transposeA: true)
-            let err = try (gram - Tensor.eye(k)).maxAbs()
-            guard err <= tol else {
-                throw TensorError.invalidArgument("completingOrthonormalBasis: columns are not orthonormal (max |VᵀV − I| = \(err), tolerance \(tol))")
-            }
-        }
         if k == d { return self }
         var g = Tensor.normal([d, d - k], seed: seed)
         if k > 0 {
@@ -36,18 +27,9 @@ extension Tensor {
     /// `completingOrthonormalBasis(seed:)` costs O(D³)). Throws when V's columns are not orthonormal to `tolerance`.
     @inlinable
     public func householderCompletion(tolerance: Scalar? = nil) throws -> Tensor {
-        try requireMatrix("householderCompletion")
-        let d = shape[0], k = shape[1]
-        guard k <= d else { throw TensorError.invalidShape("householderCompletion: \(k) columns cannot be orthonormal in \(d) dimensions") }
         try checkFinite("householderCompletion input")
-        let tol = tolerance ?? Scalar(Swift.max(d, 16)) * 100 * Scalar.epsilon
-        if k > 0 {
-            let gram = try Linear.matmul(self, self, transposeA: true)
-            let err = try (gram - Tensor.eye(k)).maxAbs()
-            guard err <= tol else {
-                throw TensorError.invalidArgument("householderCompletion: columns are not orthonormal (max |VᵀV − I| = \(err), tolerance \(tol))")
-            }
-        }
+        try checkOrthonormalColumns("householderCompletion", tolerance: tolerance)
+        let d = shape[0], k = shape[1]
         if k == d { return self }
         if k == 0 { return Tensor.eye(d) }
         // Column-major D×D work array whose first k columns are V (orgqr overwrites the rest with Q's columns).
@@ -67,5 +49,22 @@ extension Tensor {
             }
         }
         return full
+    }
+}
+
+extension Tensor {
+    /// Throws unless this is a D×k matrix (k ≤ D) whose columns are orthonormal: max |VᵀV − I| ≤ `tolerance`
+    /// (default 100·max(D, 16)·ε). `op` names the caller in the messages.
+    @inlinable
+    func checkOrthonormalColumns(_ op: String, tolerance: Scalar?) throws {
+        try requireMatrix(op)
+        let d = shape[0], k = shape[1]
+        guard k <= d else { throw TensorError.invalidShape("\(op): \(k) columns cannot be orthonormal in \(d) dimensions") }
+        guard k > 0 else { return }
+        let tol = tolerance ?? Scalar(Swift.max(d, 16)) * 100 * Scalar.epsilon
+        let err = try (Linear.matmul(self, self, transposeA: true) - Tensor.eye(k)).maxAbs()
+        guard err <= tol else {
+            throw TensorError.invalidArgument("\(op): columns are not orthonormal (max |VᵀV − I| = \(err), tolerance \(tol))")
+        }
     }
 }
