@@ -180,24 +180,25 @@ extension TrainCommand {
         if !quiet {
             FileHandle.standardError.write(Data("\(fam.rawValue): training steps \(firstStep + 1)…\(steps), batch \(batchSize), seed \(seed)\n".utf8))
         }
+        // The model with its optimisers' state at `step`, written atomically over the output.
+        func save(step: Int) throws {
+            try GenerativeIIModelFile<Float>.save(model, scaling: scaling, to: output, step: step, seed: seed, extra: extra, overwrite: true)
+        }
         let report: GenerativeIITrainingReport
         do {
             report = try runTrainingAny(model, x, labels, firstStep: firstStep) { done in
-                guard Interruption.received != 0 else {
-                    if checkpointEvery > 0 && done % checkpointEvery == 0 && done < steps {
-                        try GenerativeIIModelFile<Float>.save(model, scaling: scaling, to: output, step: done, seed: seed, extra: extra, overwrite: true)
-                    }
-                    return
+                if Interruption.received != 0 {
+                    try save(step: done)
+                    FileHandle.standardError.write(Data(("\nvst: interrupted by \(Interruption.name) after step \(done) of \(steps); \(output) holds that step. "
+                        + "Continue with: vst train \(fam.rawValue) … --resume \(output) -o \(output)\n").utf8))
+                    throw Interrupted(signal: Interruption.received)
                 }
-                try GenerativeIIModelFile<Float>.save(model, scaling: scaling, to: output, step: done, seed: seed, extra: extra, overwrite: true)
-                FileHandle.standardError.write(Data(("\nvst: interrupted by \(Interruption.name) after step \(done) of \(steps); \(output) holds that step. "
-                    + "Continue with: vst train \(fam.rawValue) … --resume \(output) -o \(output)\n").utf8))
-                throw Interrupted(signal: Interruption.received)
+                if checkpointEvery > 0 && done % checkpointEvery == 0 && done < steps { try save(step: done) }
             }
         } catch let e as Interrupted {
             throw ExitCode(128 + e.signal)
         }
-        try GenerativeIIModelFile<Float>.save(model, scaling: scaling, to: output, step: steps, seed: seed, extra: extra, overwrite: true)
+        try save(step: steps)
         let parts = report.final.map { String(format: "%@ %.4f", $0.0, $0.1) }.joined(separator: ", ")
         var summary = String(format: "%@: %d steps (from %d) in %.1f s; final %@", fam.rawValue, report.steps, firstStep, report.seconds, parts)
         if let flow = model as? RealNVP<Float> {
