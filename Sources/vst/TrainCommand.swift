@@ -39,12 +39,14 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("ema-decay"), help: "EMA decay of the sampling weights.") var emaDecay: Double = 0.999
     @Option(help: "ddpm: beta schedule (linear, cosine, scaled-linear).") var schedule: String = "linear"
     @Option(help: "ddpm: diffusion steps T.") var timesteps: Int = 1000
-    @Option(help: "ddpm: prediction target (epsilon, x0, v).") var target: String = "epsilon"
+    @Option(help: "ddpm: prediction target (x0, the default: learns data on a low-dimensional manifold in high dimension; epsilon, the paper's; v).") var target: String = "x0"
     @Option(help: "ddpm: posterior variance (beta or beta-tilde).") var variance: String = "beta-tilde"
+    @Option(name: .customLong("loss-weighting"), help: "ddpm: weight of each timestep's error: velocity (1/(1 − ᾱ_t), bounded; the default, with --target x0 the v-loss) or uniform (the paper's L_simple).") var lossWeighting: String = "velocity"
     @Option(name: .customLong("clip-sample"), help: "ddpm: clip x̂₀ to [−c, c] while sampling (model units).") var clipSample: Double?
     @Option(help: "score-sde: vp, sub-vp or ve (ve: σ_max = the data's largest pairwise distance).") var sde: String = "vp"
     @Option(help: "flow-matching: minibatch OT pairing (none, exact, sinkhorn).") var pairing: String = "none"
     @Option(name: .customLong("sigma-min"), help: "flow-matching: σ_min of the linear path.") var sigmaMin: Double = 1e-4
+    @Option(help: "flow-matching and score-sde: what the network predicts: data (x̂, the default: learns data on a low-dimensional manifold in high dimension), or velocity (flow matching) / noise (score-sde), the papers' choices.") var prediction: String = "data"
     @Option(help: "Network: mlp or dit (dit needs square images: D = side² values per row).") var denoiser: String = "mlp"
     @Option(help: "dit: patch side p (divides the image side).") var patch: Int = 2
     @Option(help: "dit: number of DiT blocks.") var depth: Int = 4
@@ -119,13 +121,15 @@ struct TrainCommand: ParsableCommand {
         case .ddpm:
             model = try DDPM(denoiser: net, configuration: DDPMConfiguration(betaSchedule: BetaSchedule(parsing: schedule), timesteps: timesteps,
                                                                              target: PredictionTarget(parsing: target),
-                                                                             variance: PosteriorVariance(parsing: variance), clipSample: clipSample))
+                                                                             variance: PosteriorVariance(parsing: variance), clipSample: clipSample,
+                                                                             lossWeighting: DiffusionLossWeighting(parsing: lossWeighting)))
         case .scoreSDE:
             var s = try ScoreSDE(parsing: sde)
             if case .ve = s { s = try ScoreSDE.ve(fittedTo: x.shape[0] > 2000 ? x.slice(0..<2000) : x) }
-            model = try ScoreSDEModel(denoiser: net, configuration: ScoreSDEConfiguration(sde: s))
+            model = try ScoreSDEModel(denoiser: net, configuration: ScoreSDEConfiguration(sde: s, prediction: ScorePrediction(parsing: prediction)))
         case .flowMatching:
-            model = try FlowMatching(denoiser: net, configuration: FlowMatchingConfiguration(sigmaMin: sigmaMin, pairing: OTPairing(parsing: pairing)))
+            model = try FlowMatching(denoiser: net, configuration: FlowMatchingConfiguration(sigmaMin: sigmaMin, pairing: OTPairing(parsing: pairing),
+                                                                                             prediction: FlowPrediction(parsing: prediction)))
         case .consistency:
             var teacherModel: (any ConsistencyTeacher<Float>)? = nil
             if let t = teacherFile {

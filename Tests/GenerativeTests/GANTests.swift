@@ -153,7 +153,15 @@ struct GANTests {
         let (m, _) = try GANToy.report("cGAN (WGAN-GP)", gan.sample(1600, labels: want, seed: 15), seconds: r.seconds)
         print(String(format: "cGAN: %.1f%% of samples land in the mode of their label", 100 * accuracy))
         #expect(accuracy > 0.8)
-        #expect(m.covered == 8)
+        // Every label, not only most samples, lands in its own mode.
+        for k in 0..<8 {
+            let mine = zip(want, got).filter { $0.0 == k }
+            #expect(Double(mine.filter { $0.0 == $0.1 }.count) / Double(mine.count) > 0.8, "label \(k)")
+        }
+        // "Covered" counts samples within 3σ of a centre; 500 adversarial steps leave one mode's samples spread beyond
+        // that on some BLAS kernels (AVX-512: counts [0, 200, …] with 99.6 % of samples nearest their label's
+        // mode), as the unconditional WGAN-GP test allows too.
+        #expect(m.covered >= 7)
         #expect(throws: (any Error).self) { try gan.sample(3, labels: [0, 1, 8], seed: 1) }
     }
 }

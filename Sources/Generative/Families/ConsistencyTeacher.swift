@@ -91,6 +91,7 @@ extension FlowMatching: ConsistencyTeacher {
         let t = sigmas.map { 1 / ($0 + c) }
         let xt = try rowwiseScale(t, x, "flow-matching teacher input")
         let v = try denoiser.predict(xt, times: t.map(embeddingTime), labels: labels, guidance: guidanceScale)
+        if configuration.prediction == .data { return v }   // the network's output is x̂₁ itself
         return try rowwiseCombination(t.map { 1 - c * $0 }, v, t.map { _ in c }, xt, "flow-matching teacher")
     }
 }
@@ -118,7 +119,7 @@ extension ScoreSDEModel: ConsistencyTeacher {
             let t = time(sigma: s); cache[s] = t; return t
         }
         let xt = try rowwiseScale(ts.map(sde.marginalMeanCoefficient), x, "score-SDE teacher input")
-        let eps = try denoiser.predict(xt, times: ts.map(embeddingTime), labels: labels, guidance: guidanceScale)
+        let eps = try noisePrediction(xt, times: ts, labels: labels)
         // ε̂ from the network (score = −ε̂/s), x̂₀ = (x_t − s·ε̂)/m = x − σ·ε̂ with σ the requested level.
         return try rowwiseCombination(sigmas.map { _ in 1 }, x, sigmas.map { -$0 }, eps, "score-SDE teacher")
     }

@@ -2,9 +2,37 @@ import Foundation
 import Linear
 import Neural
 
+/// How DDPM's squared error is weighted over timesteps.
+public enum DiffusionLossWeighting: String, Sendable, CaseIterable {
+    /// Every timestep alike (Ho et al.'s L_simple for whichever target is predicted).
+    case uniform
+    /// w_t = 1/max(1 − ᾱ_t, δ²), δ = 0.05: with the x₀ target this is the v-prediction loss ‖v̂ − v‖² = ‖x̂₀ − x₀‖²/(1 − ᾱ_t)
+    /// (Salimans & Ho 2022) with its smallest noise levels bounded, the loss Li & He (2025) pair with x-prediction.
+    case velocity
+
+    /// Parses `uniform` or `velocity` (also `v`).
+    public init(parsing name: String) throws {
+        switch name.lowercased() {
+        case "uniform": self = .uniform
+        case "velocity", "v": self = .velocity
+        default: throw TensorError.invalidArgument("unknown loss weighting '\(name)': expected uniform or velocity")
+        }
+    }
+
+    /// The weight of timestep t with cumulative ᾱ_t.
+    public func weight(alphaBar a: Double) -> Double {
+        switch self {
+        case .uniform: return 1
+        case .velocity: return 1 / Swift.max(1 - a, 0.05 * 0.05)
+        }
+    }
+}
+
 /// The configuration of a DDPM (Ho et al. 2020); defaults are the paper's: linear β 1e-4 → 0.02, T = 1000,
 /// ε-prediction, σ_t² = β̃_t ("fixed small"), no clipping (the paper clips x̂₀ to [−1, 1] for images: set
-/// `clipSample` = 1 for data scaled to [−1, 1]).
+/// `clipSample` = 1 for data scaled to [−1, 1]), uniform loss weights. `vst train` predicts x₀ with the velocity
+/// weighting instead: data on a low-dimensional manifold in D dimensions make x̂₀ low-rank and ε̂ full-rank, so
+/// a network narrower than D learns the first and not the second (Li & He 2025).
 public struct DDPMConfiguration: Sendable, Equatable {
     public var betaSchedule: BetaSchedule = .linear()
     public var timesteps: Int = 1000
@@ -12,11 +40,13 @@ public struct DDPMConfiguration: Sendable, Equatable {
     public var variance: PosteriorVariance = .betaTilde
     /// Clip x̂₀ to [−clipSample, clipSample] before each step (nil: no clipping).
     public var clipSample: Double? = nil
+    /// The weight of each timestep's squared error.
+    public var lossWeighting: DiffusionLossWeighting = .uniform
 
     public init(betaSchedule: BetaSchedule = .linear(), timesteps: Int = 1000, target: PredictionTarget = .epsilon,
-                variance: PosteriorVariance = .betaTilde, clipSample: Double? = nil) {
+                variance: PosteriorVariance = .betaTilde, clipSample: Double? = nil, lossWeighting: DiffusionLossWeighting = .uniform) {
         self.betaSchedule = betaSchedule; self.timesteps = timesteps; self.target = target
-        self.variance = variance; self.clipSample = clipSample
+        self.variance = variance; self.clipSample = clipSample; self.lossWeighting = lossWeighting
     }
 }
 
@@ -47,13 +77,15 @@ public final class DDPM<S: BLASScalar> {
 
     // MARK: Loss
 
-    /// The loss on fixed inputs: mean over rows and features of (f_θ(x_t, t) − y)².
+    /// The loss on fixed inputs: mean over rows and features of w_t·(f_θ(x_t, t) − y)².
     public func loss(x0: Tensor<S>, timesteps ts: [Int], noise: Tensor<S>, labels: [Int]? = nil) throws -> Variable<S> {
         let xt = try schedule.addNoise(x0, noise: noise, timesteps: ts)
         let y = try schedule.target(configuration.target, x0: x0, noise: noise, timesteps: ts)
         let time = Tensor<S>(ts.map { S($0) })
         let pred = try denoiser(Variable(xt), time: time, labels: labels)
-        return try Loss.mse(pred, Variable(y))
+        guard configuration.lossWeighting != .uniform else { return try Loss.mse(pred, Variable(y)) }
+        let r = try Tensor<S>(ts.map { S(configuration.lossWeighting.weight(alphaBar: schedule.alphaBars[$0]).squareRoot()) }, shape: [ts.count, 1])
+        return try Loss.mse(pred * r, Variable(y * r))
     }
 
     /// The loss with t and ε drawn from `g`.

@@ -2,14 +2,37 @@ import Foundation
 import Linear
 import Neural
 
+/// What the flow-matching network outputs.
+public enum FlowPrediction: String, Sendable, CaseIterable {
+    /// The velocity v̂ = f_θ(x_t, t) itself (Lipman et al. 2023).
+    case velocity
+    /// The clean data x̂₁ = f_θ(x_t, t), turned into the velocity v̂ = (x̂₁ − c·x_t)/max(1 − c·t, δ) with
+    /// c = 1 − σ_min and δ = `FlowMatching.dataPredictionFloor` ("x-prediction", Li & He 2025, "Back to Basics: Let
+    /// Denoising Generative Models Denoise", §3–4). Data on a low-dimensional manifold in D dimensions make x̂₁ a
+    /// low-rank function, which a network narrower than D can represent, while the velocity carries the
+    /// D-dimensional noise and cannot be: velocity-predicting networks leave noise in every off-manifold direction.
+    case data
+
+    /// Parses `velocity` (also `v`) or `data` (also `x`, `x1`, `sample`).
+    public init(parsing name: String) throws {
+        switch name.lowercased() {
+        case "velocity", "v": self = .velocity
+        case "data", "x", "x1", "sample": self = .data
+        default: throw TensorError.invalidArgument("unknown flow-matching prediction '\(name)': expected velocity or data")
+        }
+    }
+}
+
 /// The configuration of flow matching (Lipman et al. 2023): σ_min = 1e-4 (a small end-point spread), no OT
-/// pairing (set `.exact` or `.sinkhorn` for OT-CFM, Tong et al. 2024).
+/// pairing (set `.exact` or `.sinkhorn` for OT-CFM, Tong et al. 2024), the network predicting the velocity (the
+/// paper's choice; `.data` learns data on low-dimensional manifolds in high dimension, and is `vst train`'s default).
 public struct FlowMatchingConfiguration: Sendable, Equatable {
     public var sigmaMin: Double = 1e-4
     public var pairing: OTPairing = .none
+    public var prediction: FlowPrediction = .velocity
 
-    public init(sigmaMin: Double = 1e-4, pairing: OTPairing = .none) {
-        self.sigmaMin = sigmaMin; self.pairing = pairing
+    public init(sigmaMin: Double = 1e-4, pairing: OTPairing = .none, prediction: FlowPrediction = .velocity) {
+        self.sigmaMin = sigmaMin; self.pairing = pairing; self.prediction = prediction
     }
 }
 
@@ -19,6 +42,9 @@ public struct FlowMatchingConfiguration: Sendable, Equatable {
 ///     x_t = (1 − (1 − σ_min)·t)·x₀ + t·x₁,      u_t = x₁ − (1 − σ_min)·x₀,
 ///     L = E_{t ~ U[0,1], x₀, x₁} ‖v_θ(x_t, t) − u_t‖²,
 ///
+/// With `.data` prediction, v_θ = (x̂₁ − c·x_t)/max(1 − c·t, δ) (c = 1 − σ_min) and the same velocity loss, which is
+/// ‖x̂₁ − x₁‖²/max(1 − c·t, δ)² (the target's denominator clipped alike, as Li & He 2025 do),
+///
 /// sampling integrates dx/dt = v_θ(x, t) from t = 0 to 1 with Euler, Heun, RK4 or adaptive Dormand–Prince
 /// (`ODESolver`). With OT pairing, each minibatch's noise rows are matched to its data rows first.
 public final class FlowMatching<S: BLASScalar> {
@@ -27,6 +53,8 @@ public final class FlowMatching<S: BLASScalar> {
     /// Classifier-free guidance scale w used when sampling with labels (0: plain conditional sampling). A guided
     /// evaluation runs the network on 2n rows; train with `TrainingConfiguration.labelDropout` > 0 for it to work.
     public var guidanceScale: Double = 0
+    /// δ, the smallest 1 − c·t that divides x̂₁ − c·x_t under `.data` prediction (Li & He 2025 clip 1 − t at 0.05).
+    public static var dataPredictionFloor: Double { 0.05 }
 
     public init(denoiser: any Denoiser<S>, configuration: FlowMatchingConfiguration = FlowMatchingConfiguration()) throws {
         guard configuration.sigmaMin >= 0, configuration.sigmaMin < 1 else {
@@ -40,10 +68,16 @@ public final class FlowMatching<S: BLASScalar> {
     public func loss(data x1: Tensor<S>, noise x0: Tensor<S>, times: [Double], labels: [Int]? = nil) throws -> Variable<S> {
         let c = 1 - configuration.sigmaMin
         let xt = try rowwiseCombination(times.map { 1 - c * $0 }, x0, times, x1, "flow matching path")
+        let time = Tensor<S>(times.map { S(embeddingTime($0)) })
+        let out = try denoiser(Variable(xt), time: time, labels: labels)
+        if configuration.prediction == .data {
+            // ‖v̂ − u‖² with both velocities' denominators clipped at δ: ‖(x̂₁ − x₁)/max(1 − c·t, δ)‖².
+            let r = try Tensor<S>(times.map { S(1 / Swift.max(1 - c * $0, Self.dataPredictionFloor)) }, shape: [times.count, 1])
+            return try Loss.mse(out * r, Variable(x1 * r))
+        }
         var u = x1
         try u.addScaled(x0, S(-c))
-        let time = Tensor<S>(times.map { S(embeddingTime($0)) })
-        return try Loss.mse(denoiser(Variable(xt), time: time, labels: labels), Variable(u))
+        return try Loss.mse(out, Variable(u))
     }
 
     /// The loss with noise, times and (when configured) the OT pairing drawn from `g`.
@@ -58,7 +92,14 @@ public final class FlowMatching<S: BLASScalar> {
 
     /// The learned velocity field v_θ(x, t) (one evaluation per call).
     public func velocity(labels: [Int]? = nil) -> VectorField<S> {
-        { t, x in try self.denoiser.predict(x, times: [embeddingTime(t)], labels: labels, guidance: self.guidanceScale) }
+        { t, x in
+            let out = try self.denoiser.predict(x, times: [embeddingTime(t)], labels: labels, guidance: self.guidanceScale)
+            guard self.configuration.prediction == .data else { return out }
+            // v̂ = (x̂₁ − c·x_t)/max(1 − c·t, δ).
+            let c = 1 - self.configuration.sigmaMin
+            let r = 1 / Swift.max(1 - c * t, Self.dataPredictionFloor)
+            return try rowwiseCombination([r], out, [-c * r], x, "flow matching data prediction")
+        }
     }
 
     /// Samples `n` rows by integrating from noise at t = 0 to t = 1 in `steps` uniform steps (for `.dopri5`, the

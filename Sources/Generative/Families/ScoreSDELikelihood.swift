@@ -29,10 +29,9 @@ extension ScoreSDEModel {
         } : []
         let field: VectorField<S> = { t, state in
             let xt = try state.slice(0..<d, axis: 1)
-            let time = Tensor<S>(repeating: S(embeddingTime(t)), shape: [n])
             let xv = Variable(xt, requiresGrad: true)
             let (out, div): (Tensor<S>, [Double]) = try withGrad {
-                let f = try self.denoiser(xv, time: time, labels: nil)
+                let f = try self.noisePrediction(xv, t)
                 var div = [Double](repeating: 0, count: n)
                 let vs = probes.isEmpty ? basis : probes
                 for v in vs {

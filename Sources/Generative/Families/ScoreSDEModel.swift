@@ -22,11 +22,33 @@ public enum ScoreSDESampler: String, Sendable, CaseIterable {
     }
 }
 
+/// What a score-SDE network outputs.
+public enum ScorePrediction: String, Sendable, CaseIterable {
+    /// The scaled noise ε̂ = f_θ(x_t, t), score −ε̂/s(t) (Song et al.'s noise-conditional parameterisation).
+    case noise
+    /// The clean data x̂₀ = f_θ(x_t, t); ε̂ = (x_t − m(t)·x̂₀)/s(t) and the score −(x_t − m(t)·x̂₀)/s(t)² (Tweedie's
+    /// formula). Data on a low-dimensional manifold make x̂₀ a low-rank function of x_t while ε̂ is full-rank, so a
+    /// network narrower than D learns x̂₀ and cannot learn ε̂ (Li & He 2025, "Back to Basics: Let Denoising
+    /// Generative Models Denoise").
+    case data
+
+    /// Parses `noise` (also `epsilon`, `eps`) or `data` (also `x0`, `sample`).
+    public init(parsing name: String) throws {
+        switch name.lowercased() {
+        case "noise", "epsilon", "eps": self = .noise
+        case "data", "x0", "x", "sample": self = .data
+        default: throw TensorError.invalidArgument("unknown score-SDE prediction '\(name)': expected noise or data")
+        }
+    }
+}
+
 /// The configuration of a score SDE model (Song et al. 2021): the SDE (VP β 0.1 → 20 by default) and the
 /// weighting λ(t) of the denoising score matching loss (`.variance`, λ = s(t)², the paper's default).
 public struct ScoreSDEConfiguration: Sendable, Equatable {
     public var sde: ScoreSDE = .vp()
     public var weighting: ScoreSDE.Weighting = .variance
+    /// What the network predicts (`.noise`, the paper's; `.data` is `vst train`'s default for vectors).
+    public var prediction: ScorePrediction = .noise
     /// Langevin corrector signal-to-noise ratio r (0.16 in the paper for VE on CIFAR-10).
     public var snr: Double = 0.16
     /// Corrector steps per predictor step.
@@ -37,9 +59,9 @@ public struct ScoreSDEConfiguration: Sendable, Equatable {
     public var batchStepSize: Bool = true
 
     public init(sde: ScoreSDE = .vp(), weighting: ScoreSDE.Weighting = .variance, snr: Double = 0.16, correctorSteps: Int = 1,
-                batchStepSize: Bool = true) {
+                batchStepSize: Bool = true, prediction: ScorePrediction = .noise) {
         self.sde = sde; self.weighting = weighting; self.snr = snr; self.correctorSteps = correctorSteps
-        self.batchStepSize = batchStepSize
+        self.batchStepSize = batchStepSize; self.prediction = prediction
     }
 }
 
@@ -50,7 +72,9 @@ public struct ScoreSDEConfiguration: Sendable, Equatable {
 ///
 ///     L = E λ(t)·‖s_θ(x_t, t) + z/s(t)‖² = E (λ(t)/s(t)²)·‖ε̂ − z‖²,
 ///
-/// so λ = s² gives the plain ε-MSE and λ = g² the likelihood weighting.
+/// so λ = s² gives the plain ε-MSE and λ = g² the likelihood weighting. With `.data` prediction the same loss reads
+/// (λ(t)/s(t)²)·(m(t)/max(s(t), δ))²·‖x̂₀ − x₀‖² (δ = 0.05 bounds the weight of the smallest noise levels, as Li & He
+/// 2025 clip their velocity's denominator).
 ///
 /// Samplers from t = 1 (x ~ N(0, σ_prior²)) to t = ε:
 /// - Euler–Maruyama on dx = [f − g²·s_θ]dt + g·dw̄ (`EulerMaruyama`, no noise on the last step);
@@ -82,9 +106,38 @@ public final class ScoreSDEModel<S: BLASScalar> {
         guard times.count == n else { throw TensorError.invalidArgument("score SDE loss: \(times.count) times for \(n) rows") }
         let xt = try sde.perturb(x0, noise: z, times: times)
         let pred = try denoiser(Variable(xt), time: Tensor<S>(times.map { S(embeddingTime($0)) }), labels: labels)
+        if configuration.prediction == .data {
+            let w = try Tensor<S>(times.map { t -> S in
+                let s = sde.marginalStd(t), m = sde.marginalMeanCoefficient(t), r = m / Swift.max(s, Self.dataPredictionFloor)
+                return S(sde.lossWeight(t, configuration.weighting) / (s * s) * r * r)
+            }, shape: [n, 1])
+            return try ((pred - Variable(x0)).square() * w).mean()
+        }
         let w = try Tensor<S>(times.map { t -> S in let s = sde.marginalStd(t); return S(sde.lossWeight(t, configuration.weighting) / (s * s)) },
                               shape: [n, 1])
         return try ((pred - Variable(z)).square() * w).mean()
+    }
+
+    /// δ, the smallest s(t) in the weight of the `.data` loss.
+    public static var dataPredictionFloor: Double { 0.05 }
+
+    /// The scaled noise ε̂(x, t) on the tape: the network's output, or (x − m(t)·x̂₀)/s(t) under `.data` prediction.
+    public func noisePrediction(_ x: Variable<S>, _ t: Double, labels: [Int]? = nil) throws -> Variable<S> {
+        let n = x.shape.first ?? 0
+        let out = try denoiser(x, time: Tensor<S>(repeating: S(embeddingTime(t)), shape: [n]), labels: labels)
+        guard configuration.prediction == .data else { return out }
+        let s = sde.marginalStd(t), m = sde.marginalMeanCoefficient(t)
+        return try (x - out * S(m)) * S(1 / s)
+    }
+
+    /// ε̂ at (x, t) rows with per-row times, without a tape, with classifier-free guidance.
+    func noisePrediction(_ x: Tensor<S>, times: [Double], labels: [Int]?) throws -> Tensor<S> {
+        let out = try denoiser.predict(x, times: times.map(embeddingTime), labels: labels, guidance: guidanceScale)
+        guard configuration.prediction == .data else { return out }
+        let n = x.shape.first ?? 0
+        let ts = times.count == 1 ? [Double](repeating: times[0], count: n) : times
+        return try rowwiseCombination(ts.map { 1 / sde.marginalStd($0) }, x, ts.map { -sde.marginalMeanCoefficient($0) / sde.marginalStd($0) }, out,
+                                      "score-SDE data prediction")
     }
 
     /// The loss with t ~ U[ε, 1] and z drawn from `g`.
@@ -96,9 +149,9 @@ public final class ScoreSDEModel<S: BLASScalar> {
         return try loss(x0: x0, times: times, noise: z, labels: labels)
     }
 
-    /// The learned score s_θ(x, t) = −f_θ(x, t)/s(t) (one evaluation).
+    /// The learned score s_θ(x, t) = −ε̂(x, t)/s(t) (one evaluation).
     public func score(_ x: Tensor<S>, _ t: Double, labels: [Int]? = nil) throws -> Tensor<S> {
-        try denoiser.predict(x, times: [embeddingTime(t)], labels: labels, guidance: guidanceScale) * S(-1 / sde.marginalStd(t))
+        try noisePrediction(x, times: [t], labels: labels) * S(-1 / sde.marginalStd(t))
     }
 
     /// Samples `n` rows with `sampler` in `steps` steps (uniform grid 1 → ε). For `.probabilityFlow`, `method`

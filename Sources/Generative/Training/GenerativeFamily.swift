@@ -66,6 +66,7 @@ extension DDPM: TrainableFamily {
         var m = ["beta_schedule": encode(configuration.betaSchedule), "timesteps": String(configuration.timesteps),
                  "target": configuration.target.rawValue, "variance": configuration.variance.rawValue]
         if let c = configuration.clipSample { m["clip_sample"] = String(c) }
+        if configuration.lossWeighting != .uniform { m["loss_weighting"] = configuration.lossWeighting.rawValue }
         return m
     }
 }
@@ -74,7 +75,7 @@ extension FlowMatching: TrainableFamily {
     public typealias Scalar = S
     public var familyName: FamilyName { .flowMatching }
     public var configurationMetadata: [String: String] {
-        ["sigma_min": String(configuration.sigmaMin), "pairing": configuration.pairing.rawValue]
+        ["sigma_min": String(configuration.sigmaMin), "pairing": configuration.pairing.rawValue, "prediction": configuration.prediction.rawValue]
     }
 }
 
@@ -85,7 +86,8 @@ extension ScoreSDEModel: TrainableFamily {
         let (a, b): (Double, Double)
         switch configuration.sde { case let .vp(x, y), let .subVP(x, y), let .ve(x, y): (a, b) = (x, y) }
         return ["sde": configuration.sde.name, "sde_p1": String(a), "sde_p2": String(b), "weighting": configuration.weighting.rawValue,
-                "snr": String(configuration.snr), "corrector_steps": String(configuration.correctorSteps)]
+                "snr": String(configuration.snr), "corrector_steps": String(configuration.correctorSteps),
+                "prediction": configuration.prediction.rawValue]
     }
 }
 

@@ -113,11 +113,13 @@ public struct GenerativeModelFile<S: BLASScalar> {
         case .ddpm:
             let c = DDPMConfiguration(betaSchedule: try decodeBetaSchedule(need("beta_schedule")), timesteps: try integer("timesteps"),
                                       target: try PredictionTarget(parsing: need("target")), variance: try PosteriorVariance(parsing: need("variance")),
-                                      clipSample: m["clip_sample"].flatMap(Double.init))
+                                      clipSample: m["clip_sample"].flatMap(Double.init),
+                                      lossWeighting: try DiffusionLossWeighting(parsing: m["loss_weighting"] ?? "uniform"))
             family = try DDPM(denoiser: net, configuration: c)
         case .flowMatching:
             family = try FlowMatching(denoiser: net, configuration: FlowMatchingConfiguration(sigmaMin: try number("sigma_min"),
-                                                                                            pairing: try OTPairing(parsing: need("pairing"))))
+                                                                                            pairing: try OTPairing(parsing: need("pairing")),
+                                                                                            prediction: try FlowPrediction(parsing: m["prediction"] ?? "velocity")))
         case .scoreSDE:
             let a = try number("sde_p1"), b = try number("sde_p2")
             let sde: ScoreSDE
@@ -128,7 +130,8 @@ public struct GenerativeModelFile<S: BLASScalar> {
             }
             guard let w = ScoreSDE.Weighting(rawValue: try need("weighting")) else { throw TensorError.invalidArgument("\(path): bad weighting") }
             family = try ScoreSDEModel(denoiser: net, configuration: ScoreSDEConfiguration(sde: sde, weighting: w, snr: try number("snr"),
-                                                                                            correctorSteps: try integer("corrector_steps")))
+                                                                                            correctorSteps: try integer("corrector_steps"),
+                                                                                            prediction: try ScorePrediction(parsing: m["prediction"] ?? "noise")))
         case .consistency:
             do {
                 family = try ConsistencyModel(denoiser: net, configuration: ConsistencyModel<S>.configuration(metadata: m, dimension: dc.dimension))
