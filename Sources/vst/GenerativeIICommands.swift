@@ -92,7 +92,7 @@ extension TrainCommand {
         } else if isDigits {
             scaling = loaded.scaling; x = loaded.data
         } else {
-            scaling = try AffineScaling.standardizing(loaded.data); x = try scaling.apply(loaded.data)
+            scaling = try fitScaling(loaded.data); x = try scaling.apply(loaded.data)
         }
         let d = x.shape[1]
         var labels: [Int]? = nil

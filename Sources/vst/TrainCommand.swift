@@ -32,6 +32,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Samples drawn from a toy (default 10000) or taken from a file (default all).") var count: Int?
     @Option(help: "Training steps.") var steps: Int = 2000
     @Option(name: .customLong("batch-size"), help: "Mini-batch size.") var batchSize: Int = 256
+    @Option(name: .customLong("scaling"), help: "Toys and files: standardize (per feature) or isotropic (centre, then one scale for all features so the leading principal direction has unit variance).") var dataScaling: String = "standardize"
     @Option(help: "Peak learning rate (AdamW, warm-up then cosine decay).") var lr: Double = 2e-3
     @Option(help: "Seed of the network initialisation, batches and noise.") var seed: UInt64 = 0
     @Option(help: "Hidden width of the MLP denoiser.") var hidden: Int = 128
@@ -46,6 +47,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "score-sde: vp, sub-vp or ve (ve: σ_max = the data's largest pairwise distance).") var sde: String = "vp"
     @Option(help: "flow-matching: minibatch OT pairing (none, exact, sinkhorn).") var pairing: String = "none"
     @Option(name: .customLong("sigma-min"), help: "flow-matching: σ_min of the linear path.") var sigmaMin: Double = 1e-4
+    @Option(name: .customLong("skip-variance"), help: "ddpm (x0), flow-matching and score-sde (data): variance v of a Gaussian skip x̂ = c(t)·x_t + network, the exact denoiser of an isotropic noise floor: none (the default), median (the median eigenvalue of the training data's covariance) or a number. It restores the data's noise floor around a manifold (recall) at the cost of precision in high D; see the README.") var skipVariance: String = "none"
     @Option(help: "flow-matching and score-sde: what the network predicts: data (x̂, the default: learns data on a low-dimensional manifold in high dimension), or velocity (flow matching) / noise (score-sde), the papers' choices.") var prediction: String = "data"
     @Option(help: "Network: mlp or dit (dit needs square images: D = side² values per row).") var denoiser: String = "mlp"
     @Option(help: "dit: patch side p (divides the image side).") var patch: Int = 2
@@ -99,7 +101,7 @@ struct TrainCommand: ParsableCommand {
         } else if case .digits = source {
             scaling = loaded.scaling; x = loaded.data
         } else {
-            scaling = try AffineScaling.standardizing(loaded.data); x = try scaling.apply(loaded.data)
+            scaling = try fitScaling(loaded.data); x = try scaling.apply(loaded.data)
         }
         var classes = 0
         if conditional {
@@ -122,14 +124,17 @@ struct TrainCommand: ParsableCommand {
             model = try DDPM(denoiser: net, configuration: DDPMConfiguration(betaSchedule: BetaSchedule(parsing: schedule), timesteps: timesteps,
                                                                              target: PredictionTarget(parsing: target),
                                                                              variance: PosteriorVariance(parsing: variance), clipSample: clipSample,
-                                                                             lossWeighting: DiffusionLossWeighting(parsing: lossWeighting)))
+                                                                             lossWeighting: DiffusionLossWeighting(parsing: lossWeighting),
+                                                                             skipVariance: try skip(x)))
         case .scoreSDE:
             var s = try ScoreSDE(parsing: sde)
             if case .ve = s { s = try ScoreSDE.ve(fittedTo: x.shape[0] > 2000 ? x.slice(0..<2000) : x) }
-            model = try ScoreSDEModel(denoiser: net, configuration: ScoreSDEConfiguration(sde: s, prediction: ScorePrediction(parsing: prediction)))
+            model = try ScoreSDEModel(denoiser: net, configuration: ScoreSDEConfiguration(sde: s, prediction: ScorePrediction(parsing: prediction),
+                                                                                          skipVariance: try skip(x)))
         case .flowMatching:
             model = try FlowMatching(denoiser: net, configuration: FlowMatchingConfiguration(sigmaMin: sigmaMin, pairing: OTPairing(parsing: pairing),
-                                                                                             prediction: FlowPrediction(parsing: prediction)))
+                                                                                             prediction: FlowPrediction(parsing: prediction),
+                                                                                             skipVariance: try skip(x)))
         case .consistency:
             var teacherModel: (any ConsistencyTeacher<Float>)? = nil
             if let t = teacherFile {
@@ -187,5 +192,29 @@ struct TrainCommand: ParsableCommand {
         }
         print(String(format: "%@: %d steps (from %d) in %.1f s, loss %.4f → %.4f; wrote %@", fam.rawValue, report.steps, report.firstStep,
                      report.seconds, report.initialLoss, report.finalLoss, output))
+    }
+}
+
+extension TrainCommand {
+    /// --skip-variance: none (0), median (of the covariance eigenvalues of the data in model units) or a number.
+    func skip(_ x: Tensor<Float>) throws -> Double {
+        switch skipVariance.lowercased() {
+        case "none": return 0
+        case "median": return try GaussianSkip.medianEigenvalue(of: x)
+        default:
+            guard let v = Double(skipVariance), v >= 0, v.isFinite else {
+                throw InputError("--skip-variance \(skipVariance): expected none, median or a finite number ≥ 0")
+            }
+            return v
+        }
+    }
+
+    /// The model-unit scaling of a toy or a file, as `--scaling` asks.
+    func fitScaling(_ data: Tensor<Float>) throws -> AffineScaling {
+        switch dataScaling.lowercased() {
+        case "standardize", "standardise": return try AffineScaling.standardizing(data)
+        case "isotropic": return try AffineScaling.isotropic(data)
+        default: throw InputError("--scaling \(dataScaling): expected standardize or isotropic")
+        }
     }
 }

@@ -77,7 +77,10 @@ extension DDPM: ConsistencyTeacher {
         let pred = try denoiser.predict(input, times: sigmas.map(timestep(sigma:)), labels: labels, guidance: guidanceScale)
         switch configuration.target {
         case .epsilon: return try rowwiseCombination(sigmas.map { _ in 1 }, x, sigmas.map { -$0 }, pred, "DDPM teacher")
-        case .sample: return pred
+        case .sample:
+            // x_t = x/√(1 + σ²): the skip c_t·x_t is v/(v + σ²)·x.
+            let v = configuration.skipVariance
+            return v > 0 ? try rowwiseCombination(sigmas.map { _ in 1 }, pred, sigmas.map { v / (v + $0 * $0) }, x, "DDPM teacher skip") : pred
         case .velocity:
             return try rowwiseCombination(sigmas.map { 1 / (1 + $0 * $0) }, x, sigmas.map { -$0 / (1 + $0 * $0).squareRoot() }, pred, "DDPM teacher")
         }
@@ -91,7 +94,7 @@ extension FlowMatching: ConsistencyTeacher {
         let t = sigmas.map { 1 / ($0 + c) }
         let xt = try rowwiseScale(t, x, "flow-matching teacher input")
         let v = try denoiser.predict(xt, times: t.map(embeddingTime), labels: labels, guidance: guidanceScale)
-        if configuration.prediction == .data { return v }   // the network's output is x̂₁ itself
+        if configuration.prediction == .data { return try withSkip(v, xt, times: t) }   // the network's output (plus skip) is x̂₁
         return try rowwiseCombination(t.map { 1 - c * $0 }, v, t.map { _ in c }, xt, "flow-matching teacher")
     }
 }

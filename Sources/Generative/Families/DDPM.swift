@@ -42,11 +42,15 @@ public struct DDPMConfiguration: Sendable, Equatable {
     public var clipSample: Double? = nil
     /// The weight of each timestep's squared error.
     public var lossWeighting: DiffusionLossWeighting = .uniform
+    /// With the x₀ target: v of the `GaussianSkip` added to the network's output, x̂₀ = c_t·x_t + f_θ with
+    /// c_t = √ᾱ_t·v/(ᾱ_t·v + 1 − ᾱ_t) (0: none).
+    public var skipVariance: Double = 0
 
     public init(betaSchedule: BetaSchedule = .linear(), timesteps: Int = 1000, target: PredictionTarget = .epsilon,
-                variance: PosteriorVariance = .betaTilde, clipSample: Double? = nil, lossWeighting: DiffusionLossWeighting = .uniform) {
+                variance: PosteriorVariance = .betaTilde, clipSample: Double? = nil, lossWeighting: DiffusionLossWeighting = .uniform,
+                skipVariance: Double = 0) {
         self.betaSchedule = betaSchedule; self.timesteps = timesteps; self.target = target
-        self.variance = variance; self.clipSample = clipSample; self.lossWeighting = lossWeighting
+        self.variance = variance; self.clipSample = clipSample; self.lossWeighting = lossWeighting; self.skipVariance = skipVariance
     }
 }
 
@@ -73,6 +77,9 @@ public final class DDPM<S: BLASScalar> {
         self.schedule = try DiffusionSchedule(configuration.betaSchedule, timesteps: configuration.timesteps)
         self.denoiser = denoiser
         if let c = configuration.clipSample, !(c > 0) { throw TensorError.invalidArgument("DDPM: clipSample must be > 0, got \(c)") }
+        guard configuration.skipVariance >= 0, configuration.skipVariance.isFinite else {
+            throw TensorError.invalidArgument("DDPM: skipVariance must be finite and ≥ 0, got \(configuration.skipVariance)")
+        }
     }
 
     // MARK: Loss
@@ -82,7 +89,8 @@ public final class DDPM<S: BLASScalar> {
         let xt = try schedule.addNoise(x0, noise: noise, timesteps: ts)
         let y = try schedule.target(configuration.target, x0: x0, noise: noise, timesteps: ts)
         let time = Tensor<S>(ts.map { S($0) })
-        let pred = try denoiser(Variable(xt), time: time, labels: labels)
+        var pred = try denoiser(Variable(xt), time: time, labels: labels)
+        if let c = skipCoefficients(ts) { pred = try pred + rowwiseScale(c, xt, "DDPM skip") }
         guard configuration.lossWeighting != .uniform else { return try Loss.mse(pred, Variable(y)) }
         let r = try Tensor<S>(ts.map { S(configuration.lossWeighting.weight(alphaBar: schedule.alphaBars[$0]).squareRoot()) }, shape: [ts.count, 1])
         return try Loss.mse(pred * r, Variable(y * r))
@@ -96,11 +104,19 @@ public final class DDPM<S: BLASScalar> {
         return try loss(x0: x0, timesteps: ts, noise: noise, labels: labels)
     }
 
+    /// The skip coefficients c_t of the timesteps (nil without a skip).
+    func skipCoefficients(_ ts: [Int]) -> [Double]? {
+        guard configuration.target == .sample, configuration.skipVariance > 0 else { return nil }
+        return ts.map { GaussianSkip.coefficient(signal: schedule.sqrtAlphaBars[$0], noise: schedule.sqrtOneMinusAlphaBars[$0],
+                                                 variance: configuration.skipVariance) }
+    }
+
     // MARK: Steps
 
     /// The model's x̂₀ and ε̂ at (x_t, t), x̂₀ clipped when configured (ε̂ then recomputed from it).
     public func estimate(_ xt: Tensor<S>, timestep t: Int, labels: [Int]? = nil) throws -> (x0: Tensor<S>, epsilon: Tensor<S>) {
-        let pred = try denoiser.predict(xt, times: [Double(t)], labels: labels, guidance: guidanceScale)
+        var pred = try denoiser.predict(xt, times: [Double(t)], labels: labels, guidance: guidanceScale)
+        if let c = skipCoefficients([t]) { try pred.addScaled(xt, S(c[0])) }
         var x0 = try schedule.sample(from: pred, configuration.target, xt: xt, timesteps: [t])
         if let c = configuration.clipSample {
             x0 = x0.clamp(min: S(-c), max: S(c))

@@ -30,9 +30,12 @@ public struct FlowMatchingConfiguration: Sendable, Equatable {
     public var sigmaMin: Double = 1e-4
     public var pairing: OTPairing = .none
     public var prediction: FlowPrediction = .velocity
+    /// With `.data`: v of the `GaussianSkip` added to the network's output, x̂₁ = c(t)·x_t + f_θ with
+    /// c(t) = t·v/(t²·v + (1 − c·t)²) (0: none).
+    public var skipVariance: Double = 0
 
-    public init(sigmaMin: Double = 1e-4, pairing: OTPairing = .none, prediction: FlowPrediction = .velocity) {
-        self.sigmaMin = sigmaMin; self.pairing = pairing; self.prediction = prediction
+    public init(sigmaMin: Double = 1e-4, pairing: OTPairing = .none, prediction: FlowPrediction = .velocity, skipVariance: Double = 0) {
+        self.sigmaMin = sigmaMin; self.pairing = pairing; self.prediction = prediction; self.skipVariance = skipVariance
     }
 }
 
@@ -60,6 +63,9 @@ public final class FlowMatching<S: BLASScalar> {
         guard configuration.sigmaMin >= 0, configuration.sigmaMin < 1 else {
             throw TensorError.invalidArgument("flow matching: σ_min must be in [0, 1), got \(configuration.sigmaMin)")
         }
+        guard configuration.skipVariance >= 0, configuration.skipVariance.isFinite else {
+            throw TensorError.invalidArgument("flow matching: skipVariance must be finite and ≥ 0, got \(configuration.skipVariance)")
+        }
         self.configuration = configuration
         self.denoiser = denoiser
     }
@@ -69,8 +75,9 @@ public final class FlowMatching<S: BLASScalar> {
         let c = 1 - configuration.sigmaMin
         let xt = try rowwiseCombination(times.map { 1 - c * $0 }, x0, times, x1, "flow matching path")
         let time = Tensor<S>(times.map { S(embeddingTime($0)) })
-        let out = try denoiser(Variable(xt), time: time, labels: labels)
+        var out = try denoiser(Variable(xt), time: time, labels: labels)
         if configuration.prediction == .data {
+            if configuration.skipVariance > 0 { out = try out + rowwiseScale(times.map(skipCoefficient), xt, "flow matching skip") }
             // ‖v̂ − u‖² with both velocities' denominators clipped at δ: ‖(x̂₁ − x₁)/max(1 − c·t, δ)‖².
             let r = try Tensor<S>(times.map { S(1 / Swift.max(1 - c * $0, Self.dataPredictionFloor)) }, shape: [times.count, 1])
             return try Loss.mse(out * r, Variable(x1 * r))
@@ -90,11 +97,23 @@ public final class FlowMatching<S: BLASScalar> {
         return try loss(data: paired, noise: noise, times: times, labels: labels.map { l in partner.map { l[$0] } })
     }
 
+    /// c(t) of the skip: x_t = t·x₁ + (1 − c·t)·x₀ with x₁ ~ N(0, v), x₀ ~ N(0, I).
+    func skipCoefficient(_ t: Double) -> Double {
+        GaussianSkip.coefficient(signal: t, noise: 1 - (1 - configuration.sigmaMin) * t, variance: configuration.skipVariance)
+    }
+
+    /// The network's data prediction plus the skip c(t)·x_t (rows of x at `times`, one per row or one for all).
+    func withSkip(_ out: Tensor<S>, _ x: Tensor<S>, times: [Double]) throws -> Tensor<S> {
+        guard configuration.skipVariance > 0 else { return out }
+        return try rowwiseCombination(times.map { _ in 1 }, out, times.map(skipCoefficient), x, "flow matching skip")
+    }
+
     /// The learned velocity field v_θ(x, t) (one evaluation per call).
     public func velocity(labels: [Int]? = nil) -> VectorField<S> {
         { t, x in
-            let out = try self.denoiser.predict(x, times: [embeddingTime(t)], labels: labels, guidance: self.guidanceScale)
+            var out = try self.denoiser.predict(x, times: [embeddingTime(t)], labels: labels, guidance: self.guidanceScale)
             guard self.configuration.prediction == .data else { return out }
+            out = try self.withSkip(out, x, times: [t])
             // v̂ = (x̂₁ − c·x_t)/max(1 − c·t, δ).
             let c = 1 - self.configuration.sigmaMin
             let r = 1 / Swift.max(1 - c * t, Self.dataPredictionFloor)

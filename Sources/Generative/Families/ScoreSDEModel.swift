@@ -49,6 +49,9 @@ public struct ScoreSDEConfiguration: Sendable, Equatable {
     public var weighting: ScoreSDE.Weighting = .variance
     /// What the network predicts (`.noise`, the paper's; `.data` is `vst train`'s default for vectors).
     public var prediction: ScorePrediction = .noise
+    /// With `.data`: v of the `GaussianSkip` added to the network's output, x̂₀ = c(t)·x_t + f_θ with
+    /// c(t) = m·v/(m²·v + s²) (0: none).
+    public var skipVariance: Double = 0
     /// Langevin corrector signal-to-noise ratio r (0.16 in the paper for VE on CIFAR-10).
     public var snr: Double = 0.16
     /// Corrector steps per predictor step.
@@ -59,9 +62,9 @@ public struct ScoreSDEConfiguration: Sendable, Equatable {
     public var batchStepSize: Bool = true
 
     public init(sde: ScoreSDE = .vp(), weighting: ScoreSDE.Weighting = .variance, snr: Double = 0.16, correctorSteps: Int = 1,
-                batchStepSize: Bool = true, prediction: ScorePrediction = .noise) {
+                batchStepSize: Bool = true, prediction: ScorePrediction = .noise, skipVariance: Double = 0) {
         self.sde = sde; self.weighting = weighting; self.snr = snr; self.correctorSteps = correctorSteps
-        self.batchStepSize = batchStepSize; self.prediction = prediction
+        self.batchStepSize = batchStepSize; self.prediction = prediction; self.skipVariance = skipVariance
     }
 }
 
@@ -96,6 +99,9 @@ public final class ScoreSDEModel<S: BLASScalar> {
         guard configuration.snr > 0, configuration.correctorSteps >= 0 else {
             throw TensorError.invalidArgument("score SDE: need snr > 0 and correctorSteps ≥ 0")
         }
+        guard configuration.skipVariance >= 0, configuration.skipVariance.isFinite else {
+            throw TensorError.invalidArgument("score SDE: skipVariance must be finite and ≥ 0, got \(configuration.skipVariance)")
+        }
         self.configuration = configuration
         self.denoiser = denoiser
     }
@@ -105,8 +111,9 @@ public final class ScoreSDEModel<S: BLASScalar> {
         let n = x0.shape.first ?? 0
         guard times.count == n else { throw TensorError.invalidArgument("score SDE loss: \(times.count) times for \(n) rows") }
         let xt = try sde.perturb(x0, noise: z, times: times)
-        let pred = try denoiser(Variable(xt), time: Tensor<S>(times.map { S(embeddingTime($0)) }), labels: labels)
+        var pred = try denoiser(Variable(xt), time: Tensor<S>(times.map { S(embeddingTime($0)) }), labels: labels)
         if configuration.prediction == .data {
+            if configuration.skipVariance > 0 { pred = try pred + rowwiseScale(times.map(skipCoefficient), xt, "score-SDE skip") }
             let w = try Tensor<S>(times.map { t -> S in
                 let s = sde.marginalStd(t), m = sde.marginalMeanCoefficient(t), r = m / Swift.max(s, Self.dataPredictionFloor)
                 return S(sde.lossWeight(t, configuration.weighting) / (s * s) * r * r)
@@ -118,24 +125,31 @@ public final class ScoreSDEModel<S: BLASScalar> {
         return try ((pred - Variable(z)).square() * w).mean()
     }
 
+    /// c(t) = m·v/(m²·v + s²) of the skip.
+    func skipCoefficient(_ t: Double) -> Double {
+        GaussianSkip.coefficient(signal: sde.marginalMeanCoefficient(t), noise: sde.marginalStd(t), variance: configuration.skipVariance)
+    }
+
     /// δ, the smallest s(t) in the weight of the `.data` loss.
     public static var dataPredictionFloor: Double { 0.05 }
 
     /// The scaled noise ε̂(x, t) on the tape: the network's output, or (x − m(t)·x̂₀)/s(t) under `.data` prediction.
     public func noisePrediction(_ x: Variable<S>, _ t: Double, labels: [Int]? = nil) throws -> Variable<S> {
         let n = x.shape.first ?? 0
-        let out = try denoiser(x, time: Tensor<S>(repeating: S(embeddingTime(t)), shape: [n]), labels: labels)
+        var out = try denoiser(x, time: Tensor<S>(repeating: S(embeddingTime(t)), shape: [n]), labels: labels)
         guard configuration.prediction == .data else { return out }
+        if configuration.skipVariance > 0 { out = try out + x * S(skipCoefficient(t)) }
         let s = sde.marginalStd(t), m = sde.marginalMeanCoefficient(t)
         return try (x - out * S(m)) * S(1 / s)
     }
 
     /// ε̂ at (x, t) rows with per-row times, without a tape, with classifier-free guidance.
     func noisePrediction(_ x: Tensor<S>, times: [Double], labels: [Int]?) throws -> Tensor<S> {
-        let out = try denoiser.predict(x, times: times.map(embeddingTime), labels: labels, guidance: guidanceScale)
+        var out = try denoiser.predict(x, times: times.map(embeddingTime), labels: labels, guidance: guidanceScale)
         guard configuration.prediction == .data else { return out }
         let n = x.shape.first ?? 0
         let ts = times.count == 1 ? [Double](repeating: times[0], count: n) : times
+        if configuration.skipVariance > 0 { out = try rowwiseCombination(ts.map { _ in 1 }, out, ts.map(skipCoefficient), x, "score-SDE skip") }
         return try rowwiseCombination(ts.map { 1 / sde.marginalStd($0) }, x, ts.map { -sde.marginalMeanCoefficient($0) / sde.marginalStd($0) }, out,
                                       "score-SDE data prediction")
     }

@@ -67,6 +67,7 @@ extension DDPM: TrainableFamily {
                  "target": configuration.target.rawValue, "variance": configuration.variance.rawValue]
         if let c = configuration.clipSample { m["clip_sample"] = String(c) }
         if configuration.lossWeighting != .uniform { m["loss_weighting"] = configuration.lossWeighting.rawValue }
+        if configuration.skipVariance > 0 { m["skip_variance"] = String(configuration.skipVariance) }
         return m
     }
 }
@@ -75,7 +76,9 @@ extension FlowMatching: TrainableFamily {
     public typealias Scalar = S
     public var familyName: FamilyName { .flowMatching }
     public var configurationMetadata: [String: String] {
-        ["sigma_min": String(configuration.sigmaMin), "pairing": configuration.pairing.rawValue, "prediction": configuration.prediction.rawValue]
+        var m = ["sigma_min": String(configuration.sigmaMin), "pairing": configuration.pairing.rawValue, "prediction": configuration.prediction.rawValue]
+        if configuration.skipVariance > 0 { m["skip_variance"] = String(configuration.skipVariance) }
+        return m
     }
 }
 
@@ -87,7 +90,8 @@ extension ScoreSDEModel: TrainableFamily {
         switch configuration.sde { case let .vp(x, y), let .subVP(x, y), let .ve(x, y): (a, b) = (x, y) }
         return ["sde": configuration.sde.name, "sde_p1": String(a), "sde_p2": String(b), "weighting": configuration.weighting.rawValue,
                 "snr": String(configuration.snr), "corrector_steps": String(configuration.correctorSteps),
-                "prediction": configuration.prediction.rawValue]
+                "prediction": configuration.prediction.rawValue].merging(
+                    configuration.skipVariance > 0 ? ["skip_variance": String(configuration.skipVariance)] : [:]) { $1 }
     }
 }
 

@@ -97,6 +97,13 @@ public struct GenerativeModelFile<S: BLASScalar> {
             }
             return Int(v)
         }
+        /// The Gaussian skip's variance (absent in files written before it existed: 0).
+        func skipVariance() throws -> Double {
+            guard m["skip_variance"] != nil else { return 0 }
+            let v = try number("skip_variance")
+            guard v >= 0 else { throw TensorError.invalidArgument("\(path): metadata 'skip_variance' must be ≥ 0, got \(v)") }
+            return v
+        }
         let dc: DenoiserConfiguration
         do { dc = try DenoiserConfiguration(metadata: m) } catch { throw TensorError.invalidArgument("\(path): \(error)") }
         // The configuration is only a claim: before a network is allocated from it, its size must be that of the
@@ -114,12 +121,14 @@ public struct GenerativeModelFile<S: BLASScalar> {
             let c = DDPMConfiguration(betaSchedule: try decodeBetaSchedule(need("beta_schedule")), timesteps: try integer("timesteps"),
                                       target: try PredictionTarget(parsing: need("target")), variance: try PosteriorVariance(parsing: need("variance")),
                                       clipSample: m["clip_sample"].flatMap(Double.init),
-                                      lossWeighting: try DiffusionLossWeighting(parsing: m["loss_weighting"] ?? "uniform"))
+                                      lossWeighting: try DiffusionLossWeighting(parsing: m["loss_weighting"] ?? "uniform"),
+                                      skipVariance: try skipVariance())
             family = try DDPM(denoiser: net, configuration: c)
         case .flowMatching:
             family = try FlowMatching(denoiser: net, configuration: FlowMatchingConfiguration(sigmaMin: try number("sigma_min"),
                                                                                             pairing: try OTPairing(parsing: need("pairing")),
-                                                                                            prediction: try FlowPrediction(parsing: m["prediction"] ?? "velocity")))
+                                                                                            prediction: try FlowPrediction(parsing: m["prediction"] ?? "velocity"),
+                                                                                            skipVariance: try skipVariance()))
         case .scoreSDE:
             let a = try number("sde_p1"), b = try number("sde_p2")
             let sde: ScoreSDE
@@ -131,7 +140,8 @@ public struct GenerativeModelFile<S: BLASScalar> {
             guard let w = ScoreSDE.Weighting(rawValue: try need("weighting")) else { throw TensorError.invalidArgument("\(path): bad weighting") }
             family = try ScoreSDEModel(denoiser: net, configuration: ScoreSDEConfiguration(sde: sde, weighting: w, snr: try number("snr"),
                                                                                             correctorSteps: try integer("corrector_steps"),
-                                                                                            prediction: try ScorePrediction(parsing: m["prediction"] ?? "noise")))
+                                                                                            prediction: try ScorePrediction(parsing: m["prediction"] ?? "noise"),
+                                                                                            skipVariance: try skipVariance()))
         case .consistency:
             do {
                 family = try ConsistencyModel(denoiser: net, configuration: ConsistencyModel<S>.configuration(metadata: m, dimension: dc.dimension))
