@@ -305,7 +305,27 @@ enum BinaryScale {
     /// The exponent e for the largest magnitude of `x`, or nil (see `exponent(maxAbs:)`).
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    static func exponent<S: BLASScalar>(of x: Tensor<S>) -> Int? { exponent(maxAbs: x.maxAbs()) }
+    static func exponent<S: BLASScalar>(of x: Tensor<S>) -> Int? { exponent(maxAbs: maxAbs(x)) }
+
+    /// max|x|, or NaN when `x` holds a NaN or an infinity, in one read of `x`. With the sign bit cleared, the bit
+    /// patterns of finite IEEE numbers order like their magnitudes and those of ±∞ and NaN lie above all of them,
+    /// so the maximum is an unsigned integer maximum (which vectorises, unlike a floating-point one with NaN rules).
+    static func maxAbs<S: BLASScalar>(_ x: Tensor<S>) -> S {
+        x.withUnsafeBufferPointer { p -> S in
+            guard let base = p.baseAddress, p.count > 0 else { return 0 }
+            let raw = UnsafeRawPointer(base)
+            if S.self == Float.self {
+                var m: UInt32 = 0
+                let b = raw.assumingMemoryBound(to: UInt32.self)
+                for i in 0..<p.count { m = Swift.max(m, b[i] & 0x7FFF_FFFF) }
+                return m >= 0x7F80_0000 ? .nan : S(Float(bitPattern: m))
+            }
+            var m: UInt64 = 0
+            let b = raw.assumingMemoryBound(to: UInt64.self)
+            for i in 0..<p.count { m = Swift.max(m, b[i] & 0x7FFF_FFFF_FFFF_FFFF) }
+            return m >= 0x7FF0_0000_0000_0000 ? .nan : S(Double(bitPattern: m))
+        }
+    }
 
     /// v·2ᵏ, exact unless the result leaves the normal range (in steps of at most 2¹⁰⁰, so each factor exists in
     /// Float as well as Double).
