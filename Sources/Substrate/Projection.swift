@@ -67,7 +67,7 @@ public struct Projection: Sendable {
     /// V [D, D], columns ordered by explained variance.
     public var basis: Tensor<Double>
     /// λ, descending: the variance along each known direction (D values for svd/covariance; for randomized the
-    /// top max(k, 9) only).
+    /// top max(k, 9) only), in units of 2^`varianceExponent` (1 but for data of extreme magnitude).
     public var eigenvalues: [Double]
     /// Σ of all D variances (the trace of the covariance), so ratios are exact even when not every λ is known.
     public var totalVariance: Double
@@ -79,6 +79,10 @@ public struct Projection: Sendable {
     public var whiten: Bool
     /// Free-form provenance (creation time, source file), saved with the projection.
     public var metadata: [String: String] = [:]
+    /// E: the variances are `eigenvalues`·2ᴱ and `totalVariance`·2ᴱ. 0 (the values are the variances themselves)
+    /// unless the true variances of data of extreme magnitude overflow or underflow Double (e.g. data of order
+    /// 1e200 have variances of order 1e400); ratios, whitening and everything else account for it.
+    public var varianceExponent: Int = 0
 
     /// Dimension D.
     public var dimension: Int { mean.count }
@@ -107,6 +111,11 @@ public struct Projection: Sendable {
     // MARK: Fitting
 
     /// Fits a projection on the rows of `x` [n, D] (Float or Double input; the fit runs in Double).
+    ///
+    /// Scale invariant: data whose largest magnitude lies outside `BinaryScale`'s window (2^±30 for Float, 2^±300
+    /// for Double) are fitted divided by 2ᵉ, e the exponent of max|x| (exact, on a copy), and the result is scaled
+    /// back (`rescaled(byPowerOfTwo:)`), so data of order 1e-320 or 1e200 give the directions and explained-variance
+    /// ratios of data of order 1 up to rounding relative to their own scale.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public static func fit<S: BLASScalar>(_ x: Tensor<S>, options o: ProjectionOptions = ProjectionOptions()) throws -> Projection {
@@ -114,6 +123,9 @@ public struct Projection: Sendable {
         let n = x.shape[0], d = x.shape[1]
         guard n >= 2 else { throw TensorError.invalidShape("fit: need at least 2 rows to fit a projection, got \(n)") }
         guard d >= 1, o.k >= 1, o.k <= d else { throw TensorError.invalidArgument("fit: core size k = \(o.k) must be in 1...\(d) (D = \(d))") }
+        if let e = BinaryScale.exponent(of: x) {
+            return try fit(BinaryScale.times(x, pow2: -e), options: o).rescaled(byPowerOfTwo: e)
+        }
         if o.method == .covariance && !o.standardize {
             var stats = CovarianceStatistics(dimension: d)
             try stats.add(x, chunk: o.chunkRows)
@@ -230,16 +242,53 @@ public struct Projection: Sendable {
         guard s.count >= 2 else { throw TensorError.invalidArgument("fit: need at least 2 rows, the statistics hold \(s.count)") }
         guard o.k >= 1, o.k <= s.dimension else { throw TensorError.invalidArgument("fit: core size k = \(o.k) must be in 1...\(s.dimension)") }
         guard !o.standardize else { throw TensorError.invalidArgument("fit: standardisation is not available from merged statistics") }
-        let mean = o.center ? s.mean : Tensor<Double>.zeros([s.dimension])
-        var c = try s.covariance()
+        // In the statistics' scaled units (μ̃ = μ·2⁻ᵉ, C̃ = C·2⁻²ᵉ), then scaled back.
+        let mean = o.center ? s.scaledMean : Tensor<Double>.zeros([s.dimension])
+        var c = try s.scaledCovariance()
         if !o.center {
             // Uncentred second moment: Σxxᵀ/(n − 1) = C + n/(n − 1)·μμᵀ.
-            try c.addScaled(outer(s.mean, s.mean), Double(s.count) / Double(s.count - 1))
+            try c.addScaled(outer(s.scaledMean, s.scaledMean), Double(s.count) / Double(s.count - 1))
         }
-        var p = try fromCovariance(c, mean: mean, n: s.count, options: o)
+        var p = try fromCovariance(c, mean: mean, n: s.count, options: o).rescaled(byPowerOfTwo: s.scaleExponent)
         if o.whiten { try p.checkWhitenable() }
         p.metadata["created"] = ISO8601DateFormatter().string(from: Date())
         return p
+    }
+
+    /// The projection of the data X·2ᵉ, given this one fitted on X (`scale`, if standardised, is of X): the mean
+    /// and the per-feature scale are multiplied by 2ᵉ and the variances by 2²ᵉ, the basis is unchanged.
+    /// Standardised variances are scale-free and stay as they are. The variances are folded into `eigenvalues`
+    /// when they fit Double with room for their smallest ratios (total in [2⁻⁸⁰⁰, 2¹⁰⁰⁰)), else carried in
+    /// `varianceExponent`.
+    public func rescaled(byPowerOfTwo e: Int) -> Projection {
+        if e == 0 { return self }
+        var p = self
+        p.mean = BinaryScale.times(mean, pow2: e)
+        if let scale {
+            p.scale = BinaryScale.times(scale, pow2: e)
+            return p
+        }
+        let exponent = varianceExponent + 2 * e
+        let total = BinaryScale.times(totalVariance, pow2: exponent)
+        let fits = totalVariance == 0 || (total.isFinite && total >= 0x1p-800 && total < 0x1p1000)
+        if fits {
+            p.eigenvalues = BinaryScale.times(eigenvalues, pow2: exponent)
+            p.totalVariance = total
+            p.varianceExponent = 0
+        } else {
+            p.varianceExponent = exponent
+        }
+        return p
+    }
+
+    /// The variances λᵢ = `eigenvalues`ᵢ·2ᴱ in Double (±∞ or 0 where they overflow or underflow).
+    public var variances: [Double] { BinaryScale.times(eigenvalues, pow2: varianceExponent) }
+
+    /// √λᵢ for i < k, as (roots of `eigenvalues`ᵢ·2^(E mod 2), ⌊E/2⌋), so that √λᵢ = root·2^⌊E/2⌋ without
+    /// forming λ.
+    var coreRoots: (roots: [Double], halfExponent: Int) {
+        let half = varianceExponent >> 1, odd = varianceExponent - 2 * half
+        return (eigenvalues.prefix(k).map { BinaryScale.times($0, pow2: odd).squareRoot() }, half)
     }
 
     static func fromCovariance(_ c: Tensor<Double>, mean: Tensor<Double>, n: Int, options o: ProjectionOptions) throws -> Projection {
@@ -495,7 +544,7 @@ public struct Projection: Sendable {
     }
 
     func checkWhitenable() throws {
-        for i in 0..<k where !(eigenvalues.indices.contains(i) && eigenvalues[i] > 0) {
+        for i in 0..<k where !(eigenvalues.indices.contains(i) && eigenvalues[i] > 0 && eigenvalues[i].isFinite) {
             throw TensorError.invalidArgument("whitening: core direction \(i + 1) has zero variance, so z/√λ is undefined; fit without whitening or with a smaller k")
         }
     }
@@ -554,12 +603,17 @@ public struct Projection: Sendable {
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func project<S: BLASScalar>(_ x: Tensor<S>) throws -> Tensor<Double> {
+        if whiten { try checkWhitenable() }
         var z = try mapped(x, "project", columns: 0..<k)
         if whiten {
-            let roots = eigenvalues.prefix(k).map { $0.squareRoot() }
+            let (roots, half) = coreRoots
             let kk = k
             z.withUnsafeMutableBufferPointer { p in
-                for i in 0..<(p.count / Swift.max(1, kk)) { for c in 0..<kk { p[i * kk + c] /= roots[c] } }
+                if half == 0 {
+                    for i in 0..<(p.count / Swift.max(1, kk)) { for c in 0..<kk { p[i * kk + c] /= roots[c] } }
+                } else {
+                    for i in 0..<(p.count / Swift.max(1, kk)) { for c in 0..<kk { p[i * kk + c] = BinaryScale.times(p[i * kk + c], pow2: -half) / roots[c] } }
+                }
             }
         }
         return z
@@ -591,8 +645,11 @@ public struct Projection: Sendable {
         }
         var zz = z
         if whiten {
-            let roots = eigenvalues.prefix(kk).map { $0.squareRoot() }
-            zz.withUnsafeMutableBufferPointer { p in for i in 0..<rows { for c in 0..<kk { p[i * kk + c] *= roots[c] } } }
+            try checkWhitenable()
+            let (roots, half) = coreRoots
+            zz.withUnsafeMutableBufferPointer { p in
+                for i in 0..<rows { for c in 0..<kk { p[i * kk + c] = BinaryScale.times(p[i * kk + c] * roots[c], pow2: half) } }
+            }
         }
         if rows == 0 { return Tensor.zeros([0, d]) }
         // At least D rows per block, so that packing the D×D basis for each gemm is amortised over as many rows.
@@ -654,6 +711,7 @@ public struct Projection: Sendable {
         .object([
             ("n", .int(n)), ("d", .int(dimension)), ("k", .int(k)), ("method", .string(method.rawValue)),
             ("eigenvalues", .nums(eigenvalues)),
+            ("variance_exponent", .int(varianceExponent)),
             ("explained_variance_ratio", .nums(explainedVarianceRatio)),
             ("core_energy", Spectrum.coreEnergyJSON(coreEnergy)),
             ("round_trip_error", .num(roundTripError)),

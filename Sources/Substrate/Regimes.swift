@@ -130,6 +130,9 @@ public enum Regimes {
             if pStar!.mean < t.stableSimilarity { reasons.append("P* = \(fmt(pStar!.mean)) < \(t.stableSimilarity): the signal subspace only partly reproduces") }
             if reasons.isEmpty { reasons.append("not R1 and not R3") }
         }
+        if kStar > 0 && spectrum.roundingFloor > 0 && spectrum.threshold == spectrum.roundingFloor {
+            reasons.append("the states are exactly of rank \(kStar): the other singular values lie at the rounding floor \(String(format: "%.3g", spectrum.roundingFloor)), so there is no noise for the median to measure and k* counts the singular values above the floor")
+        }
         if Double(kStar) > Double(Swift.min(n, d)) * t.wideSignalFraction {
             warnings.append("k* = \(kStar) > min(n, D)/3 = \(Swift.min(n, d) / 3): with unknown noise the threshold reads the noise level from the median singular value, so a signal this wide may be under-counted")
         }

@@ -14,9 +14,9 @@ public struct SpectrumStatistics: Sendable, JSONReportable {
     public var singularValues: [Double]
     /// PR = (Σλ)² / Σλ² ∈ [1, D].
     public var participationRatio: Double
-    /// Gavish–Donoho signal rank k* = #{σᵢ > τ}.
+    /// Signal rank k* = #{σᵢ > τ} (Gavish–Donoho, or the count above the rounding floor for noise-free data).
     public var signalRank: Int
-    /// The hard threshold τ = ω(β)·median(σ).
+    /// The hard threshold: τ = ω(β)·median(σ), or the rounding floor when the median lies at it.
     public var threshold: Double
     /// β = min(n, D)/max(n, D).
     public var beta: Double
@@ -28,6 +28,9 @@ public struct SpectrumStatistics: Sendable, JSONReportable {
     public var coreEnergy: [Int: Double]
     /// TwoNN intrinsic dimension (nil when not computed or undefined).
     public var twoNNDimension: Double?
+    /// The rounding floor f of `Spectrum.roundingFloor`: singular values at or below it are exact zeros blurred by
+    /// floating-point rounding (0 when not computed).
+    public var roundingFloor: Double = 0
 
     public var json: JSON {
         .object([
@@ -39,6 +42,7 @@ public struct SpectrumStatistics: Sendable, JSONReportable {
             ("signal_energy", .num(signalEnergy)),
             ("core_energy", Spectrum.coreEnergyJSON(coreEnergy)),
             ("twonn_dimension", .num(twoNNDimension)),
+            ("rounding_floor", .num(roundingFloor)),
         ])
     }
 }
@@ -79,12 +83,70 @@ public enum Spectrum {
 
     /// Gavish–Donoho optimal hard threshold with unknown noise: τ = ω(β)·median(σ), k* = #{σᵢ > τ}.
     public static func gavishDonoho(singularValues sigma: [Double], n: Int, d: Int) -> (rank: Int, threshold: Double, beta: Double, omega: Double) {
+        gavishDonoho(singularValues: sigma, n: n, d: d, roundingFloor: 0)
+    }
+
+    /// Gavish–Donoho with a rounding floor f (see `roundingFloor`): singular values σᵢ ≤ f are exact zeros of the
+    /// signal, visible only through floating-point rounding. When median(σ) > f the rule is Gavish & Donoho's
+    /// unchanged, τ = ω(β)·median(σ). When median(σ) ≤ f, at least half of the spectrum is rounding error: the
+    /// data hold no noise for the median to measure (an exactly low-rank signal, e.g. a linear bottleneck) and
+    /// ω(β)·median(σ) would be a multiple of the rounding error, counting rounding as signal. Then τ = f and k* is
+    /// the count above the floor, the numerical rank.
+    public static func gavishDonoho(singularValues sigma: [Double], n: Int, d: Int,
+                                    roundingFloor floor: Double) -> (rank: Int, threshold: Double, beta: Double, omega: Double) {
         let beta = Double(Swift.min(n, d)) / Double(Swift.max(1, Swift.max(n, d)))
         let w = omega(beta)
         guard !sigma.isEmpty else { return (0, 0, beta, w) }
-        let tau = w * median(sigma)
+        let m = median(sigma)
+        let tau = m <= floor ? floor : w * m
         return (sigma.filter { $0 > tau }.count, tau, beta, w)
     }
+
+    /// Unit roundoff u = 2⁻²⁴ of float32 data.
+    public static let floatUnitRoundoff = Double(Float.ulpOfOne) / 2
+    /// Unit roundoff u = 2⁻⁵³ of float64 data (and of the Double arithmetic of every analysis).
+    public static let doubleUnitRoundoff = Double.ulpOfOne / 2
+
+    /// The unit roundoff of the precision `x` was stored in: float32's 2⁻²⁴ when every entry is a float32 value
+    /// (data read from a float32 file and widened, or computed in float32), else float64's 2⁻⁵³.
+    public static func storageUnitRoundoff(_ x: Tensor<Double>) -> Double {
+        let single = x.withUnsafeBufferPointer { p in p.allSatisfy { Double(Float($0)) == $0 } }
+        return single ? floatUnitRoundoff : doubleUnitRoundoff
+    }
+
+    /// The rounding floor f: an upper bound on the computed singular value of a direction in which the centred
+    /// data X_c [n, D] are exactly zero, so that every σᵢ ≤ f is rounding error rather than signal or noise.
+    ///
+    /// With u_in the unit roundoff of the data's storage precision (2⁻²⁴ float32, 2⁻⁵³ float64), u = 2⁻⁵³ that of
+    /// the Double arithmetic and m = max(n, D):
+    ///
+    /// f = (u_in + (n + 2)u)·‖X‖_F + g·‖X_c‖_F, g = 2mu for a thin SVD, g = √(2mu) for the eigenvalues of a Gram
+    /// matrix,
+    ///
+    /// derived by three bounds (Higham, *Accuracy and Stability of Numerical Algorithms*, 2002, §3 and §20;
+    /// Weyl's inequality |σᵢ(A + E) − σᵢ(A)| ≤ ‖E‖₂ turns each backward error into a bound on σ):
+    /// 1. storage: each stored entry is x(1 + δ), |δ| ≤ u_in, so the stored matrix is X + E with
+    ///    ‖E‖₂ ≤ ‖E‖_F ≤ u_in‖X‖_F; centring, an orthogonal projection, does not increase it;
+    /// 2. centring in Double: the computed column means carry an error δμ with |δμⱼ| ≤ γ_n·Σᵢ|xᵢⱼ|/n (summation),
+    ///    so the rank-one error 1δμᵀ has norm √n‖δμ‖ ≤ nu‖X‖_F (Cauchy–Schwarz), and each subtraction adds at most
+    ///    u·(|x| + |μ|), ≤ 2u‖X‖_F in all;
+    /// 3. the singular values: a Householder SVD (or QR then SVD) is backward stable with error below
+    ///    p(n, D)·u·‖X_c‖₂, bounded generously by 2mu·‖X_c‖_F; the eigenvalues of the syrk-formed Gram matrix
+    ///    X_cᵀX_c (or X_cX_cᵀ) are within γ_n‖X_c‖_F² + p(D)u‖X_c‖₂² ≤ 2mu‖X_c‖_F² of the exact ones, so the root
+    ///    of a zero eigenvalue is at most √(2mu)·‖X_c‖_F: the squaring loses half the digits.
+    ///
+    /// The norms are the data's own, so f scales with the data. Noise of any realistic level lies far above f:
+    /// for n = 2000, D = 128 in float64 via the Gram matrix, f ≈ 7·10⁻⁷‖X_c‖_F + 4·10⁻¹³‖X‖_F; float32 storage adds
+    /// 6·10⁻⁸‖X‖_F. Constant states (X_c = 0 up to the rounding of the mean) get k* = 0.
+    public static func roundingFloor(frobenius: Double, centredFrobenius: Double, n: Int, d: Int, storageUnitRoundoff uIn: Double,
+                                     gram: Bool) -> Double {
+        let u = doubleUnitRoundoff, m = Double(Swift.max(n, d))
+        let g = gram ? (2 * m * u).squareRoot() : 2 * m * u
+        return (uIn + (Double(n) + 2) * u) * frobenius + g * centredFrobenius
+    }
+
+    /// Whether `singularValues(centered:)` takes the Gram-matrix route for an n×D matrix (n ≥ 2D or D ≥ 2n).
+    public static func usesGram(n: Int, d: Int) -> Bool { n >= 2 * d || d >= 2 * n }
 
     /// Σ_{i≤k} λᵢ / Σλ (k clipped to the spectrum's length; 0 for an all-zero spectrum).
     public static func energy(_ lambda: [Double], k: Int) -> Double {
@@ -112,20 +174,38 @@ public enum Spectrum {
     }
 
     /// All of §3 for one set of states. TwoNN costs O(n²D) and can be switched off.
-    public static func analyze(_ x: Tensor<Double>, twoNN: Bool = true) throws -> SpectrumStatistics {
+    ///
+    /// `storageUnitRoundoff` is the unit roundoff of the precision the states were stored in (nil: detected by
+    /// `storageUnitRoundoff(_:)`); it sets the rounding floor below which singular values are exact zeros (see
+    /// `roundingFloor` and `gavishDonoho(singularValues:n:d:roundingFloor:)`), so exactly low-rank states get
+    /// k* = their rank in float32 and float64 alike. Data of extreme magnitude (max|x| outside 2^±300) are analysed
+    /// divided by a power of two (`BinaryScale`, exact): σ, τ and the floor are scaled back, the ratios (PR, ρ, E_k,
+    /// k*) are those of unit-scale data, and λ may then overflow or underflow Double (its true value does).
+    public static func analyze(_ x: Tensor<Double>, twoNN: Bool = true, storageUnitRoundoff uIn: Double? = nil) throws -> SpectrumStatistics {
         try x.checkFinite("states")
-        let (xc, _) = try centered(x)
         let n = x.shape[0], d = x.shape[1]
+        guard d >= 1 else { throw TensorError.invalidShape("spectrum: the states have no features (shape \(x.shape)); need D ≥ 1") }
         guard n >= 2 else { throw TensorError.invalidShape("spectrum: need at least 2 states, got n = \(n)") }
-        let sigma = try singularValues(centered: xc)
-        let lambda = sigma.map { $0 * $0 / Double(n - 1) }
-        let gd = gavishDonoho(singularValues: sigma, n: n, d: d)
+        let e = BinaryScale.exponent(of: x)
+        let xs = e.map { BinaryScale.times(x, pow2: -$0) } ?? x
+        let (xc, mu) = try centered(xs)
+        let sigmaScaled = try singularValues(centered: xc)
+        let lambdaScaled = sigmaScaled.map { $0 * $0 / Double(n - 1) }
+        let centredSquares = sigmaScaled.reduce(0) { $0 + $1 * $1 }
+        let meanSquares = mu.scalars.reduce(0) { $0 + $1 * $1 } * Double(n)
+        let floor = roundingFloor(frobenius: (centredSquares + meanSquares).squareRoot(), centredFrobenius: centredSquares.squareRoot(),
+                                  n: n, d: d, storageUnitRoundoff: uIn ?? storageUnitRoundoff(x), gram: usesGram(n: n, d: d))
+        let gd = gavishDonoho(singularValues: sigmaScaled, n: n, d: d, roundingFloor: floor)
+        let k = e ?? 0
+        let sigma = BinaryScale.times(sigmaScaled, pow2: k)
+        let lambda = BinaryScale.times(lambdaScaled, pow2: 2 * k)
         return SpectrumStatistics(
             n: n, d: d, eigenvalues: lambda, singularValues: sigma,
-            participationRatio: participationRatio(lambda),
-            signalRank: gd.rank, threshold: gd.threshold, beta: gd.beta, omega: gd.omega,
-            signalEnergy: gd.rank == 0 ? 0 : energy(lambda, k: gd.rank),
-            coreEnergy: coreEnergies(lambda),
-            twoNNDimension: twoNN ? try TwoNN.dimension(x) : nil)
+            participationRatio: participationRatio(lambdaScaled),
+            signalRank: gd.rank, threshold: BinaryScale.times(gd.threshold, pow2: k), beta: gd.beta, omega: gd.omega,
+            signalEnergy: gd.rank == 0 ? 0 : energy(lambdaScaled, k: gd.rank),
+            coreEnergy: coreEnergies(lambdaScaled),
+            twoNNDimension: twoNN ? try TwoNN.dimension(x) : nil,
+            roundingFloor: BinaryScale.times(floor, pow2: k))
     }
 }

@@ -27,6 +27,24 @@ struct OutputOptions: ParsableArguments {
     var quiet = false
 }
 
+/// Options of the commands that write data files and no report (`project`, `lift`).
+struct WriteOptions: ParsableArguments {
+    @Flag(help: "Print exactly one JSON object to stdout instead of a table.")
+    var json = false
+
+    @Flag(help: "Overwrite existing output files (regular files only).")
+    var force = false
+
+    @Flag(name: .long, help: "Hide progress on stderr.")
+    var quiet = false
+}
+
+/// The element type of written .npy outputs.
+enum OutputDType: String, ExpressibleByArgument, CaseIterable {
+    case float32, float64
+    var dtype: DType { self == .float32 ? .float32 : .float64 }
+}
+
 /// Reading inputs: .npy, .safetensors (with --key) and CSV, as Double.
 enum Inputs {
     /// Loads a numeric array from `path`; `key` chooses the tensor of a .safetensors file.
@@ -78,6 +96,32 @@ enum Outputs {
     /// Prints `json` compactly on one line (for --json) or `table` for people.
     static func emit(_ json: JSON, table: @autoclosure () -> String, options: OutputOptions) {
         if options.json { print(json.serialized()) } else { print(table()) }
+    }
+
+    /// Prints `json` compactly on one line (when `json`) or `table` for people.
+    static func emit(_ json: JSON, table: @autoclosure () -> String, json asJSON: Bool) {
+        if asJSON { print(json.serialized()) } else { print(table()) }
+    }
+
+    /// Refuses an output path that exists and is not a regular file (a device such as /dev/null, a FIFO, a
+    /// directory, a socket or a symbolic link): the atomic write would replace it by rename (with --force) or fail
+    /// later; a file of ours is only ever a regular file.
+    static func checkReplaceable(_ path: String) throws {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return }                       // absent: fine
+        let type = st.st_mode & S_IFMT
+        if type == S_IFREG { return }
+        let kind: String
+        switch type {
+        case S_IFCHR: kind = "a character device"
+        case S_IFBLK: kind = "a block device"
+        case S_IFIFO: kind = "a FIFO"
+        case S_IFDIR: kind = "a directory"
+        case S_IFLNK: kind = "a symbolic link"
+        case S_IFSOCK: kind = "a socket"
+        default: kind = "not a regular file"
+        }
+        throw InputError("\(path): exists and is \(kind); outputs only ever replace regular files (with --force), so choose another path")
     }
 
     /// Creates `dir` when missing; refuses a non-directory.

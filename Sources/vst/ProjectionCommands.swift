@@ -96,8 +96,10 @@ struct FitProjection: ParsableCommand {
     }
 
     func run() throws {
+        try Outputs.checkReplaceable(out)
         if statsOnly || method == .covariance && !standardize {
             let d = try RowBlocks.dimension(inputs[0], key: key)
+            guard d >= 1 else { throw InputError("\(inputs[0]): has no columns (D = 0); need n×D states with D ≥ 1") }
             var stats = CovarianceStatistics(dimension: d)
             let single = RowBlocks.allSinglePrecision(inputs)
             for path in inputs {
@@ -138,6 +140,7 @@ struct FitProjection: ParsableCommand {
         for (path, x) in zip(inputs, parts) where x.rank != 2 || x.shape[1] != d {
             throw InputError("\(path): has shape \(x.shape) but \(inputs[0]) has D = \(d)")
         }
+        guard d >= 1 else { throw InputError("\(inputs[0]): has no columns (D = 0); need n×D states with D ≥ 1") }
         let x = parts.count == 1 ? parts[0] : try Tensor.concatenate(parts)
         guard x.shape[0] >= 2 else { throw InputError("\(inputs.joined(separator: ", ")): need at least 2 rows to fit, got \(x.shape[0])") }
         guard rank <= d else { throw InputError("--rank \(rank) exceeds the dimension D = \(d)") }
@@ -191,11 +194,17 @@ struct MergeStats: ParsableCommand {
 
     func run() throws {
         guard !inputs.isEmpty else { throw ValidationError("give at least one statistics file") }
+        try Outputs.checkReplaceable(out)
         var merged = try CovarianceStatistics.load(inputs[0])
         for path in inputs.dropFirst() {
             let s = try CovarianceStatistics.load(path)
             guard s.dimension == merged.dimension else { throw InputError("\(path): has D = \(s.dimension) but \(inputs[0]) has D = \(merged.dimension)") }
-            try merged.merge(s)
+            do { try merged.merge(s) } catch let e as TensorError {
+                throw InputError("\(path): cannot be merged with \(inputs.prefix { $0 != path }.joined(separator: ", ")): \(e)")
+            }
+        }
+        guard merged.count >= 2 || statsOnly else {
+            throw InputError("\(inputs.joined(separator: ", ")): the statistics hold \(merged.count) row\(merged.count == 1 ? "" : "s"); need at least 2 to fit")
         }
         if statsOnly {
             try merged.save(out, overwrite: output.force, source: inputs.joined(separator: ","))
@@ -206,7 +215,13 @@ struct MergeStats: ParsableCommand {
         guard rank >= 1, rank <= merged.dimension else { throw InputError("--rank \(rank) must be in 1...\(merged.dimension)") }
         var o = ProjectionOptions(k: rank, method: .covariance)
         o.whiten = whiten; o.seed = output.seed
-        var p = try Projection.fit(statistics: merged, options: o)
+        var p: Projection
+        do { p = try Projection.fit(statistics: merged, options: o) } catch let e as TensorError {
+            throw InputError("\(inputs.joined(separator: ", ")): the merged statistics cannot be fitted: \(e)")
+        }
+        guard p.eigenvalues.allSatisfy(\.isFinite), p.totalVariance.isFinite else {
+            throw InputError("\(inputs.joined(separator: ", ")): the merged statistics give non-finite variances (a scatter too large for Double?)")
+        }
         p.metadata["source"] = inputs.joined(separator: ",")
         try p.save(out, overwrite: output.force)
         var json = p.report(roundTripError: .nan)
@@ -222,54 +237,132 @@ struct Project: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Project states into the core of a fitted projection (batch: many files in one call).",
         discussion: """
-        Writes <name>.core.npy (n×k) for each input (and <name>.residual.npy with --residual) into --out-dir, or to --out \
-        for a single input. .npy inputs stream in blocks, so files bigger than memory work. Every output is written to a \
-        temporary file and moved into place when complete, so an interrupted run never leaves a partial output. \
-        SIGINT/SIGTERM abandon the file in progress (its temporary file is removed) and exit 130/143; rerun with \
-        --resume to skip the outputs that are already complete (a float64 .npy of the expected shape).
-        Example: vst project --projection p.safetensors a.npy b.npy --out-dir cores/ --resume
+        Writes <name>.core.npy (n×k) for each input (and <name>.residual.npy with --residual), or to --out for a single \
+        input. Under --out-dir the outputs mirror the inputs' paths relative to their common parent directory: \
+        shard_0/latents.npy and shard_1/latents.npy give OUT/shard_0/latents.core.npy and OUT/shard_1/latents.core.npy; \
+        inputs in one directory give OUT/<name>.core.npy. Two inputs that would still share an output (a.npy and a.csv) \
+        are refused before anything is written. .npy inputs stream in blocks, so files bigger than memory work. Every \
+        output is written to a temporary file (.<output>.tmp-<pid>-<random>) and moved into place when complete, so an \
+        interrupted run never leaves a partial output. SIGINT/SIGTERM abandon the file in progress (its temporary file \
+        is removed) and exit 130/143; rerun with --resume to skip the outputs that are already complete (a .npy of the \
+        expected shape and dtype) and to remove temporary files of runs that died (SIGKILL, power loss): each is \
+        reported on stderr; those of a process still running are left alone. Existing outputs are replaced only with \
+        --force, and only when they are regular files.
+        Example: vst project --projection p.safetensors shard_0/latents.npy shard_1/latents.npy --out-dir cores/ --resume
         """)
 
     @Option(help: "Projection file from fit-projection.") var projection: String
     @Argument(help: "Input files (n×D).") var inputs: [String]
     @Option(help: "Output file (single input only).") var out: String?
-    @Option(help: "Output directory (one <name>.core.npy per input).") var outDir: String?
+    @Option(help: "Output directory: one <name>.core.npy per input, at the input's path relative to the inputs' common parent directory.")
+    var outDir: String?
     @Flag(help: "Also write the residual coordinates (n×(D−k)), so `lift` can invert exactly.") var residual = false
     @Option(help: "Tensor name inside .safetensors inputs.") var key: String?
     @Flag(help: "Skip inputs whose outputs already exist and are complete (continue an interrupted run).") var resume = false
-    @OptionGroup var output: OutputOptions
+    @Option(help: "Element type of the outputs: float32 | float64 (default: the input's, float32 for float16/bfloat16/float32 inputs, else float64).")
+    var dtype: OutputDType?
+    @OptionGroup var output: WriteOptions
+    /// Removed (it wrote nothing): kept hidden so that passing it gets a clear refusal.
+    @Option(help: .hidden) var report: String?
 
     func validate() throws {
+        if report != nil { throw ValidationError("--report: project writes its outputs and no report (the option was removed)") }
         if inputs.isEmpty { throw ValidationError("give at least one input file") }
         if out == nil && outDir == nil { throw ValidationError("give --out (one input) or --out-dir") }
+        if out != nil && outDir != nil { throw ValidationError("give --out (one input) or --out-dir, not both") }
         if out != nil && inputs.count > 1 { throw ValidationError("--out takes one input; use --out-dir for \(inputs.count) files") }
         if resume && output.force { throw ValidationError("--resume keeps complete outputs and --force overwrites them; give one") }
     }
 
-    /// True when `path` is a complete output: a float64, C-order .npy whose header has exactly `shape` and whose
+    /// The output paths (without the `.core.npy` suffix) of `inputs` under `dir`: each input's path relative to the
+    /// common parent directory of all inputs (absolute, with `.` and `..` resolved), its extension dropped.
+    static func mirroredStems(_ inputs: [String], under dir: String) -> [String] {
+        let parts = inputs.map { URL(fileURLWithPath: $0).standardizedFileURL.pathComponents }
+        let parents = parts.map { Array($0.dropLast()) }
+        var common = parents[0]
+        for p in parents.dropFirst() {
+            var i = 0
+            while i < Swift.min(common.count, p.count) && common[i] == p[i] { i += 1 }
+            common = Array(common.prefix(i))
+        }
+        return zip(inputs, parents).map { path, parent in
+            let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+            return (Array(parent.dropFirst(common.count)) + [stem]).reduce(dir) { ($0 as NSString).appendingPathComponent($1) }
+        }
+    }
+
+    /// The element type an input's outputs get by default: float32 when the input stores float16/bfloat16/float32.
+    static func inputDType(_ path: String, key: String?) -> DType {
+        let lower = path.lowercased()
+        if lower.hasSuffix(".npy") { return (try? NPYReader(path))?.storesSinglePrecision == true ? .float32 : .float64 }
+        if lower.hasSuffix(".safetensors"), let file = try? SafetensorsFile.read(path) {
+            let name = key ?? (file.tensors.count == 1 ? file.tensors.keys.first : nil)
+            if let name, let t = file.tensors[name], t.dtype == .float32 { return .float32 }
+        }
+        return .float64
+    }
+
+    /// True when `path` is a complete output: a C-order .npy of `dtype` whose header has exactly `shape` and whose
     /// size matches it (outputs are moved into place only when finished, so this is the only state a file of ours
     /// can be in; anything else at that path is not ours and is refused).
-    static func isComplete(_ path: String, shape: [Int]) throws -> Bool {
+    static func isComplete(_ path: String, shape: [Int], dtype: DType = .float64) throws -> Bool {
         guard FileManager.default.fileExists(atPath: path) else { return false }
-        guard let r = try? NPYReader(path), r.shape == shape, r.storesDouble else {
-            throw InputError("\(path): exists but is not a complete \(shape) float64 .npy output; remove it or rerun with --force")
+        try Outputs.checkReplaceable(path)
+        guard let r = try? NPYReader(path), r.shape == shape, dtype == .float64 ? r.storesDouble : r.storesSinglePrecision else {
+            throw InputError("\(path): exists but is not a complete \(shape) \(dtype.rawValue) .npy output; remove it or rerun with --force")
         }
         return true
     }
 
-    /// Removes temporary files a killed run (SIGKILL, power loss) left beside `target`.
+    /// Removes the temporary files (.<name>.tmp-<pid>-<random>) that a dead run (SIGKILL, power loss) left beside
+    /// `target`, reporting each on stderr. A temporary file of a process that is still running (another `vst`
+    /// writing the same output) is left alone and reported; names of any other form are not ours and not touched.
     static func removeStaleTemporaries(of target: String) {
         let url = URL(fileURLWithPath: target)
         let dir = url.deletingLastPathComponent().path
         let prefix = ".\(url.lastPathComponent).tmp-"
         for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.hasPrefix(prefix) {
-            try? FileManager.default.removeItem(atPath: (dir as NSString).appendingPathComponent(name))
+            let fields = name.dropFirst(prefix.count).split(separator: "-", omittingEmptySubsequences: false)
+            guard fields.count == 2, let pid = Int32(fields[0]), pid > 0, UInt32(fields[1]) != nil else { continue }
+            let path = (dir as NSString).appendingPathComponent(name)
+            if pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM) {
+                FileHandle.standardError.write(Data("vst: leaving \(path) alone: process \(pid), which is writing it, is still running\n".utf8))
+                continue
+            }
+            FileHandle.standardError.write(Data("vst: removing \(path), a temporary file left by process \(pid), which is no longer running\n".utf8))
+            try? FileManager.default.removeItem(atPath: path)
         }
     }
 
     func run() throws {
         let p = try Projection.load(projection)
-        if let outDir { try Outputs.prepareDirectory(outDir) }
+        // Every target first: mirrored paths, no two alike, none an input, none a non-regular file.
+        let stems: [String]
+        if let out {
+            let residualStem = out.hasSuffix(".core.npy") ? String(out.dropLast(9)) : (out as NSString).deletingPathExtension
+            stems = [residualStem]
+        } else {
+            stems = Self.mirroredStems(inputs, under: outDir!)
+        }
+        let cores = out.map { [$0] } ?? stems.map { $0 + ".core.npy" }
+        let residuals = stems.map { $0 + ".residual.npy" }
+        var owner: [String: String] = [:]
+        let standardInputs = Set(inputs.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
+        for (i, path) in inputs.enumerated() {
+            for target in [cores[i]] + (residual ? [residuals[i]] : []) {
+                let key = URL(fileURLWithPath: target).standardizedFileURL.path
+                if let other = owner[key] {
+                    throw InputError("\(other) and \(path) would both be written to \(target); rename one (outputs mirror the inputs' paths under --out-dir, extensions dropped)")
+                }
+                if standardInputs.contains(key) { throw InputError("\(target): the output of \(path) would replace an input") }
+                owner[key] = path
+                try Outputs.checkReplaceable(target)
+            }
+        }
+        if let outDir {
+            try Outputs.prepareDirectory(outDir)
+            for target in cores { try Outputs.prepareDirectory(URL(fileURLWithPath: target).deletingLastPathComponent().path) }
+        }
         Interruption.install()
         // Testing hook: a pause after each block, so tests can interrupt a run of small files mid-file.
         let pause = ProcessInfo.processInfo.environment["VST_TEST_PAUSE_MS"].flatMap(UInt32.init) ?? 0
@@ -281,20 +374,18 @@ struct Project: ParsableCommand {
             for (i, path) in inputs.enumerated() {
                 try Interruption.check()
                 current = path
-                let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-                let target = out ?? (outDir! as NSString).appendingPathComponent(stem + ".core.npy")
-                let residualTarget = target.hasSuffix(".core.npy") ? String(target.dropLast(9)) + ".residual.npy"
-                                                                    : (target as NSString).deletingPathExtension + ".residual.npy"
+                let target = cores[i], residualTarget = residuals[i]
                 let d = try RowBlocks.dimension(path, key: key)
                 guard d == p.dimension else { throw InputError("\(path): has D = \(d) but the projection has D = \(p.dimension)") }
                 let n = path.lowercased().hasSuffix(".npy") ? try NPYReader(path).rowCount : try Inputs.matrix(path, key: key, minRows: 1).shape[0]
-                var entry: [(String, JSON)] = [("input", .string(path)), ("n", .int(n)), ("core", .string(target))]
+                let type = dtype?.dtype ?? Self.inputDType(path, key: key)
+                var entry: [(String, JSON)] = [("input", .string(path)), ("n", .int(n)), ("core", .string(target)), ("dtype", .string(type.rawValue))]
                 if residual { entry.append(("residual", .string(residualTarget))) }
                 if resume {
                     Self.removeStaleTemporaries(of: target)
                     if residual { Self.removeStaleTemporaries(of: residualTarget) }
-                    let coreDone = try Self.isComplete(target, shape: [n, p.k])
-                    let residualDone = try !residual || Self.isComplete(residualTarget, shape: [n, p.dimension - p.k])
+                    let coreDone = try Self.isComplete(target, shape: [n, p.k], dtype: type)
+                    let residualDone = try !residual || Self.isComplete(residualTarget, shape: [n, p.dimension - p.k], dtype: type)
                     if coreDone && residualDone {
                         skipped += 1
                         done.append(.object(entry + [("skipped", .bool(true))]))
@@ -306,8 +397,8 @@ struct Project: ParsableCommand {
                 let writeCore = !resume || !FileManager.default.fileExists(atPath: target)
                 let writeResidual = residual && (!resume || !FileManager.default.fileExists(atPath: residualTarget))
                 // The writers remove their temporary files if they are dropped unfinished (an error or a signal).
-                let zw = writeCore ? try NPYWriter(target, shape: [n, p.k], overwrite: output.force) : nil
-                let rw = writeResidual ? try NPYWriter(residualTarget, shape: [n, p.dimension - p.k], overwrite: output.force) : nil
+                let zw = writeCore ? try NPYWriter(target, shape: [n, p.k], dtype: type, overwrite: output.force) : nil
+                let rw = writeResidual ? try NPYWriter(residualTarget, shape: [n, p.dimension - p.k], dtype: type, overwrite: output.force) : nil
                 try RowBlocks.forEach(path, key: key) { x in
                     if let zw { try zw.append(p.project(x)) }
                     if let rw { try rw.append(p.residual(x)) }
@@ -328,7 +419,7 @@ struct Project: ParsableCommand {
         let written = inputs.count - skipped
         Outputs.emit(.object([("k", .int(p.k)), ("d", .int(p.dimension)), ("skipped", .int(skipped)), ("files", .array(done))]),
                      table: "projected \(written) file\(written == 1 ? "" : "s") into the \(p.k)-D core" + (skipped > 0 ? " (\(skipped) already complete, skipped)" : ""),
-                     options: output)
+                     json: output.json)
     }
 }
 
@@ -341,10 +432,19 @@ struct Lift: ParsableCommand {
     @Argument(help: "Core coordinates (n×k .npy).") var input: String
     @Option(help: "Residual coordinates (n×(D−k) .npy) for an exact inverse.") var residual: String?
     @Option(help: "Output .npy file (n×D).") var out: String
-    @OptionGroup var output: OutputOptions
+    @Option(help: "Element type of the output: float32 | float64 (default: the core coordinates', float32 for float16/bfloat16/float32 input, else float64).")
+    var dtype: OutputDType?
+    @OptionGroup var output: WriteOptions
+    /// Removed (it wrote nothing): kept hidden so that passing it gets a clear refusal.
+    @Option(help: .hidden) var report: String?
+
+    func validate() throws {
+        if report != nil { throw ValidationError("--report: lift writes its output and no report (the option was removed)") }
+    }
 
     func run() throws {
         let p = try Projection.load(projection)
+        try Outputs.checkReplaceable(out)
         let zr = try NPYReader(input)
         guard zr.shape.count == 2, zr.shape[1] == p.k else { throw InputError("\(input): expected n×\(p.k) core coordinates, got shape \(zr.shape)") }
         let rr = try residual.map { try NPYReader($0) }
@@ -353,18 +453,32 @@ struct Lift: ParsableCommand {
                 throw InputError("\(residual!): expected \(zr.rowCount)×\(p.dimension - p.k) residual coordinates, got shape \(rr.shape)")
             }
         }
-        let w = try NPYWriter(out, shape: [zr.rowCount, p.dimension], overwrite: output.force)
+        let type = dtype?.dtype ?? (zr.storesSinglePrecision ? .float32 : .float64)
+        let w = try NPYWriter(out, shape: [zr.rowCount, p.dimension], dtype: type, overwrite: output.force)
+        /// Names the file and the row of the first non-finite value of a block.
+        func checkFinite(_ t: Tensor<Double>, _ path: String, start: Int) throws {
+            do { try t.checkFinite("rows") } catch let TensorError.nonFinite(count, first, _) {
+                throw InputError("\(path): \(count) non-finite value\(count == 1 ? "" : "s") (NaN or ±Inf) in rows \(start)..<\(start + t.shape[0]), first at row \(start + first[0]), column \(first.count > 1 ? first[1] : 0)")
+            }
+        }
         var start = 0
         while start < zr.rowCount {
             let end = Swift.min(zr.rowCount, start + 8192)
             let z: Tensor<Double> = try zr.rows(start..<end)
             let r: Tensor<Double>? = try rr?.rows(start..<end)
-            try w.append(p.lift(z, residual: r))
+            try checkFinite(z, input, start: start)
+            if let r { try checkFinite(r, residual!, start: start) }
+            let x = try p.lift(z, residual: r)
+            do { try x.checkFinite("lifted rows") } catch let TensorError.nonFinite(count, first, _) {
+                throw InputError("\(out): lifting rows \(start)..<\(end) of \(input) with \(projection) overflows: \(count) non-finite values, first at row \(start + first[0])")
+            }
+            try w.append(x)
             start = end
         }
         try w.finish()
-        Outputs.emit(.object([("n", .int(zr.rowCount)), ("d", .int(p.dimension)), ("exact", .bool(residual != nil)), ("out", .string(out))]),
+        Outputs.emit(.object([("n", .int(zr.rowCount)), ("d", .int(p.dimension)), ("exact", .bool(residual != nil)), ("out", .string(out)),
+                              ("dtype", .string(type.rawValue))]),
                      table: "lifted \(zr.rowCount) rows to D = \(p.dimension) (\(residual != nil ? "exact inverse" : "rank-\(p.k) reconstruction")) → \(out)",
-                     options: output)
+                     json: output.json)
     }
 }

@@ -219,8 +219,9 @@ import Testing
             #expect(a == b, "\(name) differs from the uninterrupted run")
             stamps[name] = try Self.mtime(out.appendingPathComponent(name))
         }
-        // A temporary file left by a hard kill is cleaned up by --resume.
-        let stale = out.appendingPathComponent(".f23.core.npy.tmp-1-2")
+        // A temporary file left by a hard kill is cleaned up by --resume (the pid in its name is one no process has:
+        // a temporary file of a live process would be left alone).
+        let stale = out.appendingPathComponent(".f23.core.npy.tmp-2147483646-2")
         try Data([1, 2, 3]).write(to: stale)
         usleep(20_000)
 

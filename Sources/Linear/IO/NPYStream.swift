@@ -83,12 +83,14 @@ public final class NPYReader {
     }
 }
 
-/// Writes a float64 `.npy` file of known shape a block of rows at a time, atomically: the data goes to a
-/// temporary file that `finish()` flushes and moves into place (refusing to replace an existing file unless
-/// `overwrite`). A writer dropped before `finish()` leaves nothing behind.
+/// Writes a float64 (or, with `dtype: .float32`, float32) `.npy` file of known shape a block of rows at a time,
+/// atomically: the data goes to a temporary file that `finish()` flushes and moves into place (refusing to replace
+/// an existing file unless `overwrite`). A writer dropped before `finish()` leaves nothing behind.
 public final class NPYWriter {
     public let path: String
     public let shape: [Int]
+    /// float64 (the default) or float32.
+    public let dtype: DType
     let rowElements: Int
     let overwrite: Bool
     let temporary: String
@@ -96,10 +98,12 @@ public final class NPYWriter {
     public private(set) var rowsWritten = 0
 
     /// Starts a file of `shape` (rows along the first axis).
-    public init(_ path: String, shape: [Int], overwrite: Bool = false) throws {
+    public init(_ path: String, shape: [Int], dtype: DType = .float64, overwrite: Bool = false) throws {
         guard let first = shape.first, first >= 0, shape.allSatisfy({ $0 >= 0 }) else {
             throw TensorError.invalidShape("NPYWriter: invalid shape \(shape)")
         }
+        guard dtype == .float64 || dtype == .float32 else { throw TensorError.invalidArgument("NPYWriter: dtype \(dtype.rawValue) is not float32 or float64") }
+        self.dtype = dtype
         _ = first
         if FileManager.default.fileExists(atPath: path) && !overwrite {
             throw TensorError.file(path: path, message: "already exists; refusing to overwrite it (pass overwrite: true, or --force on the command line)")
@@ -111,10 +115,10 @@ public final class NPYWriter {
             throw TensorError.file(path: path, message: "cannot be written (is the directory there and writable?)")
         }
         handle = h
-        try h.write(contentsOf: NPY.preamble(dtype: .float64, shape: shape))
+        try h.write(contentsOf: NPY.preamble(dtype: dtype, shape: shape))
     }
 
-    /// Appends rows [m] + shape[1...] (converted to float64).
+    /// Appends rows [m] + shape[1...] (converted to the file's dtype).
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func append<S: BLASScalar>(_ rows: Tensor<S>) throws {
@@ -125,8 +129,13 @@ public final class NPYWriter {
         guard rowsWritten + rows.shape[0] <= shape[0] else {
             throw TensorError.invalidShape("NPYWriter: \(rowsWritten + rows.shape[0]) rows exceed the declared \(shape[0])")
         }
-        let d: Tensor<Double> = rows.cast()
-        try d.withUnsafeBufferPointer { try h.write(contentsOf: Data(buffer: $0)) }
+        if dtype == .float32 {
+            let f: Tensor<Float> = rows.cast()
+            try f.withUnsafeBufferPointer { try h.write(contentsOf: Data(buffer: $0)) }
+        } else {
+            let d: Tensor<Double> = rows.cast()
+            try d.withUnsafeBufferPointer { try h.write(contentsOf: Data(buffer: $0)) }
+        }
         rowsWritten += rows.shape[0]
     }
 
