@@ -28,6 +28,10 @@ public struct SpectrumStatistics: Sendable, JSONReportable {
     public var coreEnergy: [Int: Double]
     /// TwoNN intrinsic dimension (nil when not computed or undefined).
     public var twoNNDimension: Double?
+    /// Bootstrap interval [lower, upper] of the TwoNN dimension (nil when not computed).
+    public var twoNNInterval: [Double]? = nil
+    /// Rows the TwoNN neighbour search used (a seeded subsample of a large set; nil when not computed).
+    public var twoNNRows: Int? = nil
 
     public var json: JSON {
         .object([
@@ -39,6 +43,8 @@ public struct SpectrumStatistics: Sendable, JSONReportable {
             ("signal_energy", .num(signalEnergy)),
             ("core_energy", Spectrum.coreEnergyJSON(coreEnergy)),
             ("twonn_dimension", .num(twoNNDimension)),
+            ("twonn_interval", TwoNN.json(interval: twoNNInterval)),
+            ("twonn_rows", TwoNN.json(rows: twoNNRows)),
         ])
     }
 }
@@ -111,8 +117,9 @@ public enum Spectrum {
         return s.count % 2 == 1 ? s[m] : (s[m - 1] + s[m]) / 2
     }
 
-    /// All of §3 for one set of states. TwoNN costs O(n²D) and can be switched off.
-    public static func analyze(_ x: Tensor<Double>, twoNN: Bool = true) throws -> SpectrumStatistics {
+    /// All of §3 for one set of states. TwoNN runs on a seeded subsample of `twoNNOptions.rows` rows (O(N²D),
+    /// see `TwoNN.estimate`) and can be switched off.
+    public static func analyze(_ x: Tensor<Double>, twoNN: Bool = true, twoNNOptions: TwoNNOptions = TwoNNOptions()) throws -> SpectrumStatistics {
         try x.checkFinite("states")
         let (xc, _) = try centered(x)
         let n = x.shape[0], d = x.shape[1]
@@ -120,12 +127,13 @@ public enum Spectrum {
         let sigma = try singularValues(centered: xc)
         let lambda = sigma.map { $0 * $0 / Double(n - 1) }
         let gd = gavishDonoho(singularValues: sigma, n: n, d: d)
+        let twoNNEstimate = twoNN ? try TwoNN.estimate(x, options: twoNNOptions) : nil
         return SpectrumStatistics(
             n: n, d: d, eigenvalues: lambda, singularValues: sigma,
             participationRatio: participationRatio(lambda),
             signalRank: gd.rank, threshold: gd.threshold, beta: gd.beta, omega: gd.omega,
             signalEnergy: gd.rank == 0 ? 0 : energy(lambda, k: gd.rank),
             coreEnergy: coreEnergies(lambda),
-            twoNNDimension: twoNN ? try TwoNN.dimension(x) : nil)
+            twoNNDimension: twoNNEstimate?.dimension, twoNNInterval: twoNNEstimate?.interval, twoNNRows: twoNNEstimate?.rows)
     }
 }
