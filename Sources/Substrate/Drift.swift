@@ -342,8 +342,9 @@ extension Drift {
         let size = Swift.max(2, Swift.min(o.blockSize, Swift.min(m, n) / 20))
         let totalBlocks = Swift.min(m, n) / size
         let test = try blockTest(a, b, bandwidth2: h2, blockSize: o.blockSize, visit: { a0, xa, b0, xb in
-            try accA.add(xa, start: a0)
-            try accB.add(xb, start: b0)
+            // Single-precision sets are accumulated in Float (ssyrk), as their rows lose nothing.
+            if a.storesSinglePrecision { try accA.add(xa.cast(to: Float.self), start: a0) } else { try accA.add(xa, start: a0) }
+            if b.storesSinglePrecision { try accB.add(xb.cast(to: Float.self), start: b0) } else { try accB.add(xb, start: b0) }
         }, progress: { done, _ in progress?(done, 2 * totalBlocks) })
         let sa = try accA.statistics(), sb = try accB.statistics()
         let fd = try frechetDistance(meanA: sa.mean, covarianceA: sa.covariance(), meanB: sb.mean, covarianceB: sb.covariance())

@@ -10,13 +10,18 @@ public struct StateRows {
     public let dimension: Int
     /// What the rows are called in errors (a file name, or "states").
     public let label: String
+    /// True when the rows are stored as Float (or narrower): `floatRows` then loses nothing.
+    public let storesSinglePrecision: Bool
     private let read: (Range<Int>) throws -> Tensor<Double>
+    private let readFloat: (Range<Int>) throws -> Tensor<Float>
 
     /// Rows of an in-memory n×D tensor.
     public init<S: BLASScalar>(_ x: Tensor<S>, label: String = "states") throws {
         guard x.rank == 2 else { throw TensorError.invalidShape("\(label): expected an n×D matrix of states, got shape \(x.shape)") }
         rowCount = x.shape[0]; dimension = x.shape[1]; self.label = label
+        storesSinglePrecision = S.self == Float.self
         read = { range in try x.slice(range).cast() }
+        readFloat = { range in try x.slice(range).cast() }
     }
 
     /// Rows of an n×D `.npy` file, read on demand (float16/bfloat16/float32 files are read as Float and widened).
@@ -26,12 +31,23 @@ public struct StateRows {
         }
         rowCount = reader.rowCount; dimension = reader.rowElements; label = reader.path
         let single = reader.storesSinglePrecision
+        storesSinglePrecision = single
         read = { range in single ? try reader.rows(range, as: Float.self).cast() : try reader.rows(range, as: Double.self) }
+        readFloat = { range in try reader.rows(range, as: Float.self) }
     }
 
     /// Rows `range` [range.count, D], checked finite (the error names the first bad row by its index in the set).
     public func rows(_ range: Range<Int>) throws -> Tensor<Double> {
         let x = try read(range)
+        do { try x.checkFinite(label) } catch let TensorError.nonFinite(count, first, _) {
+            throw TensorError.invalidArgument("\(label): \(count) non-finite value\(count == 1 ? "" : "s") (NaN or ±Inf) in rows \(range.lowerBound)..<\(range.upperBound), first at row \(range.lowerBound + first[0]), column \(first.count > 1 ? first[1] : 0)")
+        }
+        return x
+    }
+
+    /// Rows `range` in single precision (exact when `storesSinglePrecision`), checked finite.
+    public func floatRows(_ range: Range<Int>) throws -> Tensor<Float> {
+        let x = try readFloat(range)
         do { try x.checkFinite(label) } catch let TensorError.nonFinite(count, first, _) {
             throw TensorError.invalidArgument("\(label): \(count) non-finite value\(count == 1 ? "" : "s") (NaN or ±Inf) in rows \(range.lowerBound)..<\(range.upperBound), first at row \(range.lowerBound + first[0]), column \(first.count > 1 ? first[1] : 0)")
         }
@@ -64,9 +80,12 @@ public struct StateRows {
     }
 }
 
-/// Everything `Regimes.classify` needs, accumulated over row blocks in one pass: for each of the `splits` seeded
-/// half-splits the mean and scatter of both halves (the whole set's are their exact merge, Chan et al. 1979), plus
-/// the TwoNN subsample. Memory: O(splits·D² + block) and one byte per row and split for the half memberships.
+/// Everything `Regimes.classify` needs, accumulated over row blocks in one pass: the mean and scatter of the whole
+/// set and, for each of the `splits` seeded half-splits, of its first half; the second half's follow exactly from
+/// the merge rule of Chan, Golub & LeVeque (1979) run backwards (μ_b = (nμ − n_aμ_a)/n_b,
+/// M₂ᵇ = M₂ − M₂ᵃ − δδᵀ·n_a·n_b/n, δ = μ_b − μ_a), so each row costs one rank-1 update per split instead of two.
+/// Blocks of Float are folded in by `ssyrk` (CovarianceStatistics flushes each chunk into Double). Plus the TwoNN
+/// subsample. Memory: O(splits·D² + block) and one byte per row and split for the half memberships.
 ///
 /// The half-splits are the ones `Regimes.stability` draws for the same seed (the first ⌊n/2⌋ rows of the same
 /// permutation), and the top-k directions of each half are the top eigenvectors of its scatter — the right
@@ -77,7 +96,7 @@ public struct RegimeAccumulator {
     public let dimension: Int
     public let splits: Int
     let membership: [[Bool]]   // [split][row]: true when the row is in the first half
-    var halves: [(CovarianceStatistics, CovarianceStatistics)]
+    var firstHalves: [CovarianceStatistics]
     var whole: CovarianceStatistics
     let twoNNRows: [Int]
     var twoNNPicked: [Tensor<Double>] = []
@@ -97,39 +116,47 @@ public struct RegimeAccumulator {
             m.append(inA)
         }
         membership = m
-        halves = (0..<self.splits).map { _ in (CovarianceStatistics(dimension: d), CovarianceStatistics(dimension: d)) }
+        firstHalves = (0..<self.splits).map { _ in CovarianceStatistics(dimension: d) }
         whole = CovarianceStatistics(dimension: d)
         twoNNRows = try twoNN.map { try TwoNN.subsampleRows(n: n, options: $0) } ?? []
     }
 
     /// Adds the rows `block` that start at row `start` of the set (blocks must come in order).
-    public mutating func add(_ block: Tensor<Double>, start: Int) throws {
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public mutating func add<S: BLASScalar>(_ block: Tensor<S>, start: Int) throws {
         let m = block.shape[0]
         guard start == rowsSeen, block.rank == 2, block.shape[1] == dimension, start + m <= rowCount else {
             throw TensorError.invalidArgument("RegimeAccumulator: expected rows from \(rowsSeen) of width \(dimension), got \(m) rows from \(start) of shape \(block.shape)")
         }
-        if splits == 0 { try whole.add(block) }
+        try whole.add(block)
         for s in 0..<splits {
-            var a: [Int] = [], b: [Int] = []
-            a.reserveCapacity(m / 2 + 1); b.reserveCapacity(m / 2 + 1)
-            for r in 0..<m { if membership[s][start + r] { a.append(r) } else { b.append(r) } }
-            if !a.isEmpty { try halves[s].0.add(block.gather(rows: a)) }
-            if !b.isEmpty { try halves[s].1.add(block.gather(rows: b)) }
+            var a: [Int] = []
+            a.reserveCapacity(m / 2 + 1)
+            for r in 0..<m where membership[s][start + r] { a.append(r) }
+            if !a.isEmpty { try firstHalves[s].add(block.gather(rows: a)) }
         }
         var local: [Int] = []
         while twoNNCursor < twoNNRows.count && twoNNRows[twoNNCursor] < start + m {
             local.append(twoNNRows[twoNNCursor] - start); twoNNCursor += 1
         }
-        if !local.isEmpty { twoNNPicked.append(try block.gather(rows: local)) }
+        if !local.isEmpty { twoNNPicked.append(try block.gather(rows: local).cast()) }
         rowsSeen += m
     }
 
     /// Mean and scatter of every row added.
-    public func statistics() throws -> CovarianceStatistics {
-        guard splits > 0 else { return whole }
-        var w = halves[0].0
-        try w.merge(halves[0].1)
-        return w
+    public func statistics() throws -> CovarianceStatistics { whole }
+
+    /// The second half of split s: the whole minus the first half (the merge rule run backwards).
+    func secondHalf(_ s: Int) throws -> CovarianceStatistics {
+        let a = firstHalves[s]
+        let n = whole.count, na = a.count, nb = n - na
+        guard nb >= 1 else { return CovarianceStatistics(dimension: dimension) }
+        let meanB = try (whole.mean * (Double(n) / Double(nb))) - (a.mean * (Double(na) / Double(nb)))
+        let delta = try meanB - a.mean
+        var scatter = try whole.scatter - a.scatter
+        try scatter.addScaled(outer(delta, delta), -Double(na) * Double(nb) / Double(n))
+        return try CovarianceStatistics(count: nb, mean: meanB, scatter: scatter)
     }
 
     /// The spectrum statistics of §3 from the scatter's eigenvalues (σᵢ² = eigenvalues of M₂), with TwoNN on the
@@ -173,7 +200,8 @@ public struct RegimeAccumulator {
         let usable = ks.filter { $0 >= 1 && $0 <= Swift.min(half, d) && $0 <= Swift.min(n - half, d) }
         guard let kmax = usable.max(), splits >= 1 else { return [:] }
         var samples: [Int: [Double]] = [:]
-        for (a, b) in halves {
+        for s in 0..<splits {
+            let a = firstHalves[s], b = try secondHalf(s)
             let va = try RegimeAccumulator.topDirections(a, k: kmax), vb = try RegimeAccumulator.topDirections(b, k: kmax)
             for k in usable {
                 samples[k, default: []].append(try Subspace.similarity(va.slice(0..<k, axis: 1), vb.slice(0..<k, axis: 1)))
@@ -202,9 +230,12 @@ extension Regimes {
             throw TensorError.invalidArgument("TwoNN: an exact estimate is limited to \(TwoNN.exactRowLimit) rows (n = \(rows.rowCount)); subsample instead (TwoNNOptions.rows)")
         }
         var acc = try RegimeAccumulator(n: rows.rowCount, d: rows.dimension, splits: t.splits, seed: seed, twoNN: options)
-        try rows.forEachBlock(blockRows: blockRows) { start, block in
-            try acc.add(block, start: start)
-            progress?(start + block.shape[0], rows.rowCount)
+        var start = 0
+        while start < rows.rowCount {
+            let end = Swift.min(rows.rowCount, start + Swift.max(1, blockRows))
+            if rows.storesSinglePrecision { try acc.add(rows.floatRows(start..<end), start: start) } else { try acc.add(rows.rows(start..<end), start: start) }
+            progress?(end, rows.rowCount)
+            start = end
         }
         return try acc.report(thresholds: t, twoNN: options)
     }
