@@ -97,12 +97,11 @@ public enum TrajectoryAnalysis {
         guard trajectory.rank == 3 else {
             throw TensorError.invalidShape("trajectory: expected a T×n×D tensor, got shape \(trajectory.shape)")
         }
+        try trajectory.checkFinite("trajectory")
         let tCount = trajectory.shape[0]
         return try analyze(steps: Array(0..<tCount), totalSteps: tCount, n: trajectory.shape[1], d: trajectory.shape[2], options: o,
                            progress: progress) { t in
-            let x: Tensor<Double> = try trajectory.row(t).cast()
-            try x.checkFinite("trajectory step \(t)")
-            return x
+            try trajectory.row(t).cast()
         }
     }
 

@@ -19,7 +19,6 @@ struct RegimesCommand: ParsableCommand {
 
     func validate() throws {
         if twonnRows < 3 { throw ValidationError("--twonn-rows must be at least 3, got \(twonnRows)") }
-        if splits < 1 { throw ValidationError("--splits must be at least 1, got \(splits)") }
     }
 
     /// .npy inputs holding more than this many values are read a block of rows at a time (without --report).
@@ -121,7 +120,7 @@ struct TrajectoryCommand: ParsableCommand {
         let r = try TrajectoryAnalysis.analyze(steps: steps, totalSteps: tCount, n: n, d: d, options: o, progress: { progress.update($0, $1) }) { t in
             let x = try slice(t)
             do { try x.checkFinite("trajectory") } catch let TensorError.nonFinite(count, first, _) {
-                throw InputError("\(input): \(count) non-finite values at step \(t), first at sample \(first[0]), feature \(first[1])")
+                throw InputError("\(input): \(count) non-finite value\(count == 1 ? "" : "s") in step \(t), first at step \(t), sample \(first[0]), feature \(first[1])")
             }
             return x
         }
