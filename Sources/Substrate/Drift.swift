@@ -9,9 +9,15 @@ public struct DriftOptions: Sendable {
     public var alpha = 0.05
     /// At most this many rows (of A) enter the median-heuristic bandwidth.
     public var bandwidthPoints = 1000
-    /// At most this many rows per set enter the kernel matrix (a seeded subset above it; reported). The pooled
-    /// N×N kernel of 2·2500 rows takes 200 MB.
+    /// Sets of at most this many rows get the exact permutation test on the pooled N×N kernel (2·2500 rows:
+    /// 200 MB). Larger sets get the block test over all rows (`blockSize`), unless the smaller set has fewer than
+    /// `minBlockTestRows` rows, when the larger one is subsampled to this many rows (reported) for the permutation test.
     public var maxSamples = 2500
+    /// Rows per block and set of the block MMD test (B-test; cost ∝ n·blockSize·D, variance of the statistic
+    /// ∝ 1/(n·blockSize)); smaller when needed to give at least 20 blocks.
+    public var blockSize = 256
+    /// The block test needs this many rows in the smaller set (20 blocks of at least 10 rows).
+    public var minBlockTestRows = 200
     public var seed: UInt64 = 0
     public var regimeThresholds = RegimeThresholds()
     public init() {}
@@ -50,9 +56,23 @@ public struct DriftReport: Sendable, JSONReportable {
     public var drift: Bool
     public var reasons: [String]
     public var warnings: [String]
+    /// "permutation" (pooled kernel, permutation p-value) or "block" (B-test over all rows, normal p-value).
+    public var test = "permutation"
+    /// Rows of A and B that entered the kernel test.
+    public var testRows: [Int] = []
+    /// Block test: the number of block pairs, the rows per block of A and B, and the z-score of the mean statistic.
+    public var blocks: Int? = nil
+    public var blockRows: [Int]? = nil
+    public var zScore: Double? = nil
 
     public var json: JSON {
-        .object([
+        let blockJSON: [(String, JSON)] = [
+            ("test", .string(test)), ("test_rows", .array(testRows.map { .int($0) })),
+            ("blocks", blocks.map { JSON.int($0) } ?? JSON.null),
+            ("block_rows", blockRows.map { JSON.array($0.map { JSON.int($0) }) } ?? JSON.null),
+            ("z", .num(zScore)),
+        ]
+        return .object([
             ("mmd2", .num(mmd2)), ("p_value", .num(pValue)), ("bandwidth", .num(bandwidth2.squareRoot())),
             ("frechet_distance", .num(frechetDistance)), ("core_frechet_distance", .num(coreFrechetDistance)),
             ("core_similarity", .num(coreSimilarity)), ("drift", .bool(drift)),
@@ -62,7 +82,7 @@ public struct DriftReport: Sendable, JSONReportable {
             ("ks", ks.json),
             ("reasons", .array(reasons.map { .string($0) })),
             ("warnings", .array(warnings.map { .string($0) })),
-        ])
+        ] + blockJSON)
     }
 }
 
@@ -182,6 +202,9 @@ public enum Drift {
         guard reference.rank == 2, candidate.rank == 2, reference.shape[1] == candidate.shape[1] else {
             throw TensorError.shapeMismatch(operation: "drift (both sets must be n×D with the same D)", lhs: reference.shape, rhs: candidate.shape)
         }
+        if usesBlockTest(reference.shape[0], candidate.shape[0], options: o) {
+            return try compare(reference: StateRows(reference, label: "reference set"), candidate: StateRows(candidate, label: "candidate set"), options: o)
+        }
         let a: Tensor<Double> = reference.cast(), b: Tensor<Double> = candidate.cast()
         try a.checkFinite("reference set"); try b.checkFinite("candidate set")
         var warnings: [String] = []
@@ -216,9 +239,152 @@ public enum Drift {
             : "MMD² = \(String(format: "%.4g", test.mmd2)) with permutation p = \(String(format: "%.4f", test.pValue)) ≥ α = \(o.alpha): no significant difference"]
         if !ks.flagged.isEmpty { reasons.append("KS (Bonferroni) flags core coordinates \(ks.flagged.map { $0 + 1 })") }
         if ra.regime != rb.regime { reasons.append("regime changes \(ra.regime.rawValue) → \(rb.regime.rawValue)") }
-        return DriftReport(mmd2: test.mmd2, pValue: test.pValue, bandwidth2: test.bandwidth2, permutations: o.permutations, alpha: o.alpha,
+        var report = DriftReport(mmd2: test.mmd2, pValue: test.pValue, bandwidth2: test.bandwidth2, permutations: o.permutations, alpha: o.alpha,
                            frechetDistance: fd, coreFrechetDistance: coreFD, coreSimilarity: coreSim,
                            coreEnergyDelta: (rb.spectrum.coreEnergy[9] ?? 0) - (ra.spectrum.coreEnergy[9] ?? 0),
                            regimeA: ra.regime, regimeB: rb.regime, ks: ks, drift: drift, reasons: reasons, warnings: warnings)
+        report.testRows = [ak.shape[0], bk.shape[0]]
+        return report
+    }
+}
+
+extension Drift {
+    /// True when `compare` uses the block test over all rows rather than the permutation test on ≤ `maxSamples` rows.
+    public static func usesBlockTest(_ m: Int, _ n: Int, options o: DriftOptions) -> Bool {
+        Swift.max(m, n) > o.maxSamples && Swift.min(m, n) >= Swift.max(40, o.minBlockTestRows)
+    }
+
+    /// Result of the block MMD test.
+    public struct BlockTest: Sendable {
+        /// Mean of the block statistics: an unbiased estimate of MMD².
+        public var mmd2: Double
+        /// One-sided p = 1 − Φ(z), z = mean/(sd/√blocks) (p = 1 when every block statistic is exactly 0).
+        public var pValue: Double
+        public var zScore: Double?
+        public var blocks: Int
+        public var blockRows: [Int]
+    }
+
+    /// The block MMD test (B-test, Zaremba, Gretton & Blaschko 2013; the linear-time idea of Gretton et al. 2012 §6
+    /// with blocks instead of pairs) over every row of A [m, D] and B [n, D], streamed.
+    ///
+    /// The rows are cut into K = ⌊min(m, n)/b⌋ consecutive block pairs (A's block j is rows ⌊jm/K⌋..<⌊(j+1)m/K⌋,
+    /// B's likewise), b = min(blockSize, ⌊min(m, n)/20⌋). Each pair gives the unbiased MMD² ηⱼ of
+    /// `Kernels.blockMMD2`; under H₀ (both sets i.i.d. from one law) the ηⱼ are independent with mean 0, so
+    /// z = η̄/(s_η/√K) is asymptotically standard normal (K → ∞) and the one-sided p = 1 − Φ(z) is a valid test; the
+    /// mean is also consistent against every alternative for a characteristic kernel. Cost O((m + n)·b·D), memory
+    /// O(b·D) per pair (reading `chunkBlocks` pairs at a time). Rows are assumed exchangeable (in random order):
+    /// files sorted by a label should be shuffled first. When A and B are the same rows every pair is identical,
+    /// every ηⱼ is exactly 0 and p = 1, for any seed. `visit(start, rows)` sees every chunk of A (.0) and B (.1) once, in
+    /// order, so other statistics can be accumulated in the same pass.
+    public static func blockTest(_ a: StateRows, _ b: StateRows, bandwidth2 h2: Double, blockSize: Int = 256, chunkBlocks: Int = 64,
+                                 visit: ((Int, Tensor<Double>, Int, Tensor<Double>) throws -> Void)? = nil,
+                                 progress: ((Int, Int) -> Void)? = nil) throws -> BlockTest {
+        let m = a.rowCount, n = b.rowCount
+        guard a.dimension == b.dimension else {
+            throw TensorError.shapeMismatch(operation: "block MMD (both sets must have the same D)", lhs: [m, a.dimension], rhs: [n, b.dimension])
+        }
+        let size = Swift.max(2, Swift.min(blockSize, Swift.min(m, n) / 20))
+        let count = Swift.min(m, n) / size
+        guard count >= 2 else { throw TensorError.invalidArgument("block MMD: need at least 2 blocks of 2 rows per set (got \(m) and \(n) rows)") }
+        func bound(_ j: Int, _ rows: Int) -> Int { Int((Double(j) * Double(rows) / Double(count)).rounded(.down)) }
+        var stats: [Double] = []
+        stats.reserveCapacity(count)
+        var j = 0
+        while j < count {
+            let jEnd = Swift.min(count, j + Swift.max(1, chunkBlocks))
+            let (a0, a1) = (bound(j, m), jEnd == count ? m : bound(jEnd, m))
+            let (b0, b1) = (bound(j, n), jEnd == count ? n : bound(jEnd, n))
+            let xa = try a.rows(a0..<a1), xb = try b.rows(b0..<b1)
+            for q in j..<jEnd {
+                let ra = (bound(q, m) - a0)..<(q + 1 == count ? m - a0 : bound(q + 1, m) - a0)
+                let rb = (bound(q, n) - b0)..<(q + 1 == count ? n - b0 : bound(q + 1, n) - b0)
+                stats.append(try Kernels.blockMMD2(xa.slice(ra), xb.slice(rb), bandwidth2: h2))
+            }
+            try visit?(a0, xa, b0, xb)
+            j = jEnd
+            progress?(j, count)
+        }
+        let mean = stats.reduce(0, +) / Double(count)
+        let variance = stats.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(count - 1)
+        let p: Double, z: Double?
+        if variance > 0 {
+            let zz = mean / (variance / Double(count)).squareRoot()
+            z = zz; p = 0.5 * erfc(zz / 2.0.squareRoot())
+        } else {
+            z = nil; p = mean > 0 ? 0 : 1
+        }
+        return BlockTest(mmd2: mean, pValue: p, zScore: z, blocks: count, blockRows: [m / count, n / count])
+    }
+
+    /// The whole of §7 over row blocks, for sets too large to hold (or to put in one kernel matrix).
+    ///
+    /// Small sets (see `usesBlockTest`) are read whole and go to the in-memory `compare`. Otherwise: the median
+    /// bandwidth from at most `bandwidthPoints` seeded rows of A; one pass over both sets for the block MMD test,
+    /// the means and covariances (Fréchet distance) and the regimes (`RegimeAccumulator`, no TwoNN); the core of A
+    /// (top min(9, D) covariance directions) from those statistics; a second pass that projects both sets into it for
+    /// the core Fréchet distance and the per-coordinate KS tests. Memory O(block·D + splits·D²), plus the n×9
+    /// core coordinates of each set that the exact KS statistics sort. `progress(done, total)` over both passes.
+    public static func compare(reference a: StateRows, candidate b: StateRows, options o: DriftOptions = DriftOptions(),
+                               progress: ((Int, Int) -> Void)? = nil) throws -> DriftReport {
+        let m = a.rowCount, n = b.rowCount, d = a.dimension
+        guard a.dimension == b.dimension else {
+            throw TensorError.shapeMismatch(operation: "drift (both sets must be n×D with the same D)", lhs: [m, a.dimension], rhs: [n, b.dimension])
+        }
+        guard usesBlockTest(m, n, options: o) else {
+            return try compare(a.rows(0..<m), b.rows(0..<n), options: o)
+        }
+        var g = RandomGenerator(seed: o.seed)
+        let bwRows = try g.choice(m, count: Swift.min(m, Swift.max(2, o.bandwidthPoints))).sorted()
+        let h2 = try Kernels.medianBandwidth2(a.rows(at: bwRows), maxPoints: o.bandwidthPoints, seed: o.seed)
+        var accA = try RegimeAccumulator(n: m, d: d, splits: o.regimeThresholds.splits, seed: o.seed, twoNN: nil)
+        var accB = try RegimeAccumulator(n: n, d: d, splits: o.regimeThresholds.splits, seed: o.seed, twoNN: nil)
+        let size = Swift.max(2, Swift.min(o.blockSize, Swift.min(m, n) / 20))
+        let totalBlocks = Swift.min(m, n) / size
+        let test = try blockTest(a, b, bandwidth2: h2, blockSize: o.blockSize, visit: { a0, xa, b0, xb in
+            // Single-precision sets are accumulated in Float (ssyrk), as their rows lose nothing.
+            if a.storesSinglePrecision { try accA.add(xa.cast(to: Float.self), start: a0) } else { try accA.add(xa, start: a0) }
+            if b.storesSinglePrecision { try accB.add(xb.cast(to: Float.self), start: b0) } else { try accB.add(xb, start: b0) }
+        }, progress: { done, _ in progress?(done, 2 * totalBlocks) })
+        let sa = try accA.statistics(), sb = try accB.statistics()
+        let fd = try frechetDistance(meanA: sa.mean, covarianceA: sa.covariance(), meanB: sb.mean, covarianceB: sb.covariance())
+        let core = try Projection.fit(statistics: sa, options: ProjectionOptions(k: Swift.min(9, d)))
+        var doneRows = 0
+        func coordinates(_ set: StateRows) throws -> Tensor<Double> {
+            var parts: [Tensor<Double>] = []
+            try set.forEachBlock(blockRows: 16_384) { _, x in
+                parts.append(try core.project(x))
+                doneRows += x.shape[0]
+                progress?(totalBlocks + Int(Double(totalBlocks) * Double(doneRows) / Double(m + n)), 2 * totalBlocks)
+            }
+            return try Tensor.concatenate(parts)
+        }
+        let zA = try coordinates(a), zB = try coordinates(b)
+        let coreFD = try frechetDistance(zA, zB)
+        let ks = try Drift.ks(zA, zB, alpha: o.alpha)
+        let ra = try accA.report(thresholds: o.regimeThresholds, twoNN: nil)
+        let rb = try accB.report(thresholds: o.regimeThresholds, twoNN: nil)
+        let c = Swift.min(ra.spectrum.signalRank, rb.spectrum.signalRank, 9)
+        var coreSim: Double? = nil
+        if c > 0 {
+            coreSim = try Subspace.similarity(RegimeAccumulator.topDirections(sa, k: c), RegimeAccumulator.topDirections(sb, k: c))
+        }
+        let drift = test.pValue < o.alpha
+        let zText = test.zScore.map { String(format: "z = %.3f, ", $0) } ?? ""
+        var reasons = [drift
+            ? "block MMD² = \(String(format: "%.4g", test.mmd2)) over \(test.blocks) block pairs (\(zText)p = \(String(format: "%.4g", test.pValue))) < α = \(o.alpha): the sets differ"
+            : "block MMD² = \(String(format: "%.4g", test.mmd2)) over \(test.blocks) block pairs (\(zText)p = \(String(format: "%.4g", test.pValue))) ≥ α = \(o.alpha): no significant difference"]
+        if !ks.flagged.isEmpty { reasons.append("KS (Bonferroni) flags core coordinates \(ks.flagged.map { $0 + 1 })") }
+        if ra.regime != rb.regime { reasons.append("regime changes \(ra.regime.rawValue) → \(rb.regime.rawValue)") }
+        var report = DriftReport(mmd2: test.mmd2, pValue: test.pValue, bandwidth2: h2, permutations: 0, alpha: o.alpha,
+                                 frechetDistance: fd, coreFrechetDistance: coreFD, coreSimilarity: coreSim,
+                                 coreEnergyDelta: (rb.spectrum.coreEnergy[9] ?? 0) - (ra.spectrum.coreEnergy[9] ?? 0),
+                                 regimeA: ra.regime, regimeB: rb.regime, ks: ks, drift: drift, reasons: reasons, warnings: [])
+        report.test = "block"
+        report.testRows = [m, n]
+        report.blocks = test.blocks
+        report.blockRows = test.blockRows
+        report.zScore = test.zScore
+        return report
     }
 }

@@ -130,6 +130,40 @@ public enum Kernels {
         return saa / Double(m * (m - 1)) + sbb / Double(n * (n - 1)) - 2 * sab / Double(m * n)
     }
 
+    /// Unbiased MMD² of one block pair X [b_x, D], Y [b_y, D] under the RBF kernel of bandwidth² `h2`: the statistic
+    /// of the B-test (Zaremba, Gretton & Blaschko 2013), whose average over independent blocks is the block MMD.
+    ///
+    /// Equal block sizes b use the U-statistic of Gretton et al. (2012, eq. 3),
+    /// (1/(b(b−1))) Σ_{i≠j} [k(xᵢ,xⱼ) + k(yᵢ,yⱼ) − k(xᵢ,yⱼ) − k(xⱼ,yᵢ)], which is exactly 0 when X = Y; a pair of
+    /// byte-identical blocks is recognised and returns 0 without rounding. Unequal sizes use the unbiased
+    /// ΣK_XX/(b_x(b_x−1)) + ΣK_YY/(b_y(b_y−1)) − 2ΣK_XY/(b_x b_y) (diagonals excluded). One syrk of the pooled block.
+    public static func blockMMD2(_ x: Tensor<Double>, _ y: Tensor<Double>, bandwidth2 h2: Double) throws -> Double {
+        guard x.rank == 2, y.rank == 2, x.shape[1] == y.shape[1], x.shape[0] >= 2, y.shape[0] >= 2 else {
+            throw TensorError.shapeMismatch(operation: "blockMMD2 (two blocks of at least 2 rows, same D)", lhs: x.shape, rhs: y.shape)
+        }
+        let bx = x.shape[0], by = y.shape[0]
+        if bx == by {
+            let same = x.withUnsafeBufferPointer { xp in
+                y.withUnsafeBufferPointer { yp in memcmp(xp.baseAddress!, yp.baseAddress!, xp.count * MemoryLayout<Double>.stride) == 0 }
+            }
+            if same { return 0 }
+        }
+        let pooled = try Tensor.concatenate([x, y])
+        let k = rbf(squaredDistances: try squaredDistances(pooled, pooled), bandwidth2: h2)
+        guard bx == by else { return mmd2(pooledKernel: k, m: bx) }
+        let b = bx, total = 2 * b
+        var acc = 0.0
+        k.withUnsafeBufferPointer { p in
+            for i in 0..<b {
+                let rx = p.baseAddress! + i * total, ry = p.baseAddress! + (b + i) * total
+                // Row i of K_XX and K_YY, minus row i of K_XY and of K_YX, each without its diagonal term.
+                acc += RowOps.sum(rx, b) - rx[i] + RowOps.sum(ry + b, b) - ry[b + i]
+                acc -= RowOps.sum(rx + b, b) - rx[b + i] + RowOps.sum(ry, b) - ry[i]
+            }
+        }
+        return acc / Double(b * (b - 1))
+    }
+
     /// MMD² of `permutations` seeded random relabellings of the pooled set, all at once: with S the N×P matrix
     /// of A-indicators, K·S is one gemm and each permutation's three block sums follow from it in O(N).
     public static func permutedMMD2(pooledKernel k: Tensor<Double>, m: Int, permutations: Int, seed: UInt64) throws -> [Double] {

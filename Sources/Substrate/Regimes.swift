@@ -54,6 +54,8 @@ public struct RegimeReport: Sendable, JSONReportable {
             ("signal_stability", signalStability?.json ?? .null),
             ("core_stability", .object(Ladder.cores.map { (String($0), coreStability[$0]?.json ?? .null) })),
             ("twonn_dimension", .num(spectrum.twoNNDimension)),
+            ("twonn_interval", TwoNN.json(interval: spectrum.twoNNInterval)),
+            ("twonn_rows", TwoNN.json(rows: spectrum.twoNNRows)),
             ("regime", .string(regime.rawValue)),
             ("reasons", .array(reasons.map { .string($0) })),
             ("warnings", .array(warnings.map { .string($0) })),
@@ -93,14 +95,27 @@ public enum Regimes {
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public static func classify<S: BLASScalar>(_ states: Tensor<S>, thresholds t: RegimeThresholds = RegimeThresholds(),
-                                               seed: UInt64 = 0, twoNN: Bool = true) throws -> RegimeReport {
+                                               seed: UInt64 = 0, twoNN: Bool = true,
+                                               twoNNOptions: TwoNNOptions = TwoNNOptions()) throws -> RegimeReport {
         guard states.rank == 2 else { throw TensorError.invalidShape("regimes: expected an n×D matrix of states, got shape \(states.shape)") }
         let x: Tensor<Double> = states.cast()
-        let spectrum = try Spectrum.analyze(x, twoNN: twoNN)
+        let spectrum = try Spectrum.analyze(x, twoNN: twoNN, twoNNOptions: twoNNOptions)
+        let ks = Swift.min(spectrum.signalRank, spectrum.n / 4)
+        let stab = try stability(x, ks: stabilityRanks(signalRank: spectrum.signalRank, n: spectrum.n), splits: t.splits, seed: seed)
+        return classify(spectrum: spectrum, stability: stab, stabilityRank: ks, thresholds: t)
+    }
+
+    /// The ks at which `classify` measures stability: the cores and k_s = min(k*, ⌊n/4⌋) (when positive).
+    public static func stabilityRanks(signalRank kStar: Int, n: Int) -> [Int] {
+        let ks = Swift.min(kStar, n / 4)
+        return Array(Set(Ladder.cores + (ks > 0 ? [ks] : [])))
+    }
+
+    /// The verdict from the spectrum and the stabilities (however they were computed: in memory or streamed).
+    public static func classify(spectrum: SpectrumStatistics, stability stab: [Int: Stability], stabilityRank ks: Int,
+                                thresholds t: RegimeThresholds) -> RegimeReport {
         let n = spectrum.n, d = spectrum.d
         let kStar = spectrum.signalRank
-        let ks = Swift.min(kStar, n / 4)
-        let stab = try stability(x, ks: Array(Set(Ladder.cores + (ks > 0 ? [ks] : []))), splits: t.splits, seed: seed)
         let pStar = ks > 0 ? stab[ks] : nil
         var core: [Int: Stability] = [:]
         for c in Ladder.cores { if let s = stab[c] { core[c] = s } }

@@ -31,6 +31,10 @@ public struct SpectrumStatistics: Sendable, JSONReportable {
     /// The rounding floor f of `Spectrum.roundingFloor`: singular values at or below it are exact zeros blurred by
     /// floating-point rounding (0 when not computed).
     public var roundingFloor: Double = 0
+    /// Bootstrap interval [lower, upper] of the TwoNN dimension (nil when not computed).
+    public var twoNNInterval: [Double]? = nil
+    /// Rows the TwoNN neighbour search used (a seeded subsample of a large set; nil when not computed).
+    public var twoNNRows: Int? = nil
 
     public var json: JSON {
         .object([
@@ -43,6 +47,8 @@ public struct SpectrumStatistics: Sendable, JSONReportable {
             ("core_energy", Spectrum.coreEnergyJSON(coreEnergy)),
             ("twonn_dimension", .num(twoNNDimension)),
             ("rounding_floor", .num(roundingFloor)),
+            ("twonn_interval", TwoNN.json(interval: twoNNInterval)),
+            ("twonn_rows", TwoNN.json(rows: twoNNRows)),
         ])
     }
 }
@@ -173,7 +179,8 @@ public enum Spectrum {
         return s.count % 2 == 1 ? s[m] : (s[m - 1] + s[m]) / 2
     }
 
-    /// All of §3 for one set of states. TwoNN costs O(n²D) and can be switched off.
+    /// All of §3 for one set of states. TwoNN runs on a seeded subsample of `twoNNOptions.rows` rows (O(N²D),
+    /// see `TwoNN.estimate`) and can be switched off.
     ///
     /// `storageUnitRoundoff` is the unit roundoff of the precision the states were stored in (nil: detected by
     /// `storageUnitRoundoff(_:)`); it sets the rounding floor below which singular values are exact zeros (see
@@ -181,7 +188,8 @@ public enum Spectrum {
     /// k* = their rank in float32 and float64 alike. Data of extreme magnitude (max|x| outside 2^±300) are analysed
     /// divided by a power of two (`BinaryScale`, exact): σ, τ and the floor are scaled back, the ratios (PR, ρ, E_k,
     /// k*) are those of unit-scale data, and λ may then overflow or underflow Double (its true value does).
-    public static func analyze(_ x: Tensor<Double>, twoNN: Bool = true, storageUnitRoundoff uIn: Double? = nil) throws -> SpectrumStatistics {
+    public static func analyze(_ x: Tensor<Double>, twoNN: Bool = true, twoNNOptions: TwoNNOptions = TwoNNOptions(),
+                               storageUnitRoundoff uIn: Double? = nil) throws -> SpectrumStatistics {
         try x.checkFinite("states")
         let n = x.shape[0], d = x.shape[1]
         guard d >= 1 else { throw TensorError.invalidShape("spectrum: the states have no features (shape \(x.shape)); need D ≥ 1") }
@@ -197,6 +205,7 @@ public enum Spectrum {
                                   n: n, d: d, storageUnitRoundoff: uIn ?? storageUnitRoundoff(x), gram: usesGram(n: n, d: d))
         let gd = gavishDonoho(singularValues: sigmaScaled, n: n, d: d, roundingFloor: floor)
         let k = e ?? 0
+        let twoNNEstimate = twoNN ? try TwoNN.estimate(x, options: twoNNOptions) : nil
         let sigma = BinaryScale.times(sigmaScaled, pow2: k)
         let lambda = BinaryScale.times(lambdaScaled, pow2: 2 * k)
         return SpectrumStatistics(
@@ -205,7 +214,7 @@ public enum Spectrum {
             signalRank: gd.rank, threshold: BinaryScale.times(gd.threshold, pow2: k), beta: gd.beta, omega: gd.omega,
             signalEnergy: gd.rank == 0 ? 0 : energy(lambdaScaled, k: gd.rank),
             coreEnergy: coreEnergies(lambdaScaled),
-            twoNNDimension: twoNN ? try TwoNN.dimension(x) : nil,
-            roundingFloor: BinaryScale.times(floor, pow2: k))
+            twoNNDimension: twoNNEstimate?.dimension,
+            roundingFloor: BinaryScale.times(floor, pow2: k), twoNNInterval: twoNNEstimate?.interval, twoNNRows: twoNNEstimate?.rows)
     }
 }

@@ -8,7 +8,9 @@ public struct TrajectoryOptions: Sendable {
     public var seed: UInt64 = 0
     /// TwoNN at every step (O(n²D) each; off by default).
     public var twoNN = false
-    /// Phases shorter than this many steps are treated as noise and removed (spec: 2).
+    /// Interior runs shorter than this many sampler steps are treated as noise and absorbed into the phase that
+    /// follows (spec: 2). A recorded step stands for the sampler steps up to the next recorded one, so with a stride
+    /// s a single recorded step already spans s steps. The first and the last run are always kept.
     public var minimumPhaseLength = 2
     /// Size of the core fitted on the final step that every step is projected into.
     public var pathCore = 9
@@ -49,7 +51,7 @@ public struct TrajectoryStep: Sendable {
 /// A run of equal regimes.
 public struct Phase: Sendable, Equatable {
     public var regime: Regime
-    /// First and last step (inclusive).
+    /// First and last sampler step (inclusive).
     public var start: Int
     public var end: Int
     public init(regime: Regime, start: Int, end: Int) { self.regime = regime; self.start = start; self.end = end }
@@ -70,6 +72,8 @@ public struct TrajectoryReport: Sendable, JSONReportable {
     public var steps: [TrajectoryStep]
     public var phases: [Phase]
     public var transitions: [Transition]
+    /// Interior runs shorter than the minimum phase length that were absorbed into the phase after them (sampler steps).
+    public var shortRuns: [Phase] = []
     /// Paths of the first few samples in the final step's core, [samples][t][coordinate] (for plots).
     public var samplePaths: [[[Double]]]
 
@@ -79,12 +83,13 @@ public struct TrajectoryReport: Sendable, JSONReportable {
             ("phases", .array(phases.map { $0.json })),
             ("transitions", .array(transitions.map { $0.json })),
             ("regime_sequence", .string(phases.map { $0.regime.rawValue }.joined(separator: " → "))),
+            ("short_runs", .array(shortRuns.map { $0.json })),
         ])
     }
 }
 
 public enum TrajectoryAnalysis {
-    /// Analyses a trajectory [T, n, D] (Float or Double; analysed in Double).
+    /// Analyses a trajectory [T, n, D] held in memory (Float or Double; analysed in Double). Every step is analysed.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public static func analyze<S: BLASScalar>(_ trajectory: Tensor<S>, options o: TrajectoryOptions = TrajectoryOptions(),
@@ -92,54 +97,81 @@ public enum TrajectoryAnalysis {
         guard trajectory.rank == 3 else {
             throw TensorError.invalidShape("trajectory: expected a T×n×D tensor, got shape \(trajectory.shape)")
         }
-        let tCount = trajectory.shape[0], n = trajectory.shape[1], d = trajectory.shape[2]
-        guard tCount >= 1, n >= 2, d >= 1 else {
-            throw TensorError.invalidShape("trajectory: need T ≥ 1 steps of n ≥ 2 states, got shape \(trajectory.shape)")
+        try trajectory.checkFinite("trajectory")
+        let tCount = trajectory.shape[0]
+        return try analyze(steps: Array(0..<tCount), totalSteps: tCount, n: trajectory.shape[1], d: trajectory.shape[2], options: o,
+                           progress: progress) { t in
+            try trajectory.row(t).cast()
         }
-        let traj: Tensor<Double> = trajectory.cast()
-        try traj.checkFinite("trajectory")
-        let states = try (0..<tCount).map { try traj.row($0) }
+    }
 
-        var reports: [RegimeReport] = []
-        var cores: [Tensor<Double>?] = []
-        for t in 0..<tCount {
-            let rep = try Regimes.classify(states[t], thresholds: o.thresholds, seed: o.seed, twoNN: o.twoNN)
-            reports.append(rep)
-            let c = Swift.min(rep.spectrum.signalRank, 9, Swift.min(n, d))
-            cores.append(c > 0 ? try Subspace.topDirections(centered: Spectrum.centered(states[t]).xc, k: c) : nil)
-            progress?(t + 1, tCount)
+    /// Analyses the recorded sampler steps `steps` (increasing, within 0..<totalSteps) of a trajectory whose step t
+    /// [n, D] `read(t)` returns, one step at a time: at most three steps (previous, current, next) and the final
+    /// one are held, so a T×n×D file larger than memory can be analysed. Steps, phases and transitions are reported
+    /// in sampler steps; `progress(done, steps.count)` after each step.
+    public static func analyze(steps: [Int], totalSteps: Int, n: Int, d: Int, options o: TrajectoryOptions = TrajectoryOptions(),
+                               progress: ((Int, Int) -> Void)? = nil, read: (Int) throws -> Tensor<Double>) throws -> TrajectoryReport {
+        guard !steps.isEmpty, n >= 2, d >= 1 else {
+            throw TensorError.invalidShape("trajectory: need T ≥ 1 steps of n ≥ 2 states, got \(steps.count) steps of \(n)×\(d)")
         }
-
+        guard zip(steps, steps.dropFirst()).allSatisfy({ $0 < $1 }), steps[0] >= 0, steps.last! < totalSteps else {
+            throw TensorError.invalidArgument("trajectory: recorded steps must increase within 0..<\(totalSteps)")
+        }
+        let count = steps.count
+        func load(_ i: Int) throws -> Tensor<Double> {
+            let x = try read(steps[i])
+            guard x.shape == [n, d] else { throw TensorError.invalidShape("trajectory: step \(steps[i]) has shape \(x.shape), expected [\(n), \(d)]") }
+            return x
+        }
         // The final step's core, for paths.
+        let final = try load(count - 1)
         let kPath = Swift.min(o.pathCore, d, n - 1)
         var pathOptions = ProjectionOptions(k: Swift.max(1, kPath))
         pathOptions.method = .svd
-        let finalProjection = try Projection.fit(states[tCount - 1], options: pathOptions)
+        let finalProjection = try Projection.fit(final, options: pathOptions)
 
-        var steps: [TrajectoryStep] = []
+        func analyse(_ x: Tensor<Double>) throws -> (RegimeReport, Tensor<Double>?) {
+            let rep = try Regimes.classify(x, thresholds: o.thresholds, seed: o.seed, twoNN: o.twoNN)
+            let c = Swift.min(rep.spectrum.signalRank, 9, Swift.min(n, d))
+            return (rep, c > 0 ? try Subspace.topDirections(centered: Spectrum.centered(x).xc, k: c) : nil)
+        }
+
+        var steps_: [TrajectoryStep] = []
         var samplePaths = [[[Double]]](repeating: [], count: Swift.min(8, n))
-        for t in 0..<tCount {
+        var prev: Tensor<Double>? = nil
+        var cur = count == 1 ? final : try load(0)
+        var (curReport, curCore) = try analyse(cur)
+        for i in 0..<count {
             var rotation: Double? = nil, stepNorm: Double? = nil, coherence: Double? = nil
-            if t + 1 < tCount {
-                let c = Swift.min(reports[t].spectrum.signalRank, reports[t + 1].spectrum.signalRank, 9)
-                if c > 0, let a = cores[t], let b = cores[t + 1] {
+            var next: Tensor<Double>? = nil, nextReport: RegimeReport? = nil, nextCore: Tensor<Double>? = nil
+            if i + 1 < count {
+                let x = i + 1 == count - 1 ? final : try load(i + 1)
+                (nextReport, nextCore) = try analyse(x)
+                next = x
+                let c = Swift.min(curReport.spectrum.signalRank, nextReport!.spectrum.signalRank, 9)
+                if c > 0, let a = curCore, let b = nextCore {
                     rotation = try Subspace.similarity(a.slice(0..<c, axis: 1), b.slice(0..<c, axis: 1))
                 }
-                let delta = try states[t + 1] - states[t]
+                let delta = try x - cur
                 stepNorm = try delta.norm(axis: 1).mean()
-                if t > 0 {
-                    let prev = try states[t] - states[t - 1]
-                    coherence = try meanCosine(prev, delta)
+                if let prev {
+                    coherence = try meanCosine(cur - prev, delta)
                 }
             }
-            let z = try finalProjection.project(states[t])
+            let z = try finalProjection.project(cur)
             let zm = try z.mean(axis: 0).scalars
-            for i in 0..<samplePaths.count { samplePaths[i].append(try z.row(i).scalars) }
-            steps.append(TrajectoryStep(t: t, report: reports[t], coreRotation: rotation, stepNorm: stepNorm,
-                                        velocityCoherence: coherence, corePathMean: zm))
+            for s in 0..<samplePaths.count { samplePaths[s].append(try z.row(s).scalars) }
+            steps_.append(TrajectoryStep(t: steps[i], report: curReport, coreRotation: rotation, stepNorm: stepNorm,
+                                         velocityCoherence: coherence, corePathMean: zm))
+            progress?(i + 1, count)
+            if let next, let nextReport {
+                prev = cur; cur = next; curReport = nextReport; curCore = nextCore
+            }
         }
-        let (phases, transitions) = phasesAndTransitions(reports.map { $0.regime }, minimumLength: o.minimumPhaseLength)
-        return TrajectoryReport(steps: steps, phases: phases, transitions: transitions, samplePaths: samplePaths)
+        let split = phases(steps_.map { $0.report.regime }, steps: steps, totalSteps: totalSteps, minimumLength: o.minimumPhaseLength)
+        var report = TrajectoryReport(steps: steps_, phases: split.phases, transitions: split.transitions, samplePaths: samplePaths)
+        report.shortRuns = split.shortRuns
+        return report
     }
 
     /// Mean over rows of cos(aᵢ, bᵢ); rows where either vector is zero are skipped (nil if all are).
@@ -152,26 +184,45 @@ public enum TrajectoryAnalysis {
     }
 
     /// Phases: runs of equal labels after removing runs shorter than `minimumLength` (their steps join the
-    /// phase that follows them; trailing ones join the last phase); transitions: where consecutive phases differ.
+    /// phase that follows them; the first and last runs are always kept); transitions: where consecutive phases
+    /// differ. Every label is one step (`phases(_:steps:totalSteps:minimumLength:)` with steps 0, 1, 2, …).
     public static func phasesAndTransitions(_ labels: [Regime], minimumLength: Int = 2) -> ([Phase], [Transition]) {
-        guard !labels.isEmpty else { return ([], []) }
+        let r = phases(labels, steps: Array(labels.indices), totalSteps: labels.count, minimumLength: minimumLength)
+        return (r.phases, r.transitions)
+    }
+
+    /// Phases and transitions of labels recorded at sampler steps `steps` (increasing) of a path of `totalSteps`.
+    ///
+    /// The label at steps[i] stands for sampler steps steps[i]..<steps[i+1] (the last one up to totalSteps − 1), so a
+    /// run's length is counted in sampler steps, whatever the stride. Interior runs shorter than `minimumLength`
+    /// sampler steps are noise: they join the phase that follows them and are listed in `shortRuns`. The first and
+    /// last runs are always kept — a change at either end of the path cannot be told from a later return, and
+    /// dropping it would hide a change the per-step table shows. Phases cover 0…totalSteps − 1 (the first starts at
+    /// step 0); a transition's t is the first sampler step of the new phase.
+    public static func phases(_ labels: [Regime], steps: [Int], totalSteps: Int, minimumLength: Int = 2)
+        -> (phases: [Phase], transitions: [Transition], shortRuns: [Phase]) {
+        guard !labels.isEmpty, labels.count == steps.count else { return ([], [], []) }
+        let last = Swift.max(totalSteps - 1, steps.last!)
         var runs: [Phase] = []
-        for (t, r) in labels.enumerated() {
-            if let last = runs.last, last.regime == r { runs[runs.count - 1].end = t } else { runs.append(Phase(regime: r, start: t, end: t)) }
+        for (i, r) in labels.enumerated() {
+            let end = i + 1 < steps.count ? steps[i + 1] - 1 : last
+            if let l = runs.last, l.regime == r { runs[runs.count - 1].end = end } else { runs.append(Phase(regime: r, start: steps[i], end: end)) }
         }
-        var kept = runs.filter { $0.end - $0.start + 1 >= minimumLength }
-        if kept.isEmpty { kept = [runs.max { ($0.end - $0.start) < ($1.end - $1.start) }!] }
+        var kept: [Phase] = [], short: [Phase] = []
+        for (i, p) in runs.enumerated() {
+            if i == 0 || i == runs.count - 1 || p.end - p.start + 1 >= minimumLength { kept.append(p) } else { short.append(p) }
+        }
         // Merge equal neighbours left after removal and stretch phases over the removed steps.
         var merged: [Phase] = []
         for p in kept {
-            if let last = merged.last, last.regime == p.regime { merged[merged.count - 1].end = p.end } else { merged.append(p) }
+            if let l = merged.last, l.regime == p.regime { merged[merged.count - 1].end = p.end } else { merged.append(p) }
         }
         merged[0].start = 0
         for i in 1..<merged.count { merged[i].start = merged[i - 1].end + 1 }
-        merged[merged.count - 1].end = labels.count - 1
+        merged[merged.count - 1].end = last
         let transitions = (1..<Swift.max(1, merged.count)).compactMap { i -> Transition? in
             merged.count > i ? Transition(t: merged[i].start, from: merged[i - 1].regime, to: merged[i].regime) : nil
         }
-        return (merged, transitions)
+        return (merged, transitions, short)
     }
 }
