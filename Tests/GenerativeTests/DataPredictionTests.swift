@@ -36,9 +36,7 @@ struct DataPredictionTests {
     func scoreSDEData() throws {
         let sigma0 = 0.7, d = 3
         let x = Tensor<Double>.normal([6, d], std: sigma0, seed: 3)
-        let truth = x.scalars.chunked(d).map { row in
-            -0.5 * Double(d) * log(2 * Double.pi * sigma0 * sigma0) - 0.5 * row.reduce(0) { $0 + $1 * $1 } / (sigma0 * sigma0)
-        }
+        let truth = gaussianLogDensity(x, variance: sigma0 * sigma0)
         for sde in [ScoreSDE.vp(), .subVP()] {
             let m = try ScoreSDEModel(denoiser: GaussianDataOracle(sde: sde, sigma0: sigma0, dimension: d),
                                       configuration: ScoreSDEConfiguration(sde: sde, prediction: .data))
@@ -167,7 +165,7 @@ struct DataPredictionTests {
             let exact = x * (-1 / (mt * mt * v + st * st))
             #expect(maxDifference(try m.score(x, t), exact) < 1e-9 + 100 * Double.ulpOfOne / (st * st), "t = \(t)")
         }
-        let truth = x.scalars.chunked(d).map { row in -0.5 * Double(d) * log(2 * Double.pi * v) - 0.5 * row.reduce(0) { $0 + $1 * $1 } / v }
+        let truth = gaussianLogDensity(x, variance: v)
         #expect(maxRelativeDifference(try m.logLikelihood(x, steps: 200, method: .rk4).logLikelihood, truth) < 2e-3)
         // Flow matching: E[x₁ − c·x₀ | x_t] for x₁ ~ N(0, v), x₀ ~ N(0, I) is linear in x_t with slope (t·v − c(1 − c·t))/(t²v + (1 − c·t)²).
         let fm = try FlowMatching(denoiser: zero, configuration: FlowMatchingConfiguration(prediction: .data, skipVariance: v))

@@ -215,9 +215,7 @@ struct LikelihoodTests {
     func gaussian() throws {
         let sigma0 = 0.7, d = 3
         let x = Tensor<Double>.normal([6, d], std: sigma0, seed: 3)
-        let truth = x.scalars.chunked(d).map { row in
-            -0.5 * Double(d) * log(2 * Double.pi * sigma0 * sigma0) - 0.5 * row.reduce(0) { $0 + $1 * $1 } / (sigma0 * sigma0)
-        }
+        let truth = gaussianLogDensity(x, variance: sigma0 * sigma0)
         for sde in [ScoreSDE.vp(), .subVP()] {
             let m = try ScoreSDEModel(denoiser: GaussianOracle(sde: sde, sigma0: sigma0, dimension: d), configuration: ScoreSDEConfiguration(sde: sde))
             let exact = try m.logLikelihood(x, steps: 200, method: .rk4)

@@ -58,3 +58,13 @@ func generativeTemporaryDirectory() throws -> URL {
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }
+
+/// log N(x; 0, v·I) of each row of [n, d] x.
+func gaussianLogDensity(_ x: Tensor<Double>, variance v: Double) -> [Double] {
+    let d = x.shape[1]
+    return (0..<x.shape[0]).map { i in
+        var q = 0.0
+        for j in 0..<d { q += x[i, j] * x[i, j] }
+        return -0.5 * Double(d) * log(2 * Double.pi * v) - 0.5 * q / v
+    }
+}
