@@ -87,6 +87,8 @@ struct TrainCommand: ParsableCommand {
         }
         guard network == "mlp" || network == "dit" else { throw InputError("unknown denoiser '\(denoiser)': expected mlp or dit") }
         if teacher != nil && fam != .consistency { throw InputError("--teacher applies to the consistency family only") }
+        guard emaDecay.isFinite, (0...1).contains(emaDecay) else { throw InputError("--ema-decay must be a number in [0, 1], got \(emaDecay)") }
+        guard lr.isFinite, lr > 0 else { throw InputError("--lr must be a positive number, got \(lr)") }
         if !force && resume == nil && FileManager.default.fileExists(atPath: output) {
             throw InputError("\(output) exists; pass --force to overwrite it")
         }

@@ -36,4 +36,17 @@ import Testing
     @Test("score-SDE learns moons in 64-D with vst train's defaults") func scoreSDE() throws { try Self.learns("score-sde", seed: 3) }
     @Test("VAE learns moons in 64-D with vst train's defaults") func vae() throws { try Self.learns("vae", seed: 3) }
     @Test("RealNVP learns moons in 64-D with vst train's defaults") func realNVP() throws { try Self.learns("realnvp", seed: 3) }
+
+    @Test("non-finite or out-of-range --ema-decay and --lr exit 2 naming the option (a NaN decay used to train all-NaN EMA weights)")
+    func badTrainingNumbers() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vst-ladder-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for (option, value) in [("--ema-decay", "nan"), ("--ema-decay", "1.5"), ("--ema-decay", "-0.1"), ("--lr", "nan"), ("--lr", "0")] {
+            let r = try CLI.run(["train", "ddpm", "--data", "moons", "--steps", "2", option, value, "-o", "m.safetensors"], in: dir)
+            #expect(r.code == 2, "\(option) \(value): exit \(r.code)")
+            #expect(r.err.contains(option), "\(option) \(value): \(r.err)")
+            #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("m.safetensors").path))
+        }
+    }
 }

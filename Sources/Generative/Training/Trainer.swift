@@ -86,8 +86,11 @@ public final class Trainer<S: BLASScalar> {
     /// A trainer of `family`, whose network has configuration `denoiser` (recorded in checkpoints).
     public init(family: any TrainableFamily<S>, denoiser denoiserConfiguration: DenoiserConfiguration, scaling: AffineScaling = .identity,
                 configuration: TrainingConfiguration) throws {
-        guard configuration.steps >= 0, configuration.batchSize >= 1, configuration.learningRate > 0 else {
+        guard configuration.steps >= 0, configuration.batchSize >= 1, configuration.learningRate > 0, configuration.learningRate.isFinite else {
             throw TensorError.invalidArgument("training: need steps ≥ 0, batch size ≥ 1 and a positive learning rate")
+        }
+        guard configuration.emaDecay.isFinite, (0...1).contains(configuration.emaDecay) else {
+            throw TensorError.invalidArgument("training: the EMA decay must be a number in [0, 1], got \(configuration.emaDecay)")
         }
         guard denoiserConfiguration.dimension == family.denoiser.dimension else {
             throw TensorError.invalidArgument("training: the denoiser configuration is \(denoiserConfiguration.dimension)-dimensional, the network \(family.denoiser.dimension)-dimensional")
