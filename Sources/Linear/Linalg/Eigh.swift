@@ -58,6 +58,31 @@ extension Tensor {
                                 isuppz: &isuppz)
         try lapackCheck(info, "syevr") { "the eigensolver failed internally (info \($0))" }
         let values = try Tensor(Array(UnsafeBufferPointer(start: w.pointer, count: k)), shape: [k])
-        return SymmetricEigen(values: values, vectors: Tensor.fromColumnMajor(z.pointer, rows: n, cols: k, ld: n))
+        let vectors = Tensor.fromColumnMajor(z.pointer, rows: n, cols: k, ld: n)
+        // MRRR can return info 0 with fewer than k pairs, or (seen in Float on a 30×30 matrix, not reproducibly)
+        // pairs that are not eigenpairs: eigenvalues out of order and columns far from unit length. Such a result
+        // is replaced by the last k pairs of the divide-and-conquer solver `eigh()`.
+        if Int(found) != k || !Self.isPlausibleTopEigen(values, vectors) {
+            let full = try eigh()
+            return SymmetricEigen(values: try full.values.slice((n - k)..<n), vectors: try full.vectors.slice((n - k)..<n, axis: 1))
+        }
+        return SymmetricEigen(values: values, vectors: vectors)
+    }
+
+    /// Whether k eigenpairs look like a solver's valid output: finite, eigenvalues ascending, every column of unit
+    /// length within 10³·n·ε (an O(nk) check; a valid MRRR result meets it by orders of magnitude).
+    @usableFromInline
+    static func isPlausibleTopEigen(_ values: Tensor<Scalar>, _ vectors: Tensor<Scalar>) -> Bool {
+        let v = values.scalars, k = v.count, n = vectors.shape[0]
+        guard v.allSatisfy(\.isFinite), (1..<Swift.max(k, 1)).allSatisfy({ v[$0 - 1] <= v[$0] }) else { return false }
+        let tol = 1000 * Double(n) * Double(Scalar.epsilon)
+        return vectors.withUnsafeBufferPointer { p in
+            for j in 0..<k {
+                var s = 0.0
+                for i in 0..<n { let x = Double(p[i * k + j]); s += x * x }
+                if !(Swift.abs(s - 1) <= tol) { return false }
+            }
+            return true
+        }
     }
 }
