@@ -1,5 +1,19 @@
 import CLinear
+import Foundation
 import RealModule
+
+/// Runs one LAPACK call while holding a process-wide lock. Concurrent LAPACK calls from several threads gave wrong
+/// results intermittently on Debian's OpenBLAS 0.3.21 (Float `syevr` returning non-eigenpairs, `syevd` failing to
+/// converge on 20×20 and 40×40 matrices, only under the parallel test runner), so LAPACK runs one call at a time;
+/// each call still uses OpenBLAS's own threads. BLAS products are not serialised.
+@usableFromInline let _lapackLock = NSLock()
+
+@inlinable @inline(__always)
+func _lapackSerial<R>(_ body: () -> R) -> R {
+    _lapackLock.lock()
+    defer { _lapackLock.unlock() }
+    return body()
+}
 
 /// LAPACK's integer type: `lapack_int` is a C macro (`int32_t` in the LP64 build Debian ships), so Swift sees `Int32`.
 public typealias LapackInt = Int32
@@ -113,53 +127,53 @@ extension Float: BLASScalar {
 
     public static func gesdd(jobz: CChar, m: Int, n: Int, a: UnsafeMutablePointer<Float>, lda: Int,
                              s: UnsafeMutablePointer<Float>, u: UnsafeMutablePointer<Float>?, ldu: Int,
-                             vt: UnsafeMutablePointer<Float>?, ldvt: Int) -> LapackInt {
+                             vt: UnsafeMutablePointer<Float>?, ldvt: Int) -> LapackInt { _lapackSerial {
         LAPACKE_sgesdd(_colMajor, jobz, LapackInt(m), LapackInt(n), a, LapackInt(lda), s, u, LapackInt(ldu), vt, LapackInt(ldvt))
-    }
+    } }
     public static func gesvd(jobu: CChar, jobvt: CChar, m: Int, n: Int, a: UnsafeMutablePointer<Float>, lda: Int,
                              s: UnsafeMutablePointer<Float>, u: UnsafeMutablePointer<Float>?, ldu: Int,
-                             vt: UnsafeMutablePointer<Float>?, ldvt: Int, superb: UnsafeMutablePointer<Float>) -> LapackInt {
+                             vt: UnsafeMutablePointer<Float>?, ldvt: Int, superb: UnsafeMutablePointer<Float>) -> LapackInt { _lapackSerial {
         LAPACKE_sgesvd(_colMajor, jobu, jobvt, LapackInt(m), LapackInt(n), a, LapackInt(lda), s, u, LapackInt(ldu), vt, LapackInt(ldvt), superb)
-    }
+    } }
     public static func syevd(jobz: CChar, uplo: CChar, n: Int, a: UnsafeMutablePointer<Float>, lda: Int,
-                             w: UnsafeMutablePointer<Float>) -> LapackInt {
+                             w: UnsafeMutablePointer<Float>) -> LapackInt { _lapackSerial {
         LAPACKE_ssyevd(_colMajor, jobz, uplo, LapackInt(n), a, LapackInt(lda), w)
-    }
+    } }
     public static func syevr(jobz: CChar, range: CChar, uplo: CChar, n: Int, a: UnsafeMutablePointer<Float>, lda: Int,
                              vl: Float, vu: Float, il: Int, iu: Int, abstol: Float, m: UnsafeMutablePointer<LapackInt>,
                              w: UnsafeMutablePointer<Float>, z: UnsafeMutablePointer<Float>?, ldz: Int,
-                             isuppz: UnsafeMutablePointer<LapackInt>?) -> LapackInt {
+                             isuppz: UnsafeMutablePointer<LapackInt>?) -> LapackInt { _lapackSerial {
         LAPACKE_ssyevr(_colMajor, jobz, range, uplo, LapackInt(n), a, LapackInt(lda), vl, vu, LapackInt(il), LapackInt(iu),
                        abstol, m, w, z, LapackInt(ldz), isuppz)
-    }
-    public static func geqrf(m: Int, n: Int, a: UnsafeMutablePointer<Float>, lda: Int, tau: UnsafeMutablePointer<Float>) -> LapackInt {
+    } }
+    public static func geqrf(m: Int, n: Int, a: UnsafeMutablePointer<Float>, lda: Int, tau: UnsafeMutablePointer<Float>) -> LapackInt { _lapackSerial {
         LAPACKE_sgeqrf(_colMajor, LapackInt(m), LapackInt(n), a, LapackInt(lda), tau)
-    }
-    public static func orgqr(m: Int, n: Int, k: Int, a: UnsafeMutablePointer<Float>, lda: Int, tau: UnsafePointer<Float>) -> LapackInt {
+    } }
+    public static func orgqr(m: Int, n: Int, k: Int, a: UnsafeMutablePointer<Float>, lda: Int, tau: UnsafePointer<Float>) -> LapackInt { _lapackSerial {
         LAPACKE_sorgqr(_colMajor, LapackInt(m), LapackInt(n), LapackInt(k), a, LapackInt(lda), tau)
-    }
-    public static func potrf(uplo: CChar, n: Int, a: UnsafeMutablePointer<Float>, lda: Int) -> LapackInt {
+    } }
+    public static func potrf(uplo: CChar, n: Int, a: UnsafeMutablePointer<Float>, lda: Int) -> LapackInt { _lapackSerial {
         LAPACKE_spotrf(_colMajor, uplo, LapackInt(n), a, LapackInt(lda))
-    }
+    } }
     public static func potrs(uplo: CChar, n: Int, nrhs: Int, a: UnsafePointer<Float>, lda: Int,
-                             b: UnsafeMutablePointer<Float>, ldb: Int) -> LapackInt {
+                             b: UnsafeMutablePointer<Float>, ldb: Int) -> LapackInt { _lapackSerial {
         LAPACKE_spotrs(_colMajor, uplo, LapackInt(n), LapackInt(nrhs), a, LapackInt(lda), b, LapackInt(ldb))
-    }
-    public static func getrf(m: Int, n: Int, a: UnsafeMutablePointer<Float>, lda: Int, ipiv: UnsafeMutablePointer<LapackInt>) -> LapackInt {
+    } }
+    public static func getrf(m: Int, n: Int, a: UnsafeMutablePointer<Float>, lda: Int, ipiv: UnsafeMutablePointer<LapackInt>) -> LapackInt { _lapackSerial {
         LAPACKE_sgetrf(_colMajor, LapackInt(m), LapackInt(n), a, LapackInt(lda), ipiv)
-    }
+    } }
     public static func getrs(trans: CChar, n: Int, nrhs: Int, a: UnsafePointer<Float>, lda: Int,
-                             ipiv: UnsafePointer<LapackInt>, b: UnsafeMutablePointer<Float>, ldb: Int) -> LapackInt {
+                             ipiv: UnsafePointer<LapackInt>, b: UnsafeMutablePointer<Float>, ldb: Int) -> LapackInt { _lapackSerial {
         LAPACKE_sgetrs(_colMajor, trans, LapackInt(n), LapackInt(nrhs), a, LapackInt(lda), ipiv, b, LapackInt(ldb))
-    }
-    public static func getri(n: Int, a: UnsafeMutablePointer<Float>, lda: Int, ipiv: UnsafePointer<LapackInt>) -> LapackInt {
+    } }
+    public static func getri(n: Int, a: UnsafeMutablePointer<Float>, lda: Int, ipiv: UnsafePointer<LapackInt>) -> LapackInt { _lapackSerial {
         LAPACKE_sgetri(_colMajor, LapackInt(n), a, LapackInt(lda), ipiv)
-    }
+    } }
     public static func gelsd(m: Int, n: Int, nrhs: Int, a: UnsafeMutablePointer<Float>, lda: Int,
                              b: UnsafeMutablePointer<Float>, ldb: Int, s: UnsafeMutablePointer<Float>, rcond: Float,
-                             rank: UnsafeMutablePointer<LapackInt>) -> LapackInt {
+                             rank: UnsafeMutablePointer<LapackInt>) -> LapackInt { _lapackSerial {
         LAPACKE_sgelsd(_colMajor, LapackInt(m), LapackInt(n), LapackInt(nrhs), a, LapackInt(lda), b, LapackInt(ldb), s, rcond, rank)
-    }
+    } }
 }
 
 extension Double: BLASScalar {
@@ -200,51 +214,51 @@ extension Double: BLASScalar {
 
     public static func gesdd(jobz: CChar, m: Int, n: Int, a: UnsafeMutablePointer<Double>, lda: Int,
                              s: UnsafeMutablePointer<Double>, u: UnsafeMutablePointer<Double>?, ldu: Int,
-                             vt: UnsafeMutablePointer<Double>?, ldvt: Int) -> LapackInt {
+                             vt: UnsafeMutablePointer<Double>?, ldvt: Int) -> LapackInt { _lapackSerial {
         LAPACKE_dgesdd(_colMajor, jobz, LapackInt(m), LapackInt(n), a, LapackInt(lda), s, u, LapackInt(ldu), vt, LapackInt(ldvt))
-    }
+    } }
     public static func gesvd(jobu: CChar, jobvt: CChar, m: Int, n: Int, a: UnsafeMutablePointer<Double>, lda: Int,
                              s: UnsafeMutablePointer<Double>, u: UnsafeMutablePointer<Double>?, ldu: Int,
-                             vt: UnsafeMutablePointer<Double>?, ldvt: Int, superb: UnsafeMutablePointer<Double>) -> LapackInt {
+                             vt: UnsafeMutablePointer<Double>?, ldvt: Int, superb: UnsafeMutablePointer<Double>) -> LapackInt { _lapackSerial {
         LAPACKE_dgesvd(_colMajor, jobu, jobvt, LapackInt(m), LapackInt(n), a, LapackInt(lda), s, u, LapackInt(ldu), vt, LapackInt(ldvt), superb)
-    }
+    } }
     public static func syevd(jobz: CChar, uplo: CChar, n: Int, a: UnsafeMutablePointer<Double>, lda: Int,
-                             w: UnsafeMutablePointer<Double>) -> LapackInt {
+                             w: UnsafeMutablePointer<Double>) -> LapackInt { _lapackSerial {
         LAPACKE_dsyevd(_colMajor, jobz, uplo, LapackInt(n), a, LapackInt(lda), w)
-    }
+    } }
     public static func syevr(jobz: CChar, range: CChar, uplo: CChar, n: Int, a: UnsafeMutablePointer<Double>, lda: Int,
                              vl: Double, vu: Double, il: Int, iu: Int, abstol: Double, m: UnsafeMutablePointer<LapackInt>,
                              w: UnsafeMutablePointer<Double>, z: UnsafeMutablePointer<Double>?, ldz: Int,
-                             isuppz: UnsafeMutablePointer<LapackInt>?) -> LapackInt {
+                             isuppz: UnsafeMutablePointer<LapackInt>?) -> LapackInt { _lapackSerial {
         LAPACKE_dsyevr(_colMajor, jobz, range, uplo, LapackInt(n), a, LapackInt(lda), vl, vu, LapackInt(il), LapackInt(iu),
                        abstol, m, w, z, LapackInt(ldz), isuppz)
-    }
-    public static func geqrf(m: Int, n: Int, a: UnsafeMutablePointer<Double>, lda: Int, tau: UnsafeMutablePointer<Double>) -> LapackInt {
+    } }
+    public static func geqrf(m: Int, n: Int, a: UnsafeMutablePointer<Double>, lda: Int, tau: UnsafeMutablePointer<Double>) -> LapackInt { _lapackSerial {
         LAPACKE_dgeqrf(_colMajor, LapackInt(m), LapackInt(n), a, LapackInt(lda), tau)
-    }
-    public static func orgqr(m: Int, n: Int, k: Int, a: UnsafeMutablePointer<Double>, lda: Int, tau: UnsafePointer<Double>) -> LapackInt {
+    } }
+    public static func orgqr(m: Int, n: Int, k: Int, a: UnsafeMutablePointer<Double>, lda: Int, tau: UnsafePointer<Double>) -> LapackInt { _lapackSerial {
         LAPACKE_dorgqr(_colMajor, LapackInt(m), LapackInt(n), LapackInt(k), a, LapackInt(lda), tau)
-    }
-    public static func potrf(uplo: CChar, n: Int, a: UnsafeMutablePointer<Double>, lda: Int) -> LapackInt {
+    } }
+    public static func potrf(uplo: CChar, n: Int, a: UnsafeMutablePointer<Double>, lda: Int) -> LapackInt { _lapackSerial {
         LAPACKE_dpotrf(_colMajor, uplo, LapackInt(n), a, LapackInt(lda))
-    }
+    } }
     public static func potrs(uplo: CChar, n: Int, nrhs: Int, a: UnsafePointer<Double>, lda: Int,
-                             b: UnsafeMutablePointer<Double>, ldb: Int) -> LapackInt {
+                             b: UnsafeMutablePointer<Double>, ldb: Int) -> LapackInt { _lapackSerial {
         LAPACKE_dpotrs(_colMajor, uplo, LapackInt(n), LapackInt(nrhs), a, LapackInt(lda), b, LapackInt(ldb))
-    }
-    public static func getrf(m: Int, n: Int, a: UnsafeMutablePointer<Double>, lda: Int, ipiv: UnsafeMutablePointer<LapackInt>) -> LapackInt {
+    } }
+    public static func getrf(m: Int, n: Int, a: UnsafeMutablePointer<Double>, lda: Int, ipiv: UnsafeMutablePointer<LapackInt>) -> LapackInt { _lapackSerial {
         LAPACKE_dgetrf(_colMajor, LapackInt(m), LapackInt(n), a, LapackInt(lda), ipiv)
-    }
+    } }
     public static func getrs(trans: CChar, n: Int, nrhs: Int, a: UnsafePointer<Double>, lda: Int,
-                             ipiv: UnsafePointer<LapackInt>, b: UnsafeMutablePointer<Double>, ldb: Int) -> LapackInt {
+                             ipiv: UnsafePointer<LapackInt>, b: UnsafeMutablePointer<Double>, ldb: Int) -> LapackInt { _lapackSerial {
         LAPACKE_dgetrs(_colMajor, trans, LapackInt(n), LapackInt(nrhs), a, LapackInt(lda), ipiv, b, LapackInt(ldb))
-    }
-    public static func getri(n: Int, a: UnsafeMutablePointer<Double>, lda: Int, ipiv: UnsafePointer<LapackInt>) -> LapackInt {
+    } }
+    public static func getri(n: Int, a: UnsafeMutablePointer<Double>, lda: Int, ipiv: UnsafePointer<LapackInt>) -> LapackInt { _lapackSerial {
         LAPACKE_dgetri(_colMajor, LapackInt(n), a, LapackInt(lda), ipiv)
-    }
+    } }
     public static func gelsd(m: Int, n: Int, nrhs: Int, a: UnsafeMutablePointer<Double>, lda: Int,
                              b: UnsafeMutablePointer<Double>, ldb: Int, s: UnsafeMutablePointer<Double>, rcond: Double,
-                             rank: UnsafeMutablePointer<LapackInt>) -> LapackInt {
+                             rank: UnsafeMutablePointer<LapackInt>) -> LapackInt { _lapackSerial {
         LAPACKE_dgelsd(_colMajor, LapackInt(m), LapackInt(n), LapackInt(nrhs), a, LapackInt(lda), b, LapackInt(ldb), s, rcond, rank)
-    }
+    } }
 }
