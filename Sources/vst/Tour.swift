@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Generative
 import Linear
 import Substrate
 
@@ -8,8 +9,8 @@ struct Tour: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Load the bundled digits, fit an SVD, print the top-9 explained-variance ratios and the rank-9 reconstruction error.")
 
-    @Option(help: "CSV of samples (rows) with the class label in the last column.")
-    var data: String = "data/digits.csv"
+    @Option(help: "CSV of samples (rows) with the class label in the last column (default: the bundled digits, found through $SUBSTRATE_DATA, the current directory or the executable's checkout).")
+    var data: String?
 
     @Option(help: "Rank of the reconstruction.")
     var rank: Int = 9
@@ -21,6 +22,7 @@ struct Tour: ParsableCommand {
     var force = false
 
     func run() throws {
+        let data = try self.data ?? Digits.defaultPath()
         let table = try CSV.read(data, labelColumn: -1)
         let x = table.data
         guard rank >= 1 && rank <= min(x.shape[0], x.shape[1]) else {

@@ -7,7 +7,8 @@ struct VST: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vst",
         abstract: "Substrate: a BLAS/LAPACK tensor engine and the vST analysis of latent spaces.",
-        discussion: "Exit codes: 0 success (validate: pass or warn), 1 validation failed, 2 bad usage or bad input.",
+        discussion: "Exit codes: 0 success (validate: pass or warn), 1 validation failed, 2 bad usage or bad input. Every term is defined in docs/method.md.",
+        version: Version.description,
         subcommands: [Info.self, Tour.self, FitProjection.self, MergeStats.self, Project.self, Lift.self,
                       RegimesCommand.self, TrajectoryCommand.self, ScalingCommand.self, DriftCommand.self,
                       AlignCommand.self, EvaluateCommand.self, TrainClassifierCommand.self, ValidateCommand.self, TrainCommand.self, SampleCommand.self, EncodeCommand.self, DecodeCommand.self, BenchLinear.self, BenchCommand.self, BenchSubstrate.self, DemoCommand.self]

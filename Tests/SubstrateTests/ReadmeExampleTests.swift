@@ -21,7 +21,7 @@ func studyLatents(_ path: String, later laterPath: String, saveTo output: String
     print("drift:", drift.drift, "MMD²", drift.mmd2, "p", drift.pValue)
     let alignment = try Alignment.compare(z, later)              // rows must be paired
     print("alignment:", alignment.regime, "linear CKA", alignment.linearCKA)
-    try projection.save(output)                                 // reload with Projection.load(output)
+    try projection.save(output, overwrite: true)                // reload with Projection.load(output)
 }
 // README-EXAMPLE-END
 
@@ -50,9 +50,18 @@ struct ReadmeExampleTests {
         let later = try z + Tensor<Float>.normal([400, 32], using: &g) * 0.05
         try z.save(npy: dir.appendingPathComponent("a.npy").path)
         try later.save(npy: dir.appendingPathComponent("b.npy").path)
-        try studyLatents(dir.appendingPathComponent("a.npy").path, later: dir.appendingPathComponent("b.npy").path,
-                         saveTo: dir.appendingPathComponent("projection.safetensors").path)
+        for _ in 0..<2 {   // a README example must run twice (the second run replaces its own output)
+            try studyLatents(dir.appendingPathComponent("a.npy").path, later: dir.appendingPathComponent("b.npy").path,
+                             saveTo: dir.appendingPathComponent("projection.safetensors").path)
+        }
         let saved = try Projection.load(dir.appendingPathComponent("projection.safetensors").path)
         #expect(saved.k == 9)
+    }
+
+    @Test("regime labels print from Swift as the CLI prints them")
+    func regimeLabelsPrintAsInTheCLI() {
+        #expect("\(Regime.r1)" == "R1" && "\(Regime.r3)" == "R3")
+        #expect("\(AlignmentRegime.allCases.first!)" == AlignmentRegime.allCases.first!.rawValue)
+        #expect("\(ScalingRegime.s2)" == "S2")
     }
 }

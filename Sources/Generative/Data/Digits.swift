@@ -42,31 +42,11 @@ public enum Digits {
     /// The file name looked for.
     public static let fileName = "digits.csv"
 
-    /// Where `digits.csv` is: `$SUBSTRATE_DATA/digits.csv` when that variable is set, else `data/digits.csv` in the
+    /// Where `digits.csv` is (`BundledData.path`): `$SUBSTRATE_DATA/digits.csv` when that variable is set, else `data/digits.csv` in the
     /// current directory or the nearest parent that has one, else beside the running executable's package.
     /// - Throws: `TensorError.file` listing the places searched.
     public static func defaultPath() throws -> String {
-        let fm = FileManager.default
-        var tried: [String] = []
-        if let dir = ProcessInfo.processInfo.environment["SUBSTRATE_DATA"], !dir.isEmpty {
-            let p = URL(fileURLWithPath: dir).appendingPathComponent(fileName).path
-            if fm.fileExists(atPath: p) { return p }
-            tried.append(p)
-        }
-        var starts = [URL(fileURLWithPath: fm.currentDirectoryPath)]
-        if let exe = CommandLine.arguments.first { starts.append(URL(fileURLWithPath: exe).resolvingSymlinksInPath().deletingLastPathComponent()) }
-        for start in starts {
-            var url = start
-            for _ in 0..<8 {
-                let p = url.appendingPathComponent("data").appendingPathComponent(fileName).path
-                if fm.fileExists(atPath: p) { return p }
-                tried.append(p)
-                let parent = url.deletingLastPathComponent()
-                if parent.path == url.path { break }
-                url = parent
-            }
-        }
-        throw TensorError.file(path: "data/\(fileName)", message: "not found (searched \(tried.prefix(4).joined(separator: ", "))…); set SUBSTRATE_DATA to the directory that holds it")
+        try BundledData.path(fileName)
     }
 
     /// The digits scaled to [−1, 1], with labels, from `path` (default: `defaultPath()`).

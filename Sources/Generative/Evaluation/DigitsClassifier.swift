@@ -48,28 +48,7 @@ public final class DigitsClassifier: Module {
     /// (the places `Digits.defaultPath()` searches).
     /// - Throws: `TensorError.file` listing the places searched.
     public static func defaultPath() throws -> String {
-        let fm = FileManager.default
-        var tried: [String] = []
-        if let dir = ProcessInfo.processInfo.environment["SUBSTRATE_DATA"], !dir.isEmpty {
-            let p = URL(fileURLWithPath: dir).appendingPathComponent("classifier").appendingPathComponent(fileName).path
-            if fm.fileExists(atPath: p) { return p }
-            tried.append(p)
-        }
-        var starts = [URL(fileURLWithPath: fm.currentDirectoryPath)]
-        if let exe = CommandLine.arguments.first { starts.append(URL(fileURLWithPath: exe).resolvingSymlinksInPath().deletingLastPathComponent()) }
-        for start in starts {
-            var url = start
-            for _ in 0..<8 {
-                let p = url.appendingPathComponent("data").appendingPathComponent("classifier").appendingPathComponent(fileName).path
-                if fm.fileExists(atPath: p) { return p }
-                tried.append(p)
-                let parent = url.deletingLastPathComponent()
-                if parent.path == url.path { break }
-                url = parent
-            }
-        }
-        throw TensorError.file(path: "data/classifier/\(fileName)",
-                               message: "not found (searched \(tried.prefix(4).joined(separator: ", "))…); set SUBSTRATE_DATA to the data directory or run `vst train-classifier`")
+        try BundledData.path("classifier/\(fileName)", hint: "set SUBSTRATE_DATA to the data directory or run `vst train-classifier`")
     }
 
     /// The classifier with the weights of `path` (default: the shipped file), in evaluation mode, and the file's

@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+
+/// The layering rule of the package: `Linear` owns every BLAS/LAPACK call, raw allocation and thread pool; the
+/// modules above it (`Neural`, `Generative`, `Substrate`, `vst`) use its Tensor API. These checks read the sources,
+/// so a change that reaches under `Linear` fails here, not in review.
+@Suite("Layering: only Linear talks to BLAS and LAPACK")
+struct LayeringTests {
+    /// Every Swift source file outside `Sources/Linear`, as (path relative to the repository, text).
+    static func upperSources() throws -> [(path: String, text: String)] {
+        let root = repoRoot()
+        let sources = root.appendingPathComponent("Sources")
+        let fm = FileManager.default
+        guard let walker = fm.enumerator(at: sources, includingPropertiesForKeys: nil) else { return [] }
+        var files: [(String, String)] = []
+        for case let url as URL in walker where url.pathExtension == "swift" {
+            let relative = String(url.path.dropFirst(root.path.count + 1))
+            if relative.hasPrefix("Sources/Linear/") { continue }
+            files.append((relative, try String(contentsOf: url, encoding: .utf8)))
+        }
+        return files.sorted { $0.0 < $1.0 }
+    }
+
+    /// Lines that call a `BLASScalar` routine directly (`S.gemm(`, `Double.geqrf(`, …), per file.
+    static func rawCalls(in text: String) -> Int {
+        let routines = "axpy|dot|gelsd|gemm|gemv|geqrf|ger|gesdd|gesvd|getrf|getri|getrs|nrm|orgqr|potrf|potrs|scal|syevd|syevr|syrk"
+        let pattern = try! Regex("\\b(S|Scalar|Double|Float|T|Element)\\.(\(routines))\\(")
+        return text.split(separator: "\n").filter { line in
+            let code = line.trimmingCharacters(in: .whitespaces)
+            return !code.hasPrefix("//") && code.contains(pattern)
+        }.count
+    }
+
+    @Test("no module but Linear imports the CLinear shim or calls cblas_/LAPACKE_ symbols")
+    func noCLinearAbove() throws {
+        let files = try Self.upperSources()
+        #expect(files.count > 50, "found only \(files.count) source files: is the repository root right?")
+        for (path, text) in files {
+            #expect(!text.contains("import CLinear"), "\(path) imports CLinear: call Linear's API instead")
+            #expect(!text.contains("cblas_") || path.hasPrefix("Sources/vst/Bench"), "\(path) names a cblas_ routine")
+            #expect(!text.contains("LAPACKE_"), "\(path) names a LAPACKE_ routine")
+        }
+    }
+
+    /// Direct `BLASScalar` calls above Linear that are still to be moved into Linear (issue: layering). The count
+    /// may only fall: a new file or a higher count fails, and a file that reaches 0 must leave this list.
+    static let knownRawCalls: [String: Int] = [
+        "Sources/Neural/Autograd/Kernels.swift": 1,
+        "Sources/Substrate/Alignment.swift": 1,
+        "Sources/Substrate/CovarianceStatistics.swift": 2,
+        "Sources/Substrate/Kernels.swift": 1,
+        "Sources/Substrate/Projection.swift": 6,
+        "Sources/vst/BenchCommand.swift": 1,
+        "Sources/vst/BenchLinear.swift": 1,
+    ]
+
+    @Test("direct BLAS/LAPACK routine calls above Linear only shrink")
+    func rawCallsOnlyShrink() throws {
+        var seen: Set<String> = []
+        for (path, text) in try Self.upperSources() {
+            let count = Self.rawCalls(in: text)
+            guard count > 0 else { continue }
+            seen.insert(path)
+            let allowed = Self.knownRawCalls[path] ?? 0
+            #expect(count <= allowed, "\(path) calls BLAS/LAPACK routines directly on \(count) lines (allowed \(allowed)): use Tensor operations or add the kernel to Linear")
+        }
+        for path in Self.knownRawCalls.keys where !seen.contains(path) {
+            Issue.record("\(path) no longer calls BLAS/LAPACK directly: remove it from LayeringTests.knownRawCalls")
+        }
+    }
+}
