@@ -6,22 +6,35 @@ import Linear
 /// as in PyTorch's `state_dict`: `blocks.0.attn.qkv.weight`. The listing is deterministic (declaration
 /// order), so optimisers, EMA and checkpoints line up with it.
 ///
-/// Conformers are classes: they hold their parameters as `Variable`s (shared with optimisers) and expose them
-/// with `localParameters` and `children`; everything else (listing, counting, mode switching, saving and
-/// loading) comes from the extension.
+/// Conformers are classes that hold their parameters as `Variable`s (shared with optimisers) and their submodules
+/// as stored properties, each declared once: `localParameters` and `children` are read from those properties by
+/// reflection (`ModuleReflection`; a property `weight` is the parameter `weight`, an array `blocks` of modules the
+/// children `blocks.0`, `blocks.1`, …). A module overrides them only to choose other names (for example to match
+/// a checkpoint format). Everything else (listing, counting, mode switching, saving and loading) comes from the
+/// extension, and `unregisteredParameters()` finds any parameter the listing misses.
 public protocol Module<Scalar>: AnyObject {
     associatedtype Scalar: BLASScalar
-    /// The parameters this module holds itself, by local name (e.g. `weight`, `bias`).
+    /// The parameters this module holds itself, by local name (e.g. `weight`, `bias`); by default its stored
+    /// `Variable` properties.
     var localParameters: [(String, Variable<Scalar>)] { get }
-    /// The direct submodules, by local name (e.g. `attn`, `blocks.0`).
+    /// The direct submodules, by local name (e.g. `attn`, `blocks.0`); by default its stored module properties.
     var children: [(String, any Module<Scalar>)] { get }
     /// Training mode (dropout active) or evaluation mode.
     var isTraining: Bool { get set }
 }
 
 extension Module {
-    public var localParameters: [(String, Variable<Scalar>)] { [] }
-    public var children: [(String, any Module<Scalar>)] { [] }
+    public var localParameters: [(String, Variable<Scalar>)] { ModuleReflection.members(of: self).parameters }
+    public var children: [(String, any Module<Scalar>)] { ModuleReflection.members(of: self).children }
+
+    /// Paths of the `Variable`s reachable from this module's stored properties (through submodules, optionals,
+    /// arrays and structs) that `namedParameters()` does not list: parameters an optimiser, EMA or checkpoint would
+    /// never see. Empty for a correctly declared module; the test suite checks every layer.
+    public func unregisteredParameters() -> [String] {
+        let listed = Set(namedParameters().map { ObjectIdentifier($0.parameter) })
+        return ModuleReflection.reachableVariables(from: self, as: Scalar.self)
+            .filter { !listed.contains(ObjectIdentifier($0.1)) }.map(\.0)
+    }
 
     /// Every parameter with its dotted path, depth first in declaration order.
     public func namedParameters(prefix: String = "") -> [(name: String, parameter: Variable<Scalar>)] {

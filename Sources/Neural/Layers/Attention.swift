@@ -53,15 +53,6 @@ public final class MultiHeadAttention<Scalar: BLASScalar>: Module {
         proj = Dense(dimension, dimension, bias: bias, initialization: .xavierUniform, using: &g)
     }
 
-    public var children: [(String, any Module<Scalar>)] {
-        var c: [(String, any Module<Scalar>)] = []
-        if let qkv { c.append(("qkv", qkv)) }
-        if let q { c.append(("q", q)) }
-        if let kv { c.append(("kv", kv)) }
-        c.append(("proj", proj))
-        return c
-    }
-
     /// [b, t, parts·dim] → `parts` variables [b·heads, t, dim/heads].
     func splitHeads(_ x: Variable<Scalar>, parts: Int) throws -> [Variable<Scalar>] {
         let b = x.shape[0], t = x.shape[1], dh = dimension / heads

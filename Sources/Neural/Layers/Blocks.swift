@@ -14,7 +14,6 @@ public final class ResidualMLPBlock<Scalar: BLASScalar>: Layer {
         linear2 = Dense(hidden, dimension, using: &g)
         self.activation = activation
     }
-    public var children: [(String, any Module<Scalar>)] { [("norm", norm), ("linear1", linear1), ("linear2", linear2)] }
     public func callAsFunction(_ x: Variable<Scalar>) throws -> Variable<Scalar> {
         try x + linear2(activation.apply(linear1(norm(x))))
     }
@@ -34,7 +33,6 @@ public final class AdaLNZero<Scalar: BLASScalar>: Module {
         self.chunks = chunks
         linear = Dense(conditionDimension, chunks * dimension, initialization: .zeros, using: &g)
     }
-    public var children: [(String, any Module<Scalar>)] { [("linear", linear)] }
 
     /// c [b, cond] → `chunks` variables [b, dimension].
     public func callAsFunction(_ c: Variable<Scalar>) throws -> [Variable<Scalar>] {
@@ -71,9 +69,6 @@ public final class DiTBlock<Scalar: BLASScalar>: Module {
         norm2 = LayerNorm(dimension, epsilon: 1e-6, affine: false)
         mlp = MLP(sizes: [dimension, mlpRatio * dimension, dimension], activation: .gelu, using: &g)
         adaLN = AdaLNZero(conditionDimension: conditionDimension, dimension: dimension, chunks: 6, using: &g)
-    }
-    public var children: [(String, any Module<Scalar>)] {
-        [("norm1", norm1), ("attn", attn), ("norm2", norm2), ("mlp", mlp), ("adaLN", adaLN)]
     }
 
     public func callAsFunction(_ x: Variable<Scalar>, condition c: Variable<Scalar>, mask: Tensor<Scalar>? = nil) throws -> Variable<Scalar> {

@@ -18,9 +18,6 @@ public final class Conv2d<Scalar: BLASScalar>: Layer {
         self.stride = stride
         self.padding = padding
     }
-    public var localParameters: [(String, Variable<Scalar>)] {
-        bias.map { [("weight", weight), ("bias", $0)] } ?? [("weight", weight)]
-    }
     public func callAsFunction(_ x: Variable<Scalar>) throws -> Variable<Scalar> {
         try conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding)
     }
@@ -45,9 +42,6 @@ public final class ConvTranspose2d<Scalar: BLASScalar>: Layer {
         self.stride = stride
         self.padding = padding
         self.outputPadding = outputPadding
-    }
-    public var localParameters: [(String, Variable<Scalar>)] {
-        bias.map { [("weight", weight), ("bias", $0)] } ?? [("weight", weight)]
     }
     public func callAsFunction(_ x: Variable<Scalar>) throws -> Variable<Scalar> {
         try convTranspose2d(x, weight: weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding)

@@ -22,10 +22,6 @@ public final class Dense<Scalar: BLASScalar>: Layer {
         self.bias = bias.map { parameter($0) }
     }
 
-    public var localParameters: [(String, Variable<Scalar>)] {
-        bias.map { [("weight", weight), ("bias", $0)] } ?? [("weight", weight)]
-    }
-
     public func callAsFunction(_ x: Variable<Scalar>) throws -> Variable<Scalar> {
         try linear(x, weight: weight, bias: bias)
     }
@@ -57,7 +53,8 @@ public final class Activation<Scalar: BLASScalar>: Layer {
     public func callAsFunction(_ x: Variable<Scalar>) throws -> Variable<Scalar> { function.apply(x) }
 }
 
-/// Layers applied in order; children are named "0", "1", … (as in PyTorch `nn.Sequential`).
+/// Layers applied in order; children are named "0", "1", … (as in PyTorch `nn.Sequential`, hence the explicit
+/// `children` instead of the reflected `layers.0`, …).
 public final class Sequential<Scalar: BLASScalar>: Layer {
     public let layers: [any Layer<Scalar>]
     public var isTraining = true
@@ -88,8 +85,6 @@ public final class MLP<Scalar: BLASScalar>: Layer {
         self.activation = activation
         self.activateLast = activateLast
     }
-
-    public var children: [(String, any Module<Scalar>)] { layers.enumerated().map { ("layers.\($0.offset)", $0.element) } }
 
     public func callAsFunction(_ x: Variable<Scalar>) throws -> Variable<Scalar> {
         var h = x

@@ -8,7 +8,6 @@ public final class Embedding<Scalar: BLASScalar>: Module {
     public init(count: Int, dimension: Int, using g: inout RandomGenerator) {
         weight = parameter(Kernels.normal([count, dimension], std: 1, using: &g))
     }
-    public var localParameters: [(String, Variable<Scalar>)] { [("weight", weight)] }
     /// The rows for `indices` → [indices.count, dimension].
     public func callAsFunction(_ indices: [Int]) throws -> Variable<Scalar> {
         for i in indices where i < 0 || i >= weight.shape[0] {
@@ -42,7 +41,6 @@ public final class TimestepEmbedding<Scalar: BLASScalar>: Layer {
         linear1 = Dense(frequencyDimension, dimension, using: &g)
         linear2 = Dense(dimension, dimension, using: &g)
     }
-    public var children: [(String, any Module<Scalar>)] { [("linear1", linear1), ("linear2", linear2)] }
     /// t [n] → [n, dimension].
     public func callAsFunction(_ t: Variable<Scalar>) throws -> Variable<Scalar> {
         try linear2(linear1(sinusoidalEmbedding(t, dimension: frequencyDimension)).silu())

@@ -13,10 +13,6 @@ public final class LayerNorm<Scalar: BLASScalar>: Layer {
         bias = affine ? parameter(Kernels.full([dimension], 0)) : nil
         self.epsilon = epsilon
     }
-    public var localParameters: [(String, Variable<Scalar>)] {
-        guard let weight, let bias else { return [] }
-        return [("weight", weight), ("bias", bias)]
-    }
     public func callAsFunction(_ x: Variable<Scalar>) throws -> Variable<Scalar> {
         try x.layerNorm(weight: weight, bias: bias, epsilon: epsilon)
     }
@@ -31,7 +27,6 @@ public final class RMSNorm<Scalar: BLASScalar>: Layer {
         weight = parameter(Kernels.full([dimension], 1))
         self.epsilon = epsilon
     }
-    public var localParameters: [(String, Variable<Scalar>)] { [("weight", weight)] }
     public func callAsFunction(_ x: Variable<Scalar>) throws -> Variable<Scalar> { try x.rmsNorm(weight: weight, epsilon: epsilon) }
 }
 
@@ -49,7 +44,6 @@ public final class GroupNorm<Scalar: BLASScalar>: Layer {
         bias = parameter(Kernels.full([channels], 0))
         self.epsilon = epsilon
     }
-    public var localParameters: [(String, Variable<Scalar>)] { [("weight", weight), ("bias", bias)] }
     public func callAsFunction(_ x: Variable<Scalar>) throws -> Variable<Scalar> {
         try x.groupNorm(groups: groups, weight: weight, bias: bias, epsilon: epsilon)
     }
