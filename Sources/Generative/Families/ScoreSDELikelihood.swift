@@ -18,29 +18,13 @@ extension ScoreSDEModel {
         guard x.rank == 2, x.shape[1] == denoiser.dimension, x.shape[0] >= 1 else {
             throw TensorError.invalidShape("log-likelihood: expected [n, \(denoiser.dimension)], got \(x.shape)")
         }
-        if let p = hutchinsonProbes, p < 1 { throw TensorError.invalidArgument("log-likelihood: need at least one Hutchinson probe, got \(p)") }
         let n = x.shape[0], d = x.shape[1]
-        let probes: [Tensor<S>] = (0..<(hutchinsonProbes ?? 0)).map { k in
-            let u: Tensor<S> = noise.uniform([n, d], step: k, stream: .training, firstRow: 0)
-            return u.map { $0 < S(0.5) ? S(-1) : S(1) }
-        }
-        let basis: [Tensor<S>] = hutchinsonProbes == nil ? (0..<d).map { j in
-            Tensor<S>(unsafeUninitializedShape: [n, d]) { p, _ in for i in 0..<(n * d) { p[i] = i % d == j ? 1 : 0 } }
-        } : []
+        let divergence: ChangeOfVariables.Divergence = hutchinsonProbes.map { .hutchinson(probes: $0) } ?? .exact
+        let probes: [Tensor<S>] = try ChangeOfVariables.probes(divergence, n: n, d: d, noise: noise)
         let field: VectorField<S> = { t, state in
             let xt = try state.slice(0..<d, axis: 1)
-            let xv = Variable(xt, requiresGrad: true)
-            let (out, div): (Tensor<S>, [Double]) = try withGrad {
-                let f = try self.noisePrediction(xv, t)
-                var div = [Double](repeating: 0, count: n)
-                let vs = probes.isEmpty ? basis : probes
-                for v in vs {
-                    let vj = try gradient(of: (f * Variable(v)).sum(), wrt: xv).value   // vᵀ·∂f/∂x per row
-                    let a = vj.scalars, b = v.scalars
-                    for i in 0..<n { var s = 0.0; for j in 0..<d { s += Double(a[i * d + j] * b[i * d + j]) }; div[i] += s }
-                }
-                if !probes.isEmpty { for i in 0..<n { div[i] /= Double(probes.count) } }
-                return (f.value, div)
+            let (out, div) = try ChangeOfVariables.valueAndDivergence(xt, probes: probes, average: hutchinsonProbes != nil) {
+                try self.noisePrediction($0, t)
             }
             let score = out * S(-1 / self.sde.marginalStd(t))
             let dx = try self.sde.reverseDrift(xt, score: score, t, probabilityFlow: true)
@@ -52,14 +36,10 @@ extension ScoreSDEModel {
         let start = try Tensor.concatenate([x, Tensor<S>.zeros([n, 1])], axis: 1)
         let grid = try ODESolver.uniformGrid(from: epsilon ?? sde.trainingEpsilon, to: 1, steps: steps)
         let sol = try ODESolver.solve(field, initial: start, times: grid, method: method)
-        let end = sol.state.scalars
-        let sigma = sde.priorStd
-        let out = (0..<n).map { i -> Double in
-            var sq = 0.0
-            for j in 0..<d { let z = Double(end[i * (d + 1) + j]) / sigma; sq += z * z }
-            let prior = -0.5 * Double(d) * Foundation.log(2 * Double.pi * sigma * sigma) - 0.5 * sq
-            return prior + Double(end[i * (d + 1) + d])
-        }
+        let end = sol.state.scalars.map(Double.init)
+        let z = (0..<n).flatMap { i in end[(i * (d + 1))..<(i * (d + 1) + d)] }
+        let prior = ChangeOfVariables.gaussianLogDensity(z, n: n, d: d, std: sde.priorStd)
+        let out = (0..<n).map { prior[$0] + end[$0 * (d + 1) + d] }
         return (out, sol.statistics)
     }
 }
