@@ -10,7 +10,7 @@ struct VST: ParsableCommand {
         discussion: "Exit codes: 0 success (validate: pass or warn), 1 validation failed, 2 bad usage or bad input.",
         subcommands: [Info.self, Tour.self, FitProjection.self, MergeStats.self, Project.self, Lift.self,
                       RegimesCommand.self, TrajectoryCommand.self, ScalingCommand.self, DriftCommand.self,
-                      AlignCommand.self, EvaluateCommand.self, TrainClassifierCommand.self, ValidateCommand.self, TrainCommand.self, SampleCommand.self, EncodeCommand.self, DecodeCommand.self, BenchLinear.self, BenchCommand.self, BenchSubstrate.self, DemoCommand.self]
+                      AlignCommand.self, EvaluateCommand.self, TrainClassifierCommand.self, ValidateCommand.self, TrainCommand.self, SampleCommand.self, EncodeCommand.self, DecodeCommand.self, BenchLinear.self, BenchCommand.self, BenchSubstrate.self, DemoCommand.self, CorpusCommand.self]
     )
 }
 
