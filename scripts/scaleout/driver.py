@@ -152,6 +152,17 @@ class Chaos:
             time.sleep(0.05)
 
 
+def _call(fn, *args):
+    """Runs a task. Defined in the driver script (__main__), so Dask ships the task graph with cloudpickle, which
+    sends the `tasks` module by value (registered in `connect`): workers and scheduler need not import it."""
+    return fn(*args)
+
+
+def is_shard_error(exc):
+    # By name: an exception class shipped by value may come back as a copy of tasks.ShardError.
+    return type(exc).__name__ == "ShardError" and hasattr(exc, "path") and hasattr(exc, "message")
+
+
 def gather(client, futures, label, chaos, quiet, collect_errors=False):
     """Waits for every future (progress on stderr). Bad-input errors are collected (collect_errors) or raised;
     every other task still runs to completion first, so no finished work is lost."""
@@ -245,7 +256,7 @@ def run_job(args, client):
 
     def submit(fn, *a, key):
         # pure=False: every task runs once per job (its outputs are files); retries handle lost workers.
-        return client.submit(fn, *a, key=f"{key}-{args.job_tag}", pure=False, retries=args.retries)
+        return client.submit(_call, fn, *a, key=f"{key}-{args.job_tag}", pure=False, retries=args.retries)
 
     # 1. map: shard statistics (reference and candidate corpora).
     t0 = time.monotonic()
@@ -255,7 +266,7 @@ def run_job(args, client):
     timings["stats"] = seconds
     bad = {}
     for i, e in errors.items():
-        if not isinstance(e, ShardError):
+        if not is_shard_error(e):
             raise e
         bad[(shards + cand)[i]] = e.message
     if bad and not args.skip_corrupt:
@@ -444,7 +455,12 @@ def main(argv=None):
     except (JobError, ShardError) as e:
         print(f"scaleout-driver: error: {e}", file=sys.stderr)
         return 2
-    except VSTFailure as e:
+    except Exception as e:
+        if is_shard_error(e):
+            print(f"scaleout-driver: error: {e.path}: {e.message}", file=sys.stderr)
+            return 2
+        if type(e).__name__ != "VSTFailure":
+            raise
         print(f"scaleout-driver: error: {e}", file=sys.stderr)
         return 1
     finally:

@@ -45,6 +45,11 @@ def outputs(out):
     return files
 
 
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def stats(path):
     meta, t = read_safetensors(path)
     s = float(meta.get("scale", "1"))
@@ -83,13 +88,21 @@ class ScaleOutDriverTests(unittest.TestCase):
         self.assertEqual(n2, 6 * 2000)
         self.assertLessEqual(np.max(np.abs(m1 - m2)) / np.max(np.abs(m1)), 1e-10)
         self.assertLessEqual(np.max(np.abs(s1 - s2)) / np.max(np.abs(s1)), 1e-10)
-        # and against numpy on the concatenated rows (float64)
+        # and against numpy in float64 on the concatenated rows: vst folds float32 rows in by ssyrk a chunk at a
+        # time (flushed into Double after each chunk), so agreement is at float32 rounding of one chunk, not 1e-10.
         x = np.concatenate([np.load(p).astype(np.float64) for p in self.ref])
         cov = np.cov(x, rowvar=False)
-        self.assertLessEqual(np.max(np.abs(s2 / (n2 - 1) - cov)) / np.max(np.abs(cov)), 1e-10)
+        self.assertLessEqual(np.max(np.abs(s2 / (n2 - 1) - cov)) / np.max(np.abs(cov)), 1e-6)
         _, proj = read_safetensors(os.path.join(self.out1, "projection.safetensors"))
         w = np.linalg.eigvalsh(cov)[::-1]
-        self.assertLessEqual(np.max(np.abs(proj["eigenvalues"] - w)) / w[0], 1e-10)
+        self.assertLessEqual(np.max(np.abs(proj["eigenvalues"] - w)) / w[0], 1e-6)
+        # the projection equals the one-process projection to 1e-10
+        one_proj = os.path.join(self.tmp, "one.projection.safetensors")
+        subprocess.run([VST, "fit-projection", *self.ref, "--method", "covariance", "--out", one_proj, "--quiet", "--force"], check=True)
+        _, p1 = read_safetensors(one_proj)
+        self.assertLessEqual(np.max(np.abs(p1["eigenvalues"] - proj["eigenvalues"])) / p1["eigenvalues"][0], 1e-10)
+        cos = np.abs(np.sum(p1["basis"][:, :9] * proj["basis"][:, :9], axis=0))
+        self.assertLessEqual(np.max(np.abs(cos - 1)), 1e-8)
 
     def test_cores_mirror_the_shard_layout_and_match_vst_project(self):
         self.assertEqual(self.run1.returncode, 0, self.run1.stderr)
@@ -126,7 +139,7 @@ class ScaleOutDriverTests(unittest.TestCase):
         self.assertEqual(self.run1.returncode, 0, self.run1.stderr)
         out = os.path.join(self.tmp, "rerun")
         shutil.copytree(self.out1, out)
-        before = {rel: (os.stat(p).st_mtime_ns, open(p, "rb").read()) for rel, p in outputs(out).items()}
+        before = {rel: (os.stat(p).st_mtime_ns, read(p)) for rel, p in outputs(out).items()}
         # A retried task after a crash: one core lost, a dead run's temporary file and a stale merge node left.
         core = os.path.join(out, "cores", "shard_4", "latents.core.npy")
         os.remove(core)
@@ -138,7 +151,7 @@ class ScaleOutDriverTests(unittest.TestCase):
         after = outputs(out)
         self.assertEqual(sorted(after), sorted(before))
         for rel, path in after.items():
-            data = open(path, "rb").read()
+            data = read(path)
             self.assertEqual(data, before[rel][1], rel)
             if rel != "cores/shard_4/latents.core.npy":
                 self.assertEqual(os.stat(path).st_mtime_ns, before[rel][0], f"{rel} was rewritten")
@@ -188,10 +201,14 @@ class ScaleOutDriverTests(unittest.TestCase):
         self.assertEqual(set(report["align"]), set(align))
         self.assertEqual(report["regimes"]["signal_rank"], reg["signal_rank"])
         self.assertEqual(report["regimes"]["regime"], reg["regime"])
+        # In-memory `vst regimes` takes the spectrum of the float64 rows; the statistics fold float32 chunks by ssyrk.
         e1, e2 = np.array(reg["eigenvalues"]), np.array(report["regimes"]["eigenvalues"])
-        self.assertLessEqual(np.max(np.abs(e1 - e2)) / e1[0], 1e-10)
-        self.assertLessEqual(abs(report["drift"]["frechet_distance"] - drift["frechet_distance"]) / drift["frechet_distance"], 1e-8)
-        self.assertLessEqual(abs(report["drift"]["core_frechet_distance"] - drift["core_frechet_distance"]) / drift["core_frechet_distance"], 1e-8)
+        self.assertLessEqual(np.max(np.abs(e1 - e2)) / e1[0], 1e-7)
+        # Fréchet distances are differences of traces: compared against the scale of the variances they cancel
+        # (float32 rows folded in by ssyrk chunks in both, chunked differently).
+        scale = sum(reg["eigenvalues"][:9])
+        self.assertLessEqual(abs(report["drift"]["frechet_distance"] - drift["frechet_distance"]), 1e-6 * sum(reg["eigenvalues"]))
+        self.assertLessEqual(abs(report["drift"]["core_frechet_distance"] - drift["core_frechet_distance"]), 1e-6 * scale)
         self.assertTrue(report["drift"]["drift"])    # the candidate is rotated and shifted
         self.assertEqual(report["drift"]["test"], "block")
 
@@ -215,7 +232,9 @@ class ScaleOutDriverTests(unittest.TestCase):
             zb = np.load(os.path.join(self.out1, "cores", f"shard_{i}", "latents.core.npy"))
             self.assertLessEqual(np.max(np.abs(np.abs(za) - np.abs(zb))), 1e-4 * np.max(np.abs(zb)))
         with open(os.path.join(out, "analysis", "regimes.json")) as f:
-            self.assertEqual(json.load(f)["signal_rank"], json.load(open(os.path.join(self.out1, "analysis", "regimes.json")))["signal_rank"])
+            slurm_rank = json.load(f)["signal_rank"]
+        with open(os.path.join(self.out1, "analysis", "regimes.json")) as f:
+            self.assertEqual(slurm_rank, json.load(f)["signal_rank"])
 
 
 if __name__ == "__main__":
