@@ -81,7 +81,7 @@ class ScaleOutDriverTests(unittest.TestCase):
     def test_fit_equals_one_process_fit(self):
         self.assertEqual(self.run1.returncode, 0, self.run1.stderr)
         one = os.path.join(self.tmp, "one.stats.safetensors")
-        subprocess.run([VST, "fit-projection", *self.ref, "--stats-only", "--out", one, "--quiet", "--force"], check=True)
+        subprocess.run([VST, "fit-projection", *self.ref, "--stats-only", "--out", one, "--quiet", "--force"], check=True, stdout=subprocess.DEVNULL)
         n1, m1, s1 = stats(one)
         n2, m2, s2 = stats(os.path.join(self.out1, "corpus.stats.safetensors"))
         self.assertEqual(n1, n2)
@@ -98,7 +98,7 @@ class ScaleOutDriverTests(unittest.TestCase):
         self.assertLessEqual(np.max(np.abs(proj["eigenvalues"] - w)) / w[0], 1e-6)
         # the projection equals the one-process projection to 1e-10
         one_proj = os.path.join(self.tmp, "one.projection.safetensors")
-        subprocess.run([VST, "fit-projection", *self.ref, "--method", "covariance", "--out", one_proj, "--quiet", "--force"], check=True)
+        subprocess.run([VST, "fit-projection", *self.ref, "--method", "covariance", "--out", one_proj, "--quiet", "--force"], check=True, stdout=subprocess.DEVNULL)
         _, p1 = read_safetensors(one_proj)
         self.assertLessEqual(np.max(np.abs(p1["eigenvalues"] - proj["eigenvalues"])) / p1["eigenvalues"][0], 1e-10)
         cos = np.abs(np.sum(p1["basis"][:, :9] * proj["basis"][:, :9], axis=0))
@@ -113,7 +113,7 @@ class ScaleOutDriverTests(unittest.TestCase):
             self.assertEqual(z.shape, (2000, 9))
         direct = os.path.join(self.tmp, "direct.core.npy")
         subprocess.run([VST, "project", "--projection", os.path.join(self.out1, "projection.safetensors"), self.ref[2],
-                        "--out", direct, "--quiet", "--force"], check=True)
+                        "--out", direct, "--quiet", "--force"], check=True, stdout=subprocess.DEVNULL)
         self.assertTrue(filecmp.cmp(direct, os.path.join(self.out1, "cores", "shard_2", "latents.core.npy"), shallow=False))
 
     def test_killed_worker_gives_identical_outputs_and_no_partial_file(self):
@@ -223,7 +223,7 @@ class ScaleOutDriverTests(unittest.TestCase):
         for step in ["stats", "reduce", "project"]:
             for i in (range(len(self.ref)) if step != "reduce" else [None]):
                 e = dict(env, SLURM_ARRAY_TASK_ID=str(i)) if i is not None else env
-                subprocess.run(["bash", script, step], env=e, check=True)
+                subprocess.run(["bash", script, step], env=e, check=True, stdout=subprocess.DEVNULL)
         _, a = read_safetensors(os.path.join(out, "projection.safetensors"))
         _, b = read_safetensors(os.path.join(self.out1, "projection.safetensors"))
         self.assertLessEqual(np.max(np.abs(a["eigenvalues"] - b["eigenvalues"])) / b["eigenvalues"][0], 1e-10)
