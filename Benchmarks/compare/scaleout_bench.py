@@ -5,7 +5,8 @@ and the cost of one merge of statistics at D = 256 and 1024 (the O(D²) reduce s
     VST=.build/release/vst .build/scaleout-venv/bin/python Benchmarks/compare/scaleout_bench.py [--shards 8]
 
 Plain `vst`: the same per-shard commands the driver's tasks run (fit-projection --stats-only, merge-stats,
-project), one after another in one shell loop. Driver: scripts/scaleout/driver.py on a local cluster (its own
+project), one after another, with BLAS's default threads and with one BLAS thread (as Dask's nannies start workers:
+OMP/MKL/OPENBLAS_NUM_THREADS=1), the like-for-like baseline of the overhead. Driver: scripts/scaleout/driver.py on a local cluster (its own
 LocalCluster, one thread per worker), no candidate corpus; its report's per-step timings are used, so cluster
 start-up is reported separately. Overhead = driver time with 1 worker − plain time (scheduling, process start,
 task serialisation). Writes --out (JSON) and prints a table. Not part of run_suite.py (it needs Dask).
@@ -27,13 +28,13 @@ sys.path.insert(0, os.path.join(ROOT, "scripts", "scaleout"))
 from corpus import make_corpus  # noqa: E402
 
 
-def timed(cmd, cwd=None):
+def timed(cmd, cwd=None, env=None):
     t0 = time.monotonic()
-    subprocess.run(cmd, check=True, cwd=cwd, stdout=subprocess.DEVNULL)
+    subprocess.run(cmd, check=True, cwd=cwd, stdout=subprocess.DEVNULL, env=env)
     return time.monotonic() - t0
 
 
-def plain(vst, shards, work):
+def plain(vst, shards, work, env=None):
     out = os.path.join(work, "plain")
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
@@ -41,12 +42,12 @@ def plain(vst, shards, work):
     files = []
     for i, s in enumerate(shards):
         f = os.path.join(out, f"s{i}.stats.safetensors")
-        t["stats"] += timed([vst, "fit-projection", s, "--stats-only", "--out", f, "--quiet"])
+        t["stats"] += timed([vst, "fit-projection", s, "--stats-only", "--out", f, "--quiet"], env=env)
         files.append(f)
-    t["merge"] += timed([vst, "merge-stats", *files, "--rank", "9", "--out", os.path.join(out, "projection.safetensors"), "--quiet"])
+    t["merge"] += timed([vst, "merge-stats", *files, "--rank", "9", "--out", os.path.join(out, "projection.safetensors"), "--quiet"], env=env)
     for i, s in enumerate(shards):
         t["project"] += timed([vst, "project", "--projection", os.path.join(out, "projection.safetensors"), s,
-                               "--out", os.path.join(out, f"c{i}.core.npy"), "--quiet"])
+                               "--out", os.path.join(out, f"c{i}.core.npy"), "--quiet"], env=env)
     return t
 
 
@@ -99,22 +100,25 @@ def main():
 
     res = {"shards": a.shards, "rows_per_shard": a.rows, "dim": a.dim, "gigabytes": gb, "load_average": os.getloadavg()[0]}
     res["plain"] = plain(vst, shards, a.work)
+    # Dask's nannies start workers with OMP/MKL/OPENBLAS_NUM_THREADS=1 (distributed.nanny.pre-spawn-environ), so
+    # the like-for-like baseline of the overhead is plain vst on one BLAS thread.
+    res["plain_1_thread"] = plain(vst, shards, a.work, env=dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1"))
     for w in (1, 2):
         wall, steps = driver(vst, glob, a.work, w)
         res[f"dask_{w}"] = {"wall_s": wall, **steps}
     for d in (256, 1024):
         seconds, size = merge_cost(vst, a.work, d)
         res[f"merge_D{d}"] = {"seconds_per_merge": seconds, "stats_file_bytes": size}
-    pl = res["plain"]
-    plain_sp = pl["stats"] + pl["merge"] + pl["project"]
+    pl, p1 = res["plain"], res["plain_1_thread"]
+    plain_sp = p1["stats"] + p1["merge"] + p1["project"]
     rows = []
-    for name, t in [("plain vst (1 process at a time)", {"stats": pl["stats"], "merge": pl["merge"], "project": pl["project"]}),
+    for name, t in [("plain vst (BLAS default threads)", pl), ("plain vst (1 BLAS thread)", p1),
                     ("Dask driver, 1 worker", res["dask_1"]), ("Dask driver, 2 workers", res["dask_2"])]:
         total = t["stats"] + t["merge"] + t["project"]
         rows.append((name, t["stats"], t["merge"], t["project"], total, a.shards / t["stats"], a.shards / t["project"], gb / total))
-    res["overhead_1_worker_s"] = rows[1][4] - plain_sp
+    res["overhead_1_worker_s"] = rows[2][4] - plain_sp
     res["overhead_1_worker_per_task_s"] = res["overhead_1_worker_s"] / (2 * a.shards + 3)
-    res["speedup_2_vs_1"] = rows[1][4] / rows[2][4]
+    res["speedup_2_vs_1"] = rows[2][4] / rows[3][4]
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
     with open(a.out, "w") as f:
         json.dump(res, f, indent=1)
@@ -122,7 +126,7 @@ def main():
     print(f"{'':34s} {'stats s':>8s} {'merge s':>8s} {'project s':>9s} {'total s':>8s} {'stats sh/s':>10s} {'proj sh/s':>9s} {'GB/s':>6s}")
     for r in rows:
         print(f"{r[0]:34s} {r[1]:8.2f} {r[2]:8.2f} {r[3]:9.2f} {r[4]:8.2f} {r[5]:10.2f} {r[6]:9.2f} {r[7]:6.2f}")
-    print(f"Dask overhead with 1 worker: {res['overhead_1_worker_s']:.2f} s ({res['overhead_1_worker_per_task_s'] * 1000:.0f} ms per task); "
+    print(f"Dask overhead with 1 worker (against plain vst on 1 BLAS thread): {res['overhead_1_worker_s']:.2f} s ({res['overhead_1_worker_per_task_s'] * 1000:.0f} ms per task); "
           f"2 workers vs 1: ×{res['speedup_2_vs_1']:.2f}")
     for d in (256, 1024):
         m = res[f"merge_D{d}"]

@@ -2,7 +2,7 @@
 """Scale-out driver: fit, project and analyse a sharded latent corpus on a Dask cluster.
 
     python3 scripts/scaleout/driver.py --shards 'corpus/shard_*/latents.npy' --out job/ --workers 2
-    python3 scripts/scaleout/driver.py --manifest shards.txt --scheduler tcp://head:8786 --out /shared/job
+    python3 scripts/scaleout/driver.py --manifest shards.txt --scheduler tcp://head:8786 --out "$STORE/job"
 
 Steps (each a set of Dask tasks; every task is one `vst` call on one shard or one reduce node):
  1. map: `vst fit-projection SHARD --stats-only` -> stats/<shard path>.stats.safetensors (n, mean, scatter);

@@ -5,7 +5,7 @@
 #SBATCH --output=vst-scaleout-%A_%a.log
 # The scale-out job as Slurm job arrays, for clusters without Dask: the same vst calls as scripts/scaleout/driver.py.
 #
-#   MANIFEST=shards.txt SHARD_ROOT=/shared/corpus OUT=/shared/job VST=/shared/bin/vst RANK=9 \
+#   MANIFEST=shards.txt SHARD_ROOT="$STORE/corpus" OUT="$STORE/job" VST="$STORE/bin/vst" RANK=9 \
 #       scripts/scaleout/slurm_array.sh submit
 #
 # submits three jobs, each waiting for the previous one (afterok):
