@@ -3,7 +3,7 @@ SWIFT ?= swift
 APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: deps build test demo report-check bench bench-swift bench-baseline bench-check bench-package quality clean
+.PHONY: deps build test demo report-check bench bench-swift bench-baseline bench-check bench-package quality scale-out clean
 
 ## deps: install the BLAS/LAPACK packages with apt-get when they are missing (says so when it does).
 deps:
@@ -60,6 +60,17 @@ bench-package: build
 ## beside the Gaussian baseline; writes quality/quality.md and quality/quality.json (under 15 min on 2 cores; not in make test).
 quality: build
 	VST="$$($(SWIFT) build -c release --show-bin-path)/vst" scripts/quality.sh
+
+## scale-out: the multi-machine path on a local Dask cluster (scheduler + 2 worker processes): installs Dask into a
+## venv under .build/, runs the driver's tests, then a 16 × 50 000 × 256 corpus with a killed worker, and prints the
+## largest difference from the one-process fit and analysis (scripts/scaleout; under 10 min on 2 cores). Uses VST or
+## the vst that `make test` built (builds one only when there is none).
+scale-out: deps
+	@VST="$${VST:-$$($(SWIFT) build -c release --show-bin-path)/vst}"; \
+	if [ ! -x "$$VST" ]; then $(SWIFT) build -c release || exit 1; fi; \
+	PY=$$(scripts/scaleout/setup-env.sh) && export VST && \
+	$$PY -m unittest discover -s scripts/scaleout -p 'test_*.py' && \
+	$$PY scripts/scaleout/check.py --vst "$$VST" --work .build/scaleout $(SCALEOUT_ARGS)
 
 clean:
 	rm -rf .build .build-* Benchmarks/.build
