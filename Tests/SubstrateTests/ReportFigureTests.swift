@@ -268,3 +268,22 @@ import Testing
         #expect(index.table.1.count == 2)
     }
 }
+
+extension ReportFigureTests {
+    @Test func logAxisLabelsAreExactValuesWithoutTrailingZeros() {
+        let svg = SVGPlot.line(title: "PR", xLabel: "d", yLabel: "PR", series: [.init("k*", [(64, 2), (512, 2)]), .init("PR", [(64, 1.45), (512, 1.49)])],
+                               logX: true, logY: true, xTicks: [64, 128, 256, 512])
+        let y = Self.axisTicks(svg)["y"] ?? []
+        #expect(y.count >= 3 && !y.contains { $0.hasSuffix("0") && $0.contains(".") }, "\(y)")
+        #expect(SVGPlot.trimmed("1.50") == "1.5" && SVGPlot.trimmed("2.00e-05") == "2e-05" && SVGPlot.trimmed("100") == "100")
+        #expect(Self.axisTicks(svg)["x"] == ["64", "128", "256", "512"])
+    }
+
+    @Test func tableCellsWithNumbersAreRightAlignedAndTextLeftAligned() {
+        var page = HTMLReport(title: "t")
+        page.add("T", "x", table: (["check", "value", "message"], [["round_trip", "8.75e-16", "all values are finite"], ["regime", "—", "R2 − wide"]]))
+        let html = page.html()
+        #expect(html.contains("<td class=\"num\">8.75e-16</td>") && html.contains("<td class=\"num\">—</td>"))
+        #expect(html.contains("<td>all values are finite</td>") && html.contains("<td>round_trip</td>"))
+    }
+}

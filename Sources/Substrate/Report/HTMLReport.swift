@@ -45,6 +45,13 @@ public struct HTMLReport: Sendable {
         }
     }
 
+    /// A cell that holds a number (or "—"): right-aligned so digits line up; text stays left-aligned.
+    static func isNumeric(_ cell: String) -> Bool {
+        if cell == "—" { return true }
+        let head = cell.split(separator: " ").first.map(String.init) ?? ""
+        return Double(head.replacingOccurrences(of: "−", with: "-")) != nil
+    }
+
     static func esc(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
@@ -61,7 +68,7 @@ public struct HTMLReport: Sendable {
             }
             if let (header, rows) = s.table {
                 body += "<table>\n<tr>" + header.map { "<th>\(HTMLReport.esc($0))</th>" }.joined() + "</tr>\n"
-                for r in rows { body += "<tr>" + r.map { "<td>\(HTMLReport.esc($0))</td>" }.joined() + "</tr>\n" }
+                for r in rows { body += "<tr>" + r.map { HTMLReport.isNumeric($0) ? "<td class=\"num\">\(HTMLReport.esc($0))</td>" : "<td>\(HTMLReport.esc($0))</td>" }.joined() + "</tr>\n" }
                 body += "</table>\n"
             }
             body += "</section>\n"
@@ -74,8 +81,8 @@ public struct HTMLReport: Sendable {
         h1 { font-size: 1.6em; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
         img { max-width: 100%; border: 1px solid #eee; }
         table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.9em; }
-        th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; } th { background: #f4f4f4; }
-        td:first-child, th:first-child { text-align: left; }
+        th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: left; vertical-align: top; } th { background: #f4f4f4; }
+        td.num { text-align: right; white-space: nowrap; }
         .sub { color: #666; }
         .vst-viewer canvas { border: 1px solid #eee; max-width: 100%; }
         .vst-controls { font-size: 0.9em; margin: 0.3em 0 0.8em; } .vst-controls label { margin-right: 1em; white-space: nowrap; }

@@ -55,6 +55,16 @@ public enum SVGPlot {
         return String(format: "%.\(decimals)f", v)
     }
 
+    /// "1.50" → "1.5", "2.00e-05" → "2e-05": log-axis ticks are exact 1-2-5 values, trailing zeros say nothing.
+    static func trimmed(_ s: String) -> String {
+        let parts = s.split(separator: "e", maxSplits: 1).map(String.init)
+        guard parts[0].contains(".") else { return s }
+        var m = parts[0]
+        while m.hasSuffix("0") { m.removeLast() }
+        if m.hasSuffix(".") { m.removeLast() }
+        return m + (parts.count > 1 ? "e" + parts[1] : "")
+    }
+
     // MARK: Ticks
 
     /// Heckbert's nice number near `x`: 1, 2, 5 or 10 times a power of ten (rounded, or the next one up).
@@ -207,7 +217,7 @@ public enum SVGPlot {
     struct Axis {
         var lo: Double, hi: Double, ticks: [Double], log: Bool
         /// Tick labels: one number format for a linear axis, each value for people on a log axis.
-        var labels: [String] { log ? ticks.map { SVGPlot.number($0) } : SVGPlot.tickLabels(ticks) }
+        var labels: [String] { log ? ticks.map { SVGPlot.trimmed(SVGPlot.number($0)) } : SVGPlot.tickLabels(ticks) }
         func unit(_ v: Double) -> Double {
             log ? (Foundation.log10(v) - Foundation.log10(lo)) / (Foundation.log10(hi) - Foundation.log10(lo)) : (v - lo) / (hi - lo)
         }

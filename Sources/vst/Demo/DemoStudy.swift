@@ -296,7 +296,7 @@ final class DemoStudy {
                 let last = frames[frames.count - 1]
                 let both = try Tensor.concatenate([real, last], axis: 0)
                 let groups = [Int](repeating: 0, count: real.shape[0]) + [Int](repeating: 1, count: last.shape[0])
-                page.add("Trajectory in the core: \(s.name)", "The \(traj.shape[1]) recorded samples of \(s.name) in the 9-D core of the real digits, at every recorded sampler step: move the slider from noise (step 0) to the final step and watch the cloud contract onto the real digits (grey-blue); drag to turn, wheel to zoom, any three axes. (Printed: the final step, oblique view.)",
+                page.add("Trajectory in the core: \(s.name)", "The \(traj.shape[1]) recorded samples of \(s.name) in the 9-D core of the real digits, at every recorded sampler step: move the slider from noise (step 0) to the final step and watch the cloud contract onto the real digits (blue); drag to turn, wheel to zoom, any three axes. (Printed: the final step, oblique view.)",
                          svg: AnalysisReports.coreScatter3D(both, groups: groups, groupNames: ["real (held-out)", "\(s.name), final step"], title: "\(s.name) in the digits' core"),
                          file: "core3d_\(s.name)",
                          viewer: try CoreViewer(title: "\(s.name) in the core of the real digits", axes: CoreViewer.axisNames(real.shape[1]),
