@@ -45,7 +45,7 @@ pdir, rel = sys.argv[1], sys.argv[2]
 html = open(os.path.join(pdir, "index.html"), encoding="utf-8").read()
 bad = []
 if re.search(r"https?://", html): bad.append("index.html names an http(s) address (the page must be self-contained)")
-for cell in re.findall(r"<td>(.*?)</td>", html):
+for cell in re.findall(r"<td[^>]*>(.*?)</td>", html):
     sig = max([len(re.sub(r"^[0.]+", "", m.replace(".", "", 0)).replace(".", "")) for m in re.findall(r"\d+\.\d+", cell)] or [0])
     if cell in ("null", "nan", "NaN", "inf") or re.fullmatch(r"&quot;.*&quot;|\".*\"", cell) or sig > 6:
         bad.append(f"table cell {cell!r} is not formatted for people")
@@ -83,7 +83,7 @@ for src in re.findall(r'<img[^>]*src="([^"]+)"', html):
         hits = [m for m in marks if x0 - m[2] <= m[0] <= x1 + m[2] and y0 - m[2] <= m[1] <= y1 + m[2]]
         if hits: bad.append(f"{src}: the legend box covers {len(hits)} data point(s), first at {hits[0][:2]}")
 for b in bad: print(f"check-report: {rel}: {b}", file=sys.stderr)
-print(f"check-report: {rel}: {len(re.findall(r'<img', html))} figures, {len(re.findall(r'<td>', html))} table cells checked" + ("" if not bad else f", {len(bad)} problem(s)"))
+print(f"check-report: {rel}: {len(re.findall(r'<img', html))} figures, {len(re.findall(r'<td[ >]', html))} table cells checked" + ("" if not bad else f", {len(bad)} problem(s)"))
 sys.exit(1 if bad else 0)
 EOF
 
