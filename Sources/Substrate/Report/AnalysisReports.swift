@@ -92,7 +92,7 @@ public enum AnalysisReports {
                 viewer = try? CoreViewer(title: "Sample paths in the final \(k)-D core", axes: CoreViewer.axisNames(k),
                                         sets: [.init(name: "samples", color: SVGPlot.palette[0], frames: frames)], steps: steps)
             }
-            page.add("Paths in the final core", "A few samples' paths in the core fitted on the final step, from start to end." + (viewer == nil ? "" : " Above: turn the core, pick its axes and move the slider over sampler steps; below: the paths in (z₁, z₂)."),
+            page.add("Paths in the final core", "A few samples' paths in the core fitted on the final step, from start to end." + (viewer == nil ? "" : " Turn the core, pick any three of its axes and move the slider over sampler steps to follow the samples; the printed page shows their paths in (z₁, z₂)."),
                      svg: SVGPlot.line(title: "Sample paths (z₁, z₂)", xLabel: "z₁", yLabel: "z₂", series: series, markers: false), file: "paths",
                      viewer: viewer)
         }
