@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
-# Looks at a vst report the way a person does: renders its index.html in headless Chromium and checks the
-# screenshot is a real page (not blank, not an error page) and that every figure the page references loads.
+# Looks at a vst report the way a person does, in a real browser (headless Chromium), and checks what a reader must be
+# able to trust at a glance:
+#   - every figure the page references loads and is well-formed SVG;
+#   - every numeric axis of every figure has at least 3 labelled ticks, and no legend box covers a data point;
+#   - tables hold numbers for people: no raw JSON ("R2", null), no 16-digit floats;
+#   - the page is self-contained: no http(s) address in index.html (the viewer's script and data are inlined);
+#   - every interactive core viewer turns and zooms: the page's test hook (index.html#selftest) drags and wheels each
+#     viewer with synthetic pointer events and compares the canvas pixels before and after;
+#   - the page renders (not blank, figures below the fold too), with a screenshot of each section.
+# A report directory with sub-reports (`vst demo` writes reports.html and one directory per analysis) is checked
+# page by page.
 #
 # Usage: scripts/check-report.sh [REPORT_DIR]   (default: vst-report; run `make demo` or `vst demo` first)
-# Installs Debian's chromium package when it is missing. Writes REPORT_DIR/screenshot.png.
-# Exit status: 0 when the page renders with its figures, 1 when it does not, 2 when it cannot check.
+# Installs Debian's chromium package when it is missing. Writes REPORT_DIR/screenshot.png (the whole page) and
+# REPORT_DIR/screenshots/NN-section.png (one per section of index.html).
+# Exit status: 0 when every check passes, 1 when one fails, 2 when it cannot check.
 set -euo pipefail
 dir="${1:-vst-report}"
 [ -f "$dir/index.html" ] || { echo "check-report: $dir/index.html not found (run: make demo)" >&2; exit 2; }
@@ -17,36 +27,133 @@ if [ -z "$browser" ]; then
   $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null || { echo "check-report: cannot install chromium" >&2; exit 2; }
   browser=chromium
 fi
-
-# Every figure the page references must exist and be well-formed SVG.
-missing=0
-for f in $(grep -o 'src="[^"]*"' "$dir/index.html" | sed 's/src="\(.*\)"/\1/'); do
-  if [ ! -s "$dir/$f" ]; then echo "check-report: figure $f is missing" >&2; missing=1; continue; fi
-  python3 -c 'import sys, xml.dom.minidom as m; m.parse(sys.argv[1])' "$dir/$f" || { echo "check-report: $f is not well-formed SVG" >&2; missing=1; }
-done
-
-shot="$dir/screenshot.png"
-abs="$(cd "$dir" && pwd)"
-rm -f "$shot"
-timeout 120 "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1100,6000 \
-  --screenshot="$shot" "file://$abs/index.html" >/dev/null 2>&1 || true
-[ -s "$shot" ] || { echo "check-report: $browser wrote no screenshot" >&2; exit 2; }
-
-# The screenshot must show a page: enough non-white pixels, spread down the page (figures below the fold render too).
 python3 -c 'import PIL' 2>/dev/null || pip install --quiet pillow >/dev/null 2>&1 || pip install --quiet --break-system-packages pillow >/dev/null
-python3 - "$shot" <<'EOF'
-import sys
+
+failed=0
+abs="$(cd "$dir" && pwd)"
+pages="$abs/index.html"
+for sub in "$abs"/*/index.html; do [ -f "$sub" ] && pages="$pages $sub"; done
+chrome=("$browser" --headless=new --no-sandbox --disable-gpu --hide-scrollbars --allow-file-access-from-files)
+
+for page in $pages; do
+  pdir="$(dirname "$page")"
+  rel="${page#"$abs"/}"
+  # Figures and tables, read from the files.
+  python3 - "$pdir" "$rel" <<'EOF' || failed=1
+import re, sys, os, xml.dom.minidom as minidom
+pdir, rel = sys.argv[1], sys.argv[2]
+html = open(os.path.join(pdir, "index.html"), encoding="utf-8").read()
+bad = []
+if re.search(r"https?://", html): bad.append("index.html names an http(s) address (the page must be self-contained)")
+for cell in re.findall(r"<td[^>]*>(.*?)</td>", html):
+    sig = max([len(re.sub(r"^[0.]+", "", m.replace(".", "", 0)).replace(".", "")) for m in re.findall(r"\d+\.\d+", cell)] or [0])
+    if cell in ("null", "nan", "NaN", "inf") or re.fullmatch(r"&quot;.*&quot;|\".*\"", cell) or sig > 6:
+        bad.append(f"table cell {cell!r} is not formatted for people")
+def num(e, a):
+    try: return float(e.getAttribute(a) or 0)
+    except ValueError: return 0.0
+for src in re.findall(r'<img[^>]*src="([^"]+)"', html):
+    path = os.path.join(pdir, src)
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        bad.append(f"figure {src} is missing"); continue
+    try: doc = minidom.parse(path)
+    except Exception as e: bad.append(f"{src} is not well-formed SVG: {e}"); continue
+    groups = doc.getElementsByTagName("g")
+    if (doc.getElementsByTagName("circle") or doc.getElementsByTagName("polyline")) and not any("axis" in g.getAttribute("class").split() for g in groups):
+        bad.append(f"{src}: a chart without marked-up axes (cannot tell its ticks)")
+    for g in groups:
+        cls = g.getAttribute("class").split()
+        if "axis" in cls and "numeric" in cls:
+            ticks = [t for t in g.getElementsByTagName("text") if "tick" in t.getAttribute("class").split()]
+            labels = [t.firstChild.data for t in ticks if t.firstChild]
+            if len(set(labels)) < 3: bad.append(f"{src}: the {cls[1]} axis has {len(set(labels))} labelled ticks ({', '.join(labels)}), needs 3")
+    boxes = [r for r in doc.getElementsByTagName("rect") if "legend-box" in r.getAttribute("class").split()]
+    marks = []
+    for c in doc.getElementsByTagName("circle"):
+        if "point" in c.getAttribute("class").split(): marks.append((num(c, "cx"), num(c, "cy"), num(c, "r")))
+    for p in doc.getElementsByTagName("polyline"):
+        for xy in p.getAttribute("points").split():
+            x, y = xy.split(","); marks.append((float(x), float(y), 1.0))
+    for r in doc.getElementsByTagName("rect"):
+        if "point" in r.getAttribute("class").split():
+            x, y, w, h = num(r, "x"), num(r, "y"), num(r, "width"), num(r, "height")
+            marks += [(x, y, 0), (x + w, y, 0), (x + w / 2, y, 0)]
+    for b in boxes:
+        x0, y0 = num(b, "x"), num(b, "y"); x1, y1 = x0 + num(b, "width"), y0 + num(b, "height")
+        hits = [m for m in marks if x0 - m[2] <= m[0] <= x1 + m[2] and y0 - m[2] <= m[1] <= y1 + m[2]]
+        if hits: bad.append(f"{src}: the legend box covers {len(hits)} data point(s), first at {hits[0][:2]}")
+for b in bad: print(f"check-report: {rel}: {b}", file=sys.stderr)
+print(f"check-report: {rel}: {len(re.findall(r'<img', html))} figures, {len(re.findall(r'<td[ >]', html))} table cells checked" + ("" if not bad else f", {len(bad)} problem(s)"))
+sys.exit(1 if bad else 0)
+EOF
+
+  # The page in the browser: its test hook turns every viewer and reports section positions and image loads.
+  dom="$(mktemp)"
+  timeout 120 "${chrome[@]}" --virtual-time-budget=8000 --window-size=1200,900 --dump-dom "file://$page#selftest" >"$dom" 2>/dev/null || true
+  height="$(python3 - "$dom" "$rel" <<'EOF'
+import html, json, re, sys
+dom, rel = open(sys.argv[1], encoding="utf-8").read(), sys.argv[2]
+m = re.search(r'<pre id="vst-selftest">(.*?)</pre>', dom, re.S)
+viewers_expected = len(re.findall(r'class="vst-viewer"', dom))
+if not m:
+    if viewers_expected: print(f"check-report: {rel}: the viewer's test hook did not run", file=sys.stderr); print("FAIL 6000")
+    else: print("OK 6000")
+    sys.exit(0)
+r = json.loads(html.unescape(m.group(1)))
+bad = []
+for v in r["viewers"]:
+    if v["inked"] == 0: bad.append(f"viewer {v['id']} draws nothing")
+    if v["changedByDrag"] == 0: bad.append(f"viewer {v['id']} does not turn when dragged")
+    if v["changedByWheel"] == 0: bad.append(f"viewer {v['id']} does not zoom on the wheel")
+    print(f"check-report: {rel}: viewer {v['id']}: drag changed {v['changedByDrag']} pixels, wheel {v['changedByWheel']}", file=sys.stderr)
+if len(r["viewers"]) != viewers_expected: bad.append(f"{len(r['viewers'])} of {viewers_expected} viewers started")
+for i in r["images"]:
+    if not i["loaded"]: bad.append(f"figure {i['src']} does not load in the browser")
+for b in bad: print(f"check-report: {rel}: {b}", file=sys.stderr)
+json.dump(r["sections"], open(sys.argv[1] + ".sections.json", "w"))
+print(("FAIL " if bad else "OK ") + str(int(r["pageHeight"]) + 20))
+EOF
+)"
+  case "$height" in FAIL*) failed=1 ;; esac
+  height="${height#* }"
+
+  # Screenshot of the whole page (window as tall as the page), and of each section of the top page.
+  shot="$pdir/screenshot.png"
+  rm -f "$shot"
+  timeout 120 "${chrome[@]}" --window-size=1200,"$height" --virtual-time-budget=5000 --screenshot="$shot" "file://$page" >/dev/null 2>&1 || true
+  [ -s "$shot" ] || { echo "check-report: $browser wrote no screenshot of $rel" >&2; exit 2; }
+  python3 - "$shot" "$dom.sections.json" "$rel" "$([ "$page" = "$abs/index.html" ] && echo "$pdir/screenshots" || echo "")" <<'EOF' || failed=1
+import json, os, re, sys
 from PIL import Image
-im = Image.open(sys.argv[1]).convert("L")
-w, h = im.size
-px = im.load()
+shot, sections, rel, outdir = sys.argv[1:5]
+im = Image.open(shot).convert("RGB")
+g = im.convert("L")
+w, h = g.size
+px = g.load()
+# A page without the test hook is shot in a tall window: judge the page down to its last inked row only.
+last = max((y for y in range(h - 1, -1, -8) if any(px[x, y] < 200 for x in range(0, w, 4))), default=h - 1)
+if last + 40 < h:
+    im = im.crop((0, 0, w, last + 40)); g = im.convert("L"); w, h = g.size; px = g.load(); im.save(shot)
 rows = [sum(1 for x in range(0, w, 4) if px[x, y] < 200) for y in range(h)]
 inked = [r for r in rows if r > 0]
 tenth = max(1, h // 10)
 bands = [sum(rows[i:i + tenth]) > 0 for i in range(0, h, tenth)]
-print(f"check-report: screenshot {w}x{h}, {len(inked)} rows with ink, {sum(bands)}/{len(bands)} tenths of the page used")
+print(f"check-report: {rel}: screenshot {w}x{h}, {len(inked)} rows with ink, {sum(bands)}/{len(bands)} tenths of the page used")
+if outdir and os.path.exists(sections):
+    os.makedirs(outdir, exist_ok=True)
+    for f in os.listdir(outdir):
+        if f.endswith(".png"): os.remove(os.path.join(outdir, f))
+    for i, s in enumerate(json.load(open(sections))):
+        top, bottom = int(s["top"]), min(h, int(s["top"] + s["height"]) + 4)
+        if bottom - top < 10: continue
+        name = re.sub(r"[^a-z0-9]+", "-", s["heading"].lower()).strip("-")[:48] or "section"
+        im.crop((0, top, w, bottom)).save(os.path.join(outdir, f"{i + 1:02d}-{name}.png"))
+    print(f"check-report: {rel}: section screenshots in {outdir}")
 if len(inked) < h * 0.2 or sum(bands) < 6:
-    print("check-report: the page looks empty or truncated", file=sys.stderr); sys.exit(1)
+    print(f"check-report: {rel}: the page looks empty or truncated", file=sys.stderr); sys.exit(1)
 EOF
-[ "$missing" -eq 0 ] || exit 1
-echo "check-report: $dir/index.html renders with all its figures ($shot)"
+  rm -f "$dom" "$dom.sections.json"
+done
+
+[ "$failed" -eq 0 ] || { echo "check-report: $dir: some checks failed (see above)" >&2; exit 1; }
+echo "check-report: $dir: every page renders with its figures, axes are labelled, legends clear the data, viewers turn"

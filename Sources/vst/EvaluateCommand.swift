@@ -46,17 +46,22 @@ struct EvaluateCommand: ParsableCommand {
         abstract: "Sample quality of generated vs held-out real samples (MMD², KID, precision/recall, density/coverage, FD) beside a Gaussian baseline.",
         discussion: """
         The real samples are a file (second argument) or a bundled data set (--reference \(referenceNames)).
-        A toy reference is drawn fresh: --count samples (default 2000) from seed --reference-seed (default 1000003, so
-        they are not the samples `vst train --seed 0` trained on), lifted to --dim D (default: the samples' D) by the
-        same fixed embedding as `vst train --dim`. The digits reference is the 1 797 bundled digits (or a seeded subset of
-        --count) in pixel intensities 0…16, the units `vst sample` returns; pass --model-units for samples in [−1, 1].
-        For digits the small shipped classifier (data/classifier/) adds feature_frechet_distance (Fréchet distance of its
-        penultimate-layer features), class_coverage (entropy of the predicted labels / log 10), class_fraction,
-        class_kl_uniform, class_tv_uniform, classifier_confidence and class_histogram, for the model and the baseline;
+
+        A toy reference is drawn fresh: --count samples (default 2000) from seed --reference-seed (default 1000003, so \
+        they are not the samples `vst train --seed 0` trained on), lifted to --dim D (default: the samples' D) by the \
+        same fixed embedding as `vst train --dim`. The digits reference is the 1 797 bundled digits (or a seeded \
+        subset of --count) in pixel intensities 0…16, the units `vst sample` returns; pass --model-units for samples \
+        in [−1, 1].
+
+        For digits the small shipped classifier (data/classifier/) adds feature_frechet_distance (Fréchet distance of \
+        its penultimate-layer features), class_coverage (entropy of the predicted labels / log 10), class_fraction, \
+        class_kl_uniform, class_tv_uniform, classifier_confidence and class_histogram, for the model and the baseline; \
         beats_baseline then also needs a lower feature-space FD than the baseline (spec §8b).
-        Examples: vst evaluate samples.npy heldout.npy --json
-                  vst evaluate samples.npy --reference digits
-                  vst evaluate samples.npy --reference moons --dim 64
+
+        Examples:
+          vst evaluate samples.npy heldout.npy --json
+          vst evaluate samples.npy --reference digits
+          vst evaluate samples.npy --reference moons --dim 64
         """)
 
     @Argument(help: "Generated samples (n×D).") var generated: String

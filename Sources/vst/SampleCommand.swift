@@ -9,13 +9,16 @@ struct SampleCommand: ParsableCommand {
         commandName: "sample",
         abstract: "Sample a trained generative model to .npy (optionally recording the trajectory).",
         discussion: """
-        Samplers: ddpm, ddim (ddpm models); euler-maruyama, pc, pf-ode (score-sde); euler, heun, rk4, dopri5
-        (flow-matching); onestep, multistep (consistency). Without --sampler / --steps the family's default is used
-        (ddim 100, euler-maruyama 500, rk4 20, onestep 1; multistep defaults to 2 steps). Class-conditional models
+        Samplers: ddpm, ddim (ddpm models); euler-maruyama, pc, pf-ode (score-sde); euler, heun, rk4, dopri5 \
+        (flow-matching); onestep, multistep (consistency). Without --sampler / --steps the family's default is used \
+        (ddim 100, euler-maruyama 500, rk4 20, onestep 1; multistep defaults to 2 steps). Class-conditional models \
         take --label (default: classes in turn) and --guidance w (classifier-free guidance).
-        The EMA weights are used. --trajectory writes every --every-th state of the first --trajectory-rows samples
+
+        The EMA weights are used. --trajectory writes every --every-th state of the first --trajectory-rows samples \
         as a T×n×D .npy for `vst trajectory`.
-        Example: vst sample --model fm.safetensors --sampler rk4 --steps 20 -n 1000 -o samples.npy
+
+        Example:
+          vst sample --model fm.safetensors --sampler rk4 -n 1000 -o samples.npy
         """)
 
     @Option(help: "Model file written by vst train.") var model: String

@@ -11,19 +11,24 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a generative model (ddpm, score-sde, flow-matching, consistency, dit, vae, vqvae, gan, wgan-gp, cgan, realnvp, latent-diffusion) and save it as .safetensors.",
         discussion: """
-        Data: digits, moons, eight-gaussians, checkerboard, spiral (with --dim D to lift a toy), or an [n, D] .npy / CSV file.
-        Toys and files are standardised per feature; digits use their [0, 16] → [−1, 1] scaling. Progress (step, loss,
-        steps/s, ETA) goes to stderr. The output holds raw and EMA weights, AdamW's moments and the step; --resume
-        continues from it exactly. A run whose loss becomes NaN/∞ stops with an error and keeps the last checkpoint.
-        vae, vqvae, gan, wgan-gp, cgan, realnvp and latent-diffusion files hold their weights, buffers and Adam moments,
-        so --resume (same --data and --seed, more --steps) continues them exactly as well. SIGINT/SIGTERM: every family
-        finishes its step, saves and exits 130/143.
-        Networks: --denoiser mlp (vectors) or dit (square images, D = side²: --patch, --depth, --heads, --width);
-        `dit` as the family means ddpm with a DiT. Consistency models train from data (ct) or, with --teacher
+        Data: digits, moons, eight-gaussians, checkerboard, spiral (with --dim D to lift a toy), or an [n, D] .npy / CSV \
+        file. Toys and files are standardised per feature; digits use their [0, 16] → [−1, 1] scaling. Progress (step, \
+        loss, steps/s, ETA) goes to stderr.
+
+        The output holds raw and EMA weights, AdamW's moments and the step; --resume continues from it exactly. A run \
+        whose loss becomes NaN/∞ stops with an error and keeps the last checkpoint. vae, vqvae, gan, wgan-gp, cgan, \
+        realnvp and latent-diffusion files hold their weights, buffers and Adam moments, so --resume (same --data and \
+        --seed, more --steps) continues them exactly as well. SIGINT/SIGTERM: every family finishes its step, saves and \
+        exits 130/143.
+
+        Networks: --denoiser mlp (vectors) or dit (square images, D = side²: --patch, --depth, --heads, --width); `dit` \
+        as the family means ddpm with a DiT. Consistency models train from data (ct) or, with --teacher \
         model.safetensors (a ddpm, score-sde or flow-matching model of the same data), by distillation (cd).
-        Examples: vst train flow-matching --data moons --steps 3000 --seed 1 -o fm.safetensors
-                  vst train consistency --data moons --teacher fm.safetensors --steps 3000 -o cd.safetensors
-                  vst train dit --data digits --patch 2 --depth 4 --heads 4 --width 64 -o dit.safetensors
+
+        Examples:
+          vst train flow-matching --data moons --steps 3000 --seed 1 -o fm.safetensors
+          vst train consistency --data moons --teacher fm.safetensors -o cd.safetensors
+          vst train dit --data digits --patch 2 --depth 4 --heads 4 -o dit.safetensors
         """)
 
     @Argument(help: "Family: ddpm, score-sde, flow-matching, consistency, dit (= ddpm with a DiT denoiser), vae, vqvae, gan, wgan-gp, cgan, realnvp or latent-diffusion.") var family: String

@@ -3,7 +3,8 @@ import Linear
 
 /// A report directory: `report.json`, one SVG file per figure and an `index.html` that shows them in order,
 /// each with a sentence or two on how to read it. Files are written atomically; existing files are kept unless
-/// `overwrite`.
+/// `overwrite`. A section may carry an interactive `CoreViewer` (a turnable 3-D view of the core); its script is
+/// inlined once, so the page stays self-contained and offline, and the section's static SVG is kept for printing.
 public struct HTMLReport: Sendable {
     public struct Section: Sendable {
         public var heading: String
@@ -13,6 +14,8 @@ public struct HTMLReport: Sendable {
         public var file: String?
         /// Optional table: header and rows, shown under the text.
         public var table: ([String], [[String]])?
+        /// Optional interactive view of a core, shown above the static figure (which then only prints).
+        public var viewer: CoreViewer? = nil
     }
 
     public var title: String
@@ -22,8 +25,31 @@ public struct HTMLReport: Sendable {
     public init(title: String, subtitle: String = "") { self.title = title; self.subtitle = subtitle }
 
     /// Adds a section with an optional figure saved as `file`.svg.
-    public mutating func add(_ heading: String, _ text: String, svg: String? = nil, file: String? = nil, table: ([String], [[String]])? = nil) {
-        sections.append(Section(heading: heading, text: text, svg: svg, file: file ?? (svg == nil ? nil : "figure\(sections.count + 1)"), table: table))
+    public mutating func add(_ heading: String, _ text: String, svg: String? = nil, file: String? = nil, table: ([String], [[String]])? = nil,
+                             viewer: CoreViewer? = nil) {
+        sections.append(Section(heading: heading, text: text, svg: svg, file: file ?? (svg == nil ? nil : "figure\(sections.count + 1)"), table: table,
+                                viewer: viewer))
+    }
+
+    /// A JSON value for a table cell, for people: strings without quotes, numbers to three significant digits
+    /// (`SVGPlot.number`), "—" for null, yes/no for booleans, lists joined by commas.
+    public static func cell(_ value: JSON) -> String {
+        switch value {
+        case .null: return "—"
+        case .bool(let b): return b ? "yes" : "no"
+        case .number(let x): return SVGPlot.number(x)
+        case .int(let i): return String(i)
+        case .string(let s): return s.isEmpty ? "—" : s
+        case .array(let a): return a.isEmpty ? "—" : a.map(cell).joined(separator: ", ")
+        case .object(let o): return o.isEmpty ? "—" : o.map { "\($0.0): \(cell($0.1))" }.joined(separator: ", ")
+        }
+    }
+
+    /// A cell that holds a number (or "—"): right-aligned so digits line up; text stays left-aligned.
+    static func isNumeric(_ cell: String) -> Bool {
+        if cell == "—" { return true }
+        let head = cell.split(separator: " ").first.map(String.init) ?? ""
+        return Double(head.replacingOccurrences(of: "−", with: "-")) != nil
     }
 
     static func esc(_ s: String) -> String {
@@ -32,13 +58,17 @@ public struct HTMLReport: Sendable {
 
     /// The page.
     public func html() -> String {
+        let script = sections.contains(where: { $0.viewer != nil }) ? "<script>\n" + CoreViewer.script + "\n</script>" : ""
         var body = ""
-        for s in sections {
+        for (i, s) in sections.enumerated() {
             body += "<section>\n<h2>\(HTMLReport.esc(s.heading))</h2>\n<p>\(HTMLReport.esc(s.text))</p>\n"
-            if let file = s.file, s.svg != nil { body += "<img src=\"\(file).svg\" alt=\"\(HTMLReport.esc(s.heading))\">\n" }
+            if let v = s.viewer { body += v.html(id: "viewer\(i + 1)") + "\n" }
+            if let file = s.file, s.svg != nil {
+                body += "<img\(s.viewer == nil ? "" : " class=\"vst-static\"") src=\"\(file).svg\" alt=\"\(HTMLReport.esc(s.heading))\">\n"
+            }
             if let (header, rows) = s.table {
                 body += "<table>\n<tr>" + header.map { "<th>\(HTMLReport.esc($0))</th>" }.joined() + "</tr>\n"
-                for r in rows { body += "<tr>" + r.map { "<td>\(HTMLReport.esc($0))</td>" }.joined() + "</tr>\n" }
+                for r in rows { body += "<tr>" + r.map { HTMLReport.isNumeric($0) ? "<td class=\"num\">\(HTMLReport.esc($0))</td>" : "<td>\(HTMLReport.esc($0))</td>" }.joined() + "</tr>\n" }
                 body += "</table>\n"
             }
             body += "</section>\n"
@@ -51,14 +81,20 @@ public struct HTMLReport: Sendable {
         h1 { font-size: 1.6em; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
         img { max-width: 100%; border: 1px solid #eee; }
         table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.9em; }
-        th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; } th { background: #f4f4f4; }
-        td:first-child, th:first-child { text-align: left; }
+        th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: left; vertical-align: top; } th { background: #f4f4f4; }
+        td.num { text-align: right; white-space: nowrap; }
         .sub { color: #666; }
+        .vst-viewer canvas { border: 1px solid #eee; max-width: 100%; }
+        .vst-controls { font-size: 0.9em; margin: 0.3em 0 0.8em; } .vst-controls label { margin-right: 1em; white-space: nowrap; }
+        .vst-swatch { display: inline-block; width: 10px; height: 10px; margin: 0 4px; }
+        .vst-print-only { display: none; }
+        @media print { .vst-viewer { display: none; } .vst-print-only { display: inline; } }
         </style></head><body>
         <h1>\(HTMLReport.esc(title))</h1>
         <p class="sub">\(HTMLReport.esc(subtitle))</p>
         \(body)
         <p class="sub">The numbers behind every figure are in <a href="report.json">report.json</a>.</p>
+        \(script)
         </body></html>
         """
     }

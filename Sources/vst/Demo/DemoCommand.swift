@@ -9,12 +9,18 @@ struct DemoCommand: ParsableCommand {
         commandName: "demo",
         abstract: "Run the whole vST study on the bundled digits and write a report (report.json, index.html, SVG figures).",
         discussion: """
-        Steps: split the digits 80/20; train flow matching (two seeds, with a mid-training checkpoint), DDPM and a VAE
-        with a 9-D latent; sample with DDPM (1000 steps), DDIM (50), Euler 20 and RK4 20 while recording trajectories;
-        then the 9-D core and regimes, trajectory phases, drift, alignment, a scaling study over the ladder, sample
-        quality against a Gaussian baseline and the validation checklist V1–V4. Deterministic for a seed.
-        Full run: under 5 minutes on 2 cores; --quick: under 1 minute with smaller budgets. Progress goes to stderr.
-        Example: vst demo --quick --out vst-report
+        Steps: split the digits 80/20; train flow matching (two seeds, with a mid-training checkpoint), DDPM and a VAE \
+        with a 9-D latent; sample with DDPM (1000 steps), DDIM (50), Euler 20 and RK4 20 while recording \
+        trajectories; then the 9-D core and regimes, trajectory phases, drift, alignment, a scaling study over the \
+        ladder, sample quality against a Gaussian baseline and the validation checklist V1–V4. Deterministic for a \
+        seed.
+
+        Writes index.html (every figure, with a turnable 3-D view of the 9-D core), one sub-report per analysis and \
+        reports.html, which links them with their verdicts. Full run: under 5 minutes on 2 cores; --quick: under 1 \
+        minute with smaller budgets. Progress goes to stderr.
+
+        Example:
+          vst demo --quick --out vst-report
         """)
 
     @Flag(help: "Smaller budgets (fewer training steps and samples, four rungs): under a minute.") var quick = false

@@ -22,6 +22,8 @@ struct DemoSampleSet {
     var seconds: Double
     var samples: Tensor<Float>
     var trajectory: Tensor<Float>?
+    /// The sampler step of each recorded state of `trajectory` (0, every, 2·every, …, and the last step).
+    var recordedSteps: [Int] = []
 }
 
 /// The whole vST study of `vst demo`, step by step: data → training → sampling → Substrate analyses. Each step
@@ -48,6 +50,15 @@ final class DemoStudy {
     var validation: [ValidationCheck] = []
     var regimeOfData: RegimeReport?
     var summary: [String] = []
+    /// The 9-D core of the real digits (every figure of a core uses it) and the held-out digits in it.
+    var coreProjection: Projection?
+    var heldOutCore: Tensor<Double>?
+    /// Analyses kept for the sub-reports linked from reports.html.
+    var trajectoryReports: [(name: String, report: TrajectoryReport)] = []
+    var scalingReport: ScalingReport?
+
+    /// The second flow-matching model is trained with seed + 1; its name says so.
+    var secondSeed: String { "fm-seed\(seed + 1)" }
 
     init(budget: DemoBudget, seed: UInt64, quick: Bool, quiet: Bool) {
         self.budget = budget
@@ -127,7 +138,7 @@ final class DemoStudy {
         let t2 = try Trainer(family: fm2, denoiserConfiguration: dc2, scaling: Digits.scaling, configuration: configuration(seed: seed + 1))
         let r2 = try t2.train(train)
         t2.useEMAWeights()
-        models["fm-seed2"] = DemoModel(name: "flow matching (seed \(seed + 1))", family: fm2, report: r2, steps: r2.steps)
+        models[secondSeed] = DemoModel(name: "flow matching (seed \(seed + 1))", family: fm2, report: r2, steps: r2.steps)
 
         let (net3, dc3) = try denoiser(seed: seed + 2)
         let ddpm = try DDPM(denoiser: net3, configuration: DDPMConfiguration(timesteps: budget.timesteps, clipSample: 1))
@@ -144,7 +155,7 @@ final class DemoStudy {
         vae = v
         vaeReport = vr
 
-        let order = ["fm", "fm-mid", "fm-seed2", "ddpm"]
+        let order = ["fm", "fm-mid", secondSeed, "ddpm"]
         var trained: [JSON] = order.compactMap { k in models[k].map { m in
             .object([("model", .string(k)), ("name", .string(m.name)), ("family", .string(m.family.familyName.rawValue)),
                      ("steps", .int(m.steps)), ("seconds", .num(m.report?.seconds)),
@@ -157,8 +168,8 @@ final class DemoStudy {
         page.add("Training", "Each model is an MLP denoiser (width \(budget.hidden), \(budget.blocks) residual blocks) trained with AdamW, warm-up and cosine decay, sampled with its EMA weights. The loss is the mean over the first and the last tenth of the steps (for the VAE: the negative ELBO in nats).",
                  table: (["model", "family", "steps", "seconds", "loss: first 10 %", "last 10 %"], order.compactMap { k in models[k].map { m in
                      [m.name, m.family.familyName.rawValue, String(m.steps), m.report.map { String(format: "%.1f", $0.seconds) } ?? "(checkpoint)",
-                      Fmt.f(m.report?.initialLoss), Fmt.f(m.report?.finalLoss)]
-                 } } + [["VAE (9-D latent)", "vae", String(vr.steps), String(format: "%.1f", vr.seconds), Fmt.f(vr.initial("loss")), Fmt.f(vr.final("loss"))]]))
+                      SVGPlot.number(m.report?.initialLoss), SVGPlot.number(m.report?.finalLoss)]
+                 } } + [["VAE (9-D latent)", "vae", String(vr.steps), String(format: "%.1f", vr.seconds), SVGPlot.number(vr.initial("loss")), SVGPlot.number(vr.final("loss"))]]))
     }
 
     // MARK: 3. Sampling
@@ -180,8 +191,9 @@ final class DemoStudy {
         }
         let seconds = Date().timeIntervalSince(t0)
         try result.samples.checkFinite("demo: samples of \(name)")
+        let trajectory = try recorder.tensor()
         sets.append(DemoSampleSet(name: name, model: key, sampler: sampler, steps: result.steps, seconds: seconds, samples: result.samples,
-                                  trajectory: try recorder.tensor()))
+                                  trajectory: trajectory, recordedSteps: recorder.steps))
         log(String(format: "    %@: %d samples in %.2f s (%d steps, %d network evaluations)", name, budget.samples, seconds, result.steps, result.evaluations))
     }
 
@@ -192,7 +204,7 @@ final class DemoStudy {
         try sample("fm-euler-20", model: "fm", sampler: "euler", steps: 20)
         try sample("fm-rk4-20", model: "fm", sampler: "rk4", steps: 20)
         try sample("fm-mid-rk4-20", model: "fm-mid", sampler: "rk4", steps: 20)
-        try sample("fm-seed2-rk4-20", model: "fm-seed2", sampler: "rk4", steps: 20)
+        try sample("\(secondSeed)-rk4-20", model: secondSeed, sampler: "rk4", steps: 20)
         if let v = vae {
             let t0 = Date()
             let x = try v.sample(budget.samples, seed: seed &+ 1000)
@@ -225,18 +237,27 @@ final class DemoStudy {
         }
         let z = try projection.project(Tensor.concatenate(parts, axis: 0))
         let names = ["real (held-out)"] + [fm, ddpm].compactMap { $0?.name }
+        coreProjection = projection
+        heldOutCore = try z.slice(0..<heldOut.shape[0])
+        var viewerSets: [CoreViewer.PointSet] = []
+        var row = 0
+        for (g, p) in parts.enumerated() {
+            viewerSets.append(.init(name: names[g], color: SVGPlot.palette[g % SVGPlot.palette.count], points: try z.slice(row..<(row + p.shape[0]))))
+            row += p.shape[0]
+        }
         page.add("Core scatter (2-D)", "Real and generated digits in the first two principal directions of the real digits. Generated points should cover the same clouds as the real ones; a tight blob or empty regions mean missing modes.",
                  svg: AnalysisReports.coreScatter2D(z, groups: groups, groupNames: names, title: "Core of the real digits: z₁ vs z₂"), file: "core2d")
-        page.add("Core scatter (3-D)", "The same points in the first three directions (oblique view).",
-                 svg: AnalysisReports.coreScatter3D(z, groups: groups, groupNames: names, title: "Core of the real digits"), file: "core3d")
-        var rows: [[String]] = [["real digits", r.regime.rawValue, String(r.spectrum.signalRank), Fmt.f(r.spectrum.signalEnergy, 3),
-                                 Fmt.f(r.spectrum.participationRatio, 2), Fmt.f(r.spectrum.coreEnergy[9], 3), Fmt.f(r.signalStability?.mean, 3)]]
+        page.add("The 9-D core, turnable", "The same points in the 9-D core of the real digits: choose any three of its nine axes, drag to turn the cloud, use the wheel to zoom and the boxes to show or hide each set. Generated sets that fill the real cloud from every side cover the data; a set that sits to one side in some view misses those digits. (The printed page shows the oblique view of z₁, z₂, z₃.)",
+                 svg: AnalysisReports.coreScatter3D(z, groups: groups, groupNames: names, title: "Core of the real digits"), file: "core3d",
+                 viewer: try CoreViewer(title: "Core of the real digits (9-D)", axes: CoreViewer.axisNames(z.shape[1]), sets: viewerSets))
+        var rows: [[String]] = [["real digits", r.regime.rawValue, String(r.spectrum.signalRank), SVGPlot.number(r.spectrum.signalEnergy),
+                                 SVGPlot.number(r.spectrum.participationRatio), SVGPlot.number(r.spectrum.coreEnergy[9]), SVGPlot.number(r.signalStability?.mean)]]
         var items: [(String, JSON)] = []
         for s in sets {
             let rs = try Regimes.classify(s.samples)
             items.append((s.name, rs.json))
-            rows.append([s.name, rs.regime.rawValue, String(rs.spectrum.signalRank), Fmt.f(rs.spectrum.signalEnergy, 3),
-                         Fmt.f(rs.spectrum.participationRatio, 2), Fmt.f(rs.spectrum.coreEnergy[9], 3), Fmt.f(rs.signalStability?.mean, 3)])
+            rows.append([s.name, rs.regime.rawValue, String(rs.spectrum.signalRank), SVGPlot.number(rs.spectrum.signalEnergy),
+                         SVGPlot.number(rs.spectrum.participationRatio), SVGPlot.number(rs.spectrum.coreEnergy[9]), SVGPlot.number(rs.signalStability?.mean)])
         }
         json.append(("regimes", .object(items)))
         page.add("Regimes of the sample sets", "Each sample set classified like the real digits (R1 stable low-rank core, R2 transitional, R3 dispersed). A good model reproduces the real digits' regime and numbers.",
@@ -253,18 +274,40 @@ final class DemoStudy {
             guard let traj = s.trajectory else { continue }
             var o = TrajectoryOptions()
             o.seed = seed
-            let r = try TrajectoryAnalysis.analyze(traj, options: o)
+            // Analysed in sampler steps: recorded state i is the sampler's step recordedSteps[i].
+            let steps = s.recordedSteps.count == traj.shape[0] ? s.recordedSteps : Array(0..<traj.shape[0])
+            let index = Dictionary(uniqueKeysWithValues: steps.enumerated().map { ($1, $0) })
+            let r = try TrajectoryAnalysis.analyze(steps: steps, totalSteps: steps.last! + 1, n: traj.shape[1], d: traj.shape[2], options: o) { t in
+                try traj.row(index[t]!).cast()
+            }
             items.append((s.name, r.json))
+            trajectoryReports.append((s.name, r))
             validation += Validation.temporal(r).map { var c = $0; c.name = "\(s.name): \(c.name)"; return c }
             let story = r.phases.map { $0.regime.rawValue }.joined(separator: " → ")
-            rows.append([s.name, String(traj.shape[0]), story, r.transitions.map { "\($0.from.rawValue)→\($0.to.rawValue) at \($0.t)" }.joined(separator: ", ")])
-            page.add("Trajectory: \(s.name)", "Regime of the \(traj.shape[1]) recorded samples at each recorded step, from noise (left) to data (right). Phases: \(story.isEmpty ? "none" : story).",
-                     svg: SVGPlot.strip(title: "\(s.name): regime per recorded step", labels: r.steps.map { $0.report.regime.rawValue }),
+            rows.append([s.name, "\(s.steps)", "\(traj.shape[0])", story,
+                         r.transitions.map { "\($0.from.rawValue)→\($0.to.rawValue) at step \($0.t)" }.joined(separator: ", ")])
+            let every = steps.count > 1 ? steps[1] - steps[0] : 1
+            page.add("Trajectory: \(s.name)", "Regime of the \(traj.shape[1]) recorded samples along the \(s.steps) sampler steps (the state is recorded every \(every == 1 ? "step" : "\(every) steps"); a cell lasts until the next record), from noise (step 0, left) to data (right). Phases: \(story.isEmpty ? "none" : story)" + (r.transitions.isEmpty ? "." : "; " + r.transitions.map { "\($0.from.rawValue)→\($0.to.rawValue) at sampler step \($0.t)" }.joined(separator: ", ") + "."),
+                     svg: SVGPlot.strip(title: "\(s.name): regime per sampler step", labels: r.steps.map { $0.report.regime.rawValue }, steps: r.steps.map { $0.t }),
                      file: "strip_\(s.name)")
+            // The recorded samples moving through the real digits' 9-D core, one frame per recorded sampler step.
+            if ["ddpm-\(budget.timesteps)", "fm-rk4-20"].contains(s.name), let projection = coreProjection, let real = heldOutCore {
+                let frames = try (0..<traj.shape[0]).map { i in try projection.project(traj.row(i).cast() as Tensor<Double>) }
+                let last = frames[frames.count - 1]
+                let both = try Tensor.concatenate([real, last], axis: 0)
+                let groups = [Int](repeating: 0, count: real.shape[0]) + [Int](repeating: 1, count: last.shape[0])
+                page.add("Trajectory in the core: \(s.name)", "The \(traj.shape[1]) recorded samples of \(s.name) in the 9-D core of the real digits, at every recorded sampler step: move the slider from noise (step 0) to the final step and watch the cloud contract onto the real digits (blue); drag to turn, wheel to zoom, any three axes. (Printed: the final step, oblique view.)",
+                         svg: AnalysisReports.coreScatter3D(both, groups: groups, groupNames: ["real (held-out)", "\(s.name), final step"], title: "\(s.name) in the digits' core"),
+                         file: "core3d_\(s.name)",
+                         viewer: try CoreViewer(title: "\(s.name) in the core of the real digits", axes: CoreViewer.axisNames(real.shape[1]),
+                                                sets: [.init(name: "real (held-out)", color: SVGPlot.palette[0], points: real),
+                                                       .init(name: s.name, color: SVGPlot.palette[1], frames: frames)],
+                                                steps: steps))
+            }
         }
         json.append(("trajectories", .object(items)))
         page.add("Phases per sampler", "The spec's expected story is R3 (noise) → R2 → R1 (data); the table says what really happens for each sampler.",
-                 table: (["sampler", "recorded steps", "phases", "transitions"], rows))
+                 table: (["sampler", "sampler steps", "recorded states", "phases", "transitions (sampler step)"], rows))
     }
 
     // MARK: 6. Drift and sample quality
@@ -289,7 +332,7 @@ final class DemoStudy {
         for (key, a, x, b, y) in pairs {
             let r = try Drift.compare(x, y, options: o)
             items.append((key, r.json))
-            rows.append([a, b, Fmt.f(r.mmd2), Fmt.f(r.pValue, 3), Fmt.f(r.frechetDistance, 3), Fmt.f(r.coreSimilarity, 3),
+            rows.append([a, b, SVGPlot.number(r.mmd2), SVGPlot.number(r.pValue), SVGPlot.number(r.frechetDistance), SVGPlot.number(r.coreSimilarity),
                          r.drift ? "drift" : "no drift"])
             if key == "mid_vs_final_checkpoint" { validation += Validation.crossModel(alignmentRegime: nil, drift: r).map { var c = $0; c.name = "checkpoints: \(c.name)"; return c } }
         }
@@ -333,16 +376,16 @@ final class DemoStudy {
             if beats { learned.append(s.name) }
             quality.append((s.name, q.json))
             baselineMetrics = q.baseline
-            rows.append([s.name, Fmt.f(q.model.mmd2) + " (p \(Fmt.f(q.model.mmd2PValue, 2)))", Fmt.f(q.model.precision, 3), Fmt.f(q.model.recall, 3), Fmt.f(q.model.coverage, 3),
-                         Fmt.f(m.fd, 3), Fmt.f(m.coverage.coverage, 3), beats ? "yes" : "no"])
+            rows.append([s.name, SVGPlot.number(q.model.mmd2) + " (p \(SVGPlot.number(q.model.mmd2PValue)))", SVGPlot.number(q.model.precision), SVGPlot.number(q.model.recall), SVGPlot.number(q.model.coverage),
+                         SVGPlot.number(m.fd), SVGPlot.number(m.coverage.coverage), beats ? "yes" : "no"])
         }
         // The baseline as every set's evaluation scored it (same real rows, bandwidth and seeds).
         if let b = baselineMetrics {
-            rows.append(["Gaussian baseline", Fmt.f(b.mmd2), Fmt.f(b.precision, 3), Fmt.f(b.recall, 3), Fmt.f(b.coverage, 3),
-                         Fmt.f(base.fd, 3), Fmt.f(base.coverage.coverage, 3), "—"])
+            rows.append(["Gaussian baseline", SVGPlot.number(b.mmd2), SVGPlot.number(b.precision), SVGPlot.number(b.recall), SVGPlot.number(b.coverage),
+                         SVGPlot.number(base.fd), SVGPlot.number(base.coverage.coverage), "—"])
         }
         let realCoverage = realFeatures.classes.coverage
-        rows.append(["held-out digits themselves", "0", "—", "—", "—", "0", Fmt.f(realCoverage, 3), "—"])
+        rows.append(["held-out digits themselves", "0", "—", "—", "—", "0", SVGPlot.number(realCoverage), "—"])
         json.append(("quality", .object(quality)))
         page.add("Sample quality", "Each sample set against the held-out digits: unbiased MMD² (RBF kernel), precision/recall and coverage (k-NN manifolds of the real set), and the digits classifier's feature-space Fréchet distance and class coverage (entropy of predicted labels / log 10). The baseline is a Gaussian with the training digits' mean and covariance; a model has learned when it beats it on precision and feature FD, and on MMD² or ties it (the permutation test finds no difference from held-out digits, p ≥ 0.05: the Gaussian matches the mean and covariance, which is most of what the RBF kernel sees, so its MMD² sits at the noise floor).",
                  table: (["samples", "MMD²", "precision", "recall", "coverage", "feature FD", "class coverage", "learned"], rows))
@@ -354,7 +397,7 @@ final class DemoStudy {
 
     func analyseAlignment() throws {
         announce("alignment: the two seeds' flow-matching models on the same noise; the VAE latent against the PCA core")
-        guard let a = sets.first(where: { $0.name == "fm-rk4-20" }), let b = sets.first(where: { $0.name == "fm-seed2-rk4-20" }) else { return }
+        guard let a = sets.first(where: { $0.name == "fm-rk4-20" }), let b = sets.first(where: { $0.name == "\(secondSeed)-rk4-20" }) else { return }
         let r = try Alignment.compare(a.samples, b.samples, seed: seed)
         var items: [(String, JSON)] = [("fm_seed_\(seed)_vs_seed_\(seed + 1)", r.json)]
         defer { json.append(("alignment", .object(items))) }
@@ -362,10 +405,10 @@ final class DemoStudy {
         page.add("Alignment between the two seeds", "Both flow-matching models map the same noise rows to digits, so their outputs are paired row by row. High CKA and Procrustes similarity mean the two seeds learned the same map (A1); A3 would mean the seed decides what comes out.",
                  svg: SVGPlot.bars(title: "Seed \(seed) vs seed \(seed + 1): similarity", yLabel: "similarity (1 = identical)",
                                    labels: ["linear CKA", "debiased CKA", "RBF CKA", "SVCCA", "Procrustes", "core Procrustes", "mutual k-NN"],
-                                   values: [r.linearCKA, r.debiasedCKA, r.rbfCKA, r.svcca.mean, r.procrustes.similarity, r.core.similarity, r.mutualKNN]),
+                                   values: [r.linearCKA, r.debiasedCKA, r.rbfCKA, r.svcca.mean, r.procrustes.similarity, r.core.similarity, r.mutualKNN], yDomain: (0, 1)),
                  file: "alignment_seeds",
                  table: (["pair", "regime", "linear CKA", "core Procrustes", "mutual k-NN", "reasons"],
-                         [["seed \(seed) vs \(seed + 1)", r.regime.rawValue, Fmt.f(r.linearCKA, 3), Fmt.f(r.core.similarity, 3), Fmt.f(r.mutualKNN, 3),
+                         [["seed \(seed) vs \(seed + 1)", r.regime.rawValue, SVGPlot.number(r.linearCKA), SVGPlot.number(r.core.similarity), SVGPlot.number(r.mutualKNN),
                            r.reasons.joined(separator: "; ")]]))
         summary.append("The two seeds' flow-matching models are \(r.regime.rawValue) (linear CKA \(Fmt.f(r.linearCKA, 3))).")
         guard let v = vae else { return }
@@ -378,10 +421,10 @@ final class DemoStudy {
         page.add("Alignment: VAE latent vs PCA core", "The VAE's 9-D posterior means and the 9-D PCA core of the same held-out digits. A1 would mean the VAE found the principal subspace up to a rotation; A2 that it shares much of its geometry but bends it (a VAE's latent is a nonlinear map); A3 that it found something else.",
                  svg: SVGPlot.bars(title: "VAE latent vs PCA core: similarity", yLabel: "similarity (1 = identical)",
                                    labels: ["linear CKA", "debiased CKA", "RBF CKA", "SVCCA", "Procrustes", "mutual k-NN", "predictivity R²"],
-                                   values: [va.linearCKA, va.debiasedCKA, va.rbfCKA, va.svcca.mean, va.procrustes.similarity, va.mutualKNN, va.predictivity.r2]),
+                                   values: [va.linearCKA, va.debiasedCKA, va.rbfCKA, va.svcca.mean, va.procrustes.similarity, va.mutualKNN, va.predictivity.r2], yDomain: (0, 1)),
                  file: "alignment_vae_pca",
                  table: (["pair", "regime", "linear CKA", "core Procrustes", "mutual k-NN", "reasons"],
-                         [["VAE latent vs PCA core", va.regime.rawValue, Fmt.f(va.linearCKA, 3), Fmt.f(va.core.similarity, 3), Fmt.f(va.mutualKNN, 3),
+                         [["VAE latent vs PCA core", va.regime.rawValue, SVGPlot.number(va.linearCKA), SVGPlot.number(va.core.similarity), SVGPlot.number(va.mutualKNN),
                            va.reasons.joined(separator: "; ")]]))
         summary.append("The VAE's 9-D latent and the PCA core of the digits are \(va.regime.rawValue) (linear CKA \(Fmt.f(va.linearCKA, 3))).")
     }
@@ -398,6 +441,7 @@ final class DemoStudy {
             rungs.append((d, try e.lift(moons, using: &g)))
         }
         let r = try Scaling.analyze(rungs)
+        scalingReport = r
         json.append(("scaling", r.json))
         let sp = AnalysisReports.scaling(r)
         for s in sp.sections where s.svg != nil {
@@ -405,8 +449,8 @@ final class DemoStudy {
         }
         page.add("Scaling regime", "Two moons (2-D) embedded orthogonally with small isotropic noise into each dimension: the signal should stay 2-D at every rung (S1) while the noise floor grows with d. " + r.reasons.joined(separator: ". ") + ".",
                  table: (["d", "k*", "ρ", "PR", "P*", "round trip"], r.rungs.map { g in
-                     [String(g.d), String(g.report.spectrum.signalRank), Fmt.f(g.report.spectrum.signalEnergy, 3), Fmt.f(g.report.spectrum.participationRatio, 2),
-                      Fmt.f(g.report.signalStability?.mean, 3), String(format: "%.1e", g.roundTripError)]
+                     [String(g.d), String(g.report.spectrum.signalRank), SVGPlot.number(g.report.spectrum.signalEnergy), SVGPlot.number(g.report.spectrum.participationRatio),
+                      SVGPlot.number(g.report.signalStability?.mean), SVGPlot.number(g.roundTripError)]
                  }))
         summary.append("Across the ladder the lifted moons are \(r.regime.rawValue)" + (r.signalRankLaw.map { Swift.abs($0.slope) < 0.05 ? " (k* does not grow with d)" : " (k* ∝ d^\(Fmt.f($0.slope, 2)))" } ?? "") + ".")
     }
@@ -418,18 +462,47 @@ final class DemoStudy {
         let v = ValidationReport(checks: validation)
         json.append(("validation", v.json))
         page.add("Validation checklist", "Every check of the validation layers V1 (structure), V2 (statistics), V3 (trajectories) and V4 (across models), with its value. Overall: \(v.status.rawValue).",
-                 table: (["layer", "check", "status", "value", "message"], validation.map { c in
-                     [c.layer, c.name, c.status.rawValue, c.value.serialized(), c.message]
-                 }))
+                 table: AnalysisReports.validationTable(validation))
         let seconds = Date().timeIntervalSince(start)
         json.insert(("demo", .object([("seed", .int(Int(seed))), ("seconds", .num(seconds)),
                                       ("budget", .object([("train_steps", .int(budget.trainSteps)), ("samples", .int(budget.samples)),
                                                           ("hidden", .int(budget.hidden)), ("timesteps", .int(budget.timesteps)),
                                                           ("rungs", .array(budget.rungs.map { .int($0) }))])),
                                       ("summary", .array(summary.map { .string($0) }))])), at: 0)
+        let index = try writeSubReports(to: dir, overwrite: overwrite, validation: v)
+        page.add("Reports in this directory", "Besides this page the study writes one report per analysis, each with its own figures and report.json; reports.html lists them with their verdicts.",
+                 table: index.table)
         page.add("What this study found", summary.joined(separator: " ") + " Validation overall: \(v.status.rawValue). Took \(String(format: "%.0f", seconds)) s.")
         page.sections.insert(page.sections.removeLast(), at: 0)
         try page.write(to: dir, json: .object(json), overwrite: overwrite)
+        try index.write(to: dir, overwrite: overwrite)
         log(String(format: "done in %.1f s: %@/index.html", seconds, dir))
+    }
+
+    /// Writes the per-analysis reports (regimes of the real digits, each sampler's trajectory, the scaling study) into
+    /// sub-directories of `dir` and returns the index that links them with the main page (written by `finish`).
+    func writeSubReports(to dir: String, overwrite: Bool, validation v: ValidationReport) throws -> ReportIndex {
+        var index = ReportIndex(title: "vST demo: reports", subtitle: page.subtitle)
+        index.entries.append(.init(title: "The whole study", link: "index.html", verdict: v.status.rawValue,
+                                   summary: summary.first ?? "Every analysis of the study on one page."))
+        let base = URL(fileURLWithPath: dir)
+        if let r = regimeOfData {
+            let digits: Tensor<Double> = try Tensor.concatenate([train.cast(), heldOut.cast()], axis: 0)
+            try AnalysisReports.regimes(r, states: digits, source: "the bundled digits").write(to: base.appendingPathComponent("regimes-digits").path, json: r.json, overwrite: overwrite)
+            index.entries.append(.init(title: "Latent regime of the real digits", link: "regimes-digits/index.html", verdict: r.regime.rawValue,
+                                       summary: "k* = \(r.spectrum.signalRank), ρ = \(SVGPlot.number(r.spectrum.signalEnergy)), P* = \(SVGPlot.number(r.signalStability?.mean))."))
+        }
+        for (name, r) in trajectoryReports {
+            try AnalysisReports.trajectory(r, source: "vst demo, \(name)").write(to: base.appendingPathComponent("trajectory-\(name)").path, json: r.json, overwrite: overwrite)
+            index.entries.append(.init(title: "Trajectory: \(name)", link: "trajectory-\(name)/index.html",
+                                       verdict: r.phases.map { $0.regime.rawValue }.joined(separator: " → "),
+                                       summary: r.transitions.isEmpty ? "No change of regime." : r.transitions.map { "\($0.from.rawValue)→\($0.to.rawValue) at sampler step \($0.t)" }.joined(separator: ", ") + "."))
+        }
+        if let r = scalingReport {
+            try AnalysisReports.scaling(r).write(to: base.appendingPathComponent("scaling").path, json: r.json, overwrite: overwrite)
+            index.entries.append(.init(title: "Scaling: two moons on the ladder", link: "scaling/index.html", verdict: r.regime.rawValue,
+                                       summary: r.reasons.first.map { $0 + "." } ?? ""))
+        }
+        return index
     }
 }
