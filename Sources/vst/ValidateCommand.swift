@@ -68,7 +68,7 @@ struct ValidateCommand: ParsableCommand {
                      table: (["layer", "check", "status", "value", "threshold", "message"], checks.map {
                          [$0.layer, $0.name, $0.status.rawValue, $0.value.serialized(), $0.threshold.serialized(), $0.message]
                      }))
-            try page.write(to: dir, json: report.json, overwrite: output.force)
+            try Outputs.writeReport(to: dir, force: output.force) { try page.write(to: $0, json: report.json, overwrite: true) }
         }
         Outputs.emit(report.json, table: Fmt.table(["layer", "check", "status", "value", "message"], checks.map {
             [$0.layer, $0.name, $0.status.rawValue, $0.value.serialized(), $0.message]
