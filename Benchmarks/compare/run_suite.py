@@ -14,6 +14,9 @@ Steps (each can be skipped with --skip):
   jax        JAX jit (when it installs): matmul, element-wise, svd/eigh, interleaved the same way.
   torch-step the existing torch_step.py (Neural's plain MLP step vs PyTorch; builds Benchmarks/NeuralStep); off by
              default, --torch-step turns it on.
+  scale      scale_commands.py --peers: wall time and peak RSS of `vst regimes`, `vst drift` and `vst trajectory` on
+             --scale-rows × 256 float32 files (default 10⁶), beside numpy/scikit-learn equivalents on the same files;
+             off by default (it writes two 1 GB files), --scale turns it on (--scale-rows 20000 for a smoke test).
 Interleaving: for every round and workload, our side and each peer run as fresh processes, in an order that
 rotates from round to round; each process reports the median of its repetitions, the table the median over rounds,
 and the ratio peer time / our time per pair (> 1: ours is faster), so that load on a shared machine hits both
@@ -34,6 +37,7 @@ import importlib
 import json
 import math
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -46,7 +50,7 @@ sys.path.insert(0, HERE)
 from bench_common import REPO, find_vst, fmt_time, thread_env, time_call  # noqa: E402
 
 LADDER = [64, 128, 256, 512, 1024]
-STEPS = ["swift", "numpy", "substrate", "torch", "jax", "torch-step"]
+STEPS = ["swift", "numpy", "substrate", "torch", "jax", "torch-step", "scale"]
 
 # Workloads run against PyTorch / JAX here (names as in `vst bench`).
 TORCH_WORKLOADS = ["matmul-f32", "matmul-f64", "exp-f32", "silu-f32", "add-f32", "svd-f64", "eigh-f64", "train-step",
@@ -477,6 +481,16 @@ def render_peers(pairs, notes, sizes):
     return "\n".join(out)
 
 
+def render_scale(scale):
+    """The Markdown section of the scale figures (scale_commands.py's scale.json)."""
+    lines = [f"\n## Scale ({scale['rows']} × {scale['dim']} float32, {scale['cores']} cores)\n",
+             "| command | exit | seconds | peak RSS (MB) | result |", "| --- | --- | --- | --- | --- |"]
+    for r in scale["runs"]:
+        cmd = re.sub(r"\S*/data/", "", r["command"])
+        lines.append(f"| `{cmd}` | {r['exit']} | {r['seconds']} | {r['peak_rss_mb']} | {r['result']} |")
+    return "\n".join(lines) + "\n"
+
+
 def write_results(out_dir, results, pairs, notes, sizes):
     """Writes results (with its "peers" set) to out_dir/results.json and replaces the Peers section of
     out_dir/results.md with render_peers(pairs, notes, sizes); returns (json path, md path, new Markdown)."""
@@ -531,6 +545,9 @@ def main():
     p.add_argument("--substrate-dtypes", default="float64", help="dtypes of compare_substrate.py (default float64)")
     p.add_argument("--skip", default="", help="comma list of steps to skip: " + ", ".join(STEPS))
     p.add_argument("--torch-step", action="store_true", help="also run torch_step.py (builds Benchmarks/NeuralStep)")
+    p.add_argument("--scale", action="store_true", help="also run scale_commands.py --peers (the 10⁶-row figures)")
+    p.add_argument("--scale-rows", type=int, default=1_000_000, help="rows of the scale section's files")
+    p.add_argument("--scale-steps", type=int, default=100, help="steps of the scale section's trajectory")
     p.add_argument("--quick", action="store_true", help="smoke test: d = 64 and 256, one round, short budgets")
     p.add_argument("--vst", default=os.environ.get("VST_BIN"), help="vst binary (default: env VST_BIN, else swift build)")
     p.add_argument("--scratch-path", default=os.environ.get("SWIFT_SCRATCH_PATH"))
@@ -554,6 +571,8 @@ def main():
     skip = {s.strip() for s in a.skip.split(",") if s.strip()}
     if not a.torch_step:
         skip.add("torch-step")
+    if not a.scale:
+        skip.add("scale")
     if a.rerender:
         rerender(a)
         return
@@ -648,9 +667,21 @@ def main():
                                         str(a.rounds), "--json-out", j], a.threads):
             pairs += torch_step_pairs(j)
 
+    # 7. Scale figures (optional): the analysis commands on 10⁶ rows beside numpy/scikit-learn.
+    scale = None
+    if "scale" not in skip:
+        d7 = os.path.join(peers_dir, "scale")
+        traj_rows = max(100, min(4000, a.scale_rows // 250))
+        if run_script("scale_commands.py", ["--out", d7, "--rows", str(a.scale_rows), "--steps", str(a.scale_steps),
+                                            "--traj-rows", str(traj_rows), "--peers", "--clean"], a.threads):
+            scale = load_json(os.path.join(d7, "scale.json"))
+        load_log.append({"step": "scale", "loadavg1": os.getloadavg()[0]})
+
     # Merge.
     with open(results_path) as f:
         results = json.load(f)
+    if scale is not None:
+        results["scale"] = scale
     loads = [x["loadavg1"] for x in load_log] + [os.getloadavg()[0]]
     notes.append(f"1-minute load average during the run: min {min(loads):.2f}, median {statistics.median(loads):.2f}, "
                  f"max {max(loads):.2f} on {os.cpu_count()} cores (other processes share this machine; ratios from "
@@ -659,6 +690,10 @@ def main():
                         "rounds": a.rounds, "sizes": sizes, "meta": peer_meta, "notes": notes, "load": load_log,
                         "pairs": pairs}
     results_path, md_path, md = write_results(a.out_dir, results, pairs, notes, sizes)
+    if scale is not None:
+        md += render_scale(scale)
+        with open(md_path, "w") as f:
+            f.write(md)
     print(md)
     log(f"wrote {results_path} and {md_path} ({time.time() - started:.0f} s)")
 

@@ -6,8 +6,15 @@ The inputs are seeded float32 files written a block at a time with numpy (never 
   states_a.npy, states_b.npy  n × D: a rank-5 signal (scale 3) plus unit noise, two independent draws of one law
   traj.npy                    T × m × D: noise that turns into the same rank-5 signal over the steps
 
+With --peers, the numpy/scikit-learn equivalent of each command runs on the same files, also as a fresh process
+under /usr/bin/time -v (the peers compute the core of each command only, so they are a floor for ours):
+  regimes     numpy: the covariance spectrum over all rows, streamed from a memmap in blocks (float64 X_cᵀX_c,
+              eigvalsh), plus scikit-learn NearestNeighbors TwoNN on a 10 000-row seeded subsample
+  drift       numpy: the block MMD² statistic over all rows (Gaussian kernel, median bandwidth, blocks of 256)
+  trajectory  numpy: the covariance spectrum of every 10th step
+
 Usage:
-    VST_BIN=.build/release/vst python3 Benchmarks/compare/scale_commands.py --out scale-results [--rows 1000000]
+    VST_BIN=.build/release/vst python3 Benchmarks/compare/scale_commands.py --out scale-results [--rows 1000000] [--peers]
 Writes <out>/scale.json and prints a Markdown table. The files stay in <out>/data unless --clean.
 """
 
@@ -61,6 +68,68 @@ def timed(vst, args):
     return result
 
 
+PEER_REGIMES = r"""
+import sys, numpy as np
+x = np.load(sys.argv[1], mmap_mode="r"); n, d = x.shape
+mu = np.zeros(d); s = np.zeros((d, d)); shift = np.asarray(x[0], dtype=np.float64)
+for i in range(0, n, 8192):
+    b = np.asarray(x[i:i + 8192], dtype=np.float64) - shift
+    mu += b.sum(0); s += b.T @ b
+mu /= n; ev = np.linalg.eigvalsh((s - n * np.outer(mu, mu)) / (n - 1))[::-1]
+rng = np.random.default_rng(0); sub = np.asarray(x[np.sort(rng.choice(n, min(n, 10000), replace=False))], dtype=np.float64)
+try:
+    from sklearn.neighbors import NearestNeighbors
+    dist, _ = NearestNeighbors(n_neighbors=3).fit(sub).kneighbors(sub)
+    r1, r2 = dist[:, 1], dist[:, 2]
+except ImportError:  # numpy blocked k-NN when scikit-learn is missing
+    sq = (sub * sub).sum(1); r1 = np.empty(len(sub)); r2 = np.empty(len(sub))
+    for i in range(0, len(sub), 1000):
+        d2 = np.maximum(sq[i:i + 1000, None] + sq[None] - 2 * sub[i:i + 1000] @ sub.T, 0)
+        d2[np.arange(d2.shape[0]), np.arange(i, i + d2.shape[0])] = np.inf
+        p = np.partition(d2, 1, axis=1); r1[i:i + 1000] = np.sqrt(p[:, 0]); r2[i:i + 1000] = np.sqrt(p[:, 1])
+mu2 = r2 / np.maximum(r1, 1e-300); mu2 = mu2[mu2 > 1]
+print(ev[:3].sum() / ev.sum(), len(mu2) / np.log(mu2).sum())
+"""
+
+PEER_DRIFT = r"""
+import sys, numpy as np
+a = np.load(sys.argv[1], mmap_mode="r"); b = np.load(sys.argv[2], mmap_mode="r")
+m = min(len(a), len(b)) // 256 * 256
+rng = np.random.default_rng(0); i = rng.choice(len(a), min(len(a), 1000), replace=False)
+s = np.asarray(a[np.sort(i)], dtype=np.float64); q = (s * s).sum(1); d2 = np.maximum(q[:, None] + q[None] - 2 * s @ s.T, 0)
+h2 = np.median(d2[np.triu_indices(len(s), 1)])
+def k(x, y): return np.exp(-np.maximum((x * x).sum(1)[:, None] + (y * y).sum(1)[None] - 2 * x @ y.T, 0) / (2 * h2))
+stats = []
+for j in range(0, m, 256):
+    x = np.asarray(a[j:j + 256], dtype=np.float64); y = np.asarray(b[j:j + 256], dtype=np.float64)
+    kxx, kyy, kxy = k(x, x), k(y, y), k(x, y)
+    q = 256
+    stats.append((kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy) - kxy.sum() - kxy.T.sum() + 2 * np.trace(kxy)) / (q * (q - 1)))
+stats = np.array(stats); print(stats.mean(), stats.mean() / (stats.std(ddof=1) / np.sqrt(len(stats)) + 1e-300))
+"""
+
+PEER_TRAJECTORY = r"""
+import sys, numpy as np
+x = np.load(sys.argv[1], mmap_mode="r")
+out = []
+for t in list(range(0, x.shape[0], 10)) + [x.shape[0] - 1]:
+    s = np.asarray(x[t], dtype=np.float64); s = s - s.mean(0)
+    ev = np.linalg.eigvalsh(s.T @ s / (len(s) - 1))[::-1]; out.append(ev[:5].sum() / ev.sum())
+print(out[0], out[-1])
+"""
+
+
+def timed_peer(name, code, args):
+    cmd = ["/usr/bin/time", "-v", sys.executable, "-c", code] + args
+    start = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
+    return {"command": name, "exit": p.returncode, "seconds": round(wall, 2),
+            "peak_rss_mb": round(int(rss.group(1)) / 1024, 1) if rss else None,
+            "result": p.stdout.strip() if p.returncode == 0 else p.stderr[-500:]}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="scale-results")
@@ -70,6 +139,7 @@ def main():
     ap.add_argument("--traj-rows", type=int, default=4_000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--clean", action="store_true", help="remove the generated files afterwards")
+    ap.add_argument("--peers", action="store_true", help="also time the numpy/scikit-learn equivalents on the same files")
     a = ap.parse_args()
     vst = os.environ.get("VST_BIN", "vst")
     data = os.path.join(a.out, "data")
@@ -100,6 +170,13 @@ def main():
         elif "trajectory" in r["command"]:
             note = f"phases {j.get('regime_sequence')}"
         summary.append({k: v for k, v in r.items() if k != "json"} | {"result": note})
+    if a.peers:
+        summary += [
+            timed_peer("numpy covariance spectrum + sklearn TwoNN (10 000 rows) of states_a", PEER_REGIMES, [files["states_a.npy"]]),
+            timed_peer("numpy block MMD² of states_a vs states_a", PEER_DRIFT, [files["states_a.npy"], files["states_a.npy"]]),
+            timed_peer("numpy block MMD² of states_a vs states_b", PEER_DRIFT, [files["states_a.npy"], files["states_b.npy"]]),
+            timed_peer("numpy covariance spectra of every 10th step of traj", PEER_TRAJECTORY, [files["traj.npy"]]),
+        ]
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, "scale.json"), "w") as f:
         json.dump({"rows": a.rows, "dim": a.dim, "cores": os.cpu_count(), "runs": summary}, f, indent=1)

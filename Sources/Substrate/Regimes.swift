@@ -70,7 +70,12 @@ public struct RegimeReport: Sendable, JSONReportable {
 public enum Regimes {
     /// P(k) for each requested k over `splits` seeded random half-splits: the mean cos² of the principal angles
     /// between the top-k directions fitted on each half. Ks larger than a half's rank are skipped.
+    ///
+    /// Scale invariant: the principal directions of X and of X·2⁻ᵉ are the same, so data whose largest magnitude
+    /// lies outside `BinaryScale`'s window are divided by 2ᵉ first (exact), and the products never overflow or
+    /// underflow (data near 1e200 squared would overflow Double; near 1e-300 they would flush to zero).
     public static func stability(_ x: Tensor<Double>, ks: [Int], splits: Int = 5, seed: UInt64 = 0) throws -> [Int: Stability] {
+        let x = BinaryScale.exponent(of: x).map { BinaryScale.times(x, pow2: -$0) } ?? x
         let n = x.shape[0], d = x.shape[1]
         let half = n / 2
         let usable = ks.filter { $0 >= 1 && $0 <= Swift.min(half, d) && $0 <= Swift.min(n - half, d) }

@@ -197,8 +197,10 @@ public struct RegimeAccumulator {
     }
 
     /// The top-k eigenvectors of a scatter matrix, descending (D × k).
+    /// The directions of the scaled scatter (the scale 2²ᵉ changes no direction, and the unscaled scatter of data
+    /// near 1e200 would overflow).
     static func topDirections(_ s: CovarianceStatistics, k: Int) throws -> Tensor<Double> {
-        var scatter = s.scatter
+        var scatter = s.scaledScatter
         scatter.symmetrizeFromUpper()
         return try Subspace.reversedColumns(scatter.eigh(top: k).vectors)
     }

@@ -36,7 +36,7 @@ struct AlignCommand: ParsableCommand {
             page.add("Distances", "Procrustes distances √(2 − 2‖XᵀY‖_*) on the full spaces and between the two cores (0 = identical up to rotation).",
                      svg: SVGPlot.bars(title: "Procrustes distance", yLabel: "distance", labels: ["full space", "core (c = \(r.core.dimension))"],
                                        values: [r.procrustes.distance, r.core.distance]), file: "distances")
-            try page.write(to: dir, json: r.json, overwrite: output.force)
+            try Outputs.writeReport(to: dir, force: output.force) { try page.write(to: $0, json: r.json, overwrite: true) }
         }
         Outputs.emit(r.json, table: Fmt.table(["measure", "value"], [
             ["regime", r.regime.rawValue], ["n", "\(r.n)"], ["D_x / D_y", "\(r.dX) / \(r.dY)"],

@@ -25,6 +25,7 @@ struct RegimesCommand: ParsableCommand {
     static let streamingValues = 1 << 22
 
     func run() throws {
+        if let dir = output.report { try StagedReport.check(dir, force: output.force) }
         var t = RegimeThresholds()
         t.splits = splits
         var o = TwoNNOptions()
@@ -53,7 +54,7 @@ struct RegimesCommand: ParsableCommand {
         }
         let r = try Regimes.classify(x, thresholds: t, seed: output.seed, twoNN: !noTwonn, twoNNOptions: o)
         if let dir = output.report {
-            try AnalysisReports.regimes(r, states: x, source: input).write(to: dir, json: r.json, overwrite: output.force)
+            try Outputs.writeReport(to: dir, force: output.force) { try AnalysisReports.regimes(r, states: x, source: input).write(to: $0, json: r.json, overwrite: true) }
         }
         Outputs.emit(r.json, table: RegimesCommand.table(r), options: output)
     }
@@ -125,7 +126,7 @@ struct TrajectoryCommand: ParsableCommand {
             return x
         }
         if let dir = output.report {
-            try AnalysisReports.trajectory(r, source: input).write(to: dir, json: r.json, overwrite: output.force)
+            try Outputs.writeReport(to: dir, force: output.force) { try AnalysisReports.trajectory(r, source: input).write(to: $0, json: r.json, overwrite: true) }
         }
         Outputs.emit(r.json, table: TrajectoryCommand.table(r), options: output)
     }
@@ -175,7 +176,7 @@ struct ScalingCommand: ParsableCommand {
         if Set(ds).count != ds.count { throw InputError("two inputs have the same width d (\(ds.sorted())); give one file per rung") }
         let progress = Progress(label: "rungs", quiet: output.quiet)
         let r = try Scaling.analyze(inputs, seed: output.seed) { progress.update($0, $1) }
-        if let dir = output.report { try AnalysisReports.scaling(r).write(to: dir, json: r.json, overwrite: output.force) }
+        if let dir = output.report { try Outputs.writeReport(to: dir, force: output.force) { try AnalysisReports.scaling(r).write(to: $0, json: r.json, overwrite: true) } }
         Outputs.emit(r.json, table: Fmt.table(["d", "n", "k*", "ρ", "PR", "E₉", "P*", "P(9)", "round trip", "fit s"], r.rungs.map { g in
             [String(g.d), String(g.n), String(g.report.spectrum.signalRank), Fmt.f(g.report.spectrum.signalEnergy, 3),
              Fmt.f(g.report.spectrum.participationRatio, 3), Fmt.f(g.report.spectrum.coreEnergy[9], 3), Fmt.f(g.report.signalStability?.mean, 3),
@@ -238,7 +239,7 @@ struct DriftCommand: ParsableCommand {
 
     func emit(_ r: DriftReport, json: JSON, alignmentLine: String) throws {
         if let dir = output.report {
-            try AnalysisReports.drift(r, reference: reference, candidate: candidate).write(to: dir, json: json, overwrite: output.force)
+            try Outputs.writeReport(to: dir, force: output.force) { try AnalysisReports.drift(r, reference: reference, candidate: candidate).write(to: $0, json: json, overwrite: true) }
         }
         let test = r.test == "block" ? "block MMD over \(r.testRows.map(String.init).joined(separator: " + ")) rows (\(r.blocks ?? 0) block pairs)"
             : "permutation (\(r.permutations)) on \(r.testRows.map(String.init).joined(separator: " + ")) rows"

@@ -84,6 +84,7 @@ enum Inputs {
             throw InputError("\(path): expected an n×D matrix of states, got shape \(a.shape)\(a.rank == 3 ? " (a T×n×D trajectory? use `vst trajectory`)" : "")")
         }
         guard m.shape[0] >= minRows else { throw InputError("\(path): need at least \(minRows) rows, got \(m.shape[0])") }
+        guard m.shape[1] >= 1 else { throw InputError("\(path): has no columns (D = 0); need n×D states with D ≥ 1") }
         do { try m.checkFinite("states") } catch let TensorError.nonFinite(count, first, _) {
             throw InputError("\(path): \(count) non-finite value\(count == 1 ? "" : "s") (NaN or ±Inf), first at row \(first[0]), column \(first.count > 1 ? first[1] : 0)")
         }
@@ -124,14 +125,33 @@ enum Outputs {
         throw InputError("\(path): exists and is \(kind); outputs only ever replace regular files (with --force), so choose another path")
     }
 
-    /// Creates `dir` when missing; refuses a non-directory.
+    /// Creates `dir` (and its parents) when missing; refuses a path that exists and is not a directory, naming
+    /// the component that is in the way.
     static func prepareDirectory(_ dir: String) throws {
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) {
-            guard isDir.boolValue else { throw InputError("\(dir): exists and is not a directory") }
-        } else {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        if let kind = FileKind.nonRegularDescription(dir) {
+            guard kind == "a directory" else { throw InputError("\(dir): exists and is \(kind), not a directory") }
+            return
         }
+        if FileManager.default.fileExists(atPath: dir) { throw InputError("\(dir): exists and is a file, not a directory") }
+        let parent = URL(fileURLWithPath: dir).deletingLastPathComponent().path
+        if parent != dir && !parent.isEmpty && !FileManager.default.fileExists(atPath: parent) { try prepareDirectory(parent) }
+        else if parent != dir, FileManager.default.fileExists(atPath: parent), FileKind.nonRegularDescription(parent) != "a directory" {
+            throw InputError("\(dir): cannot be created: \(parent) is a file, not a directory")
+        }
+        if mkdir(dir, 0o755) != 0 && errno != EEXIST {
+            throw InputError("\(dir): cannot be created: \(FileKind.reason(errno))")
+        }
+    }
+
+    /// Writes a report directory with `body` (given the directory to write into) so that a failure leaves nothing.
+    static func writeReport(to dir: String, force: Bool, _ body: (String) throws -> Void) throws {
+        try StagedReport.stage(dir, force: force, body).commit()
+    }
+
+    /// Reports (on stderr) and removes the temporary files that dead runs left beside `target`; those of running
+    /// processes are reported and left alone.
+    static func removeStaleTemporaries(besides target: String) {
+        TemporaryFiles.removeStale(besides: target) { FileHandle.standardError.write(Data("vst: \($0)\n".utf8)) }
     }
 
     /// Writes text atomically (refusing to overwrite unless `force`).
@@ -173,26 +193,42 @@ enum Fmt {
     }
 }
 
-/// SIGINT / SIGTERM during a long batch job: the first signal only sets a flag, which the job checks between
-/// blocks and files, so it can abandon the file it is writing cleanly (its temporary file removed, no partial
-/// output in place) and exit with 128 + the signal number. A second signal gets the default action (ends at once).
+/// SIGINT / SIGTERM. Every command gets handlers installed without SA_RESTART (`installDefault`), so a signal
+/// also ends a blocking open or read (which would otherwise restart and ignore it): the handler removes this
+/// process's temporary files and directories (`TemporaryFiles`) and exits with 128 + the signal number (130, 143).
+/// A long batch job may ask for cooperation instead (`install`): the first signal only sets a flag, which the job
+/// checks between blocks and files, so it can report what was completed; a second signal ends at once as above.
 enum Interruption {
     /// The signal received (0: none).
     nonisolated(unsafe) static var received: Int32 = 0
+    /// True while a command checks `received` itself (after `install()`).
+    nonisolated(unsafe) static var cooperative = false
 
-    /// Installs the handlers (idempotent) and unblocks the two signals: a process started from a thread that
-    /// blocks them (libdispatch worker threads do, and posix_spawn passes the mask on) would otherwise never see them.
-    static func install() {
+    /// Installs the handlers for every command (call once, first thing): a signal removes the temporary files and
+    /// exits 128 + signal at once, even while the process is blocked in a system call.
+    static func installDefault() {
+        TemporaryFiles.prepare()
+        received = 0
+        cooperative = false
         var set = sigset_t()
         sigemptyset(&set)
         for s in [SIGINT, SIGTERM] {
-            signal(s) { sig in
-                Interruption.received = sig
-                signal(sig, SIG_DFL)
-            }
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = interruptionHandler
+            sigemptyset(&action.sa_mask)
+            action.sa_flags = 0                                   // no SA_RESTART: blocking calls fail with EINTR
+            sigaction(s, &action, nil)
             sigaddset(&set, s)
         }
+        // A process started from a thread that blocks the signals (libdispatch workers do, and posix_spawn passes
+        // the mask on) would otherwise never see them.
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    }
+
+    /// Switches to cooperative handling (idempotent): the first signal only sets `received`.
+    static func install() {
+        installDefault()
+        cooperative = true
     }
 
     static var name: String { received == SIGINT ? "SIGINT" : received == SIGTERM ? "SIGTERM" : "signal \(received)" }
@@ -203,5 +239,94 @@ enum Interruption {
     }
 }
 
+/// The handler: in cooperative mode the first signal only sets the flag; otherwise (or on a second signal) it
+/// removes the temporary files, says so on stderr and ends the process (only async-signal-safe calls).
+private let interruptionHandler: @convention(c) (Int32) -> Void = { sig in
+    if Interruption.cooperative && Interruption.received == 0 {
+        Interruption.received = sig
+        return
+    }
+    TemporaryFiles.removeAll()
+    let message: StaticString = sig == SIGINT ? "\nvst: interrupted by SIGINT; temporary files removed, no output written\n"
+        : "\nvst: interrupted by SIGTERM; temporary files removed, no output written\n"
+    _ = write(2, message.utf8Start, message.utf8CodeUnitCount)
+    _exit(128 + sig)
+}
+
 /// Thrown by `Interruption.check()`; the command reports what was completed and exits 128 + signal.
 struct Interrupted: Error { var signal: Int32 }
+
+/// A report directory written atomically: the pages go into a hidden temporary directory beside the target, which
+/// replaces nothing until every page is written; a failure (or a signal) removes it, so a failed command leaves no
+/// partial report that would make the rerun refuse.
+struct StagedReport {
+    let target: String
+    let staging: String
+    let force: Bool
+
+    /// Refuses a report target that cannot be written, before any work is done: a path that exists and is not a
+    /// directory, or (without --force) a directory that already holds a report.
+    static func check(_ dir: String, force: Bool) throws {
+        if let kind = FileKind.nonRegularDescription(dir) {
+            guard kind == "a directory" else { throw InputError("--report \(dir): exists and is \(kind), not a directory") }
+            if !force, let names = try? FileManager.default.contentsOfDirectory(atPath: dir),
+               let name = names.first(where: { ["report.json", "index.html"].contains($0) }) {
+                throw InputError("--report \(dir): already holds a report (\(name)); pass --force to replace it")
+            }
+        } else if FileManager.default.fileExists(atPath: dir) {
+            throw InputError("--report \(dir): exists and is a file, not a directory")
+        }
+    }
+
+    /// Writes the pages with `body` into a temporary directory beside `dir`.
+    static func stage(_ dir: String, force: Bool, _ body: (String) throws -> Void) throws -> StagedReport {
+        try check(dir, force: force)
+        let parent = URL(fileURLWithPath: dir).deletingLastPathComponent().path
+        try Outputs.prepareDirectory(parent)
+        Outputs.removeStaleTemporaries(besides: dir)
+        let staging = AtomicFile.temporaryPath(for: dir)
+        TemporaryFiles.register(staging, directory: true)
+        guard mkdir(staging, 0o755) == 0 else {
+            let err = errno
+            TemporaryFiles.unregister(staging)
+            throw InputError("--report \(dir): cannot be written: \(FileKind.reason(err))")
+        }
+        let staged = StagedReport(target: dir, staging: staging, force: force)
+        do { try body(staging) } catch {
+            staged.discard()
+            if let e = error as? TensorError, case let .file(_, message) = e {
+                throw InputError("--report \(dir): cannot be written: \(message); no partial report was left")
+            }
+            throw error
+        }
+        return staged
+    }
+
+    /// Moves the pages into place: the whole directory by one rename when `target` is absent, else page by page
+    /// (every page checked first, so nothing is replaced without --force).
+    func commit() throws {
+        defer { discard() }
+        if !FileManager.default.fileExists(atPath: target), rename(staging, target) == 0 {
+            TemporaryFiles.unregister(staging)
+            return
+        }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: staging)) ?? []
+        let base = URL(fileURLWithPath: target)
+        if !force, let clash = names.first(where: { FileManager.default.fileExists(atPath: base.appendingPathComponent($0).path) }) {
+            throw InputError("--report \(target): \(clash) already exists; pass --force to replace it")
+        }
+        try Outputs.prepareDirectory(target)
+        for name in names {
+            let from = URL(fileURLWithPath: staging).appendingPathComponent(name).path
+            guard rename(from, base.appendingPathComponent(name).path) == 0 else {
+                throw InputError("--report \(target): \(name) cannot be written: \(FileKind.reason(errno))")
+            }
+        }
+    }
+
+    /// Removes the staging directory (after a failure, or after `commit`).
+    func discard() {
+        if FileManager.default.fileExists(atPath: staging) { try? FileManager.default.removeItem(atPath: staging) }
+        TemporaryFiles.unregister(staging)
+    }
+}

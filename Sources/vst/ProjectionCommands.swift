@@ -97,19 +97,19 @@ struct FitProjection: ParsableCommand {
 
     func run() throws {
         try Outputs.checkReplaceable(out)
+        if let dir = output.report { try StagedReport.check(dir, force: output.force) }
+        Outputs.removeStaleTemporaries(besides: out)
         if statsOnly || method == .covariance && !standardize {
             let d = try RowBlocks.dimension(inputs[0], key: key)
             guard d >= 1 else { throw InputError("\(inputs[0]): has no columns (D = 0); need n×D states with D ≥ 1") }
             var stats = CovarianceStatistics(dimension: d)
-            let single = RowBlocks.allSinglePrecision(inputs)
+            // float32 files are widened to Double (exact) before the products: the statistics then agree with a
+            // float64 reference on the same values to Double rounding (measured 2e-15), where products formed in
+            // Float agreed only to ~1e-7 (CovarianceStatistics' Float path stays for callers who want its speed).
             for path in inputs {
                 let dd = try RowBlocks.dimension(path, key: key)
                 guard dd == d else { throw InputError("\(path): has D = \(dd) but \(inputs[0]) has D = \(d)") }
-                if single {
-                    try RowBlocks.forEach(path, key: key, as: Float.self) { try stats.add($0, chunk: RowBlocks.blockRows(d)) }
-                } else {
-                    try RowBlocks.forEach(path, key: key) { try stats.add($0, chunk: RowBlocks.blockRows(d)) }
-                }
+                try RowBlocks.forEach(path, key: key) { try stats.add($0, chunk: RowBlocks.blockRows(d)) }
             }
             if statsOnly {
                 try stats.save(out, overwrite: output.force, source: inputs.joined(separator: ","))
@@ -157,8 +157,10 @@ struct FitProjection: ParsableCommand {
     }
 
     func finish(_ p: Projection, roundTrip: Double) throws {
-        try p.save(out, overwrite: output.force)
         let json = p.report(roundTripError: roundTrip)
+        // The report is staged first and moved into place after the projection, which is removed again if that
+        // fails: a failed command leaves neither a partial report nor a projection that makes the rerun refuse.
+        var staged: StagedReport? = nil
         if let dir = output.report {
             var page = HTMLReport(title: "Projection into a \(p.k)-D core", subtitle: "\(inputs.joined(separator: ", ")): n = \(p.n), D = \(p.dimension), method \(p.method.rawValue)")
             let ev = p.explainedVarianceRatio.prefix(64).enumerated().map { (Double($0.offset + 1), $0.element) }
@@ -168,8 +170,10 @@ struct FitProjection: ParsableCommand {
                      svg: SVGPlot.line(title: "Explained variance ratio", xLabel: "component", yLabel: "ratio",
                                        series: [SVGPlot.Series("per component", ev), SVGPlot.Series("cumulative", cumulative)],
                                        hLines: [(p.coreEnergy[9] ?? 0, "E₉")]), file: "explained_variance")
-            try page.write(to: dir, json: json, overwrite: output.force)
+            staged = try StagedReport.stage(dir, force: output.force) { try page.write(to: $0, json: json, overwrite: true) }
         }
+        do { try p.save(out, overwrite: output.force) } catch { staged?.discard(); throw error }
+        do { try staged?.commit() } catch { unlink(out); throw error }
         Outputs.emit(json, table: Fmt.table(["quantity", "value"], [
             ["n × D", "\(p.n) × \(p.dimension)"], ["core size k", "\(p.k)"], ["method", p.method.rawValue],
             ["E₃ / E₆ / E₉", Ladder.cores.map { Fmt.f(p.coreEnergy[$0], 4) }.joined(separator: " / ")],
@@ -195,6 +199,7 @@ struct MergeStats: ParsableCommand {
     func run() throws {
         guard !inputs.isEmpty else { throw ValidationError("give at least one statistics file") }
         try Outputs.checkReplaceable(out)
+        Outputs.removeStaleTemporaries(besides: out)
         var merged = try CovarianceStatistics.load(inputs[0])
         for path in inputs.dropFirst() {
             let s = try CovarianceStatistics.load(path)
@@ -318,20 +323,7 @@ struct Project: ParsableCommand {
     /// `target`, reporting each on stderr. A temporary file of a process that is still running (another `vst`
     /// writing the same output) is left alone and reported; names of any other form are not ours and not touched.
     static func removeStaleTemporaries(of target: String) {
-        let url = URL(fileURLWithPath: target)
-        let dir = url.deletingLastPathComponent().path
-        let prefix = ".\(url.lastPathComponent).tmp-"
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.hasPrefix(prefix) {
-            let fields = name.dropFirst(prefix.count).split(separator: "-", omittingEmptySubsequences: false)
-            guard fields.count == 2, let pid = Int32(fields[0]), pid > 0, UInt32(fields[1]) != nil else { continue }
-            let path = (dir as NSString).appendingPathComponent(name)
-            if pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM) {
-                FileHandle.standardError.write(Data("vst: leaving \(path) alone: process \(pid), which is writing it, is still running\n".utf8))
-                continue
-            }
-            FileHandle.standardError.write(Data("vst: removing \(path), a temporary file left by process \(pid), which is no longer running\n".utf8))
-            try? FileManager.default.removeItem(atPath: path)
-        }
+        Outputs.removeStaleTemporaries(besides: target)
     }
 
     func run() throws {
@@ -363,6 +355,12 @@ struct Project: ParsableCommand {
             try Outputs.prepareDirectory(outDir)
             for target in cores { try Outputs.prepareDirectory(URL(fileURLWithPath: target).deletingLastPathComponent().path) }
         }
+        // Temporary files of dead runs (SIGKILL, power loss) are reported and removed on every run, not only with
+        // --resume; those of runs still in progress are left alone.
+        for (i, target) in cores.enumerated() {
+            Self.removeStaleTemporaries(of: target)
+            if residual { Self.removeStaleTemporaries(of: residuals[i]) }
+        }
         Interruption.install()
         // Testing hook: a pause after each block, so tests can interrupt a run of small files mid-file.
         let pause = ProcessInfo.processInfo.environment["VST_TEST_PAUSE_MS"].flatMap(UInt32.init) ?? 0
@@ -382,8 +380,6 @@ struct Project: ParsableCommand {
                 var entry: [(String, JSON)] = [("input", .string(path)), ("n", .int(n)), ("core", .string(target)), ("dtype", .string(type.rawValue))]
                 if residual { entry.append(("residual", .string(residualTarget))) }
                 if resume {
-                    Self.removeStaleTemporaries(of: target)
-                    if residual { Self.removeStaleTemporaries(of: residualTarget) }
                     let coreDone = try Self.isComplete(target, shape: [n, p.k], dtype: type)
                     let residualDone = try !residual || Self.isComplete(residualTarget, shape: [n, p.dimension - p.k], dtype: type)
                     if coreDone && residualDone {
@@ -405,8 +401,17 @@ struct Project: ParsableCommand {
                     if pause > 0 { usleep(pause * 1000) }
                     try Interruption.check()
                 }
-                try zw?.finish()
-                try rw?.finish()
+                // With --resume a concurrent run may have completed the same output meanwhile (the link finds it in
+                // place): a complete file of the right shape and dtype counts as done.
+                func place(_ w: NPYWriter?, shape: [Int]) throws {
+                    guard let w else { return }
+                    do { try w.finish() } catch let e as TensorError {
+                        guard resume, case let .file(_, message) = e, message.hasPrefix("already exists"),
+                              (try? Self.isComplete(w.path, shape: shape, dtype: type)) == true else { throw e }
+                    }
+                }
+                try place(zw, shape: [n, p.k])
+                try place(rw, shape: [n, p.dimension - p.k])
                 done.append(.object(entry))
                 progress.update(i + 1, inputs.count)
             }
@@ -445,6 +450,7 @@ struct Lift: ParsableCommand {
     func run() throws {
         let p = try Projection.load(projection)
         try Outputs.checkReplaceable(out)
+        Outputs.removeStaleTemporaries(besides: out)
         let zr = try NPYReader(input)
         guard zr.shape.count == 2, zr.shape[1] == p.k else { throw InputError("\(input): expected n×\(p.k) core coordinates, got shape \(zr.shape)") }
         let rr = try residual.map { try NPYReader($0) }

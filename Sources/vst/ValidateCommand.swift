@@ -66,7 +66,7 @@ struct ValidateCommand: ParsableCommand {
             var page = HTMLReport(title: "Validation: \(report.status.rawValue)", subtitle: input)
             page.add("Checks", "Each check with its measured value and threshold; the report's status is its worst check. The drift test against the reference is one permutation test that V2 and V4 both read: it has one row.",
                      table: AnalysisReports.validationTable(checks))
-            try page.write(to: dir, json: report.json, overwrite: output.force)
+            try Outputs.writeReport(to: dir, force: output.force) { try page.write(to: $0, json: report.json, overwrite: true) }
         }
         Outputs.emit(report.json, table: Fmt.table(["layer", "check", "status", "value", "message"], checks.map {
             [$0.layer, $0.name, $0.status.rawValue, $0.value.serialized(), $0.message]

@@ -41,4 +41,5 @@ func runVST() -> Never {
 // instead of returning it to the kernel and faulting fresh zeroed pages in for the next one.
 Memory.retainFreedBlocks()
 
+Interruption.installDefault()
 runVST()

@@ -256,10 +256,10 @@ struct CSVAtomicFileTests {
         try withCSVTempDir { dir in
             let missing = dir + "/no/such/dir/f"
             expectCSVFileError("does not exist", path: missing) { try AtomicFile.write(Data([1]), to: missing) }
-            // A directory in the way of the target: the rename fails and the temporary file is removed.
+            // A directory in the way of the target: refused before anything is written (no temporary file).
             let sub = dir + "/sub"
             try FileManager.default.createDirectory(atPath: sub + "/inner", withIntermediateDirectories: true)
-            expectCSVFileError("cannot be written", path: sub) { try AtomicFile.write(Data([1]), to: sub, overwrite: true) }
+            expectCSVFileError("exists and is a directory", path: sub) { try AtomicFile.write(Data([1]), to: sub, overwrite: true) }
             #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["sub"])
         }
     }

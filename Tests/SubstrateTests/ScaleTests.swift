@@ -83,6 +83,24 @@ import Testing
         #expect(streamed.spectrum.twoNNInterval! == mem.spectrum.twoNNInterval!)
     }
 
+    /// Regimes.stability at 1e-300, 1e200 and 1e300: the same P(k) as at scale 1 (the products of data near 1e200
+    /// overflow Double without the power-of-two scaling). The streamed path (`Regimes.classify(rows:)`) is not yet
+    /// scale invariant at these magnitudes (see the session note).
+    @Test func stabilityIsScaleInvariant() throws {
+        let x = try SubstrateSupport.lowRank(n: 600, d: 16, r: 3, signal: 3, seed: 12)
+        let ks = [1, 3, 6, 9]
+        let unit = try Regimes.stability(x, ks: ks, splits: 4, seed: 7)
+        #expect(unit.count == ks.count)
+        for s in [1e-300, 1e200, 1e300] {
+            let scaled = x * s
+            let p = try Regimes.stability(scaled, ks: ks, splits: 4, seed: 7)
+            for k in ks {
+                let a = try #require(p[k]?.mean, "P(\(k)) missing at scale \(s)"), b = unit[k]!.mean
+                #expect(a.isFinite && Swift.abs(a - b) < 1e-9, "P(\(k)) at scale \(s): \(a) vs \(b) at scale 1")
+            }
+        }
+    }
+
     @Test func aSetComparedWithItselfNeverDrifts() throws {
         let x = try SubstrateSupport.lowRank(n: 3_000, d: 12, r: 3, signal: 2, seed: 9)
         for seed in 0..<20 {
