@@ -96,4 +96,15 @@ struct ChangeOfVariablesTests {
         #expect(abs(report.baselineNLL - report.nll) < 0.5, "baseline \(report.baselineNLL), model \(report.nll)")
         #expect(abs(report.bitsPerDimension - report.nll / (Double(d) * log(2))) < 1e-12)
     }
+
+    @Test("score-SDE likelihoods of data-prediction models start where the noise std reaches the loss floor δ")
+    func scoreLikelihoodStart() throws {
+        let d = 3
+        let data = try ScoreSDEModel(denoiser: GaussianVelocityOracle(dimension: d, variance: 1, sigmaMin: 0),
+                                     configuration: ScoreSDEConfiguration(prediction: .data))
+        let noise = try ScoreSDEModel(denoiser: GaussianVelocityOracle(dimension: d, variance: 1, sigmaMin: 0),
+                                      configuration: ScoreSDEConfiguration())
+        #expect(abs(data.sde.marginalStd(data.likelihoodEpsilon) - ScoreSDEModel<Double>.dataPredictionFloor) < 1e-9)
+        #expect(noise.likelihoodEpsilon == noise.sde.trainingEpsilon)
+    }
 }

@@ -12,6 +12,8 @@ public struct LikelihoodOptions: Sendable {
     public var divergence: ChangeOfVariables.Divergence? = nil
     /// Seed of the Hutchinson probes.
     public var seed: UInt64 = 0
+    /// Score-SDE: the time the probability-flow integral starts from; nil chooses `ScoreSDEModel.likelihoodEpsilon`.
+    public var epsilon: Double? = nil
     public init() {}
 
     /// Exact divergence up to `exactDimensionLimit` dimensions (D vector–Jacobian products per evaluation), Hutchinson
@@ -37,11 +39,27 @@ extension FlowMatching: DensityModel {
 }
 
 extension ScoreSDEModel: DensityModel {
+    /// Where the probability-flow likelihood starts by default. With the papers' noise prediction, the training ε
+    /// (Song et al. 2021 integrate from 1e-5). With data prediction, ε̂ = (x − m·x̂₀)/s divides the network's error
+    /// by s, and the loss bounds its weight at s = δ (`dataPredictionFloor`): below that noise level x̂₀ is not
+    /// trained to within s of x, and the divergence, of order D·error/s², swamps the integral (a 1 500-step model
+    /// on moons in 8-D gave NLL 9.7e4 nats from 1e-5, against −16 for a fitted Gaussian). So the integral starts
+    /// where s(t) = δ: the result is the density of the data smoothed by the forward process to that noise level
+    /// (std ≈ δ in model units), which is what such a model represents.
+    public var likelihoodEpsilon: Double {
+        guard configuration.prediction == .data else { return sde.trainingEpsilon }
+        let floor = Self.dataPredictionFloor
+        var lo = sde.trainingEpsilon, hi = 1.0
+        guard sde.marginalStd(lo) < floor, sde.marginalStd(hi) > floor else { return sde.trainingEpsilon }
+        for _ in 0..<60 { let mid = 0.5 * (lo + hi); if sde.marginalStd(mid) < floor { lo = mid } else { hi = mid } }
+        return hi
+    }
+
     public func logLikelihood(modelUnits x: Tensor<S>, options: LikelihoodOptions) throws -> [Double] {
         let divergence = options.divergence ?? LikelihoodOptions.automatic(dimension: denoiser.dimension)
         let probes: Int? = { if case let .hutchinson(k) = divergence { return k }; return nil }()
         return try logLikelihood(x, steps: options.steps, method: options.method, hutchinsonProbes: probes,
-                                 noise: SeededNoise(seed: options.seed)).logLikelihood
+                                 noise: SeededNoise(seed: options.seed), epsilon: options.epsilon ?? likelihoodEpsilon).logLikelihood
     }
 }
 
