@@ -48,7 +48,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "flow-matching: minibatch OT pairing (none, exact, sinkhorn).") var pairing: String = "none"
     @Option(name: .customLong("sigma-min"), help: "flow-matching: σ_min of the linear path.") var sigmaMin: Double = 1e-4
     @Option(name: .customLong("skip-variance"), help: "ddpm (x0), flow-matching and score-sde (data): variance v of a Gaussian skip x̂ = c(t)·x_t + network, the exact denoiser of an isotropic noise floor: none (the default), median (the median eigenvalue of the training data's covariance) or a number. It restores the data's noise floor around a manifold (recall) at the cost of precision in high D; see the README.") var skipVariance: String = "none"
-    @Option(help: "flow-matching, score-sde and consistency: what the network predicts: data (x̂, the default: learns data on a low-dimensional manifold in high dimension), or velocity (flow matching) / noise (score-sde) / edm (consistency: EDM's c_skip/c_out), the papers' choices.") var prediction: String = "data"
+    @Option(help: "flow-matching, score-sde and consistency: what the network predicts: data (x̂, the default of flow-matching and score-sde: learns data on a low-dimensional manifold in high dimension), or velocity (flow matching) / noise (score-sde) / edm (consistency's default: EDM's c_skip/c_out), the papers' choices.") var prediction: String?
     @Option(help: "Network: mlp or dit (dit needs square images: D = side² values per row).") var denoiser: String = "mlp"
     @Option(help: "dit: patch side p (divides the image side).") var patch: Int = 2
     @Option(help: "dit: number of DiT blocks.") var depth: Int = 4
@@ -149,11 +149,11 @@ struct TrainCommand: ParsableCommand {
         case .scoreSDE:
             var s = try ScoreSDE(parsing: sde)
             if case .ve = s { s = try ScoreSDE.ve(fittedTo: x.shape[0] > 2000 ? x.slice(0..<2000) : x) }
-            model = try ScoreSDEModel(denoiser: net, configuration: ScoreSDEConfiguration(sde: s, prediction: ScorePrediction(parsing: prediction),
+            model = try ScoreSDEModel(denoiser: net, configuration: ScoreSDEConfiguration(sde: s, prediction: ScorePrediction(parsing: prediction ?? "data"),
                                                                                           skipVariance: try skip(x)))
         case .flowMatching:
             model = try FlowMatching(denoiser: net, configuration: FlowMatchingConfiguration(sigmaMin: sigmaMin, pairing: OTPairing(parsing: pairing),
-                                                                                             prediction: FlowPrediction(parsing: prediction),
+                                                                                             prediction: FlowPrediction(parsing: prediction ?? "data"),
                                                                                              skipVariance: try skip(x)))
         case .consistency:
             var teacherModel: (any ConsistencyTeacher<Float>)? = nil
@@ -173,7 +173,7 @@ struct TrainCommand: ParsableCommand {
             let sd: Double = sigmaData ?? { if case .digits = source { return 0.5 } else { return 1 } }()
             let schedule: ConsistencySchedule
             do {
-                schedule = try ConsistencySchedule(sigmaMax: sigmaMax, sigmaData: sd, prediction: ConsistencyPrediction(parsing: prediction))
+                schedule = try ConsistencySchedule(sigmaMax: sigmaMax, sigmaData: sd, prediction: ConsistencyPrediction(parsing: prediction ?? "edm"))
             } catch { throw InputError("--prediction / --sigma-max / --sigma-data: \(error)") }
             var cc = ConsistencyConfiguration(schedule: schedule, mode: teacherModel == nil ? .training : .distillation,
                                               initialSteps: ctInitialSteps, finalSteps: ctFinalSteps, distillationSteps: cdSteps)

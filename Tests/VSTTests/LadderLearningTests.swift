@@ -36,6 +36,7 @@ import Testing
     @Test("score-SDE learns moons in 64-D with vst train's defaults") func scoreSDE() throws { try Self.learns("score-sde", seed: 3) }
     @Test("VAE learns moons in 64-D with vst train's defaults") func vae() throws { try Self.learns("vae", seed: 3) }
     @Test("RealNVP learns moons in 64-D with vst train's defaults") func realNVP() throws { try Self.learns("realnvp", seed: 3) }
+    @Test("latent diffusion learns moons in 64-D with vst train's defaults") func latentDiffusion() throws { try Self.learns("latent-diffusion", seed: 3) }
 
     @Test("non-finite or out-of-range --ema-decay and --lr exit 2 naming the option (a NaN decay used to train all-NaN EMA weights)")
     func badTrainingNumbers() throws {
