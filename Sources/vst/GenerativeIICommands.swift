@@ -43,10 +43,16 @@ extension TrainCommand {
         guard let fam = GenerativeIIFamilyName(parsing: family) else { return false }
         let o = generativeII
         // Resuming may write over the file it resumes from; anything else needs --force.
-        if !force && FileManager.default.fileExists(atPath: output) && output != resume {
-            throw InputError("\(output) exists; pass --force to overwrite it")
+        if !force && FileManager.default.fileExists(atPath: output) && !(resume.map { Self.samePath($0, output) } ?? false) {
+            throw InputError(resume == nil ? "\(output) exists; pass --force to overwrite it"
+                                           : "\(output) exists and is not the --resume file \(resume!); pass --force to overwrite it")
         }
         guard steps >= 1, batchSize >= 1, hidden >= 1 else { throw InputError("--steps, --batch-size and --hidden must be ≥ 1") }
+        guard emaDecay.isFinite, (0...1).contains(emaDecay) else { throw InputError("--ema-decay must be a number in [0, 1], got \(emaDecay)") }
+        if (fam == .gan || fam == .wganGP || fam == .cgan) && emaDecay >= 1 {
+            throw InputError("--ema-decay \(emaDecay): a GAN's generator average needs a decay below 1 (0: none)")
+        }
+        guard lr.isFinite, lr > 0 else { throw InputError("--lr must be a positive number, got \(lr)") }
         var resumed: GenerativeIIModelFile<Float>? = nil
         if let r = resume {
             let f: GenerativeIIModelFile<Float>
@@ -67,6 +73,7 @@ extension TrainCommand {
         if let h = o.hiddenLayers, h < 0 { throw InputError("--hidden-layers must be ≥ 0") }
         let source: DataSource
         do { source = try DataSource(parsing: data, dimension: dim) } catch { throw InputError("\(error)") }
+        try checkAllocationSizes(source)
         let loaded = try source.load(count: count, seed: seed, as: Float.self)
         let isDigits: Bool = { if case .digits = source { return true } else { return false } }()
         let lrGiven: Double? = lr == defaultTrainLearningRate ? nil : lr
@@ -161,6 +168,8 @@ extension TrainCommand {
                 if objective == .wasserstein { c.penaltyWeight = o.penalty }
                 if let k = o.criticSteps { c.criticSteps = k }
                 if let l = lrGiven { c.learningRate = l }
+                // vst train samples an average of the generator's weights (--ema-decay, 0: the raw generator).
+                c.emaDecay = emaDecay
                 built = try GAN<Float>(c, seed: seed)
             case .realNVP:
                 var c = RealNVPConfiguration(dimension: d, couplings: o.couplings, hidden: hidden, hiddenLayers: o.hiddenLayers ?? 2, actNorm: !o.noActnorm)
@@ -245,7 +254,6 @@ extension SampleCommand {
         guard GenerativeIIModelFile<Float>.isModelFile(model) else { return false }
         let file = try GenerativeIIModelFile<Float>.load(model)
         guard n >= 1 else { throw InputError("-n must be ≥ 1") }
-        if !force && FileManager.default.fileExists(atPath: output) { throw InputError("\(output) exists; pass --force to overwrite it") }
         let start = Date()
         var labels: [Int]? = nil
         if let a = label, let b = generativeII.classLabel, a != b {
@@ -264,16 +272,17 @@ extension SampleCommand {
             throw InputError("--label: \(model) is not class-conditional")
         }
         let samples: Tensor<Float>
+        var recorder: TrajectoryRecorder<Float>? = nil
         if let ld = file.model as? LatentDiffusion<Float> {
-            let recorder = try trajectory.map { _ in try TrajectoryRecorder<Float>(every: every, rows: trajectoryRows) }
+            recorder = try trajectory.map { _ in try TrajectoryRecorder<Float>(every: every, rows: trajectoryRows) }
             samples = try ld.sample(n, seed: seed, steps: steps, recorder: recorder)
-            if let t = trajectory, let rec = recorder { try rec.write(npy: t, overwrite: force) }
         } else {
             if trajectory != nil { throw InputError("--trajectory: \(file.model.familyName.rawValue) samples in one step (latent-diffusion records its latent trajectory)") }
             samples = try file.model.generate(n, labels: labels, seed: seed)
         }
         let out = try file.scaling.invert(samples)
-        try out.save(npy: output, overwrite: force)
+        try writeOutputs(samples: { try out.save(npy: output, overwrite: force) },
+                         trajectory: trajectory.flatMap { t in recorder.map { rec in { try rec.write(npy: t, overwrite: force) } } })
         print(String(format: "%@ model: %d samples × %d in %.2f s; wrote %@", file.model.familyName.rawValue, n, out.shape[1],
                      Date().timeIntervalSince(start), output))
         return true

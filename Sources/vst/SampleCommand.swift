@@ -39,6 +39,7 @@ struct SampleCommand: ParsableCommand {
     @OptionGroup(title: "VAE, VQ-VAE, GAN, RealNVP and latent-diffusion options") var generativeII: GenerativeIISampleOptions
 
     func run() throws {
+        try checkOutputs()
         if try runGenerativeII() { return }
         let file = try GenerativeModelFile<Float>.load(model, useEMA: true)
         let name: SamplerName?
@@ -52,10 +53,42 @@ struct SampleCommand: ParsableCommand {
         let progress = Progress(label: "sampling", quiet: quiet)
         let start = Date()
         let r = try file.sample(n, sampler: name, steps: steps, seed: seed, options: o, recorder: recorder) { progress.update($0, $1) }
-        try r.samples.save(npy: output, overwrite: force)
-        if let t = trajectory, let rec = recorder { try rec.write(npy: t, overwrite: force) }
+        try writeOutputs(samples: { try r.samples.save(npy: output, overwrite: force) },
+                         trajectory: trajectory.flatMap { t in recorder.map { rec in { try rec.write(npy: t, overwrite: force) } } })
         print(String(format: "%@ model: %d samples × %d in %.2f s, %d network evaluations per batch, %d steps; wrote %@",
                      file.family.familyName.rawValue, n, r.samples.shape[1], Date().timeIntervalSince(start),
                      r.evaluations / Swift.max(1, (n + batchSize - 1) / batchSize), r.steps, output))
+    }
+}
+
+extension SampleCommand {
+    /// Refuses, before any sampling, outputs that could not all be written: an existing -o or --trajectory file
+    /// without --force, the two naming one file, or a directory that does not exist.
+    func checkOutputs() throws {
+        var outputs = [("-o", output)]
+        if let t = trajectory {
+            guard !TrainCommand.samePath(t, output) else { throw InputError("--trajectory \(t) and -o \(output) name the same file") }
+            outputs.append(("--trajectory", t))
+        }
+        for (option, path) in outputs {
+            if !force && FileManager.default.fileExists(atPath: path) { throw InputError("\(option) \(path) exists; pass --force to overwrite it") }
+            let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw InputError("\(option) \(path): the directory \(dir) does not exist")
+            }
+        }
+    }
+
+    /// Writes the samples, then the trajectory (each write is atomic); when the trajectory cannot be written the
+    /// samples file is removed again if this run created it, so a failed command leaves no partial output.
+    func writeOutputs(samples: () throws -> Void, trajectory: (() throws -> Void)?) throws {
+        let existed = FileManager.default.fileExists(atPath: output)
+        try samples()
+        guard let trajectory else { return }
+        do { try trajectory() } catch {
+            if !existed { try? FileManager.default.removeItem(atPath: output) }
+            throw InputError("--trajectory \(self.trajectory ?? ""): \(error)" + (existed ? "" : "; \(output) was removed again"))
+        }
     }
 }

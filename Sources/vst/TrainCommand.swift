@@ -42,7 +42,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Seed of the network initialisation, batches and noise.") var seed: UInt64 = 0
     @Option(help: "Hidden width of the MLP denoiser.") var hidden: Int = 128
     @Option(help: "Residual blocks of the MLP denoiser.") var blocks: Int = 3
-    @Option(name: .customLong("ema-decay"), help: "EMA decay of the sampling weights.") var emaDecay: Double = 0.999
+    @Option(name: .customLong("ema-decay"), help: "EMA decay of the sampling weights (diffusion families; gan, wgan-gp, cgan: an average of the generator, 0: none).") var emaDecay: Double = 0.999
     @Option(help: "ddpm: beta schedule (linear, cosine, scaled-linear).") var schedule: String = "linear"
     @Option(help: "ddpm: diffusion steps T.") var timesteps: Int = 1000
     @Option(help: "ddpm: prediction target (x0, the default: learns data on a low-dimensional manifold in high dimension; epsilon, the paper's; v).") var target: String = "x0"
@@ -53,7 +53,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "flow-matching: minibatch OT pairing (none, exact, sinkhorn).") var pairing: String = "none"
     @Option(name: .customLong("sigma-min"), help: "flow-matching: σ_min of the linear path.") var sigmaMin: Double = 1e-4
     @Option(name: .customLong("skip-variance"), help: "ddpm (x0), flow-matching and score-sde (data): variance v of a Gaussian skip x̂ = c(t)·x_t + network, the exact denoiser of an isotropic noise floor: none (the default), median (the median eigenvalue of the training data's covariance) or a number. It restores the data's noise floor around a manifold (recall) at the cost of precision in high D; see the README.") var skipVariance: String = "none"
-    @Option(help: "flow-matching and score-sde: what the network predicts: data (x̂, the default: learns data on a low-dimensional manifold in high dimension), or velocity (flow matching) / noise (score-sde), the papers' choices.") var prediction: String = "data"
+    @Option(help: "flow-matching, score-sde and consistency: what the network predicts: data (x̂, the default of flow-matching and score-sde: learns data on a low-dimensional manifold in high dimension), or velocity (flow matching) / noise (score-sde) / edm (consistency's default: EDM's c_skip/c_out), the papers' choices.") var prediction: String?
     @Option(help: "Network: mlp or dit (dit needs square images: D = side² values per row).") var denoiser: String = "mlp"
     @Option(help: "dit: patch side p (divides the image side).") var patch: Int = 2
     @Option(help: "dit: number of DiT blocks.") var depth: Int = 4
@@ -97,7 +97,25 @@ struct TrainCommand: ParsableCommand {
         if !force && resume == nil && FileManager.default.fileExists(atPath: output) {
             throw InputError("\(output) exists; pass --force to overwrite it")
         }
+        // Resuming writes over the file it resumes from; any other existing output needs --force.
+        if let r = resume, !force, !Self.samePath(r, output), FileManager.default.fileExists(atPath: output) {
+            throw InputError("\(output) exists and is not the --resume file \(r); pass --force to overwrite it")
+        }
         let source = try DataSource(parsing: data, dimension: dim)
+        if let r = resume {
+            // Step k's batch and noise come from (seed, k) and the data: a run resumed with others would silently
+            // continue a different run.
+            let f: GenerativeModelFile<Float>
+            do { f = try GenerativeModelFile<Float>.load(r) } catch { throw InputError("--resume \(r): \(error)") }
+            guard f.metadata["seed"] == String(seed) else {
+                throw InputError("--resume \(r): trained with --seed \(f.metadata["seed"] ?? "?"); pass the same --seed (step k's batch and noise come from the seed and k)")
+            }
+            guard f.metadata["data"] == source.description else {
+                throw InputError("--resume \(r): trained on --data \(f.metadata["data"] ?? "?"), not \(source.description)")
+            }
+        }
+        guard steps >= 1, batchSize >= 1, hidden >= 1 else { throw InputError("--steps, --batch-size and --hidden must be ≥ 1") }
+        try checkAllocationSizes(source)
         let loaded = try source.load(count: count, seed: seed, as: Float.self)
         let teacherFile = try teacher.map { try GenerativeModelFile<Float>.load($0, useEMA: true) }
         let scaling: AffineScaling
@@ -136,11 +154,11 @@ struct TrainCommand: ParsableCommand {
         case .scoreSDE:
             var s = try ScoreSDE(parsing: sde)
             if case .ve = s { s = try ScoreSDE.ve(fittedTo: x.shape[0] > 2000 ? x.slice(0..<2000) : x) }
-            model = try ScoreSDEModel(denoiser: net, configuration: ScoreSDEConfiguration(sde: s, prediction: ScorePrediction(parsing: prediction),
+            model = try ScoreSDEModel(denoiser: net, configuration: ScoreSDEConfiguration(sde: s, prediction: ScorePrediction(parsing: prediction ?? "data"),
                                                                                           skipVariance: try skip(x)))
         case .flowMatching:
             model = try FlowMatching(denoiser: net, configuration: FlowMatchingConfiguration(sigmaMin: sigmaMin, pairing: OTPairing(parsing: pairing),
-                                                                                             prediction: FlowPrediction(parsing: prediction),
+                                                                                             prediction: FlowPrediction(parsing: prediction ?? "data"),
                                                                                              skipVariance: try skip(x)))
         case .consistency:
             var teacherModel: (any ConsistencyTeacher<Float>)? = nil
@@ -159,7 +177,9 @@ struct TrainCommand: ParsableCommand {
             // σ_data: 0.5 for the digits in [−1, 1] (the paper's images); 1 for standardised data.
             let sd: Double = sigmaData ?? { if case .digits = source { return 0.5 } else { return 1 } }()
             let schedule: ConsistencySchedule
-            do { schedule = try ConsistencySchedule(sigmaMax: sigmaMax, sigmaData: sd) } catch { throw InputError("\(error)") }
+            do {
+                schedule = try ConsistencySchedule(sigmaMax: sigmaMax, sigmaData: sd, prediction: ConsistencyPrediction(parsing: prediction ?? "edm"))
+            } catch { throw InputError("--prediction / --sigma-max / --sigma-data: \(error)") }
             var cc = ConsistencyConfiguration(schedule: schedule, mode: teacherModel == nil ? .training : .distillation,
                                               initialSteps: ctInitialSteps, finalSteps: ctFinalSteps, distillationSteps: cdSteps)
             do {
@@ -223,5 +243,57 @@ extension TrainCommand {
         case "isotropic": return try AffineScaling.isotropic(data)
         default: throw InputError("--scaling \(dataScaling): expected standardize or isotropic")
         }
+    }
+}
+
+extension TrainCommand {
+    /// Refuses, before anything is allocated, sizes whose tensors this machine could not hold: the toy data
+    /// (--count × --dim), a hidden×hidden weight matrix (--hidden), a hidden×D one (--hidden with --dim), the
+    /// activations of a batch (--batch-size × --hidden), the networks' depth (--blocks, --hidden-layers, --couplings)
+    /// and the codebook (--codebook-size × --latent-dim × --code-positions). Each product is taken in 4-byte
+    /// floats without overflow and compared with the physical memory; the error names the option (exit 2) instead
+    /// of an abort inside malloc.
+    func checkAllocationSizes(_ source: DataSource) throws {
+        let limit = Swift.max(Int64(1) << 30, Int64(clamping: ProcessInfo.processInfo.physicalMemory))
+        func product(_ xs: [Int]) -> Int64? {
+            var p: Int64 = 4
+            for x in xs {
+                let (r, o) = p.multipliedReportingOverflow(by: Int64(Swift.max(0, x)))
+                if o { return nil }
+                p = r
+            }
+            return p
+        }
+        func check(_ option: String, _ value: Int, _ what: String, _ xs: [Int]) throws {
+            if let b = product(xs), b <= limit { return }
+            let bytes = xs.reduce(4.0) { $0 * Double($1) }
+            throw InputError(String(format: "%@ %d: %@ would need %.3g bytes, more than this machine's %.3g bytes of memory",
+                                    option, value, what, bytes, Double(limit)))
+        }
+        var d = 64
+        if case let .toy(_, dimension) = source {
+            d = dimension
+            try check("--dim", dimension, "the lifting matrix (\(dimension) × \(dimension))", [dimension, dimension])
+            if let c = count { try check("--count", c, "the data (\(c) × \(dimension))", [c, dimension]) }
+        }
+        let o = generativeII
+        let depth = Swift.max(blocks, o.hiddenLayers ?? 3, o.couplings) + 1
+        try check("--hidden", hidden, "a \(hidden) × \(hidden) weight matrix", [hidden, hidden])
+        try check("--hidden", hidden, "a \(hidden) × \(d) weight matrix", [hidden, d])
+        try check("--batch-size", batchSize, "a batch's activations (\(batchSize) × \(Swift.max(hidden, d)))", [batchSize, Swift.max(hidden, d)])
+        try check(blocks >= depth - 1 ? "--blocks" : (o.couplings >= depth - 1 ? "--couplings" : "--hidden-layers"), depth - 1,
+                  "\(depth - 1) layers of \(hidden) × \(hidden)", [depth, hidden, hidden])
+        let codes = o.latentDim ?? 16
+        try check("--latent-dim", codes, "a \(codes) × \(hidden) weight matrix", [codes, hidden])
+        try check("--codebook-size", o.codebookSize, "the codebook (\(o.codebookSize) × \(codes))", [o.codebookSize, codes])
+        try check("--code-positions", o.codePositions, "the code vectors (\(o.codePositions) × \(codes) × \(hidden))", [o.codePositions, codes, hidden])
+    }
+}
+
+extension TrainCommand {
+    /// Whether two paths name the same file (after standardising and resolving symbolic links).
+    static func samePath(_ a: String, _ b: String) -> Bool {
+        URL(fileURLWithPath: a).standardizedFileURL.resolvingSymlinksInPath().path
+            == URL(fileURLWithPath: b).standardizedFileURL.resolvingSymlinksInPath().path
     }
 }

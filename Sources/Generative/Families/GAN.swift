@@ -43,6 +43,12 @@ public struct GANConfiguration: Sendable, Equatable, Codable {
     public var beta2: Double
     /// Slope of the discriminator's leaky ReLU.
     public var leakySlope: Double = 0.2
+    /// Decay of an exponential moving average of the generator's weights, used for sampling (nil or 0: sample the
+    /// raw generator, as the papers do). The average θ̄ ← d·θ̄ + (1 − d)·θ after each generator step, with
+    /// d = min(decay, (1 + n)/(10 + n)) after n updates, smooths out the oscillation of simultaneous gradient play
+    /// around its equilibrium (Yazıcı et al. 2019, "The Unusual Effectiveness of Averaging in GAN Training";
+    /// Karras et al. 2018).
+    public var emaDecay: Double? = nil
 
     public init(dimension: Int, objective: GANObjective = .nonSaturating, latentDimension: Int = 16, hidden: Int = 256,
                 hiddenLayers: Int = 3, classCount: Int = 0) {
@@ -58,7 +64,8 @@ public struct GANConfiguration: Sendable, Equatable, Codable {
 
     func validate() throws {
         guard dimension >= 1, latentDimension >= 1, hidden >= 1, hiddenLayers >= 0, classCount >= 0, classEmbedding >= 1,
-              penaltyWeight >= 0, criticSteps >= 1, learningRate > 0, beta1 >= 0, beta1 < 1, beta2 >= 0, beta2 < 1 else {
+              penaltyWeight >= 0, criticSteps >= 1, learningRate > 0, beta1 >= 0, beta1 < 1, beta2 >= 0, beta2 < 1,
+              (emaDecay ?? 0) >= 0, (emaDecay ?? 0) < 1 else {
             throw TensorError.invalidArgument("GAN: invalid configuration \(self)")
         }
     }
@@ -84,6 +91,53 @@ public final class GAN<S: BLASScalar>: GenerativeIIModel {
     /// Its two optimisers, for model files and exact resume.
     public var optimizers: [(name: String, optimizer: Adam<S>)] { [("generator", generatorOptimizer), ("discriminator", discriminatorOptimizer)] }
 
+    /// The moving average of the generator's weights (in `generatorModules.parameters` order) when
+    /// `configuration.emaDecay` > 0, and its number of updates.
+    public private(set) var generatorAverage: [Tensor<S>]?
+    public private(set) var averageUpdates = 0
+
+    public var buffers: [String: Tensor<S>] {
+        guard let a = generatorAverage else { return [:] }
+        var b: [String: Tensor<S>] = ["ema_updates": Tensor(scalar: S(averageUpdates))]
+        for ((n, _), w) in zip(generatorModules.namedParameters(), a) { b["ema." + n] = w }
+        return b
+    }
+
+    public func loadBuffers(_ b: [String: Tensor<S>]) throws {
+        guard generatorAverage != nil else { return }
+        generatorAverage = try generatorModules.namedParameters().map { n, p in
+            guard let w = b["ema." + n] else { throw TensorError.invalidArgument("GAN: the generator's average '\(n)' is missing") }
+            guard w.shape == p.shape else { throw TensorError.invalidArgument("GAN: the generator's average '\(n)' has shape \(w.shape), expected \(p.shape)") }
+            return w
+        }
+        averageUpdates = Int(b["ema_updates"]?.scalars.first ?? 0)
+    }
+
+    /// θ̄ ← d·θ̄ + (1 − d)·θ with d = min(decay, (1 + n)/(10 + n)).
+    func updateAverage() throws {
+        guard var a = generatorAverage, let decay = configuration.emaDecay else { return }
+        let d = Swift.min(decay, Double(1 + averageUpdates) / Double(10 + averageUpdates))
+        for (i, p) in generatorModules.parameters.enumerated() {
+            var e = a[i]
+            a[i] = Tensor(scalar: 0)
+            e *= S(d)
+            try e.addScaled(p.value, S(1 - d))
+            a[i] = e
+        }
+        generatorAverage = a
+        averageUpdates += 1
+    }
+
+    /// Runs `body` with the averaged generator weights swapped in (the raw ones when there is no average).
+    func withAveragedGenerator<R>(_ body: () throws -> R) throws -> R {
+        guard let a = generatorAverage else { return try body() }
+        let params = generatorModules.parameters
+        let saved = params.map(\.value)
+        for (p, w) in zip(params, a) { p.value = w }
+        defer { for (p, w) in zip(params, saved) { p.value = w } }
+        return try body()
+    }
+
     public var familyName: GenerativeIIFamilyName {
         configuration.classCount > 0 ? .cgan : (configuration.objective == .wasserstein ? .wganGP : .gan)
     }
@@ -106,6 +160,7 @@ public final class GAN<S: BLASScalar>: GenerativeIIModel {
         generatorModules = ModuleGroup(gm)
         discriminatorModules = ModuleGroup(dm)
         networks = ModuleGroup(gm + dm)
+        if let d = c.emaDecay, d > 0 { generatorAverage = generatorModules.parameters.map(\.value) }
     }
 
     public func configurationJSON() throws -> String { try GenII.json(configuration) }
@@ -200,17 +255,19 @@ public final class GAN<S: BLASScalar>: GenerativeIIModel {
         generatorOptimizer.zeroGrad()
         try gLoss.backward()
         try generatorOptimizer.step()
+        try updateAverage()
         discriminatorOptimizer.zeroGrad()
         var out: StepStatistics = [("d_loss", dLoss), ("g_loss", Double(gLoss.scalar))]
         if configuration.objective == .wasserstein { out.append(("penalty", penalty)) }
         return out
     }
 
-    /// `n` samples G(z) with z ~ N(0, I) (row i depends only on (seed, i)); labels for a conditional GAN.
+    /// `n` samples G(z) with z ~ N(0, I) (row i depends only on (seed, i)); labels for a conditional GAN. The
+    /// averaged generator is used when there is one.
     public func sample(_ n: Int, labels: [Int]? = nil, seed: UInt64) throws -> Tensor<S> {
         guard n >= 1 else { throw TensorError.invalidArgument("GAN.sample: n must be ≥ 1, got \(n)") }
         let z: Tensor<S> = GenII.normal(n, configuration.latentDimension, seed: seed)
-        return try noGrad { try generate(Variable(z), labels: labels).value }
+        return try withAveragedGenerator { try noGrad { try generate(Variable(z), labels: labels).value } }
     }
 
     public func generate(_ n: Int, labels: [Int]?, seed: UInt64) throws -> Tensor<S> {

@@ -65,8 +65,15 @@ public struct CodebookUsage: Sendable {
 ///     N_k ← γN_k + (1 − γ)n_k,  m_k ← γm_k + (1 − γ)Σ_{i: k*_i = k} z_e,i,
 ///     Ñ_k = (N_k + ε)/(N + Kε)·N  (N = Σ_k N_k),  e_k = m_k/Ñ_k.
 ///
-/// Distances use ‖z‖² − 2z·e + ‖e‖² (one gemm). Sampling (`generate`) draws each position's code from its
-/// empirical frequency in training (an independent categorical prior; the paper fits an autoregressive one).
+/// Distances use ‖z‖² − 2z·e + ‖e‖² (one gemm).
+///
+/// Sampling (`generate`) draws from the prior over code tuples. After `fitPrior(_:)` (which `vst train` calls once
+/// training has ended, as the paper fits its prior to the trained model's codes) that is the empirical *joint*
+/// distribution of the training rows' code tuples (k₁, …, k_P) — the maximum-likelihood categorical prior over
+/// tuples, which an autoregressive prior p(k₁)·p(k₂|k₁)·… fitted without limit on the training codes reaches.
+/// Without it (files written before) each position's code is drawn independently from its frequency during
+/// training; that product of marginals combines codes that never occur together, and its decodes fall off the
+/// data manifold (moons lifted to 64-D: precision below the Gaussian baseline's).
 public final class VQVAE<S: BLASScalar>: GenerativeIIModel {
     public typealias Scalar = S
     public let configuration: VQVAEConfiguration
@@ -79,6 +86,8 @@ public final class VQVAE<S: BLASScalar>: GenerativeIIModel {
     public private(set) var embedSum: Tensor<S>
     /// Uses of each code at each position during training [positions, K] (the sampling prior).
     public private(set) var positionCounts: Tensor<S>
+    /// The code tuples [m, positions] of the training rows under the trained model (the joint prior), or nil.
+    public private(set) var priorCodes: Tensor<S>?
     /// Uses of each code since the last dead-code check.
     public private(set) var recentUse: [Int]
     /// Codes restarted so far.
@@ -110,13 +119,30 @@ public final class VQVAE<S: BLASScalar>: GenerativeIIModel {
     public func configurationJSON() throws -> String { try GenII.json(configuration) }
 
     public var buffers: [String: Tensor<S>] {
-        ["cluster_size": clusterSize, "embed_sum": embedSum, "position_counts": positionCounts]
+        var b = ["cluster_size": clusterSize, "embed_sum": embedSum, "position_counts": positionCounts]
+        if let p = priorCodes { b["prior_codes"] = p }
+        return b
     }
 
     public func loadBuffers(_ b: [String: Tensor<S>]) throws {
         if let t = b["cluster_size"] { clusterSize = t }
         if let t = b["embed_sum"] { embedSum = t }
         if let t = b["position_counts"] { positionCounts = t }
+        if let t = b["prior_codes"] {
+            guard t.rank == 2, t.shape[0] >= 1, t.shape[1] == configuration.positions,
+                  t.scalars.allSatisfy({ $0 >= 0 && Int($0) < configuration.codeCount && $0 == $0.rounded() }) else {
+                throw TensorError.invalidArgument("VQ-VAE: prior_codes must be [m ≥ 1, \(configuration.positions)] codes in 0..<\(configuration.codeCount), got \(t.shape)")
+            }
+            priorCodes = t
+        }
+    }
+
+    /// Fits the joint prior: the code tuples of the rows of `x` (model units) under the current encoder and
+    /// codebook. Sampling then draws a tuple uniformly from them.
+    public func fitPrior(_ x: Tensor<S>) throws {
+        let codes = try encode(x)
+        guard !codes.isEmpty else { throw TensorError.invalidArgument("VQ-VAE.fitPrior: no rows") }
+        priorCodes = try Tensor(codes.flatMap { $0.map { S($0) } }, shape: [codes.count, configuration.positions])
     }
 
     // MARK: Quantisation
@@ -277,6 +303,15 @@ public final class VQVAE<S: BLASScalar>: GenerativeIIModel {
     public func generate(_ n: Int, labels: [Int]?, seed: UInt64) throws -> Tensor<S> {
         guard n >= 1 else { throw TensorError.invalidArgument("VQ-VAE: n must be ≥ 1, got \(n)") }
         let P = configuration.positions, K = configuration.codeCount
+        if let prior = priorCodes {
+            let m = prior.shape[0], t = prior.scalars
+            let codes: [[Int]] = (0..<n).map { i in
+                var g = SeededNoise(seed: seed).generator(row: i, step: 0, stream: NoiseStream(rawValue: 131))
+                let r = g.nextInt(below: m)
+                return (0..<P).map { Int(t[r * P + $0]) }
+            }
+            return try decode(codes: codes)
+        }
         let pc = positionCounts.scalars.map { Double($0) + 1e-9 }
         let codes: [[Int]] = (0..<n).map { i in
             var g = SeededNoise(seed: seed).generator(row: i, step: 0, stream: NoiseStream(rawValue: 131))

@@ -12,6 +12,16 @@ import Linear
 /// asymmetry, which is that of the paper's code and what the published values need: c_skip shifts σ by σ_min,
 /// c_out's denominator does not. With the defaults (σ_min 0.002, σ_max 80, ρ = 7, σ_data 0.5):
 /// c_skip(1) = 0.20064, c_out(1) = 0.44632.
+///
+/// With `prediction` `.data` the network predicts the clean data itself at every noise level above the boundary:
+///
+///     c_skip(σ) = σ_min² / ((σ − σ_min)² + σ_min²),     c_out(σ) = 1 − c_skip(σ),
+///
+/// so f_θ(x, σ_min) = x still, c_skip has fallen to ½ at 2σ_min and f_θ ≈ F_θ beyond. EDM's c_skip with σ_data
+/// keeps a share of x_σ = x + σ·z for σ ≲ σ_data, which the network then has to cancel with c_out·F: full-rank noise
+/// in every dimension, which a small MLP cannot output when the data lie on a low-dimensional manifold in many
+/// dimensions (the same cause as DDPM's ε target there; Li & He 2025, "Back to Basics: Let Denoising Generative
+/// Models Denoise"). The data, by contrast, are low-rank. c_in is EDM's in both cases.
 public struct ConsistencySchedule: Sendable, Equatable {
     /// σ_min = ε, the smallest noise level (the boundary): 0.002.
     public var sigmaMin: Double
@@ -21,24 +31,29 @@ public struct ConsistencySchedule: Sendable, Equatable {
     public var rho: Double
     /// σ_data, the standard deviation of the data: 0.5.
     public var sigmaData: Double
+    /// What F_θ predicts: `.edm` (the paper's c_skip/c_out) or `.data` (the clean data above the boundary).
+    public var prediction: ConsistencyPrediction = .edm
 
     /// The paper's defaults.
-    public init(sigmaMin: Double = 0.002, sigmaMax: Double = 80, rho: Double = 7, sigmaData: Double = 0.5) throws {
+    public init(sigmaMin: Double = 0.002, sigmaMax: Double = 80, rho: Double = 7, sigmaData: Double = 0.5,
+                prediction: ConsistencyPrediction = .edm) throws {
         guard sigmaMin > 0, sigmaMax > sigmaMin, sigmaMax.isFinite, rho > 0, sigmaData > 0 else {
             throw TensorError.invalidArgument("consistency schedule: need 0 < σ_min < σ_max, ρ > 0 and σ_data > 0, got σ_min \(sigmaMin), σ_max \(sigmaMax), ρ \(rho), σ_data \(sigmaData)")
         }
-        self.sigmaMin = sigmaMin; self.sigmaMax = sigmaMax; self.rho = rho; self.sigmaData = sigmaData
+        self.sigmaMin = sigmaMin; self.sigmaMax = sigmaMax; self.rho = rho; self.sigmaData = sigmaData; self.prediction = prediction
     }
 
-    /// c_skip(σ) = σ_data²/((σ − σ_min)² + σ_data²).
+    /// c_skip(σ) = σ_data²/((σ − σ_min)² + σ_data²) (`.edm`), or σ_min²/((σ − σ_min)² + σ_min²) (`.data`).
     public func cSkip(_ sigma: Double) -> Double {
         let d = sigma - sigmaMin
-        return sigmaData * sigmaData / (d * d + sigmaData * sigmaData)
+        let s = prediction == .edm ? sigmaData : sigmaMin
+        return s * s / (d * d + s * s)
     }
 
-    /// c_out(σ) = σ_data·(σ − σ_min)/√(σ² + σ_data²).
+    /// c_out(σ) = σ_data·(σ − σ_min)/√(σ² + σ_data²) (`.edm`), or 1 − c_skip(σ) (`.data`).
     public func cOut(_ sigma: Double) -> Double {
-        sigmaData * (sigma - sigmaMin) / (sigma * sigma + sigmaData * sigmaData).squareRoot()
+        if prediction == .data { return 1 - cSkip(sigma) }
+        return sigmaData * (sigma - sigmaMin) / (sigma * sigma + sigmaData * sigmaData).squareRoot()
     }
 
     /// c_in(σ) = 1/√(σ² + σ_data²).

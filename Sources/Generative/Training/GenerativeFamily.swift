@@ -100,10 +100,14 @@ extension ConsistencyModel: TrainableFamily {
     public var familyName: FamilyName { .consistency }
     public var configurationMetadata: [String: String] {
         let c = configuration, s = c.schedule
-        return ["sigma_min": String(s.sigmaMin), "sigma_max": String(s.sigmaMax), "rho": String(s.rho), "sigma_data": String(s.sigmaData),
+        var m: [String: String] = ["sigma_min": String(s.sigmaMin), "sigma_max": String(s.sigmaMax), "rho": String(s.rho), "sigma_data": String(s.sigmaData),
                 "mode": c.mode.rawValue, "ct_s0": String(c.initialSteps), "ct_s1": String(c.finalSteps), "ct_mu0": String(c.initialDecay),
                 "cd_steps": String(c.distillationSteps), "cd_mu": String(c.distillationDecay), "metric": c.metric.name,
-                "weighting": c.weighting.rawValue, "noise_sampling": c.noiseSampling.name].merging(c.trainingDecay.map { ["ct_mu_fixed": String($0)] } ?? [:]) { $1 }
+                "weighting": c.weighting.rawValue, "noise_sampling": c.noiseSampling.name]
+        if let d = c.trainingDecay { m["ct_mu_fixed"] = String(d) }
+        // Files written before the data prediction have no key and load with the paper's EDM parameterisation.
+        if s.prediction != .edm { m["prediction"] = s.prediction.rawValue }
+        return m
     }
 
     public func willTrain(step k: Int, of totalSteps: Int) throws {
@@ -138,7 +142,8 @@ extension ConsistencyModel: TrainableFamily {
             guard let v = m[k].flatMap(Double.init) else { throw TensorError.invalidArgument("consistency model file: metadata '\(k)' is missing or not a number") }
             return v
         }
-        let s = try ConsistencySchedule(sigmaMin: number("sigma_min"), sigmaMax: number("sigma_max"), rho: number("rho"), sigmaData: number("sigma_data"))
+        let s = try ConsistencySchedule(sigmaMin: number("sigma_min"), sigmaMax: number("sigma_max"), rho: number("rho"), sigmaData: number("sigma_data"),
+                                       prediction: ConsistencyPrediction(parsing: m["prediction"] ?? "edm"))
         return ConsistencyConfiguration(schedule: s, mode: try ConsistencyMode(parsing: m["mode"] ?? "ct"), initialSteps: Int(try number("ct_s0")),
                                         finalSteps: Int(try number("ct_s1")), initialDecay: try number("ct_mu0"),
                                         distillationSteps: Int(try number("cd_steps")), distillationDecay: try number("cd_mu"),

@@ -181,6 +181,9 @@ public enum GenerativeIITrainer {
             }
         }
         model.networks.eval()
+        // The VQ-VAE's prior is fitted to the trained model's codes of the training rows (van den Oord et al. 2017
+        // fit theirs after training the autoencoder).
+        if let vq = model as? VQVAE<M.Scalar> { try vq.fitPrior(data) }
         func mean(_ part: ArraySlice<StepStatistics>) -> StepStatistics {
             guard let first = part.first else { return [] }
             return first.indices.map { i in (first[i].0, part.map { $0[i].1 }.reduce(0, +) / Double(part.count)) }
