@@ -1,12 +1,12 @@
 import Foundation
 import Linear
 
-// Multi-model alignment A1 / A2 / A3 (spec §8): paired X [n, D₁] and Y [n, D₂] — the same n inputs through two
+// Multi-model alignment A1 / A2 / A3 (docs/method.md §8): paired X [n, D₁] and Y [n, D₂] — the same n inputs through two
 // models, D₁ ≠ D₂ allowed — compared by CKA (linear, debiased, RBF), SVCCA, orthogonal Procrustes (full space and
 // the two cores), mutual k-NN overlap and linear predictivity. Every measure is its own public function; inputs may
 // be Float or Double and are analysed in Double.
 
-/// The rules of the alignment regimes (spec §8), with the spec's defaults.
+/// The rules of the alignment regimes (docs/method.md §8), with the defaults of docs/method.md.
 public struct AlignmentThresholds: Sendable {
     /// A1 needs linear CKA ≥ `a1LinearCKA` …
     public var a1LinearCKA = 0.8
@@ -17,7 +17,7 @@ public struct AlignmentThresholds: Sendable {
     public init() {}
 }
 
-/// Settings of the measures, with the spec's defaults.
+/// Settings of the measures, with the defaults of docs/method.md.
 public struct AlignmentOptions: Sendable {
     /// Neighbours of the mutual k-NN overlap (k = 10; lowered to n − 1, with a warning, for tiny n).
     public var mutualNeighbors = 10
@@ -134,7 +134,7 @@ public struct AlignmentReport: Sendable, JSONReportable {
     }
 }
 
-/// The measures of spec §8, each usable on its own, and `compare`, which runs them all and classifies.
+/// The measures of docs/method.md §8, each usable on its own, and `compare`, which runs them all and classifies.
 public enum Alignment {
     // MARK: Input checks
 
@@ -497,7 +497,7 @@ public enum Alignment {
 
     /// Orthogonal Procrustes between the two cores: each side's top-c principal coordinates (centred, normalised),
     /// with the c×c rotation that aligns them. `dimension` nil → c = min(k*_X, k*_Y, 9), at least 1, with k* the
-    /// Gavish–Donoho signal rank of each side (spec §3).
+    /// Gavish–Donoho signal rank of each side (docs/method.md §3).
     @_specialize(where S == Float, T == Float)
     @_specialize(where S == Double, T == Double)
     @_specialize(where S == Float, T == Double)
@@ -551,7 +551,7 @@ public enum Alignment {
 
     // MARK: Linear predictivity
 
-    /// The seeded split of spec §8: a random permutation of the rows, the last max(2, n − round(f·n)) rows of it
+    /// The seeded split of docs/method.md §8: a random permutation of the rows, the last max(2, n − round(f·n)) rows of it
     /// held out for testing, the rest for fitting.
     public static func predictivitySplit(n: Int, trainFraction: Double = 0.8, seed: UInt64 = 0) throws -> (train: [Int], test: [Int]) {
         guard trainFraction > 0, trainFraction < 1 else {

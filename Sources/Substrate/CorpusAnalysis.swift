@@ -86,7 +86,7 @@ public enum CorpusAnalysis {
         return m
     }
 
-    /// The spectrum statistics (spec §3) of the merged statistics: σᵢ² the eigenvalues of M₂, λᵢ = σᵢ²/(n − 1), the
+    /// The spectrum statistics (docs/method.md §3) of the merged statistics: σᵢ² the eigenvalues of M₂, λᵢ = σᵢ²/(n − 1), the
     /// Gavish–Donoho threshold with the rounding floor of `Spectrum.roundingFloor` (Gram route) for data stored
     /// with unit roundoff `storageUnitRoundoff`; TwoNN on `twoNNSample` when given.
     public static func spectrum(_ stats: CovarianceStatistics, storageUnitRoundoff uIn: Double,
@@ -143,7 +143,7 @@ public enum CorpusAnalysis {
         return samples.mapValues { Stability(mean: $0.reduce(0, +) / Double($0.count), min: $0.min() ?? .nan) }
     }
 
-    /// The regime report (spec §4) of a corpus from its shards' statistics: the merged spectrum, shard-level
+    /// The regime report (docs/method.md §4) of a corpus from its shards' statistics: the merged spectrum, shard-level
     /// stability, and the verdict of `Regimes.classify(spectrum:stability:stabilityRank:thresholds:)`.
     public static func regimes(shards: [CovarianceStatistics], thresholds t: RegimeThresholds = RegimeThresholds(), seed: UInt64 = 0,
                                storageUnitRoundoff uIn: Double = Spectrum.floatUnitRoundoff,
@@ -190,7 +190,7 @@ public enum CorpusAnalysis {
         return stats
     }
 
-    /// Drift (spec §7) between a reference corpus A and a candidate corpus B from their shards' statistics, the
+    /// Drift (docs/method.md §7) between a reference corpus A and a candidate corpus B from their shards' statistics, the
     /// merged block statistics of shard pairs, and seeded row subsamples of each (for the KS tests only).
     ///
     /// The core is the top c = min(9, D) eigenvectors V of A's scatter; core coordinates are Vᵀ(x − μ_A), so their

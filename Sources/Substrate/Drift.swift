@@ -1,7 +1,7 @@
 import Foundation
 import Linear
 
-/// Settings of the drift test (spec §7), with the spec's defaults.
+/// Settings of the drift test (docs/method.md §7), with the defaults of docs/method.md.
 public struct DriftOptions: Sendable {
     /// Permutations of the MMD² test.
     public var permutations = 200

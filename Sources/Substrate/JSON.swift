@@ -1,6 +1,6 @@
 import Foundation
 
-/// A JSON value with ordered object keys, so `--json` output is stable (spec §10).
+/// A JSON value with ordered object keys, so `--json` output is stable (docs/method.md §10).
 public indirect enum JSON: Sendable, Equatable {
     case null
     case bool(Bool)
@@ -89,7 +89,7 @@ public indirect enum JSON: Sendable, Equatable {
     }
 }
 
-/// Anything that reports itself as one JSON object with the spec's keys.
+/// Anything that reports itself as one JSON object with the keys of docs/method.md §10.
 public protocol JSONReportable {
     var json: JSON { get }
 }

@@ -1,4 +1,4 @@
-/// The dimensional ladder of vST (spec §1): the triadic cores 3, 6, 9 and the substrate rungs 64 … 1024.
+/// The dimensional ladder of vST (docs/method.md §1): the triadic cores 3, 6, 9 and the substrate rungs 64 … 1024.
 public enum Ladder {
     /// [3, 6, 9, 64, 128, 256, 512, 1024].
     public static let standard = [3, 6, 9, 64, 128, 256, 512, 1024]

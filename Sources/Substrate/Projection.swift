@@ -1,7 +1,7 @@
 import Foundation
 import Linear
 
-/// How a `Projection` finds its principal directions (spec §2). All three agree to tolerance on the same data.
+/// How a `Projection` finds its principal directions (docs/method.md §2). All three agree to tolerance on the same data.
 public enum ProjectionMethod: String, Sendable, CaseIterable {
     /// Thin SVD of the centred data (for n ≥ D: Householder QR, then the SVD of R; else LAPACK gesdd). Exact;
     /// O(nD·min(n, D)).
@@ -29,7 +29,7 @@ public enum RandomizedOperator: String, Sendable, CaseIterable {
     case streamed
 }
 
-/// Options of `Projection.fit`; the defaults are the spec's.
+/// Options of `Projection.fit`; the defaults are those of docs/method.md.
 public struct ProjectionOptions: Sendable {
     /// Core size k (3, 6 or 9 by convention; any 1 ≤ k ≤ D).
     public var k: Int = 9
@@ -53,7 +53,7 @@ public struct ProjectionOptions: Sendable {
     public init(k: Int = 9, method: ProjectionMethod = .svd) { self.k = k; self.method = method }
 }
 
-/// An invertible linear map of ℝ^D into a k-dimensional core plus its orthogonal residual (spec §2).
+/// An invertible linear map of ℝ^D into a k-dimensional core plus its orthogonal residual (docs/method.md §2).
 ///
 /// With μ the mean, V = [V_k | V_⊥] an orthonormal D×D basis ordered by explained variance:
 /// `project(x)` = (x − μ)V_k, `residual(x)` = (x − μ)V_⊥, `lift(z, r)` = μ + zV_kᵀ + rV_⊥ᵀ (the exact inverse),
@@ -706,7 +706,7 @@ public struct Projection: Sendable {
         return try (back - xd).norm() / (denom > 0 ? denom : 1)
     }
 
-    /// The spec's fit-projection report (§10).
+    /// The fit-projection report of docs/method.md §10.
     public func report(roundTripError: Double) -> JSON {
         .object([
             ("n", .int(n)), ("d", .int(dimension)), ("k", .int(k)), ("method", .string(method.rawValue)),

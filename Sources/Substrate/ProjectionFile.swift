@@ -3,7 +3,7 @@ import Linear
 
 extension Projection {
     /// Saves to one `.safetensors` file: tensors `mean`, `basis`, `eigenvalues` (and `scale` when standardised);
-    /// metadata k, D, n, method, whiten, total variance, creation time and source (spec §2). Atomic; refuses to
+    /// metadata k, D, n, method, whiten, total variance, creation time and source (docs/method.md §2). Atomic; refuses to
     /// overwrite unless asked.
     public func save(_ path: String, overwrite: Bool = false) throws {
         var tensors: [String: NDArray] = [

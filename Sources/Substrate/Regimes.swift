@@ -1,7 +1,7 @@
 import Foundation
 import Linear
 
-/// Thresholds of the latent regimes (spec §4), with the spec's defaults.
+/// Thresholds of the latent regimes (docs/method.md §4), with the defaults of docs/method.md.
 public struct RegimeThresholds: Sendable {
     /// R1 needs 1 ≤ k* ≤ `maxCoreRank`.
     public var maxCoreRank = 9
@@ -66,7 +66,7 @@ public struct RegimeReport: Sendable, JSONReportable {
     }
 }
 
-/// Latent regimes R1/R2/R3 of one set of states (spec §4).
+/// Latent regimes R1/R2/R3 of one set of states (docs/method.md §4).
 public enum Regimes {
     /// P(k) for each requested k over `splits` seeded random half-splits: the mean cos² of the principal angles
     /// between the top-k directions fitted on each half. Ks larger than a half's rank are skipped.

@@ -1,10 +1,10 @@
 import Foundation
 import Linear
 
-// Sample quality (spec §8b): generated samples against held-out real ones, always beside a baseline — by default a
+// Sample quality (docs/method.md §8b): generated samples against held-out real ones, always beside a baseline — by default a
 // Gaussian with the real data's mean and covariance, sampled as often as the generated set — scored the same way.
 
-/// Settings of `SampleQuality.evaluate`, with the spec's defaults.
+/// Settings of `SampleQuality.evaluate`, with the defaults of docs/method.md.
 public struct SampleQualityOptions: Sendable {
     /// k of precision / recall (Kynkäänniemi et al. 2019).
     public var precisionK = 3
@@ -110,7 +110,7 @@ public struct SampleQualityReport: Sendable, JSONReportable {
     }
 }
 
-/// The figures of spec §8b, each usable on its own, and `evaluate`, which runs them all beside a baseline.
+/// The figures of docs/method.md §8b, each usable on its own, and `evaluate`, which runs them all beside a baseline.
 public enum SampleQuality {
     static func checkPair(_ generated: Tensor<Double>, _ real: Tensor<Double>, _ op: String) throws {
         guard generated.rank == 2, real.rank == 2, generated.shape[1] == real.shape[1] else {
@@ -171,7 +171,7 @@ public enum SampleQuality {
 
     /// Precision and recall (Kynkäänniemi et al. 2019, k = `precisionK`) and density and coverage (Naeem et al.
     /// 2020, k = `densityK`), in one blocked pass over the generated × real distances (the formulas of the prdc
-    /// reference code). A point is inside a ball when its distance is ≤ the ball's radius (spec §8b).
+    /// reference code). A point is inside a ball when its distance is ≤ the ball's radius (docs/method.md §8b).
     public static func prdc(generated: Tensor<Double>, real: Tensor<Double>, precisionK: Int = 3, densityK: Int = 5) throws -> PRDCResult {
         try checkPair(generated, real, "prdc")
         let nf = generated.shape[0], nr = real.shape[0]
@@ -264,7 +264,7 @@ public enum SampleQuality {
                                     frechetDistance: fd)
     }
 
-    /// Generated samples against held-out real samples, beside a baseline (spec §8b). The baseline is `baseline`
+    /// Generated samples against held-out real samples, beside a baseline (docs/method.md §8b). The baseline is `baseline`
     /// when given, else a Gaussian with the real data's mean and covariance sampled as many times as `generated`
     /// (seeded). Both are scored identically (same real rows, bandwidth and seeds). Float or Double input.
     @_specialize(where S == Float)

@@ -1,7 +1,7 @@
 import Foundation
 import Linear
 
-/// Thresholds of the scaling regimes (spec §6), with the spec's defaults.
+/// Thresholds of the scaling regimes (docs/method.md §6), with the defaults of docs/method.md.
 public struct ScalingThresholds: Sendable {
     /// S1 needs P* ≥ this at every rung.
     public var stableSimilarity = 0.9
@@ -67,7 +67,7 @@ public struct LogLogFit: Sendable {
     }
 }
 
-/// The scaling study across the ladder (spec §6).
+/// The scaling study across the ladder (docs/method.md §6).
 public struct ScalingReport: Sendable, JSONReportable {
     public var rungs: [Rung]
     public var signalRankLaw: LogLogFit?

@@ -1,7 +1,7 @@
 import Foundation
 import Linear
 
-/// Spectrum statistics of one set of states X ∈ ℝ^{n×D} (spec §3).
+/// Spectrum statistics of one set of states X ∈ ℝ^{n×D} (docs/method.md §3).
 ///
 /// With X_c the column-centred data, λ₁ ≥ … are the eigenvalues of C = X_cᵀX_c/(n−1) and σᵢ = √((n−1)λᵢ) the
 /// singular values of X_c (there are min(n, D) of them).
@@ -53,7 +53,7 @@ public struct SpectrumStatistics: Sendable, JSONReportable {
     }
 }
 
-/// The formulas of spec §3, each usable on its own.
+/// The formulas of docs/method.md §3, each usable on its own.
 public enum Spectrum {
     /// Column means and the centred copy X − 1μᵀ.
     public static func centered(_ x: Tensor<Double>) throws -> (xc: Tensor<Double>, mean: Tensor<Double>) {

@@ -221,7 +221,7 @@ public struct RegimeAccumulator {
         return samples.mapValues { Stability(mean: $0.reduce(0, +) / Double($0.count), min: $0.min() ?? .nan) }
     }
 
-    /// The regime report (spec §4) of the rows added.
+    /// The regime report (docs/method.md §4) of the rows added.
     public func report(thresholds t: RegimeThresholds, twoNN: TwoNNOptions?) throws -> RegimeReport {
         let spectrum = try spectrum(twoNN: twoNN)
         let ks = Swift.min(spectrum.signalRank, spectrum.n / 4)

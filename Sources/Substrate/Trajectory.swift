@@ -67,7 +67,7 @@ public struct Transition: Sendable, Equatable {
     public var json: JSON { .object([("t", .int(t)), ("from", .string(from.rawValue)), ("to", .string(to.rawValue))]) }
 }
 
-/// The space-time analysis of a T×n×D trajectory (spec §5).
+/// The space-time analysis of a T×n×D trajectory (docs/method.md §5).
 public struct TrajectoryReport: Sendable, JSONReportable {
     public var steps: [TrajectoryStep]
     public var phases: [Phase]

@@ -28,7 +28,7 @@ public struct ValidationCheck: Sendable {
     }
 }
 
-/// The checks of one validation run (spec §9).
+/// The checks of one validation run (docs/method.md §9).
 public struct ValidationReport: Sendable, JSONReportable {
     public var checks: [ValidationCheck]
     /// The worst status of any check (pass when there are none).
@@ -37,9 +37,9 @@ public struct ValidationReport: Sendable, JSONReportable {
     public var json: JSON { .object([("status", .string(status.rawValue)), ("checks", .array(checks.map { $0.json }))]) }
 }
 
-/// Tolerances of the validation layers, with the spec's defaults.
+/// Tolerances of the validation layers, with the defaults of docs/method.md.
 public struct ValidationThresholds: Sendable {
-    /// Round-trip relative error allowed for Double analysis (the spec's Float bound is 1e-5).
+    /// Round-trip relative error allowed for Double analysis (the Float bound of docs/method.md §2 is 1e-5).
     public var roundTripTolerance = 1e-12
     /// max|VᵀV − I| allowed.
     public var orthonormalityTolerance = 1e-10
@@ -52,7 +52,7 @@ public struct ValidationThresholds: Sendable {
     public init() {}
 }
 
-/// The validation layers V1–V4 (spec §9).
+/// The validation layers V1–V4 (docs/method.md §9).
 public enum Validation {
     /// V1 structural: finiteness (count and first index), shape, projection round trip and orthonormality,
     /// covariance condition number.

@@ -11,7 +11,7 @@ struct InputError: Error, CustomStringConvertible {
 
 /// Options every analysis command shares.
 struct OutputOptions: ParsableArguments {
-    @Flag(help: "Print exactly one JSON object (the spec's keys) to stdout instead of a table.")
+    @Flag(help: "Print exactly one JSON object (the keys of docs/method.md §10) to stdout instead of a table.")
     var json = false
 
     @Option(help: ArgumentHelp("Also write report.json, SVG plots and index.html into this directory.", valueName: "dir"))

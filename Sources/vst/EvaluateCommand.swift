@@ -4,7 +4,7 @@ import Generative
 import Linear
 import Substrate
 
-// `vst evaluate` (spec §8b) and `vst train-classifier`.
+// `vst evaluate` (docs/method.md §8b) and `vst train-classifier`.
 //
 // The digits figures combine two layers the architecture keeps apart: the classifier lives in Generative (it is a
 // Neural model), the Fréchet distance in Substrate (analysis depends on Linear only, and Generative does not import
@@ -17,7 +17,7 @@ struct DigitsFeatureFigures {
     var featureFrechetDistance: Double
     var classes: ClassCoverage
 
-    /// The JSON keys, as `SampleQualityMetrics.extra` (spec §10: `feature_frechet_distance`, `class_coverage`).
+    /// The JSON keys, as `SampleQualityMetrics.extra` (docs/method.md §10: `feature_frechet_distance`, `class_coverage`).
     var json: [(String, JSON)] {
         [
             ("feature_frechet_distance", .num(featureFrechetDistance)),
@@ -56,7 +56,7 @@ struct EvaluateCommand: ParsableCommand {
         For digits the small shipped classifier (data/classifier/) adds feature_frechet_distance (Fréchet distance of \
         its penultimate-layer features), class_coverage (entropy of the predicted labels / log 10), class_fraction, \
         class_kl_uniform, class_tv_uniform, classifier_confidence and class_histogram, for the model and the baseline; \
-        beats_baseline then also needs a lower feature-space FD than the baseline (spec §8b).
+        beats_baseline then also needs a lower feature-space FD than the baseline (docs/method.md §8b).
 
         Examples:
           vst evaluate samples.npy heldout.npy --json
@@ -149,7 +149,7 @@ struct EvaluateCommand: ParsableCommand {
             q.baseline.extra += base.json
             let betterFeatures = model.featureFrechetDistance < base.featureFrechetDistance
             q.reasons.insert("feature-space FD \(Fmt.f(model.featureFrechetDistance)) \(betterFeatures ? "<" : "≥") baseline \(Fmt.f(base.featureFrechetDistance)) (ratio \(Fmt.f(base.featureFrechetDistance / model.featureFrechetDistance, 3))×)", at: 2)
-            if !betterFeatures { q.reasons.append("for digits the model must also beat the baseline on feature-space FD (spec §8b); it does not") }
+            if !betterFeatures { q.reasons.append("for digits the model must also beat the baseline on feature-space FD (docs/method.md §8b); it does not") }
             q.beatsBaseline = q.beatsBaseline && betterFeatures
             top += [("classifier", .string(meta["architecture"] ?? "digits classifier")),
                     ("classifier_held_out_accuracy", .num(Double(meta["held_out_accuracy"] ?? "") ?? .nan)),

@@ -1,4 +1,4 @@
-// Properties of the alignment measures (spec §8): invariances, symmetry, the regimes of obvious cases, errors.
+// Properties of the alignment measures (docs/method.md §8): invariances, symmetry, the regimes of obvious cases, errors.
 // Tolerances: invariances that hold exactly in exact arithmetic are checked to 1e-10 (CKA, SVCCA, Procrustes
 // similarity in Double on well-conditioned data); the Procrustes distance √(2 − 2s) to 1e-6, because a similarity
 // of 1 − ε gives a distance of √(2ε) ≈ 1e-8 at ε ≈ 1e-16.
@@ -94,7 +94,7 @@ import Testing
         S.expectClose(rep.linearCKA, 1, rtol: 1e-10)
         S.expectClose(rep.core.similarity, 1, rtol: 1e-10)
         #expect(rep.predictivity.r2 > 0.999)
-        // Mutual k-NN compares L2-normalised, uncentred rows (spec §8), so it sees the shift; without it, 1.
+        // Mutual k-NN compares L2-normalised, uncentred rows (docs/method.md §8), so it sees the shift; without it, 1.
         #expect(rep.mutualKNN < 1)
         #expect(try Alignment.mutualKNN(x, matmul(x, S.orthogonal(16, seed: 14)) * 2) == 1)
     }

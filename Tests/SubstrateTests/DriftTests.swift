@@ -1,4 +1,4 @@
-// Drift (spec §7): Fréchet distance properties, the MMD² permutation test's power and false-alarm rate, KS.
+// Drift (docs/method.md §7): Fréchet distance properties, the MMD² permutation test's power and false-alarm rate, KS.
 
 import Foundation
 import Linear

@@ -57,7 +57,7 @@ import Testing
             for i in 0..<Swift.min(9, k) where exact || i < signal {
                 #expect(SubstrateSupport.isClose(p.eigenvalues[i], ev[i], rtol: tol, atol: 1e-10 * ev[0]), "\(c.name) \(method) λ\(i)")
                 #expect(SubstrateSupport.isClose(p.explainedVarianceRatio[i], ratio[i], rtol: tol, atol: 1e-12), "\(c.name) \(method) ratio\(i)")
-                // Components, with the spec's sign rule on both sides; only well-separated eigenvalues define a vector.
+                // Components, with the sign rule of docs/method.md §2 on both sides; only well-separated eigenvalues define a vector.
                 let gapOK = (i == 0 || ev[i - 1] - ev[i] > 1e-3 * ev[0]) && (i + 1 >= ev.count || ev[i] - ev[i + 1] > 1e-3 * ev[0])
                 if gapOK {
                     for j in 0..<c.d {

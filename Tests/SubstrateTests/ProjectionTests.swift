@@ -3,7 +3,7 @@ import Linear
 import Substrate
 import Testing
 
-/// Spec §2: the invertible projection, its three fitting methods, signs, completion, whitening, files and shards.
+/// docs/method.md §2: the invertible projection, its three fitting methods, signs, completion, whitening, files and shards.
 @Suite struct ProjectionTests {
     /// Rows with a clear spectral gap: a rank-r signal of scale s plus unit noise, shifted by an offset.
     static func data(n: Int, d: Int, r: Int = 6, s: Double = 8, offset: Double = 3, seed: UInt64) throws -> Tensor<Double> {
@@ -162,7 +162,7 @@ import Testing
     }
 }
 
-/// Spec §3 and the exact k-NN search behind TwoNN.
+/// docs/method.md §3 and the exact k-NN search behind TwoNN.
 @Suite struct SpectrumTests {
     @Test func participationRatioAndEnergies() {
         #expect(Spectrum.participationRatio([1, 1, 1, 1]) == 4)

@@ -3,7 +3,7 @@ import Linear
 import Substrate
 import Testing
 
-/// The calibration of spec §4: X = ZA + ε with Z ∈ ℝ^{n×r} standard normal, A ∈ ℝ^{r×D} with orthonormal rows
+/// The calibration of docs/method.md §4: X = ZA + ε with Z ∈ ℝ^{n×r} standard normal, A ∈ ℝ^{r×D} with orthonormal rows
 /// scaled by s, ε ~ N(0, I); numbers checked with numpy at n = 2000.
 @Suite struct RegimeCalibrationTests {
     static func lowRank(n: Int, d: Int, r: Int, s: Double, seed: UInt64) throws -> Tensor<Double> {

@@ -1,4 +1,4 @@
-// Sample quality (spec §8b): the Gaussian baseline, the behaviour of each figure on obvious cases, and the report.
+// Sample quality (docs/method.md §8b): the Gaussian baseline, the behaviour of each figure on obvious cases, and the report.
 // Thresholds on random data were set from numpy simulations of the same estimators (e.g. precision/recall of two
 // samples of one 4-D Gaussian, n = 500: ≥ 0.92 in every one of 5 seeds; the tests ask for ≥ 0.85).
 
@@ -49,7 +49,7 @@ import Testing
     }
 
     /// On curved data a faithful model beats the Gaussian with the data's moments, although that Gaussian has a
-    /// Fréchet distance of about 0 — the reason the spec never judges by FD against this baseline.
+    /// Fréchet distance of about 0 — the reason docs/method.md §8b never judges by FD against this baseline.
     @Test func faithfulModelOfRingDataBeatsTheGaussianBaseline() throws {
         let real = try S.ring(n: 500, d: 4, noise: 0.05, seed: 7)
         let model = try S.ring(n: 500, d: 4, noise: 0.05, seed: 8)

@@ -3,7 +3,7 @@ import Linear
 import Substrate
 import Testing
 
-/// Spec §5 (trajectories), §6 (scaling) and §9 (validation).
+/// docs/method.md §5 (trajectories), §6 (scaling) and §9 (validation).
 @Suite struct TrajectoryTests {
     @Test func phasesDropShortRunsAndTransitionsFollow() {
         let seq: [Regime] = [.r3, .r3, .r3, .r2, .r3, .r2, .r2, .r2, .r1, .r1, .r1]

@@ -2,7 +2,7 @@ import Foundation
 import Linear
 import Testing
 
-/// End-to-end tests of the `vst` tool: every analysis command, its JSON keys (spec §10) and every error exit.
+/// End-to-end tests of the `vst` tool: every analysis command, its JSON keys (docs/method.md §10) and every error exit.
 @Suite(.serialized) struct CommandLineTests {
     /// The vst binary built beside this test bundle.
     static let vst: URL = {

@@ -2,7 +2,7 @@ import Foundation
 import Linear
 import Neural
 
-/// The small digits classifier behind the feature-space Fréchet distance and the class coverage of spec §8b (the
+/// The small digits classifier behind the feature-space Fréchet distance and the class coverage of docs/method.md §8b (the
 /// digits analogue of the Inception network of FID and of the Inception score).
 ///
 /// An MLP on the 64 pixels in model units ([−1, 1], `Digits.scaling`): 64 → 128 → 64 → 10 with SiLU after each

@@ -2,12 +2,12 @@ import Foundation
 import Linear
 import Neural
 
-/// The class statistics of spec §8b for digits: how the `DigitsClassifier`'s predictions on a set of samples
+/// The class statistics of docs/method.md §8b for digits: how the `DigitsClassifier`'s predictions on a set of samples
 /// spread over the 10 classes, and how sure it is.
 ///
 /// With p the histogram of predicted labels divided by n (p log p = 0 at p = 0, natural logarithms):
 /// - `coverage` = H(p)/log 10, H(p) = −Σ p log p: 1 when the 10 classes are predicted equally often, 0 when all
-///   samples fall in one class (spec §8b's class coverage, the digits analogue of the Inception score);
+///   samples fall in one class (docs/method.md §8b's class coverage, the digits analogue of the Inception score);
 /// - `classFraction`: the fraction of the 10 classes that receive at least `minimumShare` of a uniform share
 ///   (n/10) of the predictions (default 10 %, so a few stray predictions do not count as covering a class);
 /// - `klFromUniform` = KL(p ‖ uniform) = log 10 − H(p) (nats), `tvFromUniform` = ½ Σ |p − 1/10|;

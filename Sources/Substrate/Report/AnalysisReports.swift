@@ -1,7 +1,7 @@
 import Foundation
 import Linear
 
-/// Report pages for each analysis: the figures of spec §10's `--report DIR`, each with how to read it.
+/// Report pages for each analysis: the figures of docs/method.md §10's `--report DIR`, each with how to read it.
 public enum AnalysisReports {
     /// Scree plot of singular values (log scale) with the Gavish–Donoho threshold.
     public static func scree(_ s: SpectrumStatistics, title: String = "Spectrum") -> String {
@@ -117,7 +117,7 @@ public enum AnalysisReports {
                                    series: [SVGPlot.Series("k*", zip(d, r.rungs.map { Double($0.report.spectrum.signalRank) }).map { ($0, $1) }),
                                             SVGPlot.Series("PR", zip(d, r.rungs.map { $0.report.spectrum.participationRatio }).map { ($0, $1) })],
                                    logX: true, logY: true, xTicks: d), file: "scaling_law")
-        let s1 = ScalingThresholds().stableSimilarity, s3 = ScalingThresholds().dispersedSimilarity   // the spec's rules (Scaling.analyze's defaults)
+        let s1 = ScalingThresholds().stableSimilarity, s3 = ScalingThresholds().dispersedSimilarity   // the rules of docs/method.md §6 (Scaling.analyze's defaults)
         page.add("Stability per rung", "The verdict's rule is on P*, the half-split stability of the signal subspace (k* directions): S1 needs P* ≥ \(SVGPlot.number(s1)) at every rung, S3 is triggered below \(SVGPlot.number(s3)); the dashed lines are those thresholds on P*. P(9), the stability of the fixed 9-D core, is drawn dashed for context only: when k* is below 9 the extra noise directions make it low, and no rule uses it.",
                  svg: SVGPlot.line(title: "Stability across the ladder (rules on P*)", xLabel: "d (log)", yLabel: "half-split similarity",
                                    series: [SVGPlot.Series("P* (signal, the rule's quantity)", zip(d, r.rungs.map { $0.report.signalStability?.mean ?? .nan }).map { ($0, $1) }),

@@ -306,7 +306,7 @@ final class DemoStudy {
             }
         }
         json.append(("trajectories", .object(items)))
-        page.add("Phases per sampler", "The spec's expected story is R3 (noise) → R2 → R1 (data); the table says what really happens for each sampler.",
+        page.add("Phases per sampler", "The method's expected story (docs/method.md §5) is R3 (noise) → R2 → R1 (data); the table says what really happens for each sampler.",
                  table: (["sampler", "sampler steps", "recorded states", "phases", "transitions (sampler step)"], rows))
     }
 
@@ -343,7 +343,7 @@ final class DemoStudy {
         try assessQuality()
     }
 
-    /// Sample quality (spec §8b) of every set against the held-out digits, beside a Gaussian fitted to the
+    /// Sample quality (docs/method.md §8b) of every set against the held-out digits, beside a Gaussian fitted to the
     /// training split (the data the models saw), with the digits classifier's feature-space Fréchet distance and
     /// class coverage. A model has learned when it beats the baseline on precision and feature FD and on MMD² (or ties it:
     /// no significant difference from held-out digits in the permutation test).
