@@ -152,16 +152,20 @@ public struct RegimeAccumulator {
     /// Mean and scatter of every row added.
     public func statistics() throws -> CovarianceStatistics { whole }
 
-    /// The second half of split s: the whole minus the first half (the merge rule run backwards).
+    /// The second half of split s: the whole minus the first half (the merge rule run backwards), computed on the
+    /// power-of-two-scaled parts (`CovarianceStatistics.scaledScatter`): the unscaled scatter of data near 1e200
+    /// overflows Double and that of data near 1e-300 underflows to 0.
     func secondHalf(_ s: Int) throws -> CovarianceStatistics {
-        let a = firstHalves[s]
+        var whole = self.whole, a = firstHalves[s]
         let n = whole.count, na = a.count, nb = n - na
         guard nb >= 1 else { return CovarianceStatistics(dimension: dimension) }
-        let meanB = try (whole.mean * (Double(n) / Double(nb))) - (a.mean * (Double(na) / Double(nb)))
-        let delta = try meanB - a.mean
-        var scatter = try whole.scatter - a.scatter
+        let e = Swift.max(whole.scaleExponent, a.scaleExponent)
+        whole.rescale(to: e); a.rescale(to: e)
+        let meanB = try (whole.scaledMean * (Double(n) / Double(nb))) - (a.scaledMean * (Double(na) / Double(nb)))
+        let delta = try meanB - a.scaledMean
+        var scatter = try whole.scaledScatter - a.scaledScatter
         try scatter.addScaled(outer(delta, delta), -Double(na) * Double(nb) / Double(n))
-        return try CovarianceStatistics(count: nb, mean: meanB, scatter: scatter)
+        return try CovarianceStatistics(count: nb, scaledMean: meanB, scaledScatter: scatter, scaleExponent: e)
     }
 
     /// The spectrum statistics of §3 from the scatter's eigenvalues (σᵢ² = eigenvalues of M₂), with TwoNN on the
@@ -170,30 +174,33 @@ public struct RegimeAccumulator {
         guard rowsSeen == rowCount else { throw TensorError.invalidArgument("RegimeAccumulator: saw \(rowsSeen) of \(rowCount) rows") }
         let n = rowCount, d = dimension
         guard n >= 2 else { throw TensorError.invalidShape("spectrum: need at least 2 states, got n = \(n)") }
+        // On the power-of-two-scaled scatter, as `Spectrum.analyze` does: σ, λ, τ and the floor are scaled back,
+        // the ratios (PR, ρ, E_k, k*) are those of unit-scale data whatever unit the states are stored in.
         let stats = try statistics()
-        var scatter = stats.scatter
+        let k = stats.scaleExponent
+        var scatter = stats.scaledScatter
         scatter.symmetrizeFromUpper()
         let w = try scatter.eigvalsh().scalars
         let s2 = Array(w.reversed().prefix(Swift.min(n, d))).map { Swift.max($0, 0) }
-        let sigma = s2.map { $0.squareRoot() }
-        let lambda = s2.map { $0 / Double(n - 1) }
+        let sigmaScaled = s2.map { $0.squareRoot() }
+        let lambdaScaled = s2.map { $0 / Double(n - 1) }
         // The rounding floor of `Spectrum.roundingFloor` (Gram route): exactly low-rank states get k* = their rank.
-        let centredSquares = s2.reduce(0, +), meanSquares = stats.mean.scalars.reduce(0) { $0 + $1 * $1 } * Double(n)
+        let centredSquares = s2.reduce(0, +), meanSquares = stats.scaledMean.scalars.reduce(0) { $0 + $1 * $1 } * Double(n)
         let floor = Spectrum.roundingFloor(frobenius: (centredSquares + meanSquares).squareRoot(), centredFrobenius: centredSquares.squareRoot(),
                                            n: n, d: d, storageUnitRoundoff: storageUnitRoundoff, gram: true)
-        let gd = Spectrum.gavishDonoho(singularValues: sigma, n: n, d: d, roundingFloor: floor)
+        let gd = Spectrum.gavishDonoho(singularValues: sigmaScaled, n: n, d: d, roundingFloor: floor)
         var est: TwoNNEstimate? = nil
         if let o = twoNN {
             let sub = twoNNPicked.isEmpty ? Tensor<Double>.zeros([0, d]) : try Tensor.concatenate(twoNNPicked)
             est = try TwoNN.estimate(subsample: sub, options: o)
         }
         return SpectrumStatistics(
-            n: n, d: d, eigenvalues: lambda, singularValues: sigma,
-            participationRatio: Spectrum.participationRatio(lambda),
-            signalRank: gd.rank, threshold: gd.threshold, beta: gd.beta, omega: gd.omega,
-            signalEnergy: gd.rank == 0 ? 0 : Spectrum.energy(lambda, k: gd.rank),
-            coreEnergy: Spectrum.coreEnergies(lambda),
-            twoNNDimension: est?.dimension, roundingFloor: floor, twoNNInterval: est?.interval, twoNNRows: est?.rows)
+            n: n, d: d, eigenvalues: BinaryScale.times(lambdaScaled, pow2: 2 * k), singularValues: BinaryScale.times(sigmaScaled, pow2: k),
+            participationRatio: Spectrum.participationRatio(lambdaScaled),
+            signalRank: gd.rank, threshold: BinaryScale.times(gd.threshold, pow2: k), beta: gd.beta, omega: gd.omega,
+            signalEnergy: gd.rank == 0 ? 0 : Spectrum.energy(lambdaScaled, k: gd.rank),
+            coreEnergy: Spectrum.coreEnergies(lambdaScaled),
+            twoNNDimension: est?.dimension, roundingFloor: BinaryScale.times(floor, pow2: k), twoNNInterval: est?.interval, twoNNRows: est?.rows)
     }
 
     /// The top-k eigenvectors of a scatter matrix, descending (D × k).
