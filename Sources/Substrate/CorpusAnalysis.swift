@@ -86,23 +86,12 @@ public enum CorpusAnalysis {
         return m
     }
 
-    /// The spectrum statistics (docs/method.md §3) of the merged statistics: σᵢ² the eigenvalues of M₂, λᵢ = σᵢ²/(n − 1), the
-    /// Gavish–Donoho threshold with the rounding floor of `Spectrum.roundingFloor` (Gram route) for data stored
-    /// with unit roundoff `storageUnitRoundoff`; TwoNN on `twoNNSample` when given.
+    /// The spectrum statistics (docs/method.md §3) of the merged statistics (`Spectrum.analyze(statistics:…)`, scale
+    /// invariant) for data stored with unit roundoff `storageUnitRoundoff`; TwoNN on `twoNNSample` when given.
     public static func spectrum(_ stats: CovarianceStatistics, storageUnitRoundoff uIn: Double,
                                 twoNNSample: Tensor<Double>? = nil, twoNNOptions: TwoNNOptions = TwoNNOptions()) throws -> SpectrumStatistics {
         let n = stats.count, d = stats.dimension
         guard n >= 2 else { throw TensorError.invalidShape("spectrum: need at least 2 states, got n = \(n)") }
-        var scatter = stats.scatter
-        scatter.symmetrizeFromUpper()
-        let w = try scatter.eigvalsh().scalars
-        let s2 = Array(w.reversed().prefix(Swift.min(n, d))).map { Swift.max($0, 0) }
-        let sigma = s2.map { $0.squareRoot() }
-        let lambda = s2.map { $0 / Double(n - 1) }
-        let centredSquares = s2.reduce(0, +), meanSquares = stats.mean.scalars.reduce(0) { $0 + $1 * $1 } * Double(n)
-        let floor = Spectrum.roundingFloor(frobenius: (centredSquares + meanSquares).squareRoot(), centredFrobenius: centredSquares.squareRoot(),
-                                           n: n, d: d, storageUnitRoundoff: uIn, gram: true)
-        let gd = Spectrum.gavishDonoho(singularValues: sigma, n: n, d: d, roundingFloor: floor)
         var est: TwoNNEstimate? = nil
         if let sample = twoNNSample {
             guard sample.rank == 2, sample.shape[1] == d else {
@@ -111,13 +100,7 @@ public enum CorpusAnalysis {
             try sample.checkFinite("TwoNN subsample")
             est = try TwoNN.estimate(subsample: sample, options: twoNNOptions)
         }
-        return SpectrumStatistics(
-            n: n, d: d, eigenvalues: lambda, singularValues: sigma,
-            participationRatio: Spectrum.participationRatio(lambda),
-            signalRank: gd.rank, threshold: gd.threshold, beta: gd.beta, omega: gd.omega,
-            signalEnergy: gd.rank == 0 ? 0 : Spectrum.energy(lambda, k: gd.rank),
-            coreEnergy: Spectrum.coreEnergies(lambda),
-            twoNNDimension: est?.dimension, roundingFloor: floor, twoNNInterval: est?.interval, twoNNRows: est?.rows)
+        return try Spectrum.analyze(statistics: stats, storageUnitRoundoff: uIn, twoNN: est)
     }
 
     /// P(k) over `splits` seeded half-splits of the shards: split s permutes the S shards with the seed
@@ -227,18 +210,7 @@ public enum CorpusAnalysis {
         let ks = try Drift.ks(coordinates(referenceSample), coordinates(candidateSample), alpha: o.alpha)
         let ra = try regimes(shards: reference, thresholds: o.regimeThresholds, seed: o.seed, storageUnitRoundoff: uIn)
         let rb = try regimes(shards: candidate, thresholds: o.regimeThresholds, seed: o.seed, storageUnitRoundoff: uIn)
-        let c = Swift.min(ra.spectrum.signalRank, rb.spectrum.signalRank, 9)
-        var coreSim: Double? = nil
-        if c > 0 {
-            coreSim = try Subspace.similarity(RegimeAccumulator.topDirections(sa, k: c), RegimeAccumulator.topDirections(sb, k: c))
-        }
-        let drift = test.pValue < o.alpha
-        let zText = test.zScore.map { String(format: "z = %.3f, ", $0) } ?? ""
-        var reasons = [drift
-            ? "block MMD² = \(String(format: "%.4g", test.mmd2)) over \(test.blocks) block pairs (\(zText)p = \(String(format: "%.4g", test.pValue))) < α = \(o.alpha): the sets differ"
-            : "block MMD² = \(String(format: "%.4g", test.mmd2)) over \(test.blocks) block pairs (\(zText)p = \(String(format: "%.4g", test.pValue))) ≥ α = \(o.alpha): no significant difference"]
-        if !ks.flagged.isEmpty { reasons.append("KS (Bonferroni) flags core coordinates \(ks.flagged.map { $0 + 1 })") }
-        if ra.regime != rb.regime { reasons.append("regime changes \(ra.regime.rawValue) → \(rb.regime.rawValue)") }
+        let (coreSim, drift, reasons) = try Drift.blockVerdict(test, alpha: o.alpha, ks: ks, a: (sa, ra), b: (sb, rb))
         var warnings = ["KS runs on seeded subsamples of \(referenceSample.shape[0]) and \(candidateSample.shape[0]) rows (order statistics are not mergeable)"]
         if reference.count < 2 || candidate.count < 2 { warnings.append("regimes: stability across shard half-splits needs at least 2 shards per corpus") }
         var report = DriftReport(mmd2: test.mmd2, pValue: test.pValue, bandwidth2: blocks.bandwidth2, permutations: 0, alpha: o.alpha,

@@ -265,6 +265,27 @@ extension Drift {
         public var blockRows: [Int]
     }
 
+    /// The verdict of a block test with its side results, worded alike for streamed and sharded drift: drift when
+    /// p < α; the core similarity of the top-c directions, c = min(k*_A, k*_B, 9) (nil when c = 0); the reasons,
+    /// including the KS flags and a regime change.
+    static func blockVerdict(_ test: BlockTest, alpha: Double, ks: KSResult, a: (statistics: CovarianceStatistics, report: RegimeReport),
+                             b: (statistics: CovarianceStatistics, report: RegimeReport)) throws -> (coreSimilarity: Double?, drift: Bool, reasons: [String]) {
+        let ra = a.report, rb = b.report
+        let c = Swift.min(ra.spectrum.signalRank, rb.spectrum.signalRank, 9)
+        var coreSim: Double? = nil
+        if c > 0 {
+            coreSim = try Subspace.similarity(RegimeAccumulator.topDirections(a.statistics, k: c), RegimeAccumulator.topDirections(b.statistics, k: c))
+        }
+        let drift = test.pValue < alpha
+        let zText = test.zScore.map { String(format: "z = %.3f, ", $0) } ?? ""
+        var reasons = [drift
+            ? "block MMD² = \(String(format: "%.4g", test.mmd2)) over \(test.blocks) block pairs (\(zText)p = \(String(format: "%.4g", test.pValue))) < α = \(alpha): the sets differ"
+            : "block MMD² = \(String(format: "%.4g", test.mmd2)) over \(test.blocks) block pairs (\(zText)p = \(String(format: "%.4g", test.pValue))) ≥ α = \(alpha): no significant difference"]
+        if !ks.flagged.isEmpty { reasons.append("KS (Bonferroni) flags core coordinates \(ks.flagged.map { $0 + 1 })") }
+        if ra.regime != rb.regime { reasons.append("regime changes \(ra.regime.rawValue) → \(rb.regime.rawValue)") }
+        return (coreSim, drift, reasons)
+    }
+
     /// The block MMD test (B-test, Zaremba, Gretton & Blaschko 2013; the linear-time idea of Gretton et al. 2012 §6
     /// with blocks instead of pairs) over every row of A [m, D] and B [n, D], streamed.
     ///
@@ -364,18 +385,7 @@ extension Drift {
         let ks = try Drift.ks(zA, zB, alpha: o.alpha)
         let ra = try accA.report(thresholds: o.regimeThresholds, twoNN: nil)
         let rb = try accB.report(thresholds: o.regimeThresholds, twoNN: nil)
-        let c = Swift.min(ra.spectrum.signalRank, rb.spectrum.signalRank, 9)
-        var coreSim: Double? = nil
-        if c > 0 {
-            coreSim = try Subspace.similarity(RegimeAccumulator.topDirections(sa, k: c), RegimeAccumulator.topDirections(sb, k: c))
-        }
-        let drift = test.pValue < o.alpha
-        let zText = test.zScore.map { String(format: "z = %.3f, ", $0) } ?? ""
-        var reasons = [drift
-            ? "block MMD² = \(String(format: "%.4g", test.mmd2)) over \(test.blocks) block pairs (\(zText)p = \(String(format: "%.4g", test.pValue))) < α = \(o.alpha): the sets differ"
-            : "block MMD² = \(String(format: "%.4g", test.mmd2)) over \(test.blocks) block pairs (\(zText)p = \(String(format: "%.4g", test.pValue))) ≥ α = \(o.alpha): no significant difference"]
-        if !ks.flagged.isEmpty { reasons.append("KS (Bonferroni) flags core coordinates \(ks.flagged.map { $0 + 1 })") }
-        if ra.regime != rb.regime { reasons.append("regime changes \(ra.regime.rawValue) → \(rb.regime.rawValue)") }
+        let (coreSim, drift, reasons) = try Drift.blockVerdict(test, alpha: o.alpha, ks: ks, a: (sa, ra), b: (sb, rb))
         var report = DriftReport(mmd2: test.mmd2, pValue: test.pValue, bandwidth2: h2, permutations: 0, alpha: o.alpha,
                                  frechetDistance: fd, coreFrechetDistance: coreFD, coreSimilarity: coreSim,
                                  coreEnergyDelta: (rb.spectrum.coreEnergy[9] ?? 0) - (ra.spectrum.coreEnergy[9] ?? 0),

@@ -174,33 +174,13 @@ public struct RegimeAccumulator {
         guard rowsSeen == rowCount else { throw TensorError.invalidArgument("RegimeAccumulator: saw \(rowsSeen) of \(rowCount) rows") }
         let n = rowCount, d = dimension
         guard n >= 2 else { throw TensorError.invalidShape("spectrum: need at least 2 states, got n = \(n)") }
-        // On the power-of-two-scaled scatter, as `Spectrum.analyze` does: σ, λ, τ and the floor are scaled back,
-        // the ratios (PR, ρ, E_k, k*) are those of unit-scale data whatever unit the states are stored in.
         let stats = try statistics()
-        let k = stats.scaleExponent
-        var scatter = stats.scaledScatter
-        scatter.symmetrizeFromUpper()
-        let w = try scatter.eigvalsh().scalars
-        let s2 = Array(w.reversed().prefix(Swift.min(n, d))).map { Swift.max($0, 0) }
-        let sigmaScaled = s2.map { $0.squareRoot() }
-        let lambdaScaled = s2.map { $0 / Double(n - 1) }
-        // The rounding floor of `Spectrum.roundingFloor` (Gram route): exactly low-rank states get k* = their rank.
-        let centredSquares = s2.reduce(0, +), meanSquares = stats.scaledMean.scalars.reduce(0) { $0 + $1 * $1 } * Double(n)
-        let floor = Spectrum.roundingFloor(frobenius: (centredSquares + meanSquares).squareRoot(), centredFrobenius: centredSquares.squareRoot(),
-                                           n: n, d: d, storageUnitRoundoff: storageUnitRoundoff, gram: true)
-        let gd = Spectrum.gavishDonoho(singularValues: sigmaScaled, n: n, d: d, roundingFloor: floor)
         var est: TwoNNEstimate? = nil
         if let o = twoNN {
             let sub = twoNNPicked.isEmpty ? Tensor<Double>.zeros([0, d]) : try Tensor.concatenate(twoNNPicked)
             est = try TwoNN.estimate(subsample: sub, options: o)
         }
-        return SpectrumStatistics(
-            n: n, d: d, eigenvalues: BinaryScale.times(lambdaScaled, pow2: 2 * k), singularValues: BinaryScale.times(sigmaScaled, pow2: k),
-            participationRatio: Spectrum.participationRatio(lambdaScaled),
-            signalRank: gd.rank, threshold: BinaryScale.times(gd.threshold, pow2: k), beta: gd.beta, omega: gd.omega,
-            signalEnergy: gd.rank == 0 ? 0 : Spectrum.energy(lambdaScaled, k: gd.rank),
-            coreEnergy: Spectrum.coreEnergies(lambdaScaled),
-            twoNNDimension: est?.dimension, roundingFloor: BinaryScale.times(floor, pow2: k), twoNNInterval: est?.interval, twoNNRows: est?.rows)
+        return try Spectrum.analyze(statistics: stats, storageUnitRoundoff: storageUnitRoundoff, twoNN: est)
     }
 
     /// The top-k eigenvectors of a scatter matrix, descending (D × k).
@@ -256,5 +236,35 @@ extension Regimes {
             start = end
         }
         return try acc.report(thresholds: t, twoNN: options)
+    }
+}
+
+extension Spectrum {
+    /// The spectrum statistics of §3 from mergeable statistics (σᵢ² the eigenvalues of the scatter M₂,
+    /// λᵢ = σᵢ²/(n − 1), the Gavish–Donoho threshold with the rounding floor of `roundingFloor`, Gram route, for
+    /// data stored with unit roundoff `uIn`), with a TwoNN estimate made elsewhere. Computed on the power-of-two-
+    /// scaled scatter, as `analyze` does: σ, λ, τ and the floor are scaled back, the ratios (PR, ρ, E_k, k*) are
+    /// those of unit-scale data whatever unit the states are stored in. Used by streamed and sharded analyses.
+    static func analyze(statistics stats: CovarianceStatistics, storageUnitRoundoff uIn: Double, twoNN est: TwoNNEstimate?) throws -> SpectrumStatistics {
+        let n = stats.count, d = stats.dimension
+        guard n >= 2 else { throw TensorError.invalidShape("spectrum: need at least 2 states, got n = \(n)") }
+        let k = stats.scaleExponent
+        var scatter = stats.scaledScatter
+        scatter.symmetrizeFromUpper()
+        let w = try scatter.eigvalsh().scalars
+        let s2 = Array(w.reversed().prefix(Swift.min(n, d))).map { Swift.max($0, 0) }
+        let sigmaScaled = s2.map { $0.squareRoot() }
+        let lambdaScaled = s2.map { $0 / Double(n - 1) }
+        let centredSquares = s2.reduce(0, +), meanSquares = stats.scaledMean.scalars.reduce(0) { $0 + $1 * $1 } * Double(n)
+        let floor = roundingFloor(frobenius: (centredSquares + meanSquares).squareRoot(), centredFrobenius: centredSquares.squareRoot(),
+                                  n: n, d: d, storageUnitRoundoff: uIn, gram: true)
+        let gd = gavishDonoho(singularValues: sigmaScaled, n: n, d: d, roundingFloor: floor)
+        return SpectrumStatistics(
+            n: n, d: d, eigenvalues: BinaryScale.times(lambdaScaled, pow2: 2 * k), singularValues: BinaryScale.times(sigmaScaled, pow2: k),
+            participationRatio: participationRatio(lambdaScaled),
+            signalRank: gd.rank, threshold: BinaryScale.times(gd.threshold, pow2: k), beta: gd.beta, omega: gd.omega,
+            signalEnergy: gd.rank == 0 ? 0 : energy(lambdaScaled, k: gd.rank),
+            coreEnergy: coreEnergies(lambdaScaled),
+            twoNNDimension: est?.dimension, roundingFloor: BinaryScale.times(floor, pow2: k), twoNNInterval: est?.interval, twoNNRows: est?.rows)
     }
 }
