@@ -129,7 +129,7 @@ public final class Trainer<S: BLASScalar> {
 
     func updateEMA() {
         let d = Swift.min(configuration.emaDecay, Double(1 + emaUpdates) / Double(10 + emaUpdates))
-        for (i, p) in family.denoiser.parameters.enumerated() {
+        for (i, p) in optimizer.parameters.enumerated() {   // the denoiser's parameters, listed once at init
             var e = emaWeights[i]
             emaWeights[i] = Tensor(scalar: 0)
             e *= S(d)
