@@ -130,6 +130,18 @@ def timed_peer(name, code, args):
             "result": p.stdout.strip() if p.returncode == 0 else p.stderr[-500:]}
 
 
+def blas_kernels(vst):
+    """Which OpenBLAS kernel set each side ran with (the guide: both sides run with the same environment, and the
+    core type used is recorded): `vst --version` names its core; numpy's bundled OpenBLAS is asked through ctypes."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from compare import numpy_blas_info
+
+    p = subprocess.run([vst, "--version"], capture_output=True, text=True)
+    core = re.search(r"core (\w+)", p.stdout)
+    return {"vst": core.group(1) if core else p.stdout.strip(), "numpy": numpy_blas_info().get("core"),
+            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "unset")}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="scale-results")
@@ -178,8 +190,10 @@ def main():
             timed_peer("numpy covariance spectra of every 10th step of traj", PEER_TRAJECTORY, [files["traj.npy"]]),
         ]
     os.makedirs(a.out, exist_ok=True)
+    blas = blas_kernels(vst)
     with open(os.path.join(a.out, "scale.json"), "w") as f:
-        json.dump({"rows": a.rows, "dim": a.dim, "cores": os.cpu_count(), "runs": summary}, f, indent=1)
+        json.dump({"rows": a.rows, "dim": a.dim, "cores": os.cpu_count(), "blas": blas, "runs": summary}, f, indent=1)
+    print(f"BLAS kernels: vst {blas['vst']}; numpy {blas['numpy']}; OPENBLAS_CORETYPE={blas['OPENBLAS_CORETYPE']}")
     print(f"| command ({a.rows} × {a.dim} float32) | exit | seconds | peak RSS (MB) | result |")
     print("| --- | --- | --- | --- | --- |")
     for s in summary:
