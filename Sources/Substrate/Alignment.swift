@@ -33,7 +33,21 @@ public struct AlignmentOptions: Sendable {
     public var maxCoreDimension = 9
     /// RBF CKA holds two n×n matrices: above this many rows it runs on a seeded subset of rows (reported).
     public var kernelSamples = 4000
+    /// The optional measures to compute (all by default). Linear CKA, Procrustes and core Procrustes are always
+    /// computed: the regime rests on them. The cost of the others at n rows: mutual k-NN O(n²D) (the largest),
+    /// RBF CKA O(m²D) on m = min(n, `kernelSamples`) rows, SVCCA, debiased CKA and predictivity O(nD²).
+    public var measures: Set<AlignmentMeasure> = Set(AlignmentMeasure.allCases)
     public init() {}
+}
+
+/// An alignment measure that can be left out (`AlignmentOptions.measures`, `vst align --measures`), named by its
+/// JSON key.
+public enum AlignmentMeasure: String, Sendable, CaseIterable {
+    case debiasedCKA = "debiased_cka"
+    case rbfCKA = "rbf_cka"
+    case svcca
+    case mutualKNN = "mutual_knn"
+    case predictivity = "linear_predictivity"
 }
 
 /// A1 aligned, A2 partly aligned, A3 unaligned.
@@ -89,18 +103,19 @@ public struct AlignmentReport: Sendable, JSONReportable {
     public var dY: Int
     public var linearCKA: Double
     /// May be slightly negative for unrelated representations (an unbiased estimate of a quantity near 0).
-    public var debiasedCKA: Double
-    public var rbfCKA: Double
-    public var svcca: SVCCAResult
+    /// This and the other optional measures are nil when left out of `AlignmentOptions.measures`.
+    public var debiasedCKA: Double?
+    public var rbfCKA: Double?
+    public var svcca: SVCCAResult?
     public var procrustes: ProcrustesResult
     public var core: CoreProcrustesResult
     /// Gavish–Donoho signal ranks k*_X, k*_Y that set c = min(k*_X, k*_Y, 9) (at least 1).
     public var signalRankX: Int
     public var signalRankY: Int
-    public var mutualKNN: Double
+    public var mutualKNN: Double?
     /// The k actually used by the mutual k-NN overlap.
-    public var mutualNeighbors: Int
-    public var predictivity: PredictivityResult
+    public var mutualNeighbors: Int?
+    public var predictivity: PredictivityResult?
     public var regime: AlignmentRegime
     public var reasons: [String]
     public var warnings: [String]
@@ -111,12 +126,12 @@ public struct AlignmentReport: Sendable, JSONReportable {
             ("linear_cka", .num(linearCKA)),
             ("debiased_cka", .num(debiasedCKA)),
             ("rbf_cka", .num(rbfCKA)),
-            ("svcca", .num(svcca.mean)),
+            ("svcca", .num(svcca?.mean)),
             ("procrustes_similarity", .num(procrustes.similarity)),
             ("procrustes_distance", .num(procrustes.distance)),
             ("core_procrustes_similarity", .num(core.similarity)),
             ("mutual_knn", .num(mutualKNN)),
-            ("linear_predictivity_r2", .num(predictivity.r2)),
+            ("linear_predictivity_r2", .num(predictivity?.r2)),
             ("regime", .string(regime.rawValue)),
             ("reasons", .array(reasons.map { .string($0) })),
             ("n", .int(n)), ("d_x", .int(dX)), ("d_y", .int(dY)),
@@ -126,9 +141,9 @@ public struct AlignmentReport: Sendable, JSONReportable {
                 .nums((0..<core.dimension).map { j in core.rotation[i, j] })
             })),
             ("signal_rank_x", .int(signalRankX)), ("signal_rank_y", .int(signalRankY)),
-            ("svcca_components", .object([("x", .int(svcca.componentsX)), ("y", .int(svcca.componentsY))])),
-            ("mutual_knn_k", .int(mutualNeighbors)),
-            ("ridge_lambda", .num(predictivity.lambda)),
+            ("svcca_components", svcca.map { .object([("x", .int($0.componentsX)), ("y", .int($0.componentsY))]) } ?? .null),
+            ("mutual_knn_k", mutualNeighbors.map { .int($0) } ?? .null),
+            ("ridge_lambda", .num(predictivity?.lambda)),
             ("warnings", .array(warnings.map { .string($0) })),
         ])
     }
@@ -372,17 +387,26 @@ public enum Alignment {
     }
 
     /// np.median of a symmetric n×n squared-distance matrix with zero diagonal, from its upper triangle: the
-    /// sorted n² values are n zeros followed by every off-diagonal value twice.
+    /// sorted n² values are n zeros followed by every off-diagonal value twice. By selection (expected O(n²)), not
+    /// by sorting the n(n − 1)/2 values.
     static func fullMedian(squaredDistances d2: Tensor<Double>) -> Double {
         let n = d2.shape[0]
         guard n >= 2 else { return 0 }
-        var upper: [Double] = []
-        upper.reserveCapacity(n * (n - 1) / 2)
-        d2.withUnsafeBufferPointer { p in for i in 0..<n { for j in (i + 1)..<n { upper.append(p[i * n + j]) } } }
-        upper.sort()
-        func at(_ i: Int) -> Double { i < n ? 0 : upper[(i - n) / 2] }
-        let total = n * n
-        return total % 2 == 1 ? at(total / 2) : (at(total / 2 - 1) + at(total / 2)) / 2
+        var upper = [Double](repeating: 0, count: n * (n - 1) / 2)
+        upper.withUnsafeMutableBufferPointer { u in
+            d2.withUnsafeBufferPointer { p in
+                var t = 0
+                for i in 0..<n { for j in (i + 1)..<n { u[t] = p[i * n + j]; t += 1 } }
+            }
+        }
+        // Position i of the sorted n² values: 0 for i < n, else the ((i − n)/2)-th smallest off-diagonal value.
+        let total = n * n, hiPos = total / 2, loPos = total % 2 == 1 ? hiPos : hiPos - 1
+        guard hiPos >= n else { return 0 }
+        let hiIndex = (hiPos - n) / 2
+        let hi = Kernels.select(&upper, k: hiIndex)
+        guard loPos != hiPos else { return hi }
+        let lo = loPos < n ? 0 : (loPos - n) / 2 == hiIndex ? hi : Kernels.largest(of: upper, before: hiIndex)
+        return (lo + hi) / 2
     }
 
     /// RBF CKA (Kornblith et al. 2019): `cka` of the two `rbfGram`s (t = 0.5 by default), centred Grams.
@@ -528,14 +552,16 @@ public enum Alignment {
     @_specialize(where S == Float, T == Double)
     @_specialize(where S == Double, T == Float)
     public static func mutualKNN<S: BLASScalar, T: BLASScalar>(_ x: Tensor<S>, _ y: Tensor<T>, k: Int = 10) throws -> Double {
-        let (xd, yd) = try paired(x, y, "mutualKNN", minRows: 2)
-        let n = xd.shape[0]
+        try pairedShapes(x, y, "mutualKNN", minRows: 2)
+        let n = x.shape[0]
         guard k >= 1, k <= n - 1 else {
             throw TensorError.invalidArgument("mutualKNN: k = \(k) must be in 1...n − 1 = \(n - 1)")
         }
-        let xn = try rowNormalized(xd), yn = try rowNormalized(yd)
-        let nx = try Neighbors.nearest(xn, in: xn, k: k, metric: .innerProduct, excludeSelf: true).indices
-        let ny = try Neighbors.nearest(yn, in: yn, k: k, metric: .innerProduct, excludeSelf: true).indices
+        try x.checkFinite("mutualKNN: X"); try y.checkFinite("mutualKNN: Y")
+        // Each side in its own precision: float32 states are compared by float32 products (their inner products are
+        // only float32-accurate anyway), float64 states by float64 ones.
+        let nx = try Neighbors.selfJoin(rowNormalized(x), k: k, metric: .innerProduct, progress: nil).indices
+        let ny = try Neighbors.selfJoin(rowNormalized(y), k: k, metric: .innerProduct, progress: nil).indices
         var total = 0.0
         for i in 0..<n {
             let a = nx[(i * k)..<((i + 1) * k)], b = Set(ny[(i * k)..<((i + 1) * k)])
@@ -544,7 +570,7 @@ public enum Alignment {
         return total / Double(n)
     }
 
-    static func rowNormalized(_ x: Tensor<Double>) throws -> Tensor<Double> {
+    static func rowNormalized<S: BLASScalar>(_ x: Tensor<S>) throws -> Tensor<S> {
         let norms = try x.norm(axis: 1, keepDims: true).map { $0 > 0 ? 1 / $0 : 0 }
         return try x * norms
     }
@@ -678,18 +704,21 @@ public enum Alignment {
 
         let terms = try LinearTerms(centeredX: xc, centeredY: yc)
         let linear = try terms.linear("alignment")
-        let debiased = try terms.debiasedCKA("alignment")
+        let debiased = o.measures.contains(.debiasedCKA) ? try terms.debiasedCKA("alignment") : nil
 
-        var kx = xd, ky = yd
-        if n > o.kernelSamples {
-            var g = RandomGenerator(seed: seed &+ 0xA11C)
-            let rows = try g.choice(n, count: o.kernelSamples).sorted()
-            kx = try xd.gather(rows: rows); ky = try yd.gather(rows: rows)
-            warnings.append("RBF CKA computed on a seeded subset of \(o.kernelSamples) of the \(n) rows (it holds n×n matrices)")
+        var rbf: Double?
+        if o.measures.contains(.rbfCKA) {
+            var kx = xd, ky = yd
+            if n > o.kernelSamples {
+                var g = RandomGenerator(seed: seed &+ 0xA11C)
+                let rows = try g.choice(n, count: o.kernelSamples).sorted()
+                kx = try xd.gather(rows: rows); ky = try yd.gather(rows: rows)
+                warnings.append("RBF CKA computed on a seeded subset of \(o.kernelSamples) of the \(n) rows (it holds n×n matrices)")
+            }
+            rbf = try cka(gramX: rbfGram(kx, threshold: o.rbfThreshold), gramY: rbfGram(ky, threshold: o.rbfThreshold))
         }
-        let rbf = try cka(gramX: rbfGram(kx, threshold: o.rbfThreshold), gramY: rbfGram(ky, threshold: o.rbfThreshold))
 
-        let sv = try svcca(centeredX: xc, centeredY: yc, variance: o.svccaVariance)
+        let sv = o.measures.contains(.svcca) ? try svcca(centeredX: xc, centeredY: yc, variance: o.svccaVariance) : nil
         let pr = try procrustes(normalizedX: normalized(xc, "alignment", "X"), normalizedY: normalized(yc, "alignment", "Y"))
 
         let rankX = try Spectrum.analyze(xd, twoNN: false).signalRank
@@ -701,11 +730,16 @@ public enum Alignment {
         }
         let core = try coreProcrustes(centeredX: xc, centeredY: yc, c: c)
 
-        let k = Swift.min(o.mutualNeighbors, n - 1)
-        if k < o.mutualNeighbors { warnings.append("mutual k-NN uses k = \(k) (n = \(n) rows)") }
-        let knn = try mutualKNN(xd, yd, k: k)
+        var knn: Double?, k: Int?
+        if o.measures.contains(.mutualKNN) {
+            let kk = Swift.min(o.mutualNeighbors, n - 1)
+            if kk < o.mutualNeighbors { warnings.append("mutual k-NN uses k = \(kk) (n = \(n) rows)") }
+            knn = try mutualKNN(x, y, k: kk)
+            k = kk
+        }
 
-        let pred = try linearPredictivity(xd, yd, trainFraction: o.trainFraction, lambda: o.ridgeLambda, seed: seed)
+        let pred = o.measures.contains(.predictivity)
+            ? try linearPredictivity(xd, yd, trainFraction: o.trainFraction, lambda: o.ridgeLambda, seed: seed) : nil
         if n <= Swift.max(dx, dy) {
             warnings.append("n = \(n) ≤ max(D₁, D₂) = \(Swift.max(dx, dy)): linear CKA and Procrustes similarity are biased upwards at so few rows (debiased CKA corrects CKA)")
         }

@@ -64,14 +64,21 @@ public enum Kernels {
     }
 
     /// The median of `xs` (the mean of the two middle values for an even count), equal to `Spectrum.median` but by
-    /// selection (expected O(n), Hoare partitioning with a median-of-three pivot) instead of a full sort; reorders `xs`.
+    /// selection (expected O(n)) instead of a full sort; reorders `xs`.
     static func median(selecting xs: inout [Double]) -> Double {
         let n = xs.count
         guard n > 0 else { return .nan }
+        let upper = select(&xs, k: n / 2)
+        return n % 2 == 1 ? upper : (largest(of: xs, before: n / 2) + upper) / 2
+    }
+
+    /// The k-th smallest value of `xs` (0-based) by Hoare's selection with a median-of-three pivot (expected O(n));
+    /// reorders `xs` so that every value before position k is ≤ it and every value after is ≥ it.
+    static func select(_ xs: inout [Double], k: Int) -> Double {
+        precondition(k >= 0 && k < xs.count, "select: k = \(k) outside 0..<\(xs.count)")
         return xs.withUnsafeMutableBufferPointer { b -> Double in
             let p = b.baseAddress!
-            let k = n / 2
-            var lo = 0, hi = n - 1
+            var lo = 0, hi = b.count - 1
             while hi > lo {
                 let mid = lo + (hi - lo) / 2
                 // Median of three as the pivot value.
@@ -88,13 +95,15 @@ public enum Kernels {
                 }
                 if k <= j { hi = j } else if k >= i { lo = i } else { break }
             }
-            let upper = p[k]
-            if n % 2 == 1 { return upper }
-            // The lower middle value is the largest of the k values before position k.
-            var lower = -Double.infinity
-            for t in 0..<k where p[t] > lower { lower = p[t] }
-            return (lower + upper) / 2
+            return p[k]
         }
+    }
+
+    /// The largest of the first `k` values: after `select(&xs, k:)`, the (k − 1)-th smallest.
+    static func largest(of xs: [Double], before k: Int) -> Double {
+        var m = -Double.infinity
+        for t in 0..<k where xs[t] > m { m = xs[t] }
+        return m
     }
 
     /// exp(−D²/(2h²)) element-wise, computed in place in the buffer of `d2` (which the call consumes), so an

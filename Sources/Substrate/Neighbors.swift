@@ -15,7 +15,8 @@ public enum Neighbors {
     ///
     /// Returns flat row-major arrays of shape [queries, k]: neighbour indices, and their Euclidean distances
     /// (`.euclidean`) or inner products (`.innerProduct`), nearest first. With `excludeSelf`, `query` must be
-    /// `reference` and row i never counts as its own neighbour. Cost: one gemm of n_q·n_r·D flops, in blocks.
+    /// `reference` and row i never counts as its own neighbour. Cost: one gemm of n_q·n_r·D flops, in blocks; with
+    /// `excludeSelf` half of that, since each block pair of the symmetric product is computed once.
     /// `progress(done, total)` is called after each block of query rows.
     public static func nearest(_ query: Tensor<Double>, in reference: Tensor<Double>, k: Int,
                                metric: Metric = .euclidean, excludeSelf: Bool = false,
@@ -29,6 +30,7 @@ public enum Neighbors {
             throw TensorError.invalidArgument("nearest neighbours: k = \(k) needs at least \(k + (excludeSelf ? 1 : 0)) reference rows, got \(nr)")
         }
         if excludeSelf && nq != nr { throw TensorError.invalidArgument("nearest neighbours: excludeSelf needs query == reference") }
+        if excludeSelf { return try selfJoin(query, k: k, metric: metric, progress: progress) }
         let rnorm = metric == .euclidean ? try reference.square().sum(axis: 1).scalars : []
         let qnorm = metric == .euclidean ? try query.square().sum(axis: 1).scalars : []
         var indices = [Int](repeating: 0, count: nq * k)
@@ -70,6 +72,102 @@ public enum Neighbors {
             progress?(end, nq)
         }
         return (indices, values)
+    }
+
+    /// Row-wise top-k candidate lists: `values` ascending (smaller is nearer), ties kept in the order offered.
+    struct TopK {
+        let k: Int
+        var indices: [Int], values: [Double], filled: [Int]
+        init(rows: Int, k: Int) {
+            self.k = k
+            indices = [Int](repeating: -1, count: rows * k)
+            values = [Double](repeating: .infinity, count: rows * k)
+            filled = [Int](repeating: 0, count: rows)
+        }
+    }
+
+    /// Offers candidate `j` with score `s` to row `i`'s list (insertion into a sorted array of k).
+    @inline(__always)
+    static func offer(_ i: Int, _ j: Int, _ s: Double, k: Int, _ vi: UnsafeMutablePointer<Double>, _ ii: UnsafeMutablePointer<Int>,
+                      _ filled: UnsafeMutablePointer<Int>) {
+        let base = i * k
+        var p: Int
+        if filled[i] < k { p = filled[i]; filled[i] += 1 } else if s < vi[base + k - 1] { p = k - 1 } else { return }
+        while p > 0 && vi[base + p - 1] > s { vi[base + p] = vi[base + p - 1]; ii[base + p] = ii[base + p - 1]; p -= 1 }
+        vi[base + p] = s; ii[base + p] = j
+    }
+
+    /// k nearest other rows of `x` for every row. The product X·Xᵀ is symmetric, so each pair of row blocks (I, J ≥ I)
+    /// is multiplied once and its entries are offered to the rows of I and, transposed, to the rows of J. Candidates
+    /// reach each row in ascending index order, as in the one-sided search, so ties resolve the same way. The
+    /// selection runs over rows in parallel (`Parallel.threads`).
+    /// Products run in the precision of `x` (float32 data: sgemm, twice the rate of dgemm); candidates are ranked in
+    /// float64 from those products.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    static func selfJoin<S: BLASScalar>(_ x: Tensor<S>, k: Int, metric: Metric,
+                                        progress: ((Int, Int) -> Void)?) throws -> (indices: [Int], values: [Double]) {
+        let n = x.shape[0]
+        guard k >= 1, k <= n - 1 else {
+            throw TensorError.invalidArgument("nearest neighbours: k = \(k) needs at least \(k + 1) rows, got \(n)")
+        }
+        let norm = metric == .euclidean ? try x.square().sum(axis: 1).scalars.map { Double($0) } : []
+        let b = Swift.max(1, Swift.min(n, 1024))
+        let blocks = (n + b - 1) / b
+        var top = TopK(rows: n, k: k)
+        var pairsDone = 0
+        let pairs = blocks * (blocks + 1) / 2
+        for bi in 0..<blocks {
+            let i0 = bi * b, i1 = Swift.min(n, i0 + b)
+            let xi = try x.slice(i0..<i1)
+            for bj in bi..<blocks {
+                let j0 = bj * b, j1 = Swift.min(n, j0 + b)
+                let g = bi == bj ? try matmul(xi, xi, transposeB: true) : try matmul(xi, x.slice(j0..<j1), transposeB: true)
+                let w = j1 - j0
+                g.withUnsafeBufferPointer { gp in
+                    top.values.withUnsafeMutableBufferPointer { vp in
+                        top.indices.withUnsafeMutableBufferPointer { ip in
+                            top.filled.withUnsafeMutableBufferPointer { fp in
+                                let gv = gp.baseAddress!, v = vp.baseAddress!, ix = ip.baseAddress!, f = fp.baseAddress!
+                                // Rows of I against the columns of J (row-major access).
+                                Parallel.forChunks(i1 - i0, minimum: 32) { rows in
+                                    for r in rows {
+                                        let i = i0 + r, row = gv + r * w
+                                        for c in 0..<w where j0 + c != i {
+                                            let gij = Double(row[c])
+                                            let s = metric == .euclidean ? norm[j0 + c] - 2 * gij : -gij
+                                            offer(i, j0 + c, s, k: k, v, ix, f)
+                                        }
+                                    }
+                                }
+                                // Rows of J against the columns of I, from the same product (strided access).
+                                if bi != bj {
+                                    Parallel.forChunks(w, minimum: 32) { cols in
+                                        for c in cols {
+                                            let j = j0 + c
+                                            for r in 0..<(i1 - i0) {
+                                                let gij = Double(gv[r * w + c])
+                                                let s = metric == .euclidean ? norm[i0 + r] - 2 * gij : -gij
+                                                offer(j, i0 + r, s, k: k, v, ix, f)
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                pairsDone += 1
+                progress?(Swift.min(n, Int(Double(n) * Double(pairsDone) / Double(pairs))), n)
+            }
+        }
+        var values = top.values
+        for i in 0..<n {
+            for t in 0..<k {
+                values[i * k + t] = metric == .euclidean ? Swift.max(0, top.values[i * k + t] + norm[i]).squareRoot() : -top.values[i * k + t]
+            }
+        }
+        return (top.indices, values)
     }
 }
 

@@ -48,11 +48,14 @@ enum OutputDType: String, ExpressibleByArgument, CaseIterable {
 /// Reading inputs: .npy, .safetensors (with --key) and CSV, as Double.
 enum Inputs {
     /// Loads a numeric array from `path`; `key` chooses the tensor of a .safetensors file.
-    static func array(_ path: String, key: String? = nil) throws -> Tensor<Double> {
+    static func array(_ path: String, key: String? = nil) throws -> Tensor<Double> { try array(path, key: key, as: Double.self) }
+
+    /// Loads a numeric array from `path` as `S` (float32 files read as Float lose nothing).
+    static func array<S: BLASScalar>(_ path: String, key: String?, as _: S.Type) throws -> Tensor<S> {
         let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
         switch ext {
         case "npy":
-            return try NPY.read(path).tensor(Double.self)
+            return try NPY.read(path).tensor(S.self)
         case "safetensors":
             let file = try SafetensorsFile.read(path)
             let names = file.tensors.keys.sorted()
@@ -60,14 +63,14 @@ enum Inputs {
                 guard file.tensors[key] != nil else {
                     throw InputError("\(path): no tensor named '\(key)' (available: \(names.joined(separator: ", ")))")
                 }
-                return try file.tensor(key, as: Double.self)
+                return try file.tensor(key, as: S.self)
             }
             guard names.count == 1 else {
                 throw InputError("\(path): holds \(names.count) tensors (\(names.joined(separator: ", "))); choose one with --key")
             }
-            return try file.tensor(names[0], as: Double.self)
+            return try file.tensor(names[0], as: S.self)
         case "csv", "txt":
-            return try CSV.read(path).data
+            return try CSV.read(path).data.cast(to: S.self)
         default:
             throw InputError("\(path): unknown file type '.\(ext)' (expected .npy, .safetensors or .csv)")
         }
@@ -75,8 +78,13 @@ enum Inputs {
 
     /// An n×D matrix of states (a 1-D array is one state per row of width 1; higher ranks are refused).
     static func matrix(_ path: String, key: String? = nil, minRows: Int = 2) throws -> Tensor<Double> {
-        let a = try array(path, key: key)
-        let m: Tensor<Double>
+        try matrix(path, key: key, minRows: minRows, as: Double.self)
+    }
+
+    /// `matrix(_:key:minRows:)` read as `S`.
+    static func matrix<S: BLASScalar>(_ path: String, key: String?, minRows: Int = 2, as _: S.Type) throws -> Tensor<S> {
+        let a = try array(path, key: key, as: S.self)
+        let m: Tensor<S>
         switch a.rank {
         case 2: m = a
         case 1: m = try a.reshaped([a.count, 1])
@@ -89,6 +97,12 @@ enum Inputs {
             throw InputError("\(path): \(count) non-finite value\(count == 1 ? "" : "s") (NaN or ±Inf), first at row \(first[0]), column \(first.count > 1 ? first[1] : 0)")
         }
         return m
+    }
+
+    /// True for an .npy file that stores float32 (or narrower) values: such states can be analysed in float32 where
+    /// an analysis offers it, without losing anything the file holds.
+    static func storesSinglePrecision(_ path: String) -> Bool {
+        URL(fileURLWithPath: path).pathExtension.lowercased() == "npy" && ((try? NPYReader(path))?.storesSinglePrecision ?? false)
     }
 }
 

@@ -32,18 +32,8 @@ extension Tensor {
             let a = columnMajorCopy()
             let uc = TensorStorage<Scalar>(uninitializedCount: uRows * uColsT)
             let vc = TensorStorage<Scalar>(uninitializedCount: vtRowsT * n)
-            var info = Scalar.gesdd(jobz: full ? 65 : 83, m: m, n: n, a: a.pointer, lda: m, s: s.pointer,
-                                    u: uc.pointer, ldu: m, vt: vc.pointer, ldvt: vtRowsT)
-            if info > 0 {
-                let retry = columnMajorCopy()
-                let superb = TensorStorage<Scalar>(uninitializedCount: Swift.max(1, k))
-                let job: CChar = full ? 65 : 83
-                info = Scalar.gesvd(jobu: job, jobvt: job, m: m, n: n, a: retry.pointer, lda: m, s: s.pointer,
-                                    u: uc.pointer, ldu: m, vt: vc.pointer, ldvt: vtRowsT, superb: superb.pointer)
-            }
-            try lapackCheck(info, Scalar.dtypeName == "float32" ? "sgesdd/sgesvd" : "dgesdd/dgesvd") {
-                "the SVD did not converge (\($0) superdiagonals did not converge to zero)"
-            }
+            try Self.lapackSVD(job: full ? 65 : 83, rows: m, cols: n, a: a, retry: { columnMajorCopy() }, s: s,
+                               u: uc.pointer, ldu: m, vt: vc.pointer, ldvt: vtRowsT)
             return SVD(u: Tensor.fromColumnMajor(uc.pointer, rows: m, cols: uColsT, ld: m), s: Tensor(storage: s, shape: [k]),
                        vt: Tensor.fromColumnMajor(vc.pointer, rows: vtRowsT, cols: n, ld: vtRowsT))
         }
@@ -54,18 +44,8 @@ extension Tensor {
         let left = TensorStorage<Scalar>(uninitializedCount: n * uCols)
         let right = TensorStorage<Scalar>(uninitializedCount: vtRows * m)
         let work = storage.copy()
-        var info = Scalar.gesdd(jobz: full ? 65 : 83, m: n, n: m, a: work.pointer, lda: n, s: s.pointer,
-                                u: left.pointer, ldu: n, vt: right.pointer, ldvt: vtRows)
-        if info > 0 {
-            let retry = storage.copy()
-            let superb = TensorStorage<Scalar>(uninitializedCount: Swift.max(1, k))
-            let job: CChar = full ? 65 : 83
-            info = Scalar.gesvd(jobu: job, jobvt: job, m: n, n: m, a: retry.pointer, lda: n, s: s.pointer,
-                                u: left.pointer, ldu: n, vt: right.pointer, ldvt: vtRows, superb: superb.pointer)
-        }
-        try lapackCheck(info, Scalar.dtypeName == "float32" ? "sgesdd/sgesvd" : "dgesdd/dgesvd") {
-            "the SVD did not converge (\($0) superdiagonals did not converge to zero)"
-        }
+        try Self.lapackSVD(job: full ? 65 : 83, rows: n, cols: m, a: work, retry: { storage.copy() }, s: s,
+                           u: left.pointer, ldu: n, vt: right.pointer, ldvt: vtRows)
         // Column-major V (n×uCols) read row-major is Vᵀ (uCols×n); column-major Uᵀ (vtRows×m) read row-major is U (m×vtRows).
         return SVD(u: Tensor(storage: right, shape: [m, vtRows]), s: Tensor(storage: s, shape: [k]),
                    vt: Tensor(storage: left, shape: [uCols, n]))
@@ -83,14 +63,28 @@ extension Tensor {
         let tall = m > n
         let work = tall ? columnMajorCopy() : storage.copy()
         let (rows, cols) = tall ? (m, n) : (n, m)
-        var info = Scalar.gesdd(jobz: 78, m: rows, n: cols, a: work.pointer, lda: rows, s: s.pointer, u: nil, ldu: 1, vt: nil, ldvt: 1)
-        if info > 0 {
-            let retry = tall ? columnMajorCopy() : storage.copy()
-            let superb = TensorStorage<Scalar>(uninitializedCount: Swift.max(1, k))
-            info = Scalar.gesvd(jobu: 78, jobvt: 78, m: rows, n: cols, a: retry.pointer, lda: rows, s: s.pointer,
-                                u: nil, ldu: 1, vt: nil, ldvt: 1, superb: superb.pointer)
-        }
-        try lapackCheck(info, "gesdd") { "the SVD did not converge (\($0) superdiagonals did not converge to zero)" }
+        try Self.lapackSVD(job: 78, rows: rows, cols: cols, a: work, retry: { tall ? columnMajorCopy() : storage.copy() }, s: s,
+                           u: nil, ldu: 1, vt: nil, ldvt: 1)
         return Tensor(storage: s, shape: [k])
     }
+
+    /// The one SVD call: LAPACK's divide-and-conquer `gesdd` on the column-major rows×cols matrix in `a` (overwritten),
+    /// and, when it does not converge, `gesvd` (QR iteration: slower, more robust) on a fresh copy from `retry`.
+    /// `job` is LAPACK's character code: 'A' (65) full factors, 'S' (83) thin, 'N' (78) values only.
+    @usableFromInline
+    static func lapackSVD(job: CChar, rows: Int, cols: Int, a: TensorStorage<Scalar>, retry: () -> TensorStorage<Scalar>,
+                          s: TensorStorage<Scalar>, u: UnsafeMutablePointer<Scalar>?, ldu: Int,
+                          vt: UnsafeMutablePointer<Scalar>?, ldvt: Int) throws {
+        var info = Scalar.gesdd(jobz: job, m: rows, n: cols, a: a.pointer, lda: rows, s: s.pointer, u: u, ldu: ldu, vt: vt, ldvt: ldvt)
+        if info > 0 {
+            let fresh = retry()
+            let superb = TensorStorage<Scalar>(uninitializedCount: Swift.max(1, Swift.min(rows, cols)))
+            info = Scalar.gesvd(jobu: job, jobvt: job, m: rows, n: cols, a: fresh.pointer, lda: rows, s: s.pointer,
+                                u: u, ldu: ldu, vt: vt, ldvt: ldvt, superb: superb.pointer)
+        }
+        try lapackCheck(info, Scalar.dtypeName == "float32" ? "sgesdd/sgesvd" : "dgesdd/dgesvd") {
+            "the SVD did not converge (\($0) superdiagonals did not converge to zero)"
+        }
+    }
+
 }

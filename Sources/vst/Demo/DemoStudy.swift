@@ -405,10 +405,10 @@ final class DemoStudy {
         page.add("Alignment between the two seeds", "Both flow-matching models map the same noise rows to digits, so their outputs are paired row by row. High CKA and Procrustes similarity mean the two seeds learned the same map (A1); A3 would mean the seed decides what comes out.",
                  svg: SVGPlot.bars(title: "Seed \(seed) vs seed \(seed + 1): similarity", yLabel: "similarity (1 = identical)",
                                    labels: ["linear CKA", "debiased CKA", "RBF CKA", "SVCCA", "Procrustes", "core Procrustes", "mutual k-NN"],
-                                   values: [r.linearCKA, r.debiasedCKA, r.rbfCKA, r.svcca.mean, r.procrustes.similarity, r.core.similarity, r.mutualKNN], yDomain: (0, 1)),
+                                   values: [r.linearCKA, r.debiasedCKA ?? .nan, r.rbfCKA ?? .nan, r.svcca?.mean ?? .nan, r.procrustes.similarity, r.core.similarity, r.mutualKNN ?? .nan], yDomain: (0, 1)),
                  file: "alignment_seeds",
                  table: (["pair", "regime", "linear CKA", "core Procrustes", "mutual k-NN", "reasons"],
-                         [["seed \(seed) vs \(seed + 1)", r.regime.rawValue, SVGPlot.number(r.linearCKA), SVGPlot.number(r.core.similarity), SVGPlot.number(r.mutualKNN),
+                         [["seed \(seed) vs \(seed + 1)", r.regime.rawValue, SVGPlot.number(r.linearCKA), SVGPlot.number(r.core.similarity), SVGPlot.number(r.mutualKNN ?? .nan),
                            r.reasons.joined(separator: "; ")]]))
         summary.append("The two seeds' flow-matching models are \(r.regime.rawValue) (linear CKA \(Fmt.f(r.linearCKA, 3))).")
         guard let v = vae else { return }
@@ -421,10 +421,10 @@ final class DemoStudy {
         page.add("Alignment: VAE latent vs PCA core", "The VAE's 9-D posterior means and the 9-D PCA core of the same held-out digits. A1 would mean the VAE found the principal subspace up to a rotation; A2 that it shares much of its geometry but bends it (a VAE's latent is a nonlinear map); A3 that it found something else.",
                  svg: SVGPlot.bars(title: "VAE latent vs PCA core: similarity", yLabel: "similarity (1 = identical)",
                                    labels: ["linear CKA", "debiased CKA", "RBF CKA", "SVCCA", "Procrustes", "mutual k-NN", "predictivity R²"],
-                                   values: [va.linearCKA, va.debiasedCKA, va.rbfCKA, va.svcca.mean, va.procrustes.similarity, va.mutualKNN, va.predictivity.r2], yDomain: (0, 1)),
+                                   values: [va.linearCKA, va.debiasedCKA ?? .nan, va.rbfCKA ?? .nan, va.svcca?.mean ?? .nan, va.procrustes.similarity, va.mutualKNN ?? .nan, va.predictivity?.r2 ?? .nan], yDomain: (0, 1)),
                  file: "alignment_vae_pca",
                  table: (["pair", "regime", "linear CKA", "core Procrustes", "mutual k-NN", "reasons"],
-                         [["VAE latent vs PCA core", va.regime.rawValue, SVGPlot.number(va.linearCKA), SVGPlot.number(va.core.similarity), SVGPlot.number(va.mutualKNN),
+                         [["VAE latent vs PCA core", va.regime.rawValue, SVGPlot.number(va.linearCKA), SVGPlot.number(va.core.similarity), SVGPlot.number(va.mutualKNN ?? .nan),
                            va.reasons.joined(separator: "; ")]]))
         summary.append("The VAE's 9-D latent and the PCA core of the digits are \(va.regime.rawValue) (linear CKA \(Fmt.f(va.linearCKA, 3))).")
     }
