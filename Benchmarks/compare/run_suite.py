@@ -556,7 +556,8 @@ def main():
     p.add_argument("--substrate-rounds", type=int, default=1,
                    help="rounds of compare_substrate.py (its fits at n = 100 000 are slow; default 1)")
     p.add_argument("--substrate-dtypes", default="float64", help="dtypes of compare_substrate.py (default float64)")
-    p.add_argument("--skip", default="", help="comma list of steps to skip: " + ", ".join(STEPS))
+    p.add_argument("--skip", action="append", default=[],
+                   help="steps to skip, a comma list; may be repeated (--skip jax --skip torch): " + ", ".join(STEPS))
     p.add_argument("--torch-step", action="store_true", help="also run torch_step.py (substrate-bench neural-step vs PyTorch)")
     p.add_argument("--scale", action="store_true", help="also run scale_commands.py --peers (the 10⁶-row figures)")
     p.add_argument("--scale-rows", type=int, default=1_000_000, help="rows of the scale section's files")
@@ -588,7 +589,7 @@ def main():
         a.rounds, a.reps, a.max_time = 1, 3, 0.5
         a.rows, a.batch, a.sample_rows, a.sample_steps = 2000, 64, 16, 4
     sizes = [int(s) for s in (a.sizes or ",".join(map(str, LADDER))).split(",")]
-    skip = {s.strip() for s in a.skip.split(",") if s.strip()}
+    skip = {s.strip() for item in a.skip for s in item.split(",") if s.strip()}
     if not a.torch_step:
         skip.add("torch-step")
     if not a.scale:
