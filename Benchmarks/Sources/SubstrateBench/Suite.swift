@@ -11,7 +11,7 @@ struct Suite: ParsableCommand {
         commandName: "suite",
         abstract: "Benchmark suite over d = 64…1024: results.json, results.md and log–log plots; regression guard with --baseline.",
         discussion: """
-            Workloads (names, or the group names in brackets; 'all' is every one):
+            Workloads (names, or the group names in brackets; 'all' is every one listed here):
               [matmul]       matmul-f32, matmul-f64      Tensor matmul d×d · d×d                          GEMM 2d³
               [elementwise]  exp-f32, silu-f32, add-f32   over a d×d tensor (d² elements)
               [linalg]       svd-f64, eigh-f64            thin svd of d×d; eigh of a symmetric d×d

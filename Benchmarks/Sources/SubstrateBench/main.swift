@@ -10,11 +10,9 @@ struct SubstrateBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "substrate-bench",
         abstract: "Substrate's benchmarks: the suite over d = 64…1024 and the JSON views the Python comparisons read.",
-        discussion: """
-            Every JSON output records the OpenBLAS core type Linear's OpenBLAS picked and the OPENBLAS_CORETYPE,
-            OPENBLAS_L2_SIZE and thread variables as found. Exit codes: 0 success, 1 a regression against the
-            baseline (suite --baseline), 2 bad usage or bad input.
-            """,
+        discussion: "Every JSON output records the OpenBLAS core type Linear's OpenBLAS picked and the OPENBLAS_CORETYPE, "
+            + "OPENBLAS_L2_SIZE and thread variables as found. Exit codes: 0 success, 1 a regression against the "
+            + "baseline (suite --baseline), 2 bad usage or bad input.",
         subcommands: [Suite.self, LinearView.self, SubstrateView.self, NeuralStep.self],
         defaultSubcommand: Suite.self
     )
