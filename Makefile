@@ -3,7 +3,7 @@ SWIFT ?= swift
 APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: deps build test demo report-check bench bench-swift bench-baseline bench-check bench-package quality scale-out clean
+.PHONY: deps build test demo report-check bench bench-swift bench-baseline bench-check quality scale-out clean
 
 ## deps: install the BLAS/LAPACK packages with apt-get when they are missing (says so when it does).
 deps:
@@ -13,7 +13,7 @@ deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	else echo "make deps: $(APT_PACKAGES) already installed"; fi
 
-## build: optimised build of the library and the vst tool.
+## build: optimised build of the library, the vst tool and the substrate-bench benchmark executable.
 build: deps
 	$(SWIFT) build -c release
 
@@ -31,30 +31,32 @@ demo: build
 report-check:
 	scripts/check-report.sh vst-report
 
-## bench: the whole suite into bench-results/ (results.json, results.md, plots/): `vst bench` over d = 64…1024 (GEMM
-## floor, log–log slopes, peak RSS) and its peers interleaved on the same inputs (numpy/scipy, scikit-learn, PyTorch,
-## JAX), installed from PyPI when missing. BENCH_ARGS passes options to run_suite.py (e.g. --quick, --skip jax).
-bench: build
-	VST_BIN=$$($(SWIFT) build -c release --show-bin-path)/vst python3 Benchmarks/compare/run_suite.py $(BENCH_ARGS)
+## Benchmarks are tooling, not product: the `substrate-bench` executable (Benchmarks/Sources/SubstrateBench), built
+## with the package. BENCH = its path. These targets never change OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE; a benchmark run
+## may unset both for every side alike with BENCH_ARGS=--unset-coretype (make bench only).
+BENCH_BIN_DIR = $$($(SWIFT) build -c release --show-bin-path)
 
-## bench-swift: only the Swift side (`vst bench`, no peers) into bench-results/.
+## bench: the whole suite into bench-results/ (results.json, results.md, plots/): `substrate-bench suite` over
+## d = 64…1024 (GEMM floor, log–log slopes, peak RSS) and its peers interleaved on the same inputs (numpy/scipy,
+## scikit-learn, PyTorch, JAX), installed from PyPI when missing. BENCH_ARGS passes options to run_suite.py
+## (e.g. --quick, --skip jax, --unset-coretype).
+bench: build
+	BENCH_BIN=$(BENCH_BIN_DIR)/substrate-bench VST_BIN=$(BENCH_BIN_DIR)/vst python3 Benchmarks/compare/run_suite.py $(BENCH_ARGS)
+
+## bench-swift: only the Swift side (`substrate-bench suite`, no peers) into bench-results/.
 bench-swift: build
-	$$($(SWIFT) build -c release --show-bin-path)/vst bench $(BENCH_ARGS)
+	$(BENCH_BIN_DIR)/substrate-bench suite $(BENCH_ARGS)
 
 ## bench-baseline: save this machine's baseline for bench-check (BASELINE, default bench-results/baseline.json).
 BASELINE ?= bench-results/baseline.json
 TOLERANCE ?= 0.2
 bench-baseline: build
-	$$($(SWIFT) build -c release --show-bin-path)/vst bench --save-baseline $(BASELINE) $(BENCH_ARGS)
+	$(BENCH_BIN_DIR)/substrate-bench suite --save-baseline $(BASELINE) $(BENCH_ARGS)
 
 ## bench-check: regression guard: exits non-zero naming every workload more than TOLERANCE (20 %) slower than BASELINE.
 bench-check: build
 	@test -f $(BASELINE) || { echo "make bench-check: no baseline $(BASELINE); run 'make bench-baseline' first (on this machine)"; exit 2; }
-	$$($(SWIFT) build -c release --show-bin-path)/vst bench --baseline $(BASELINE) --tolerance $(TOLERANCE) $(BENCH_ARGS)
-
-## bench-package: the package-benchmark suite in Benchmarks/ (ordo-one/package-benchmark; optional, slow to build).
-bench-package: build
-	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark
+	$(BENCH_BIN_DIR)/substrate-bench suite --baseline $(BASELINE) --tolerance $(TOLERANCE) $(BENCH_ARGS)
 
 ## quality: train every generative family on digits and a lifted toy, score the samples (vst evaluate --reference)
 ## beside the Gaussian baseline; writes quality/quality.md and quality/quality.json (under 15 min on 2 cores; not in make test).
@@ -73,4 +75,4 @@ scale-out: deps
 	$$PY scripts/scaleout/check.py --vst "$$VST" --work .build/scaleout $(SCALEOUT_ARGS)
 
 clean:
-	rm -rf .build .build-* Benchmarks/.build
+	rm -rf .build .build-*

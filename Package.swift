@@ -50,6 +50,24 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Tooling, not product: the benchmark executable and its tests live under Benchmarks/, so Sources/ holds only
+        // what ships (and the layering checks over Sources/ need no exception for the floor's direct gemm calls).
+        .executableTarget(
+            name: "substrate-bench",
+            dependencies: [
+                "Linear",
+                "Substrate",
+                "Generative",
+                "Neural",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/Sources/SubstrateBench"
+        ),
+        .testTarget(
+            name: "SubstrateBenchTests",
+            dependencies: ["substrate-bench"],
+            path: "Benchmarks/Tests/SubstrateBenchTests"
+        ),
         .testTarget(
             name: "LinearTests",
             dependencies: ["Linear"]

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""Side-by-side timing of Linear (via `vst bench-linear`) and numpy on this machine, as ratios from one run.
+"""Side-by-side timing of Linear (via `substrate-bench linear`) and numpy on this machine, as ratios from one run.
 
 For every round, BLAS thread count and workload it runs the Swift harness for that workload, then the same
 workload in numpy (a fresh `python3 compare.py --numpy-worker` process), alternating which side goes first from
-round to round, so drift and noise on a shared machine hit both sides alike. Each side reports the median time
+round to round (benchlib.rotation), so drift and noise on a shared machine hit both sides alike. Each side reports the median time
 per call of its repetitions; the final figure per point is the median over rounds.
 
-Both sides get OPENBLAS_NUM_THREADS (numpy's bundled OpenBLAS reads it at load; `vst` also gets --threads,
-which sets BLAS.threads and Linear's own element-wise threads).
+Both sides get OPENBLAS_NUM_THREADS (numpy's bundled OpenBLAS reads it at load; substrate-bench also gets --threads,
+which sets BLAS.threads and Linear's own element-wise threads). Each side's OpenBLAS core type is recorded in the
+JSON (meta.swift.*.environment, meta.numpy.*.blas); --unset-coretype unsets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE
+for both sides.
 
 Writes bench-results/compare.json and bench-results/compare.md (repository root) and prints the Markdown.
 
@@ -15,7 +17,7 @@ Usage (from anywhere):
     python3 Benchmarks/compare/compare.py                   # full run, 1 and 2 threads, 3 rounds
     python3 Benchmarks/compare/compare.py --quick           # a few points, 1 round (smoke test)
     python3 Benchmarks/compare/compare.py --workloads matmul,svd --sizes 256,512 --threads 1
-    VST_BIN=/path/to/vst python3 Benchmarks/compare/compare.py
+    BENCH_BIN=/path/to/substrate-bench python3 Benchmarks/compare/compare.py
     SWIFT_SCRATCH_PATH=.build-bench python3 Benchmarks/compare/compare.py   # or --scratch-path
 """
 
@@ -28,9 +30,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import (add_timing_options, add_vst_options, find_vst, fmt_time, machine_line,  # noqa: E402
-                          md_table_head, met_cell, notes_section, report_head, round_summary, thread_env, time_call,
-                          timing_args, write_report)
+from benchlib import (add_timing_options, add_vst_options, apply_unset_flag, find_bench, fmt_time,  # noqa: E402
+                      machine_line, md_table_head, met_cell, notes_section, numpy_blas_info, report_head, rotation,
+                      round_summary, thread_env, time_call, timing_args, unset_coretype, write_report)
 
 MATMUL_SIZES = [4, 8, 16, 32, 64, 128, 256, 512, 1024]
 FACTOR_SIZES = [64, 128, 256, 512, 1024]
@@ -45,41 +47,13 @@ WORKLOADS = {
     "svd-tall": FACTOR_SIZES,
     "eigh": FACTOR_SIZES,
 }
-# Swift-only companions run in the same `vst` invocation as their workload (interleaved per size).
+# Swift-only companions run in the same substrate-bench invocation as their workload (interleaved per size).
 SWIFT_COMPANIONS = {"matmul": ["gemm"]}
 DTYPES = ["float32", "float64"]
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # numpy worker (runs in its own process so that OPENBLAS_NUM_THREADS takes effect at numpy's load)
-
-
-def numpy_blas_info():
-    """numpy's BLAS build, kernel set and the thread count it actually uses (None where it cannot be read)."""
-    import ctypes
-    import glob
-
-    import numpy as np
-
-    info = {"numpy": np.__version__, "config": None, "core": None, "threads": None}
-    libs = glob.glob(os.path.join(os.path.dirname(np.__file__), "..", "numpy.libs", "libscipy_openblas*.so*"))
-    for path in libs:
-        try:
-            lib = ctypes.CDLL(path)
-            for prefix in ("scipy_openblas_", "openblas_"):
-                for suffix in ("64_", ""):
-                    try:
-                        cfg = getattr(lib, prefix + "get_config" + suffix)
-                        core = getattr(lib, prefix + "get_corename" + suffix)
-                        thr = getattr(lib, prefix + "get_num_threads" + suffix)
-                    except AttributeError:
-                        continue
-                    cfg.restype = core.restype = ctypes.c_char_p
-                    info.update(config=cfg().decode(), core=core().decode(), threads=int(thr()))
-                    return info
-        except OSError:
-            pass
-    return info
 
 
 def numpy_linalg_precision():
@@ -165,9 +139,9 @@ def run_json(cmd, threads):
     return json.loads(out.stdout)
 
 
-def run_swift(vst, workload, args, threads):
+def run_swift(bench, workload, args, threads):
     wl = ",".join([workload] + SWIFT_COMPANIONS.get(workload, []))
-    cmd = [vst, "bench-linear", "--json", "--workloads", wl, "--dtypes", args.dtypes, "--threads", str(threads)]
+    cmd = [bench, "linear", "--json", "--workloads", wl, "--dtypes", args.dtypes, "--threads", str(threads)]
     cmd += ["--sizes", ",".join(str(n) for n in sizes_for(workload, args.sizes))] + timing_args(args)
     return run_json(cmd, threads)
 
@@ -202,7 +176,11 @@ def main():
     add_timing_options(p, reps=9, warmup=3, max_time=2.0)
     add_vst_options(p)
     p.add_argument("--quick", action="store_true", help="smoke test: a few small points, one round")
+    p.add_argument("--unset-coretype", action="store_true",
+                   help="unset OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for both sides (benchmarks only)")
     args = p.parse_args()
+    apply_unset_flag()
+    unset_coretype(args.unset_coretype)
 
     if args.numpy_worker:
         numpy_worker(args)
@@ -215,7 +193,7 @@ def main():
         if w not in WORKLOADS:
             raise SystemExit(f"compare.py: unknown workload {w}; choose from {', '.join(WORKLOADS)}")
     threads_list = [int(t) for t in args.threads.split(",")]
-    vst = find_vst(args, "compare.py")
+    bench = find_bench(args, "compare.py")
 
     # samples[(side, workload, shape, dtype, threads)] = list of per-round medians
     samples, meta, load_log = {}, {"swift": {}, "numpy": {}}, []
@@ -223,10 +201,8 @@ def main():
     for rnd in range(args.rounds):
         for threads in threads_list:
             for w in workloads:
-                sides = [("swift", lambda: run_swift(vst, w, args, threads)), ("numpy", lambda: run_numpy(w, args, threads))]
-                if rnd % 2 == 1:
-                    sides.reverse()
-                for side, fn in sides:
+                sides = [("swift", lambda: run_swift(bench, w, args, threads)), ("numpy", lambda: run_numpy(w, args, threads))]
+                for side, fn in rotation(sides, rnd):
                     rep = fn()
                     meta[side][threads] = {k: v for k, v in rep.items() if k != "results"}
                     for r in rep["results"]:
@@ -265,7 +241,7 @@ def main():
                  f"share this machine; a load above the core count makes the 2-thread rows unreliable).")
     md = render_markdown(rows, gemm_rows, meta, notes, args)
     settings = ("workloads", "sizes", "dtypes", "threads", "rounds", "reps", "warmup", "min_rep_time", "max_time")
-    report = {**report_head(args, settings, vst, meta),
+    report = {**report_head(args, settings, bench, meta),
               "notes": notes, "load": load_log, "rows": rows, "tensor_vs_gemm": gemm_rows}
     write_report(args.out_dir, "compare", report, md, "compare.py", started)
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Side-by-side timing of Substrate (via `vst bench-substrate`) and its peers (scikit-learn PCA, numpy, scipy) on this
+"""Side-by-side timing of Substrate (via `substrate-bench substrate`) and its peers (scikit-learn PCA, numpy, scipy) on this
 machine, as ratios from one run, with an accuracy cross-check of the explained variance on the same data.
 
 Workloads (ours → peers):
@@ -19,16 +19,17 @@ fit-* at n = 100 000 rows, project/lift at 20 000, cka/frechet at 10 000, mmd at
 input for fit-* and project (the other APIs take Double only).
 
 Data: both sides build the same matrices from a counter-based generator (splitmix64 of the element index, see
-SyntheticData in Sources/vst/BenchSubstrate.swift): a rank-16 signal with singular values decaying by 0.8 per
+SyntheticData in Benchmarks/Sources/SubstrateBench/SyntheticData.swift): a rank-16 signal with singular values decaying by 0.8 per
 direction plus noise of standard deviation 0.05 and a per-feature offset, so the spectrum has a clear gap after
 direction 16. Differences between the two sides' data are rounding only (numpy forms the signal with a BLAS product).
 
 Interleaving: for every round, thread count and point (workload group, d, dtype) each side runs in a fresh process —
-ours `vst bench-substrate` with one workload, each peer in `python3 compare_substrate.py --peer-worker` — alternating
+ours `substrate-bench substrate` with one workload, each peer in `python3 compare_substrate.py --peer-worker` — alternating
 which side goes first from round to round. Each process reports the median of its repetitions; the table reports
-the median over rounds. Threads: OPENBLAS_NUM_THREADS and OMP_NUM_THREADS for both sides, `vst --threads` (BLAS and
+the median over rounds. Threads: OPENBLAS_NUM_THREADS and OMP_NUM_THREADS for both sides, `--threads` (BLAS and
 Linear's element-wise threads), threadpoolctl.threadpool_limits in the peer worker (numpy's and scipy's bundled
-OpenBLAS builds both obey it).
+OpenBLAS builds both obey it). Each side records its OpenBLAS core type (meta.swift.*.environment; the
+peer's threadpoolctl pools and blas); --unset-coretype unsets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for both sides.
 
 Memory: each process resets its peak-RSS mark (/proc/self/clear_refs = 5) after building its inputs and reports
 VmHWM after the repetitions minus VmRSS before them: the workload's own peak on top of its inputs ("+RSS"). A separate
@@ -40,7 +41,7 @@ Usage (from anywhere):
     python3 Benchmarks/compare/compare_substrate.py                    # full run: 1 and 2 threads, 3 rounds
     python3 Benchmarks/compare/compare_substrate.py --quick            # d = 64, 256; one round, 1 thread
     python3 Benchmarks/compare/compare_substrate.py --groups fit,cka --sizes 64,128 --threads 1 --rounds 1
-    VST_BIN=/path/to/vst python3 Benchmarks/compare/compare_substrate.py
+    BENCH_BIN=/path/to/substrate-bench python3 Benchmarks/compare/compare_substrate.py
     SWIFT_SCRATCH_PATH=.build-bench python3 Benchmarks/compare/compare_substrate.py   # or --scratch-path
 """
 
@@ -48,16 +49,15 @@ import argparse
 import json
 import math
 import os
-import re
 import statistics
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import (add_timing_options, add_vst_options, find_vst, fmt_time, machine_line,  # noqa: E402
-                          md_table_head, met_cell, notes_section, report_head, round_summary, thread_env, time_call,
-                          timing_args, write_report)
+from benchlib import (add_timing_options, add_vst_options, apply_unset_flag, blas_env_vars, find_bench,  # noqa: E402
+                      fmt_time, machine_line, md_table_head, met_cell, notes_section, numpy_blas_info, proc_status,
+                      report_head, reset_peak, round_summary, rotation, run_timed, thread_env, time_call, timing_args,
+                      unset_coretype, write_report)
 
 LADDER = [64, 128, 256, 512, 1024]
 SVD_MAX_D = 256
@@ -112,7 +112,7 @@ def feasible(job, d):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# data: the exact mirror of SyntheticData in Sources/vst/BenchSubstrate.swift
+# data: the exact mirror of SyntheticData in Benchmarks/Sources/SubstrateBench/SyntheticData.swift
 
 FIT_SEEDS = (1, 2, 3, 4)
 CKA_SEEDS, CKA_NOISE_SEED = (11, 12, 13, 14), 15
@@ -175,24 +175,6 @@ def perturbed(x, seed, scale):
 
 # ----------------------------------------------------------------------------------------------------------------
 # peer worker (its own process: OPENBLAS_NUM_THREADS takes effect at load, and the peak-RSS mark is per process)
-
-
-def proc_status(key):
-    try:
-        with open("/proc/self/status") as f:
-            m = re.search(rf"^{key}:\s+(\d+)", f.read(), re.M)
-            return int(m.group(1)) if m else None
-    except OSError:
-        return None
-
-
-def reset_peak():
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
 
 
 def sqdist(a, b):
@@ -395,7 +377,7 @@ def peer_worker(args):
     import sklearn
 
     json.dump({"numpy": np.__version__, "scipy": scipy.__version__, "sklearn": sklearn.__version__, "pools": info,
-               "results": [r]}, sys.stdout)
+               "blas": numpy_blas_info(), "environment": blas_env_vars(), "results": [r]}, sys.stdout)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -403,21 +385,20 @@ def peer_worker(args):
 
 
 def run_json(cmd, threads):
-    env = thread_env(threads, ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"))
-    t0 = time.time()
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if out.returncode != 0:
-        return None, f"{' '.join(cmd)} failed ({out.returncode}): {out.stderr.strip()[-2000:]}"
+    out = run_timed(cmd, env=thread_env(threads, ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")))
+    if out["exit"] != 0:
+        return None, f"{' '.join(cmd)} failed ({out['exit']}): {out['stderr'].strip()[-2000:]}"
     try:
-        rep = json.loads(out.stdout)
+        rep = json.loads(out["stdout"])
     except json.JSONDecodeError as e:
-        return None, f"{' '.join(cmd)}: bad JSON ({e}): {out.stdout[:500]}"
-    rep["wall"] = time.time() - t0
+        return None, f"{' '.join(cmd)}: bad JSON ({e}): {out['stdout'][:500]}"
+    rep["wall"] = out["seconds"]
+    rep["processPeakRSSKiB"] = out["peak_rss_kib"]
     return rep, None
 
 
-def swift_cmd(vst, job, d, n, dt, threads, args):
-    return [vst, "bench-substrate", "--json", "--workloads", job, "--sizes", str(d), "--rows", str(n), "--dtypes", dt,
+def swift_cmd(bench, job, d, n, dt, threads, args):
+    return [bench, "substrate", "--json", "--workloads", job, "--sizes", str(d), "--rows", str(n), "--dtypes", dt,
             "--threads", str(threads), "--svd-max-d", str(max(SVD_MAX_D, d)), "--permutations", str(PERMUTATIONS)] + timing_args(args)
 
 
@@ -477,7 +458,11 @@ def main():
     p.add_argument("--no-accuracy", action="store_true", help="skip the exact reference spectrum")
     add_vst_options(p)
     p.add_argument("--quick", action="store_true", help="smoke test: d = 64 and 256, one round, 1 thread, short budgets")
+    p.add_argument("--unset-coretype", action="store_true",
+                   help="unset OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for both sides (benchmarks only)")
     args = p.parse_args()
+    apply_unset_flag()
+    unset_coretype(args.unset_coretype)
 
     if args.peer_worker:
         args.threads = int(args.threads)
@@ -493,7 +478,7 @@ def main():
             raise SystemExit(f"compare_substrate.py: unknown group {g}; choose from {', '.join(GROUPS)}")
     threads_list = [int(t) for t in args.threads.split(",")]
     dtypes = [t for t in args.dtypes.split(",") if t]
-    vst = find_vst(args, "compare_substrate.py")
+    bench = find_bench(args, "compare_substrate.py")
 
     units = []  # (group, d, dtype)
     for g in groups:
@@ -520,9 +505,9 @@ def main():
                 n = GROUPS[g]["rows"]
                 jobs = [("swift", j) for j in GROUPS[g]["ours"] if feasible(j, d)]
                 peers = [("peer", j) for j in GROUPS[g]["peers"] if feasible(j, d)]
-                order = jobs + peers if (rnd + ui) % 2 == 0 else peers + jobs
+                order = [x for batch in rotation([jobs, peers], rnd + ui) for x in batch]
                 for side, job in order:
-                    cmd = swift_cmd(vst, job, d, n, dt, threads, args) if side == "swift" else peer_cmd(job, d, n, dt, threads, args)
+                    cmd = swift_cmd(bench, job, d, n, dt, threads, args) if side == "swift" else peer_cmd(job, d, n, dt, threads, args)
                     rep, err = run_json(cmd, threads)
                     if err:
                         errors.append(err)
@@ -546,7 +531,7 @@ def main():
                     row = {"side": side, "workload": job, "d": d, "dtype": dt, "by_rows": {}}
                     for n in memory_rows:
                         margs = argparse.Namespace(**{**vars(args), "reps": 1, "warmup": 0, "max_time": 0.01})
-                        cmd = swift_cmd(vst, job, d, n, dt, 1, margs) if side == "swift" else peer_cmd(job, d, n, dt, 1, margs)
+                        cmd = swift_cmd(bench, job, d, n, dt, 1, margs) if side == "swift" else peer_cmd(job, d, n, dt, 1, margs)
                         rep, err = run_json(cmd, 1)
                         if err:
                             errors.append(err)
@@ -673,7 +658,7 @@ def main():
     md = render_markdown(rows, accuracy, memory, checks, meta, notes, errors, args)
     settings = ("groups", "sizes", "dtypes", "threads", "rounds", "reps", "warmup", "min_rep_time", "max_time",
                 "memory_rows")
-    report = {**report_head(args, settings, vst, meta),
+    report = {**report_head(args, settings, bench, meta),
               "notes": notes, "errors": errors, "load": load_log, "rows": rows, "accuracy": accuracy,
               "memory": [{**m, "by_rows": {str(k): v for k, v in m["by_rows"].items()}} for m in memory],
               "checks": checks,

@@ -1,18 +1,18 @@
 #!/usr/bin/env python3
-"""The whole benchmark suite in one run: `vst bench` (the Swift-only ladder d = 64…1024, physical floor, slopes,
-peak RSS) and its peers on the same inputs, interleaved, merged into bench-results/results.json and results.md.
+"""The whole benchmark suite in one run: `substrate-bench suite` (the Swift-only ladder d = 64…1024, physical floor,
+slopes, peak RSS) and its peers on the same inputs, interleaved, merged into bench-results/results.json and results.md.
 
 Steps (each can be skipped with --skip):
-  swift      `vst bench` over the whole catalogue → results.json, results.md, plots/*.svg (the Swift-only suite).
+  swift      `substrate-bench suite` over the catalogue → results.json, results.md, plots/*.svg (the Swift-only suite).
   numpy      compare.py: matmul, svd, eigh (float32 and float64, d on the ladder) and exp/silu/add over d² elements,
-             `vst bench-linear` against numpy in alternating fresh processes.
+             `substrate-bench linear` against numpy in alternating fresh processes.
   substrate  compare_substrate.py: projection fits vs scikit-learn PCA (full, covariance_eigh, randomized), project,
-             lift, CKA, Fréchet distance, MMD² vs numpy/scipy, on bit-identical data (needs `vst bench-substrate`).
-  torch      PyTorch CPU eager, interleaved here with `vst bench`: matmul, element-wise, svd/eigh, the MLP-denoiser
+             lift, CKA, Fréchet distance, MMD² vs numpy/scipy, on bit-identical data (`substrate-bench substrate`).
+  torch      PyTorch CPU eager, interleaved here with `substrate-bench suite`: matmul, element-wise, svd/eigh, the MLP-denoiser
              training step (the same network as Generative's MLPDenoiser, DDPM ε loss, clipping, AdamW) and sampling
              throughput per sampler (same network, same steps and rows).
   jax        JAX jit (when it installs): matmul, element-wise, svd/eigh, interleaved the same way.
-  torch-step the existing torch_step.py (Neural's plain MLP step vs PyTorch; builds Benchmarks/NeuralStep); off by
+  torch-step torch_step.py (Neural's plain MLP step vs PyTorch, `substrate-bench neural-step`); off by
              default, --torch-step turns it on.
   scale      scale_commands.py --peers: wall time and peak RSS of `vst regimes`, `vst drift` and `vst trajectory` on
              --scale-rows × 256 float32 files (default 10⁶), beside numpy/scikit-learn equivalents on the same files;
@@ -20,15 +20,24 @@ Steps (each can be skipped with --skip):
 Interleaving: for every round and workload, our side and each peer run as fresh processes, in an order that
 rotates from round to round; each process reports the median of its repetitions, the table the median over rounds,
 and the ratio peer time / our time per pair (> 1: ours is faster), so that load on a shared machine hits both
-sides alike. Thread counts: OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS, `vst --threads`,
+sides alike. Thread counts: OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS, `substrate-bench --threads`,
 torch.set_num_threads, XLA's intra-op flag; the load average is logged after every workload.
 Missing peers are installed from PyPI with pip; when that fails the peer is skipped with a message.
+
+BLAS kernels: these machines set OPENBLAS_CORETYPE=Haswell (with OPENBLAS_L2_SIZE) as a guard, because some old
+OpenBLAS builds misbehave on AVX-512 CPUs; with it, OpenBLAS runs AVX2 kernels where JAX (XLA) uses AVX-512 anyway.
+--unset-coretype unsets both variables for EVERY side alike (ours, numpy, scikit-learn, PyTorch, JAX, and every
+script and worker started from here, via BENCH_UNSET_CORETYPE=1), so all sides may pick the CPU's best kernels.
+Benchmark runs may do that; tests and CI never change these variables. results.json records, under "blas", the
+variables as found at the start, whether they were unset, and the OpenBLAS core type each side used (ours from
+substrate-bench's environment record, numpy's from its bundled OpenBLAS, PyTorch's/JAX's from threadpoolctl).
 
 Usage:
     python3 Benchmarks/compare/run_suite.py                   # everything, 1 thread, 2 rounds
     python3 Benchmarks/compare/run_suite.py --quick           # smoke test: d = 64, 256, short budgets
     python3 Benchmarks/compare/run_suite.py --skip substrate,jax --sizes 64,256,1024
-    VST_BIN=/path/to/vst python3 Benchmarks/compare/run_suite.py
+    python3 Benchmarks/compare/run_suite.py --quick --unset-coretype    # every side without OPENBLAS_CORETYPE
+    BENCH_BIN=/path/to/substrate-bench python3 Benchmarks/compare/run_suite.py
 """
 
 import argparse
@@ -38,7 +47,6 @@ import json
 import math
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -47,18 +55,19 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from bench_common import REPO, find_vst, fmt_time, thread_env, time_call  # noqa: E402
+from benchlib import (REPO, apply_unset_flag, blas_env_vars, find_bench, fmt_time, max_rss_kib,  # noqa: E402
+                      numpy_blas_info, rotation, thread_env, threadpool_record, time_call, unset_coretype, write_json)
 
 LADDER = [64, 128, 256, 512, 1024]
 STEPS = ["swift", "numpy", "substrate", "torch", "jax", "torch-step", "scale"]
 
-# Workloads run against PyTorch / JAX here (names as in `vst bench`).
+# Workloads run against PyTorch / JAX here (names as in `substrate-bench suite`).
 TORCH_WORKLOADS = ["matmul-f32", "matmul-f64", "exp-f32", "silu-f32", "add-f32", "svd-f64", "eigh-f64", "train-step",
                    "ddpm-ancestral", "ddim", "fm-euler", "fm-rk4", "sde-em"]
-# Table order (the catalogue of `vst bench`, with compare.py's and compare_substrate.py's extra rows in place).
+# Table order (the catalogue of `substrate-bench suite`, with compare.py's and compare_substrate.py's extra rows in place).
 ORDER = ["matmul-f32", "matmul-f64", "exp-f32", "silu-f32", "add-f32", "svd-f32", "svd-f64", "svd-tall-f32", "svd-tall-f64",
          "eigh-f32", "eigh-f64", "fit-svd", "fit-covariance", "fit-randomized", "project", "lift", "lift-core", "cka",
-         "frechet", "mmd", "train-step", "mlp-step (NeuralStep)", "ddpm-ancestral", "ddim", "fm-euler", "fm-rk4", "sde-em"]
+         "frechet", "mmd", "train-step", "mlp-step (neural-step)", "ddpm-ancestral", "ddim", "fm-euler", "fm-rk4", "sde-em"]
 JAX_WORKLOADS = ["matmul-f32", "matmul-f64", "exp-f32", "silu-f32", "add-f32", "svd-f64", "eigh-f64"]
 
 
@@ -104,10 +113,6 @@ PIP = {
 # ----------------------------------------------------------------------------------------------------------------
 # peers: the worker (one process per workload and round, every d in it)
 
-
-def max_rss_kib():
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def torch_denoiser(torch, d, hidden, blocks=3, freq=64):
@@ -292,6 +297,7 @@ def peer_worker(a):
         r = time_call(fn, a.reps, a.warmup, a.min_rep_time, a.max_time, use_timeit=False)
         r.update(workload=a.workload, d=d, shape=shape, threads=threads, peakRSSKiB=max_rss_kib())
         results.append(r)
+    meta.update(blas=threadpool_record(), environment=blas_env_vars())
     json.dump({"meta": meta, "results": results}, sys.stdout)
 
 
@@ -299,26 +305,22 @@ def peer_worker(a):
 # driver
 
 
-def has_command(vst, name):
-    return subprocess.run([vst, name, "--help"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
-
-
 def suite_args(a):
-    """`vst bench` settings shared by the Swift suite and the interleaved runs (so both measure the same thing)."""
+    """`substrate-bench suite` settings shared by the Swift suite and the interleaved runs (so both measure the same thing)."""
     out = ["--threads", str(a.threads), "--reps", str(a.reps), "--max-time", str(a.max_time)]
     for flag, v in (("--rows", a.rows), ("--batch", a.batch), ("--sample-rows", a.sample_rows), ("--sample-steps", a.sample_steps)):
         out += [flag, str(v)]
     return out + (["--quick"] if a.quick else [])
 
 
-def run_vst_bench(vst, a, workload, sizes, threads):
-    """Our side of one interleaved run: `vst bench` for one workload (each point in a fresh worker process)."""
+def run_bench_suite(bench, a, workload, sizes, threads):
+    """Our side of one interleaved run: `substrate-bench suite` for one workload (each point in a fresh worker)."""
     with tempfile.TemporaryDirectory(prefix="run-suite-") as tmp:
-        cmd = [vst, "bench", "--workloads", workload, "--sizes", ",".join(map(str, sizes)), "--peak-n", "0",
+        cmd = [bench, "suite", "--workloads", workload, "--sizes", ",".join(map(str, sizes)), "--peak-n", "0",
                "--out", tmp] + suite_args(a)
         p = subprocess.run(cmd, env=thread_env(threads, xla=True), capture_output=True, text=True)
         if p.returncode != 0:
-            log(f"vst bench --workloads {workload} failed ({p.returncode}): {p.stderr.strip()[-400:]}")
+            log(f"substrate-bench suite --workloads {workload} failed ({p.returncode}): {p.stderr.strip()[-400:]}")
             return None
         with open(os.path.join(tmp, "results.json")) as f:
             return json.load(f)["results"]
@@ -337,18 +339,15 @@ def run_peer(kind, a, workload, sizes, threads):
     return rep["results"], rep["meta"]
 
 
-def interleaved_pairs(vst, a, peers, sizes, load_log):
-    """Our `vst bench` and each peer, per workload and round, in rotating order. Returns pair rows and peer meta."""
+def interleaved_pairs(bench, a, peers, sizes, load_log):
+    """Our `substrate-bench suite` and each peer, per workload and round, in rotating order. Returns pair rows and peer meta."""
     samples, meta = {}, {}
     workloads = [w for w in TORCH_WORKLOADS if any(w in ws for _, ws in peers)]
     for rnd in range(a.rounds):
         for w in workloads:
-            sides = [("ours", None)] + [(k, None) for k, ws in peers if w in ws]
-            shift = rnd % len(sides)
-            sides = sides[shift:] + sides[:shift]
-            for side, _ in sides:
+            for side in rotation(["ours"] + [k for k, ws in peers if w in ws], rnd):
                 if side == "ours":
-                    res = run_vst_bench(vst, a, w, sizes, a.threads)
+                    res = run_bench_suite(bench, a, w, sizes, a.threads)
                 else:
                     res, m = run_peer(side, a, w, sizes, a.threads)
                     meta[side] = m or meta.get(side, {})
@@ -370,8 +369,23 @@ def interleaved_pairs(vst, a, peers, sizes, load_log):
                       "rounds": len(rs), "ours_rounds": [r["median"] for r in ours], "theirs_rounds": [r["median"] for r in rs],
                       "ours_peakRSSKiB": max((r.get("peakRSSKiB") or 0) for r in ours) or None,
                       "theirs_peakRSSKiB": max((r.get("peakRSSKiB") or 0) for r in rs) or None,
-                      "source": "run_suite.py (vst bench ↔ peer, interleaved)"})
+                      "source": "run_suite.py (substrate-bench suite ↔ peer, interleaved)"})
     return pairs, meta
+
+
+def blas_summary(results, found, unset, peer_meta, have_numpy):
+    """The "blas" record of results.json: the variables as found at the start, whether --unset-coretype removed them,
+    what every side then ran with (the core type each used), and the variables the sides saw."""
+    sides = {"substrate": (results.get("environment") or {}).get("coreName", results.get("core"))}
+    if have_numpy:
+        try:
+            sides["numpy"] = numpy_blas_info().get("core")
+        except ImportError:
+            pass
+    for kind, meta in (peer_meta or {}).items():
+        cores = [p.get("architecture") for p in meta.get("blas", []) if p.get("user_api") == "blas"]
+        sides[kind] = ", ".join(c for c in cores if c) or None
+    return {"found_at_start": found, "unset_coretype": unset, "env_of_every_side": blas_env_vars(), "core_by_side": sides}
 
 
 def run_script(script, args, threads):
@@ -407,7 +421,7 @@ def numpy_pairs(path, elementwise):
                       "peer": "numpy", "ours": r["swift"]["median"], "theirs": r["numpy"]["median"], "ratio": r["ratio"],
                       "rounds": len(r["swift"]["round_medians"]), "ours_rounds": r["swift"]["round_medians"],
                       "theirs_rounds": r["numpy"]["round_medians"],
-                      "source": "compare.py (vst bench-linear ↔ numpy, interleaved)"})
+                      "source": "compare.py (substrate-bench linear ↔ numpy, interleaved)"})
     return pairs
 
 
@@ -421,13 +435,13 @@ def substrate_pairs(path):
              "ratio": r["ratio"], "rows": r["rows"], "rounds": len(r["ours"]["round_medians"]),
              "ours_rounds": r["ours"]["round_medians"], "theirs_rounds": r["theirs"]["round_medians"],
              "ours_peakExtraKiB": r["ours"].get("peakExtraKiB"), "theirs_peakExtraKiB": r["theirs"].get("peakExtraKiB"),
-             "source": f"compare_substrate.py (vst bench-substrate ↔ peer, interleaved, n = {r['rows']})"}
+             "source": f"compare_substrate.py (substrate-bench substrate ↔ peer, interleaved, n = {r['rows']})"}
             for r in rated_rows(path)]
 
 
 def torch_step_pairs(path):
     rows = load_json(path) or []
-    return [{"workload": "mlp-step (NeuralStep)", "d": r["d"], "dtype": "float32", "threads": r["threads"],
+    return [{"workload": "mlp-step (neural-step)", "d": r["d"], "dtype": "float32", "threads": r["threads"],
              "peer": "PyTorch CPU eager", "ours": r["swift_ms"] / 1e3, "theirs": r["torch_ms"] / 1e3,
              "ratio": r["torch_ms"] / r["swift_ms"], "source": "torch_step.py (plain MLP, Adam, batch 256)"}
             for r in rows if r.get("torch_ms")]
@@ -495,8 +509,7 @@ def write_results(out_dir, results, pairs, notes, sizes):
     """Writes results (with its "peers" set) to out_dir/results.json and replaces the Peers section of
     out_dir/results.md with render_peers(pairs, notes, sizes); returns (json path, md path, new Markdown)."""
     results_path = os.path.join(out_dir, "results.json")
-    with open(results_path, "w") as f:
-        json.dump(results, f, indent=1, sort_keys=True)
+    write_json(results_path, results)
     md_path = os.path.join(out_dir, "results.md")
     with open(md_path) as f:
         md = f.read()
@@ -536,28 +549,36 @@ def main():
     p.add_argument("--rounds", type=int, default=2, help="interleaved rounds (median over rounds)")
     p.add_argument("--reps", type=int, default=7)
     p.add_argument("--max-time", type=float, default=2.0, help="seconds per point and round (at least 3 reps)")
-    p.add_argument("--rows", type=int, default=10_000, help="vst bench --rows (fit/project/cka/frechet)")
+    p.add_argument("--rows", type=int, default=10_000, help="substrate-bench suite --rows (fit/project/cka/frechet)")
     p.add_argument("--batch", type=int, default=256, help="training-step batch")
     p.add_argument("--sample-rows", type=int, default=64)
     p.add_argument("--sample-steps", type=int, default=20)
     p.add_argument("--substrate-rounds", type=int, default=1,
                    help="rounds of compare_substrate.py (its fits at n = 100 000 are slow; default 1)")
     p.add_argument("--substrate-dtypes", default="float64", help="dtypes of compare_substrate.py (default float64)")
-    p.add_argument("--skip", default="", help="comma list of steps to skip: " + ", ".join(STEPS))
-    p.add_argument("--torch-step", action="store_true", help="also run torch_step.py (builds Benchmarks/NeuralStep)")
+    p.add_argument("--skip", action="append", default=[],
+                   help="steps to skip, a comma list; may be repeated (--skip jax --skip torch): " + ", ".join(STEPS))
+    p.add_argument("--torch-step", action="store_true", help="also run torch_step.py (substrate-bench neural-step vs PyTorch)")
     p.add_argument("--scale", action="store_true", help="also run scale_commands.py --peers (the 10⁶-row figures)")
     p.add_argument("--scale-rows", type=int, default=1_000_000, help="rows of the scale section's files")
     p.add_argument("--scale-steps", type=int, default=100, help="steps of the scale section's trajectory")
     p.add_argument("--quick", action="store_true", help="smoke test: d = 64 and 256, one round, short budgets")
-    p.add_argument("--vst", default=os.environ.get("VST_BIN"), help="vst binary (default: env VST_BIN, else swift build)")
+    p.add_argument("--bench", default=os.environ.get("BENCH_BIN"),
+                   help="substrate-bench binary (default: env BENCH_BIN, else beside --vst, else swift build)")
+    p.add_argument("--vst", default=os.environ.get("VST_BIN"),
+                   help="vst binary for the demo workload and the scale step (default: env VST_BIN, else beside substrate-bench)")
     p.add_argument("--scratch-path", default=os.environ.get("SWIFT_SCRATCH_PATH"))
-    p.add_argument("--build", action="store_true", help="(re)build vst first")
+    p.add_argument("--build", action="store_true", help="(re)build substrate-bench first")
     p.add_argument("--out-dir", default=os.path.join(REPO, "bench-results"))
-    p.add_argument("--baseline", help="pass --baseline to vst bench (regression guard on the Swift suite)")
+    p.add_argument("--baseline", help="pass --baseline to substrate-bench suite (regression guard on the Swift suite)")
+    p.add_argument("--unset-coretype", action="store_true",
+                   help="unset OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for every side alike (benchmarks only; tests and "
+                        "CI never change them)")
     p.add_argument("--rerender", action="store_true",
                    help="measure nothing: rebuild the peer pairs from bench-results/peers/* and the PyTorch/JAX pairs "
                         "already in results.json, and rewrite results.json and results.md")
     a = p.parse_args()
+    apply_unset_flag()
 
     if a.peer_worker:
         a.sizes = a.sizes or ",".join(map(str, LADDER))
@@ -568,7 +589,7 @@ def main():
         a.rounds, a.reps, a.max_time = 1, 3, 0.5
         a.rows, a.batch, a.sample_rows, a.sample_steps = 2000, 64, 16, 4
     sizes = [int(s) for s in (a.sizes or ",".join(map(str, LADDER))).split(",")]
-    skip = {s.strip() for s in a.skip.split(",") if s.strip()}
+    skip = {s.strip() for item in a.skip for s in item.split(",") if s.strip()}
     if not a.torch_step:
         skip.add("torch-step")
     if not a.scale:
@@ -577,17 +598,20 @@ def main():
         rerender(a)
         return
     started = time.time()
-    vst = find_vst(a, "run_suite.py", absolute=True)
+    found = unset_coretype(a.unset_coretype)
+    bench = find_bench(a, "run_suite.py", absolute=True)
+    vst = os.path.abspath(a.vst) if a.vst else os.path.join(os.path.dirname(bench), "vst")
     os.makedirs(a.out_dir, exist_ok=True)
     peers_dir = os.path.join(a.out_dir, "peers")
     os.makedirs(peers_dir, exist_ok=True)
     load_log, notes = [{"step": "start", "loadavg1": os.getloadavg()[0]}], []
-    log(f"vst = {vst}; d = {sizes}; {a.threads} thread(s); {a.rounds} round(s); load {os.getloadavg()}")
+    log(f"substrate-bench = {bench}; OPENBLAS_CORETYPE/L2_SIZE {found} "
+        f"{'unset for every side' if a.unset_coretype else 'left as found'}; d = {sizes}; {a.threads} thread(s); {a.rounds} round(s); load {os.getloadavg()}")
 
     # 1. The Swift-only suite.
     results_path = os.path.join(a.out_dir, "results.json")
     if "swift" not in skip:
-        cmd = [vst, "bench", "--sizes", ",".join(map(str, sizes)), "--out", a.out_dir] + suite_args(a)
+        cmd = [bench, "suite", "--sizes", ",".join(map(str, sizes)), "--out", a.out_dir, "--vst", vst] + suite_args(a)
         if a.baseline:
             cmd += ["--baseline", a.baseline]
         log(f"running {' '.join(cmd[1:])}")
@@ -595,7 +619,7 @@ def main():
         if rc == 1 and a.baseline:
             notes.append(f"the regression guard failed against {a.baseline} (see results.md)")
         elif rc != 0:
-            raise SystemExit(f"run_suite.py: vst bench failed ({rc})")
+            raise SystemExit(f"run_suite.py: substrate-bench suite failed ({rc})")
         load_log.append({"step": "swift", "loadavg1": os.getloadavg()[0]})
     if not os.path.exists(results_path):
         raise SystemExit(f"run_suite.py: no {results_path} (run without --skip swift first)")
@@ -605,7 +629,7 @@ def main():
     # 2. numpy (compare.py): matmul/svd/eigh on the ladder, element-wise over d² elements.
     if "numpy" not in skip and have_numpy:
         common = ["--threads", str(a.threads), "--rounds", str(a.rounds), "--reps", str(a.reps), "--max-time", str(a.max_time),
-                  "--vst", vst]
+                  "--bench", bench]
         d1 = os.path.join(peers_dir, "numpy-linalg")
         if run_script("compare.py", ["--workloads", "matmul,svd,eigh", "--sizes", ",".join(map(str, sizes)), "--out-dir", d1] + common, a.threads):
             pairs += numpy_pairs(os.path.join(d1, "compare.json"), elementwise=False)
@@ -622,19 +646,16 @@ def main():
         ok = all(ensure(m, PIP[m]) for m in ("numpy", "scipy", "sklearn", "threadpoolctl"))
         if not ok:
             notes.append("substrate peers: scikit-learn/scipy not installable; skipped")
-        elif not has_command(vst, "bench-substrate"):
-            notes.append("substrate peers: this vst has no `bench-substrate` command; compare_substrate.py skipped")
-            log(notes[-1])
         else:
             d3 = os.path.join(peers_dir, "substrate")
-            args = ["--threads", str(a.threads), "--rounds", str(a.substrate_rounds), "--vst", vst, "--out-dir", d3,
+            args = ["--threads", str(a.threads), "--rounds", str(a.substrate_rounds), "--bench", bench, "--out-dir", d3,
                     "--memory-rows", "", "--dtypes", a.substrate_dtypes, "--sizes", ",".join(map(str, sizes))]
             args += ["--quick"] if a.quick else []
             if run_script("compare_substrate.py", args, a.threads):
                 pairs += substrate_pairs(os.path.join(d3, "substrate.json"))
             load_log.append({"step": "substrate", "loadavg1": os.getloadavg()[0]})
 
-    # 4./5. PyTorch and JAX, interleaved here with vst bench.
+    # 4./5. PyTorch and JAX, interleaved here with substrate-bench suite.
     peers = []
     if "torch" not in skip:
         if ensure("torch", PIP["torch"]):
@@ -648,7 +669,7 @@ def main():
             notes.append("JAX: not installed and pip could not install it; skipped")
     peer_meta = {}
     if peers:
-        tp, peer_meta = interleaved_pairs(vst, a, peers, sizes, load_log)
+        tp, peer_meta = interleaved_pairs(bench, a, peers, sizes, load_log)
         pairs += tp
     if "torch" in dict(peers):
         notes.append("PyTorch train-step: the same network as MLPDenoiser (time embedding 64→h→h, input Dense, 3 residual "
@@ -664,7 +685,7 @@ def main():
     if "torch-step" not in skip:
         j = os.path.join(peers_dir, "torch_step.json")
         if run_script("torch_step.py", ["--dims", ",".join(map(str, sizes)), "--threads", str(a.threads), "--rounds",
-                                        str(a.rounds), "--json-out", j], a.threads):
+                                        str(a.rounds), "--json-out", j, "--bench", bench], a.threads):
             pairs += torch_step_pairs(j)
 
     # 7. Scale figures (optional): the analysis commands on 10⁶ rows beside numpy/scikit-learn.
@@ -672,6 +693,7 @@ def main():
     if "scale" not in skip:
         d7 = os.path.join(peers_dir, "scale")
         traj_rows = max(100, min(4000, a.scale_rows // 250))
+        os.environ["VST_BIN"] = vst
         if run_script("scale_commands.py", ["--out", d7, "--rows", str(a.scale_rows), "--steps", str(a.scale_steps),
                                             "--traj-rows", str(traj_rows), "--peers", "--clean"], a.threads):
             scale = load_json(os.path.join(d7, "scale.json"))
@@ -682,6 +704,7 @@ def main():
         results = json.load(f)
     if scale is not None:
         results["scale"] = scale
+    results["blas"] = blas_summary(results, found, a.unset_coretype, peer_meta, have_numpy)
     loads = [x["loadavg1"] for x in load_log] + [os.getloadavg()[0]]
     notes.append(f"1-minute load average during the run: min {min(loads):.2f}, median {statistics.median(loads):.2f}, "
                  f"max {max(loads):.2f} on {os.cpu_count()} cores (other processes share this machine; ratios from "

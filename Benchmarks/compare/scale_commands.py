@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Scale figures of the analysis commands on large .npy files (issue 15): wall time and peak RSS of
-`vst regimes`, `vst drift` and `vst trajectory`, each run once as a fresh process under /usr/bin/time -v.
+`vst regimes`, `vst drift` and `vst trajectory`, each run once as a fresh process (benchlib.run_timed: wall time
+and the child's ru_maxrss from wait4).
 
 The inputs are seeded float32 files written a block at a time with numpy (never held whole):
   states_a.npy, states_b.npy  n × D: a rank-5 signal (scale 3) plus unit noise, two independent draws of one law
   traj.npy                    T × m × D: noise that turns into the same rank-5 signal over the steps
 
 With --peers, the numpy/scikit-learn equivalent of each command runs on the same files, also as a fresh process
-under /usr/bin/time -v (the peers compute the core of each command only, so they are a floor for ours):
+timed the same way (the peers compute the core of each command only, so they are a floor for ours):
   regimes     numpy: the covariance spectrum over all rows, streamed from a memmap in blocks (float64 X_cᵀX_c,
               eigvalsh), plus scikit-learn NearestNeighbors TwoNN on a 10 000-row seeded subsample
   drift       numpy: the block MMD² statistic over all rows (Gaussian kernel, median bandwidth, blocks of 256)
@@ -15,19 +16,22 @@ under /usr/bin/time -v (the peers compute the core of each command only, so they
 
 Usage:
     VST_BIN=.build/release/vst python3 Benchmarks/compare/scale_commands.py --out scale-results [--rows 1000000] [--peers]
-Writes <out>/scale.json and prints a Markdown table. The files stay in <out>/data unless --clean.
+Writes <out>/scale.json (with the OpenBLAS core type of each side and the BLAS variables as found) and prints a
+Markdown table. The files stay in <out>/data unless --clean. --unset-coretype unsets OPENBLAS_CORETYPE and
+OPENBLAS_L2_SIZE for both sides.
 """
 
 import argparse
 import json
 import os
-import re
 import shutil
-import subprocess
 import sys
-import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import (apply_unset_flag, blas_env_vars, numpy_blas_info, run_timed, unset_coretype, vst_core,  # noqa: E402
+                      write_json)
 
 
 def write_states(path, n, d, seed, basis, block=50_000):
@@ -54,17 +58,13 @@ def write_trajectory(path, t_count, m, d, seed, basis):
 
 
 def timed(vst, args):
-    cmd = ["/usr/bin/time", "-v", vst] + args + ["--json", "--quiet"]
-    start = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
-    result = {"command": "vst " + " ".join(args), "exit": p.returncode, "seconds": round(wall, 2),
-              "peak_rss_mb": round(int(rss.group(1)) / 1024, 1) if rss else None}
-    if p.returncode == 0:
-        result["json"] = json.loads(p.stdout)
+    p = run_timed([vst] + args + ["--json", "--quiet"])
+    result = {"command": "vst " + " ".join(args), "exit": p["exit"], "seconds": round(p["seconds"], 2),
+              "peak_rss_mb": round(p["peak_rss_kib"] / 1024, 1)}
+    if p["exit"] == 0:
+        result["json"] = json.loads(p["stdout"])
     else:
-        result["stderr"] = p.stderr[-2000:]
+        result["stderr"] = p["stderr"][-2000:]
     return result
 
 
@@ -120,26 +120,18 @@ print(out[0], out[-1])
 
 
 def timed_peer(name, code, args):
-    cmd = ["/usr/bin/time", "-v", sys.executable, "-c", code] + args
-    start = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
-    return {"command": name, "exit": p.returncode, "seconds": round(wall, 2),
-            "peak_rss_mb": round(int(rss.group(1)) / 1024, 1) if rss else None,
-            "result": p.stdout.strip() if p.returncode == 0 else p.stderr[-500:]}
+    p = run_timed([sys.executable, "-c", code] + args)
+    return {"command": name, "exit": p["exit"], "seconds": round(p["seconds"], 2),
+            "peak_rss_mb": round(p["peak_rss_kib"] / 1024, 1),
+            "result": p["stdout"].strip() if p["exit"] == 0 else p["stderr"][-500:]}
 
 
 def blas_kernels(vst):
     """Which OpenBLAS kernel set each side ran with (the guide: both sides run with the same environment, and the
-    core type used is recorded): `vst --version` names its core; numpy's bundled OpenBLAS is asked through ctypes."""
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from compare import numpy_blas_info
-
-    p = subprocess.run([vst, "--version"], capture_output=True, text=True)
-    core = re.search(r"core (\w+)", p.stdout)
-    return {"vst": core.group(1) if core else p.stdout.strip(), "numpy": numpy_blas_info().get("core"),
-            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "unset")}
+    core type used is recorded): `vst --version` names its core; numpy's bundled OpenBLAS is asked through ctypes
+    (benchlib.numpy_blas_info); the steering variables as found."""
+    return {"vst": vst_core(vst), "numpy": numpy_blas_info().get("core"),
+            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "unset"), "env": blas_env_vars()}
 
 
 def main():
@@ -152,7 +144,11 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--clean", action="store_true", help="remove the generated files afterwards")
     ap.add_argument("--peers", action="store_true", help="also time the numpy/scikit-learn equivalents on the same files")
+    ap.add_argument("--unset-coretype", action="store_true",
+                    help="unset OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for both sides (benchmarks only)")
     a = ap.parse_args()
+    apply_unset_flag()
+    unset_coretype(a.unset_coretype)
     vst = os.environ.get("VST_BIN", "vst")
     data = os.path.join(a.out, "data")
     os.makedirs(data, exist_ok=True)
@@ -191,8 +187,7 @@ def main():
         ]
     os.makedirs(a.out, exist_ok=True)
     blas = blas_kernels(vst)
-    with open(os.path.join(a.out, "scale.json"), "w") as f:
-        json.dump({"rows": a.rows, "dim": a.dim, "cores": os.cpu_count(), "blas": blas, "runs": summary}, f, indent=1)
+    write_json(os.path.join(a.out, "scale.json"), {"rows": a.rows, "dim": a.dim, "cores": os.cpu_count(), "blas": blas, "runs": summary})
     print(f"BLAS kernels: vst {blas['vst']}; numpy {blas['numpy']}; OPENBLAS_CORETYPE={blas['OPENBLAS_CORETYPE']}")
     print(f"| command ({a.rows} × {a.dim} float32) | exit | seconds | peak RSS (MB) | result |")
     print("| --- | --- | --- | --- | --- |")

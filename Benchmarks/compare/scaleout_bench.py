@@ -16,22 +16,20 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
-import time
 
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "scripts", "scaleout"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import apply_unset_flag, blas_env_vars, run_timed, vst_core, write_json  # noqa: E402
 from corpus import make_corpus  # noqa: E402
 
 
 def timed(cmd, cwd=None, env=None):
-    t0 = time.monotonic()
-    subprocess.run(cmd, check=True, cwd=cwd, stdout=subprocess.DEVNULL, env=env)
-    return time.monotonic() - t0
+    """Wall seconds of one run of cmd (benchlib.run_timed; a failure raises)."""
+    return run_timed(cmd, env=env, cwd=cwd, check=True, capture=False)["seconds"]
 
 
 def plain(vst, shards, work, env=None):
@@ -54,10 +52,8 @@ def plain(vst, shards, work, env=None):
 def driver(vst, glob, work, workers):
     out = os.path.join(work, f"dask{workers}")
     shutil.rmtree(out, ignore_errors=True)
-    t0 = time.monotonic()
-    subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "scaleout", "driver.py"), "--shards", glob, "--out", out,
-                    "--vst", vst, "--workers", str(workers), "--quiet"], check=True, stdout=subprocess.DEVNULL)
-    wall = time.monotonic() - t0
+    wall = timed([sys.executable, os.path.join(ROOT, "scripts", "scaleout", "driver.py"), "--shards", glob, "--out", out,
+                  "--vst", vst, "--workers", str(workers), "--quiet"])
     with open(os.path.join(out, "report.json")) as f:
         r = json.load(f)
     return wall, r["timings_s"]
@@ -71,7 +67,7 @@ def merge_cost(vst, work, d, copies=16):
     st = os.path.join(work, f"m{d}.stats.safetensors")
     if os.path.exists(st):
         os.remove(st)
-    subprocess.run([vst, "fit-projection", src, "--stats-only", "--out", st, "--quiet"], check=True)
+    timed([vst, "fit-projection", src, "--stats-only", "--out", st, "--quiet"])
     outs = [os.path.join(work, f"merged{d}_{c}.safetensors") for c in (2, copies)]
     times = []
     for path, c in zip(outs, (2, copies)):
@@ -90,6 +86,7 @@ def main():
     p.add_argument("--dim", type=int, default=256)
     p.add_argument("--out", default=os.path.join(ROOT, "bench-results", "scaleout.json"))
     a = p.parse_args()
+    apply_unset_flag()
     if not a.vst or not os.path.isfile(a.vst):
         raise SystemExit("scaleout_bench: pass --vst or set VST to a built vst binary")
     vst = os.path.abspath(a.vst)
@@ -98,7 +95,8 @@ def main():
     glob = os.path.join(a.work, "data", "corpus", "shard_*", "latents.npy")
     gb = a.shards * a.rows * a.dim * 4 / 1e9
 
-    res = {"shards": a.shards, "rows_per_shard": a.rows, "dim": a.dim, "gigabytes": gb, "load_average": os.getloadavg()[0]}
+    res = {"shards": a.shards, "rows_per_shard": a.rows, "dim": a.dim, "gigabytes": gb, "load_average": os.getloadavg()[0],
+           "blas_env": blas_env_vars(), "vst_core": vst_core(vst)}
     res["plain"] = plain(vst, shards, a.work)
     # Dask's nannies start workers with OMP/MKL/OPENBLAS_NUM_THREADS=1 (distributed.nanny.pre-spawn-environ), so
     # the like-for-like baseline of the overhead is plain vst on one BLAS thread.
@@ -119,9 +117,7 @@ def main():
     res["overhead_1_worker_s"] = rows[2][4] - plain_sp
     res["overhead_1_worker_per_task_s"] = res["overhead_1_worker_s"] / (2 * a.shards + 3)
     res["speedup_2_vs_1"] = rows[2][4] / rows[3][4]
-    os.makedirs(os.path.dirname(a.out), exist_ok=True)
-    with open(a.out, "w") as f:
-        json.dump(res, f, indent=1)
+    write_json(a.out, res)
     print(f"{a.shards} shards × {a.rows} × {a.dim} float32 ({gb:.2f} GB), load average {res['load_average']:.1f}")
     print(f"{'':34s} {'stats s':>8s} {'merge s':>8s} {'project s':>9s} {'total s':>8s} {'stats sh/s':>10s} {'proj sh/s':>9s} {'GB/s':>6s}")
     for r in rows:

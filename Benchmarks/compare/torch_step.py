@@ -3,12 +3,16 @@
 
 Step: x [256, d] concatenated with a 128-dim sinusoidal embedding of t ([cos, sin], max period 10^4), an MLP
 Linear(d+128, H)-SiLU-Linear(H, H)-SiLU-Linear(H, H)-SiLU-Linear(H, d) with H = max(256, d), MSE against a fixed
-noise target, zero_grad, backward, Adam(lr 1e-4). The Swift side is Benchmarks/Benchmarks/NeuralStep.
+noise target, zero_grad, backward, Adam(lr 1e-4). The Swift side is `substrate-bench neural-step`
+(Benchmarks/Sources/SubstrateBench/NeuralStep.swift); both time with the same loop (benchlib.time_call / BenchTiming:
+3 warm-up steps, 7 repetitions of at least seconds/7, median per step).
 
 For each thread count (1 and 2 by default) both sides run as fresh processes (OPENBLAS_NUM_THREADS and
 torch.set_num_threads / OMP_NUM_THREADS set to the count), alternating which goes first over the rounds; each
 reports the median time per step, and the table shows the median over rounds, with Swift/PyTorch ratios of
-steps/s (> 1 means Swift is faster) and Swift's time beyond its gemm calls.
+steps/s (> 1 means Swift is faster) and Swift's time beyond its gemm calls. The JSON records each side's BLAS
+(Swift: its OpenBLAS core type; PyTorch: threadpoolctl's view of its BLAS) and the BLAS variables as found;
+--unset-coretype unsets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for both sides.
 
 torch is installed from PyPI if missing (`pip install torch --index-url https://download.pytorch.org/whl/cpu`,
 then plain `pip install torch`); if that fails the PyTorch column is skipped with a message.
@@ -16,7 +20,7 @@ then plain `pip install torch`); if that fails the PyTorch column is skipped wit
 Usage (from anywhere):
     python3 Benchmarks/compare/torch_step.py                      # d = 64…1024, 1 and 2 threads, 2 rounds
     python3 Benchmarks/compare/torch_step.py --dims 64,256 --threads 1 --rounds 1 --seconds 1
-    NEURAL_STEP_BIN=/path/to/NeuralStep python3 Benchmarks/compare/torch_step.py
+    BENCH_BIN=/path/to/substrate-bench python3 Benchmarks/compare/torch_step.py
     python3 Benchmarks/compare/torch_step.py --torch-worker --dims 64 --threads 1   # the PyTorch side alone
 """
 
@@ -26,10 +30,10 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import REPO, thread_env  # noqa: E402
+from benchlib import (apply_unset_flag, blas_env_vars, find_bench, rotation, thread_env, threadpool_record,  # noqa: E402
+                      time_call, unset_coretype, write_json)
 
 BATCH, TIME_DIM = 256, 128
 
@@ -64,21 +68,10 @@ def torch_worker(dims, threads, seconds):
             loss.backward()
             opt.step()
 
-        for _ in range(3):
-            step()
-        t0 = time.perf_counter()
-        step()
-        once = max(time.perf_counter() - t0, 1e-6)
-        per_block = max(1, int(seconds / 7 / once))
-        samples = []
-        for _ in range(7):
-            s = time.perf_counter()
-            for _ in range(per_block):
-                step()
-            samples.append((time.perf_counter() - s) / per_block)
-        ms = statistics.median(samples) * 1e3
+        ms = time_call(step, reps=7, warmup=3, min_rep_time=seconds / 7, max_time=seconds, use_timeit=False)["median"] * 1e3
         rows.append({"d": d, "threads": threads, "step_ms": ms, "steps_per_second": 1e3 / ms})
-    print(json.dumps({"torch": rows, "version": torch.__version__, "mkl": torch.backends.mkl.is_available()}))
+    print(json.dumps({"torch": rows, "version": torch.__version__, "mkl": torch.backends.mkl.is_available(),
+                      "blas": threadpool_record(), "environment": blas_env_vars()}))
 
 
 def ensure_torch():
@@ -100,18 +93,6 @@ def ensure_torch():
     return False
 
 
-def swift_binary(scratch):
-    if os.environ.get("NEURAL_STEP_BIN"):
-        return os.environ["NEURAL_STEP_BIN"]
-    cmd = ["swift", "build", "-c", "release", "--package-path", os.path.join(REPO, "Benchmarks"), "--product", "NeuralStep"]
-    if scratch:
-        cmd += ["--scratch-path", scratch]
-    print("torch_step.py: building NeuralStep:", " ".join(cmd), file=sys.stderr)
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    show = subprocess.run(cmd + ["--show-bin-path"], check=True, capture_output=True, text=True).stdout.strip()
-    return os.path.join(show, "NeuralStep")
-
-
 def run_json(cmd, threads):
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=thread_env(threads)).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -124,28 +105,36 @@ def main():
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=2.0, help="measuring time per point and side")
     ap.add_argument("--scratch-path", default=os.environ.get("SWIFT_SCRATCH_PATH"))
+    ap.add_argument("--bench", default=os.environ.get("BENCH_BIN"), help="substrate-bench binary (default: env BENCH_BIN, else swift build)")
+    ap.add_argument("--unset-coretype", action="store_true",
+                    help="unset OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for both sides (benchmarks only)")
     ap.add_argument("--torch-worker", action="store_true")
     ap.add_argument("--json-out", help="also write the results as JSON to this path")
     a = ap.parse_args()
+    apply_unset_flag()
+    unset_coretype(a.unset_coretype)
     dims = [int(s) for s in a.dims.split(",")]
     threads = [int(s) for s in a.threads.split(",")]
     if a.torch_worker:
         torch_worker(dims, threads[0], a.seconds)
         return
     have_torch = ensure_torch()
-    binary = swift_binary(a.scratch_path)
-    results = {}
+    binary = find_bench(a, "torch_step.py")
+    results, meta = {}, {}
     for n in threads:
         swift_runs, torch_runs = [], []
         for r in range(a.rounds):
-            sides = ["swift", "torch"] if r % 2 == 0 else ["torch", "swift"]
-            for side in sides:
+            for side in rotation(["swift", "torch"], r):
                 if side == "swift":
-                    swift_runs.append(run_json([binary, "--json", "--threads", str(n), "--seconds", str(a.seconds),
-                                                "--dims", a.dims], n)["swift"])
+                    rep = run_json([binary, "neural-step", "--json", "--threads", str(n), "--seconds", str(a.seconds),
+                                    "--dims", a.dims], n)
+                    swift_runs.append(rep["swift"])
+                    meta["swift"] = rep.get("environment")
                 elif have_torch:
-                    torch_runs.append(run_json([sys.executable, os.path.abspath(__file__), "--torch-worker", "--dims", a.dims,
-                                                "--threads", str(n), "--seconds", str(a.seconds)], n)["torch"])
+                    rep = run_json([sys.executable, os.path.abspath(__file__), "--torch-worker", "--dims", a.dims,
+                                    "--threads", str(n), "--seconds", str(a.seconds)], n)
+                    torch_runs.append(rep["torch"])
+                    meta["torch"] = {k: v for k, v in rep.items() if k != "torch"}
         for i, d in enumerate(dims):
             sw = statistics.median(run[i]["step_ms"] for run in swift_runs)
             beyond = statistics.median(run[i]["beyond_gemm_fraction"] for run in swift_runs)
@@ -162,8 +151,8 @@ def main():
         print(f"| {n} | {d} | {max(256, d)} | {1e3 / sw:.1f} | {tcol} | {ratio} | {beyond * 100:.1f} % | {adam:.2f} |")
         rows.append({"threads": n, "d": d, "swift_ms": sw, "torch_ms": th, "beyond_gemm_fraction": beyond, "swift_adam_ms": adam})
     if a.json_out:
-        with open(a.json_out, "w") as f:
-            json.dump(rows, f, indent=1)
+        # A list of rows (run_suite.py reads it), each carrying the BLAS of both sides.
+        write_json(a.json_out, [dict(r, blas=meta) for r in rows])
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ struct LayeringTests {
         #expect(files.count > 50, "found only \(files.count) source files: is the repository root right?")
         for (path, text) in files {
             #expect(!text.contains("import CLinear"), "\(path) imports CLinear: call Linear's API instead")
-            #expect(!text.contains("cblas_") || path.hasPrefix("Sources/vst/Bench"), "\(path) names a cblas_ routine")
+            #expect(!text.contains("cblas_"), "\(path) names a cblas_ routine")
             #expect(!text.contains("LAPACKE_"), "\(path) names a LAPACKE_ routine")
         }
     }
@@ -50,8 +50,6 @@ struct LayeringTests {
         "Sources/Substrate/CovarianceStatistics.swift": 2,
         "Sources/Substrate/Kernels.swift": 1,
         "Sources/Substrate/Projection.swift": 6,
-        "Sources/vst/BenchCommand.swift": 1,
-        "Sources/vst/BenchLinear.swift": 1,
     ]
 
     @Test("direct BLAS/LAPACK routine calls above Linear only shrink")
@@ -67,5 +65,23 @@ struct LayeringTests {
         for path in Self.knownRawCalls.keys where !seen.contains(path) {
             Issue.record("\(path) no longer calls BLAS/LAPACK directly: remove it from LayeringTests.knownRawCalls")
         }
+    }
+
+    /// Benchmarks are tooling, not product: they live in `substrate-bench` (Benchmarks/Sources/SubstrateBench). A
+    /// benchmark file, subcommand or the measuring machinery coming back under Sources/ fails here.
+    @Test("no benchmark code in the product: Sources/vst and the modules hold no bench command or timing machinery")
+    func noBenchmarksInSources() throws {
+        let files = try Self.upperSources()
+        #expect(files.contains { $0.path.hasPrefix("Sources/vst/") }, "no Sources/vst files found: is the repository root right?")
+        for (path, text) in files {
+            let name = (path as NSString).lastPathComponent.lowercased()
+            #expect(!name.hasPrefix("bench"), "\(path): benchmark code belongs in Benchmarks/Sources/SubstrateBench")
+            #expect(!text.contains("commandName: \"bench"), "\(path) defines a bench subcommand: add the workload to substrate-bench")
+            for symbol in ["BenchTiming", "BenchChild", "benchSink(", "SyntheticData."] {
+                #expect(!text.contains(symbol), "\(path) uses the benchmark machinery (\(symbol)): it belongs in substrate-bench")
+            }
+        }
+        let bench = repoRoot().appendingPathComponent("Benchmarks/Sources/SubstrateBench/Workloads.swift")
+        #expect(FileManager.default.fileExists(atPath: bench.path), "the benchmark catalogue moved: update this check")
     }
 }

@@ -1,19 +1,17 @@
 import ArgumentParser
 import Foundation
-import Generative
 import Linear
-import Neural
 import Substrate
 
-/// `vst bench`: the Swift-only benchmark suite over the dimensional ladder d = 64 … 1024, with the machine's
-/// GEMM peak as the physical floor, log–log slopes, peak RSS per workload, and a regression guard against a saved
-/// baseline. `Benchmarks/compare/run_suite.py` runs it beside its peers (numpy, scikit-learn, PyTorch, JAX).
-struct BenchCommand: ParsableCommand {
+/// `substrate-bench suite`: the Swift-only benchmark suite over the dimensional ladder d = 64 … 1024, with the
+/// machine's GEMM peak as the physical floor, log–log slopes, peak RSS per workload, and a regression guard against a
+/// saved baseline. `Benchmarks/compare/run_suite.py` runs it beside its peers (numpy, scikit-learn, PyTorch, JAX).
+struct Suite: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench",
+        commandName: "suite",
         abstract: "Benchmark suite over d = 64…1024: results.json, results.md and log–log plots; regression guard with --baseline.",
         discussion: """
-            Workloads (names, or the group names in brackets; 'all' is every one):
+            Workloads (names, or the group names in brackets; 'all' is every one listed here):
               [matmul]       matmul-f32, matmul-f64      Tensor matmul d×d · d×d                          GEMM 2d³
               [elementwise]  exp-f32, silu-f32, add-f32   over a d×d tensor (d² elements)
               [linalg]       svd-f64, eigh-f64            thin svd of d×d; eigh of a symmetric d×d
@@ -26,9 +24,13 @@ struct BenchCommand: ParsableCommand {
                                                           backward, gradient clipping, AdamW; --batch rows; GEMM 6·batch·Σ in·out
               [sampling]     ddpm-ancestral, ddim, fm-euler, fm-rk4, sde-em   --sample-rows samples in --sample-steps
                                                           steps of an untrained MLPDenoiser; GEMM 2·rows·Σ in·out per evaluation
-              [demo]         demo                         one whole `vst demo --quick` in a subprocess (skipped when
-                                                          this vst has no demo command)
-            Method: every point runs in a fresh `vst` process (unless --in-process): inputs are built, the peak-RSS
+              [demo]         demo                         one whole `vst demo --quick` in a subprocess (--vst; skipped
+                                                          when that vst is missing or has no demo command)
+            Not in 'all', run when named: gemm-f32/-f64 (direct gemm), exp/silu/add-f64, svd-f32, svd-tall-f32/-f64,
+            eigh-f32, fit-*-f32 and project-f32 (float32 input), lift, lift-core.
+            Data of fit, project, lift, cka, frechet and mmd: the seeded spectral-gap matrices of SyntheticData
+            (mirrored by compare_substrate.py).
+            Method: every point runs in a fresh process of this executable (unless --in-process): inputs are built, the peak-RSS
             mark is reset (/proc/self/clear_refs), then warm-up calls, an inner loop calibrated to ≥ --min-rep-time,
             and --reps repetitions (fewer, but at least 3, within --max-time); the median and min–max are reported.
             Peak RSS is the worker's ru_maxrss; +extra is its VmHWM above its VmRSS before the warm-up.
@@ -36,7 +38,8 @@ struct BenchCommand: ParsableCommand {
             GEMM-bound workloads the table gives the time at that peak and our fraction of it.
             Regression guard: --baseline FILE compares the medians with a saved run (--save-baseline, or any
             results.json) and exits 1 naming every workload more than --tolerance slower; --check RESULTS applies
-            the guard to a results.json without measuring.
+            the guard to a results.json without measuring. Every results.json records the OpenBLAS core type and
+            the OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE / thread variables as found ("environment").
             """)
 
     @Option(help: "Comma-separated workloads or groups, or 'all'.")
@@ -105,38 +108,14 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Also print results.json on stdout (progress goes to stderr).")
     var json = false
 
+    @Option(help: "The vst binary timed by the demo workload (default: the vst beside this executable).")
+    var vst: String?
+
     @Option(help: .hidden) var worker: String?
     @Option(help: .hidden) var workerD: Int = 0
 
     // MARK: Workloads
 
-    struct Workload {
-        var name: String, group: String, dtype: String, description: String, flopModel: String?
-    }
-
-    static let catalogue: [Workload] = [
-        Workload(name: "matmul-f32", group: "matmul", dtype: "float32", description: "Tensor matmul d×d·d×d", flopModel: "2d³"),
-        Workload(name: "matmul-f64", group: "matmul", dtype: "float64", description: "Tensor matmul d×d·d×d", flopModel: "2d³"),
-        Workload(name: "exp-f32", group: "elementwise", dtype: "float32", description: "exp of d×d", flopModel: nil),
-        Workload(name: "silu-f32", group: "elementwise", dtype: "float32", description: "silu of d×d", flopModel: nil),
-        Workload(name: "add-f32", group: "elementwise", dtype: "float32", description: "d×d + d×d", flopModel: nil),
-        Workload(name: "svd-f64", group: "linalg", dtype: "float64", description: "thin svd of d×d", flopModel: nil),
-        Workload(name: "eigh-f64", group: "linalg", dtype: "float64", description: "eigh of symmetric d×d", flopModel: nil),
-        Workload(name: "fit-svd", group: "fit", dtype: "float64", description: "Projection.fit k=9 .svd of n×d", flopModel: nil),
-        Workload(name: "fit-covariance", group: "fit", dtype: "float64", description: "Projection.fit k=9 .covariance of n×d", flopModel: "n·d² (Gram)"),
-        Workload(name: "fit-randomized", group: "fit", dtype: "float64", description: "Projection.fit k=9 .randomized of n×d", flopModel: nil),
-        Workload(name: "project", group: "apply", dtype: "float64", description: "Projection.project of n×d (k=9)", flopModel: nil),
-        Workload(name: "cka", group: "analysis", dtype: "float64", description: "linear CKA of two n×d", flopModel: "4n·d² (XᵀY, XᵀX, YᵀY)"),
-        Workload(name: "frechet", group: "analysis", dtype: "float64", description: "Fréchet distance of two n×d", flopModel: "2n·d² (covariances only)"),
-        Workload(name: "mmd", group: "analysis", dtype: "float64", description: "MMD² permutation test, two sets × d", flopModel: nil),
-        Workload(name: "train-step", group: "train", dtype: "float32", description: "MLPDenoiser DDPM step + AdamW", flopModel: "6·batch·Σ in·out"),
-        Workload(name: "ddpm-ancestral", group: "sampling", dtype: "float32", description: "DDPM ancestral (T = steps)", flopModel: "2·rows·Σ in·out per eval"),
-        Workload(name: "ddim", group: "sampling", dtype: "float32", description: "DDIM η=0 (T = 1000)", flopModel: "2·rows·Σ in·out per eval"),
-        Workload(name: "fm-euler", group: "sampling", dtype: "float32", description: "flow matching Euler", flopModel: "2·rows·Σ in·out per eval"),
-        Workload(name: "fm-rk4", group: "sampling", dtype: "float32", description: "flow matching RK4", flopModel: "2·rows·Σ in·out per eval"),
-        Workload(name: "sde-em", group: "sampling", dtype: "float32", description: "score SDE (VP) Euler–Maruyama", flopModel: "2·rows·Σ in·out per eval"),
-        Workload(name: "demo", group: "demo", dtype: "-", description: "one whole `vst demo --quick` (subprocess)", flopModel: nil),
-    ]
     static let ladder = [64, 128, 256, 512, 1024]
 
     func parseList(_ s: String) -> [String] {
@@ -147,15 +126,15 @@ struct BenchCommand: ParsableCommand {
     func selectedWorkloads() throws -> [Workload] {
         var names = Set<String>()
         for w in parseList(workloads) {
-            if w == "all" { Self.catalogue.forEach { names.insert($0.name) }; continue }
-            let members = Self.catalogue.filter { $0.name == w || $0.group == w }
+            if w == "all" { Workloads.catalogue.filter(\.inAll).forEach { names.insert($0.name) }; continue }
+            let members = Workloads.catalogue.filter { $0.name == w || ($0.group == w && $0.inAll) }
             guard !members.isEmpty else {
-                let groups = Array(Set(Self.catalogue.map(\.group))).sorted()
-                throw ValidationError("unknown workload '\(w)'; choose from \(Self.catalogue.map(\.name).joined(separator: ", ")), the groups \(groups.joined(separator: ", ")), or all")
+                let groups = Array(Set(Workloads.catalogue.map(\.group))).sorted()
+                throw ValidationError("--workloads: unknown workload '\(w)'; choose from \(Workloads.catalogue.map(\.name).joined(separator: ", ")), the groups \(groups.joined(separator: ", ")), or all")
             }
             members.forEach { names.insert($0.name) }
         }
-        return Self.catalogue.filter { names.contains($0.name) }
+        return Workloads.catalogue.filter { names.contains($0.name) }
     }
 
     func validate() throws {
@@ -189,7 +168,7 @@ struct BenchCommand: ParsableCommand {
 
     /// The arguments that make a worker measure exactly what this run would.
     func workerArguments(_ w: String, _ d: Int) -> [String] {
-        ["bench", "--worker", w, "--worker-d", String(d), "--threads", String(threads), "--reps", String(rReps),
+        ["suite", "--worker", w, "--worker-d", String(d), "--threads", String(threads), "--reps", String(rReps),
          "--warmup", String(warmup), "--min-rep-time", String(minRepTime), "--max-time", String(rMaxTime),
          "--rows", String(rRows), "--mmd-rows", String(rMMDRows), "--permutations", String(rPermutations),
          "--batch", String(rBatch), "--sample-rows", String(rSampleRows), "--sample-steps", String(rSampleSteps),
@@ -203,6 +182,11 @@ struct BenchCommand: ParsableCommand {
          "quick": String(quick), "freshProcess": String(!inProcess), "threads": String(threads)]
     }
 
+    /// The vst of the demo workload: --vst, else `vst` in this executable's directory (both are built together).
+    var vstPath: String {
+        vst ?? URL(fileURLWithPath: BenchChild.selfExecutable).deletingLastPathComponent().appendingPathComponent("vst").path
+    }
+
     // MARK: Run
 
     func run() throws {
@@ -214,7 +198,7 @@ struct BenchCommand: ParsableCommand {
             if w == "peak" {
                 print(String(decoding: try enc.encode(Self.measurePeak(n: workerD)), as: UTF8.self))
             } else {
-                guard let spec = Self.catalogue.first(where: { $0.name == w }) else { throw ValidationError("unknown worker workload \(w)") }
+                guard let spec = Workloads.catalogue.first(where: { $0.name == w }) else { throw BenchError("--worker: unknown workload \(w)") }
                 var p = try measure(spec, workerD)
                 p.peakRSSKiB = ProcessMemory.maxRSSKiB()
                 print(String(decoding: try enc.encode(p), as: UTF8.self))
@@ -222,7 +206,12 @@ struct BenchCommand: ParsableCommand {
             return
         }
         if let c = check, let b = baseline {
-            let results = try JSONDecoder().decode(BenchResults.self, from: Data(contentsOf: URL(fileURLWithPath: c)))
+            let results: BenchResults
+            do {
+                results = try JSONDecoder().decode(BenchResults.self, from: Data(contentsOf: URL(fileURLWithPath: c)))
+            } catch {
+                throw BenchError("--check \(c): cannot read it as a suite results.json (\(error.localizedDescription))")
+            }
             try guardRegressions(results.results, baselinePath: b)
             return
         }
@@ -239,7 +228,7 @@ struct BenchCommand: ParsableCommand {
         let loadStart = BenchMachine.loadAverage()
         let exe = BenchChild.selfExecutable
         let env = ["OPENBLAS_NUM_THREADS": String(threads), "OMP_NUM_THREADS": String(threads)]
-        log("vst bench: \(selected.count) workload(s) at d = \(ds.map(String.init).joined(separator: ", ")); \(threads) BLAS/Linear thread(s); "
+        log("substrate-bench suite: \(selected.count) workload(s) at d = \(ds.map(String.init).joined(separator: ", ")); \(threads) BLAS/Linear thread(s); "
             + "\(inProcess ? "in-process" : "a fresh process per point"); load average \(loadStart.map { String(format: "%.2f", $0) }.joined(separator: " "))")
 
         // The physical floor.
@@ -249,7 +238,7 @@ struct BenchCommand: ParsableCommand {
                 peak = Self.measurePeak(n: rPeakN)
             } else {
                 let c = try BenchChild.run(exe, workerArguments("peak", rPeakN), environment: env)
-                guard c.status == 0 else { throw InputError("bench: the peak measurement failed (exit \(c.status))") }
+                guard c.status == 0 else { throw BenchError("substrate-bench suite: the peak measurement failed (exit \(c.status))") }
                 peak = try JSONDecoder().decode(BenchPeak.self, from: c.stdout)
             }
             if let p = peak {
@@ -261,7 +250,7 @@ struct BenchCommand: ParsableCommand {
         var skipped: [String] = []
         for w in selected {
             if w.name == "demo" {
-                let (p, why) = try runDemo(exe, env: env)
+                let (p, why) = try runDemo(vstPath, env: env)
                 if let p { points.append(p); printRow(p) } else {
                     skipped.append("demo: \(why ?? "not run")")
                     log("skipped: demo: \(why ?? "not run")")
@@ -304,7 +293,7 @@ struct BenchCommand: ParsableCommand {
                                    machine: BenchMachine(cpu: BenchMachine.cpuName(), cores: ProcessInfo.processInfo.activeProcessorCount,
                                                          hostname: ProcessInfo.processInfo.hostName, loadAverageStart: loadStart,
                                                          loadAverageEnd: BenchMachine.loadAverage()),
-                                   blas: BLAS.configuration, core: BLAS.coreName, blasThreads: threads, linearThreads: threads,
+                                   blas: BLAS.configuration, core: BLAS.coreName, environment: BenchEnvironment.current(), blasThreads: threads, linearThreads: threads,
                                    settings: settings(), peak: peak, workloads: summaries, results: points, skipped: skipped)
         var regressions: [BenchRegression]? = nil
         if let b = baseline {
@@ -335,7 +324,7 @@ struct BenchCommand: ParsableCommand {
         do {
             return try JSONDecoder().decode(BenchBaseline.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
-            throw InputError("\(path): not a vst bench baseline or results.json (\(error))")
+            throw BenchError("\(path): not a substrate-bench baseline or results.json (\(error))")
         }
     }
 
@@ -348,27 +337,27 @@ struct BenchCommand: ParsableCommand {
     func report(_ regressions: [BenchRegression], baselinePath: String) throws {
         let pct = String(format: "%.0f %%", tolerance * 100)
         if regressions.isEmpty {
-            log("vst bench: no workload more than \(pct) slower than the baseline \(baselinePath)")
+            log("substrate-bench suite: no workload more than \(pct) slower than the baseline \(baselinePath)")
             return
         }
         for r in regressions {
-            FileHandle.standardError.write(Data(("vst bench: regression: \(r.workload) d=\(r.d.map(String.init) ?? "-"): median \(benchTime(r.median)) vs baseline \(benchTime(r.baselineMedian)) ("
+            FileHandle.standardError.write(Data(("substrate-bench suite: regression: \(r.workload) d=\(r.d.map(String.init) ?? "-"): median \(benchTime(r.median)) vs baseline \(benchTime(r.baselineMedian)) ("
                 + String(format: "%.2f", r.ratio) + "× slower; tolerance \(pct))\n").utf8))
         }
         let names = Array(Set(regressions.map(\.workload))).sorted()
-        FileHandle.standardError.write(Data("vst bench: \(regressions.count) point(s) more than \(pct) slower than the baseline: \(names.joined(separator: ", "))\n".utf8))
+        FileHandle.standardError.write(Data("substrate-bench suite: \(regressions.count) point(s) more than \(pct) slower than the baseline: \(names.joined(separator: ", "))\n".utf8))
         throw ExitCode(1)
     }
 
     func writeBaseline(_ r: BenchResults, to path: String) throws {
-        let b = BenchBaseline(schema: "vst-bench-baseline/1", date: r.date, machine: r.machine, blasThreads: r.blasThreads,
+        let b = BenchBaseline(schema: "substrate-bench-baseline/1", date: r.date, machine: r.machine, blasThreads: r.blasThreads,
                               results: r.results.map { .init(workload: $0.workload, d: $0.d, median: $0.median, min: $0.min) })
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         let url = URL(fileURLWithPath: path)
         try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try enc.encode(b).write(to: url)
-        log("vst bench: wrote baseline \(path)")
+        log("substrate-bench suite: wrote baseline \(path)")
     }
 
     // MARK: Output
@@ -395,18 +384,23 @@ struct BenchCommand: ParsableCommand {
                                    series: series, logX: true, logY: true)
             try Data(svg.utf8).write(to: plots.appendingPathComponent("\(g).svg"))
         }
-        log("vst bench: wrote \(dir.appendingPathComponent("results.json").path), results.md and \(groups.count) plot(s) in \(plots.path)")
+        log("substrate-bench suite: wrote \(dir.appendingPathComponent("results.json").path), results.md and \(groups.count) plot(s) in \(plots.path)")
     }
 
     func markdown(_ r: BenchResults) -> String {
         func load(_ l: [Double]) -> String { l.map { String(format: "%.2f", $0) }.joined(separator: " / ") }
-        var o: [String] = ["# vst bench", ""]
+        var o: [String] = ["# substrate-bench suite", ""]
         o.append("\(r.machine.cpu), \(r.machine.cores) cores; \(r.date); BLAS \(r.blas) (core \(r.core)); BLAS threads \(r.blasThreads), "
                  + "Linear element-wise threads \(r.linearThreads); load average (1/5/15 min) \(load(r.machine.loadAverageStart)) at the start, "
                  + "\(load(r.machine.loadAverageEnd)) at the end.")
+        if let e = r.environment {
+            o.append("")
+            o.append("OpenBLAS core type \(e.coreName); as found: "
+                     + e.variables.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + ".")
+        }
         o.append("")
         let s = r.settings
-        o.append("Method: \(s["freshProcess"] == "true" ? "each point in a fresh `vst` process" : "all points in one process"); "
+        o.append("Method: \(s["freshProcess"] == "true" ? "each point in a fresh `substrate-bench` process" : "all points in one process"); "
                  + "\(s["warmup"] ?? "?") warm-up call(s), an inner loop of ≥ \(s["minRepTime"] ?? "?") s, up to \(s["reps"] ?? "?") "
                  + "repetitions within \(s["maxTime"] ?? "?") s (at least 3); the median and min–max of seconds per call. "
                  + "Rows n = \(s["rows"] ?? "?") (fit, project, cka, frechet), \(s["mmdRows"] ?? "?") per set and \(s["permutations"] ?? "?") "
@@ -489,152 +483,24 @@ struct BenchCommand: ParsableCommand {
         return BenchPeak(n: n, sgemmGFLOPS: best(Float.self), dgemmGFLOPS: best(Double.self), threads: BLAS.threads)
     }
 
-    /// Seeded n×d latents with a spectral gap: a rank-16 signal (singular values decaying by 0.8), noise of standard
-    /// deviation 0.05 and a per-feature offset.
-    static func gapped(rows n: Int, d: Int, seed: UInt64) throws -> Tensor<Double> {
-        let rank = Swift.min(16, d)
-        let scales = Tensor<Double>((0..<rank).map { Foundation.pow(0.8, Double($0)) })
-        let z = try Tensor<Double>.normal([n, rank], seed: seed) * scales
-        let w = Tensor<Double>.normal([rank, d], seed: seed &+ 1)
-        let offset = Tensor<Double>.normal([d], seed: seed &+ 3) * 0.5
-        return try (matmul(z, w) + Tensor<Double>.normal([n, d], seed: seed &+ 2) * 0.05) + offset
-    }
-
-    /// Σ in·out over the network's weight matrices (a forward pass costs 2·rows·that in GEMMs).
-    static func matrixMACs<S: BLASScalar>(_ params: [Variable<S>]) -> Double {
-        params.filter { $0.value.rank == 2 }.reduce(0) { $0 + Double($1.value.count) }
-    }
-
-    /// Builds the inputs of one point (outside the timing) and times it, with its own peak memory.
+    /// Times one point of `w` at d through `Workloads.measure` (the same code every view uses).
     func measure(_ w: Workload, _ d: Int) throws -> BenchPoint {
-        let t = timing
-        var stats: BenchStats
-        var shape = "\(d)x\(d)"
-        var flops: Double? = nil
-        var throughput: Double? = nil, unit: String? = nil
-        var rssBefore: Int? = nil
-        func start() { if ProcessMemory.resetPeak() { rssBefore = ProcessMemory.status("VmRSS") } }
-        let n = rRows
-        switch w.name {
-        case "matmul-f32", "matmul-f64":
-            func mm<S: BLASScalar>(_: S.Type) throws -> BenchStats {
-                let a = Tensor<S>.normal([d, d], seed: 1), b = Tensor<S>.normal([d, d], seed: 2)
-                start()
-                return try t.run { benchSink(try matmul(a, b)) }
-            }
-            stats = w.name == "matmul-f32" ? try mm(Float.self) : try mm(Double.self)
-            flops = 2 * Double(d) * Double(d) * Double(d)
-            throughput = flops! / stats.median; unit = "FLOP/s"
-        case "exp-f32", "silu-f32", "add-f32":
-            let x = Tensor<Float>.normal([d, d], seed: 3), y = Tensor<Float>.normal([d, d], seed: 4)
-            start()
-            switch w.name {
-            case "exp-f32": stats = t.run { benchSink(x.exp()) }
-            case "silu-f32": stats = t.run { benchSink(x.silu()) }
-            default: stats = try t.run { benchSink(try x + y) }
-            }
-            throughput = Double(d * d) / stats.median; unit = "elem/s"
-        case "svd-f64":
-            let a = Tensor<Double>.normal([d, d], seed: 5)
-            start()
-            stats = try t.run { benchSink(try a.svd()) }
-        case "eigh-f64":
-            let g = Tensor<Double>.normal([d, d], seed: 7)
-            let a = try g + g.transposed()
-            start()
-            stats = try t.run { benchSink(try a.eigh()) }
-        case "fit-svd", "fit-covariance", "fit-randomized":
-            let method: ProjectionMethod = w.name == "fit-svd" ? .svd : w.name == "fit-covariance" ? .covariance : .randomized
-            let x = try Self.gapped(rows: n, d: d, seed: 11)
-            shape = "\(n)x\(d), k=9"
-            start()
-            stats = try t.run { benchSink(try Projection.fit(x, options: ProjectionOptions(k: 9, method: method))) }
-            if method == .covariance { flops = Double(n) * Double(d) * Double(d) }
-            throughput = Double(n) / stats.median; unit = "rows/s"
-        case "project":
-            let x = try Self.gapped(rows: n, d: d, seed: 11)
-            let p = try Projection.fit(x, options: ProjectionOptions(k: 9, method: .covariance))
-            shape = "\(n)x\(d), k=9"
-            start()
-            stats = try t.run { benchSink(try p.project(x)) }
-            throughput = Double(n) / stats.median; unit = "rows/s"
-        case "cka":
-            let x = try Self.gapped(rows: n, d: d, seed: 21)
-            let y = try x + Tensor<Double>.normal([n, d], seed: 25) * 0.5
-            shape = "2 × \(n)x\(d)"
-            start()
-            stats = try t.run { benchSink(try Alignment.linearCKA(x, y)) }
-            flops = 4 * Double(n) * Double(d) * Double(d)
-        case "frechet":
-            let a = try Self.gapped(rows: n, d: d, seed: 31), b = try Self.gapped(rows: n, d: d, seed: 35)
-            shape = "2 × \(n)x\(d)"
-            start()
-            stats = try t.run { benchSink(try Drift.frechetDistance(a, b)) }
-            flops = 2 * Double(n) * Double(d) * Double(d)
-        case "mmd":
-            let m = rMMDRows, perms = rPermutations
-            let a = try Self.gapped(rows: m, d: d, seed: 41), b = try Self.gapped(rows: m, d: d, seed: 45)
-            shape = "2 × \(m)x\(d), \(perms) permutations"
-            start()
-            stats = try t.run { benchSink(try Drift.mmdTest(a, b, permutations: perms)) }
-        case "train-step":
-            let hidden = Swift.max(256, d), batch = rBatch
-            let net = try MLPDenoiser<Float>(MLPDenoiserConfiguration(dimension: d, hidden: hidden, blocks: 3), seed: 1)
-            let model = try DDPM(denoiser: net, configuration: DDPMConfiguration())
-            let params = net.parameters
-            let opt = AdamW(parameters: params, learningRate: 1e-4)
-            let x = Tensor<Float>.normal([batch, d], seed: 2)
-            var g = RandomGenerator(seed: 3)
-            shape = "batch \(batch), hidden \(hidden), \(net.parameterCount) params"
-            start()
-            stats = try t.run {
-                let loss = try model.loss(x0: x, using: &g)
-                opt.zeroGrad()
-                try loss.backward()
-                clipGradientNorm(params, maxNorm: 1)
-                try opt.step()
-            }
-            flops = 6 * Double(batch) * Self.matrixMACs(params)
-            throughput = 1 / stats.median; unit = "steps/s"
-        case "ddpm-ancestral", "ddim", "fm-euler", "fm-rk4", "sde-em":
-            let hidden = Swift.max(256, d), rowsS = rSampleRows, steps = rSampleSteps
-            let net = try MLPDenoiser<Float>(MLPDenoiserConfiguration(dimension: d, hidden: hidden, blocks: 3), seed: 1)
-            net.isTraining = false
-            let noise = SeededNoise(seed: 7)
-            let sample: () throws -> SamplingResult<Float>
-            switch w.name {
-            case "ddpm-ancestral":
-                let m = try DDPM(denoiser: net, configuration: DDPMConfiguration(timesteps: steps))
-                sample = { try m.sample(rowsS, noise: noise) }
-            case "ddim":
-                let m = try DDPM(denoiser: net, configuration: DDPMConfiguration())
-                sample = { try m.sampleDDIM(rowsS, steps: steps, noise: noise) }
-            case "fm-euler", "fm-rk4":
-                let m = try FlowMatching(denoiser: net)
-                let method: ODEMethod = w.name == "fm-euler" ? .euler : .rk4
-                sample = { try m.sample(rowsS, method: method, steps: steps, noise: noise) }
-            default:
-                let m = try ScoreSDEModel(denoiser: net)
-                sample = { try m.sample(rowsS, sampler: .eulerMaruyama, steps: steps, noise: noise) }
-            }
-            let evaluations = try sample().evaluations
-            shape = "\(rowsS) samples, \(steps) steps, \(evaluations) evaluations, hidden \(hidden)"
-            start()
-            stats = try t.run { benchSink(try sample()) }
-            flops = 2 * Double(rowsS) * Self.matrixMACs(net.parameters) * Double(evaluations)
-            throughput = Double(rowsS) / stats.median; unit = "samples/s"
-        default:
-            throw ValidationError("bench: no measurement for workload \(w.name)")
-        }
-        let hwm = rssBefore != nil ? ProcessMemory.status("VmHWM") : nil
-        return BenchPoint(workload: w.name, group: w.group, d: d, dtype: w.dtype, shape: shape, median: stats.median, min: stats.min,
-                          max: stats.max, reps: stats.reps, inner: stats.inner, blasThreads: BLAS.threads, linearThreads: Parallel.threads,
-                          peakRSSKiB: nil, peakExtraKiB: hwm.flatMap { h in rssBefore.map { h - $0 } }, gemmFlops: flops,
-                          timeAtPeak: nil, fractionOfPeak: nil, throughput: throughput, throughputUnit: unit, freshProcess: !inProcess)
+        let mmd = w.kind == "mmd"
+        let params = WorkloadParameters(rows: mmd ? rMMDRows : rRows, permutations: rPermutations, batch: rBatch,
+                                        sampleRows: rSampleRows, sampleSteps: rSampleSteps, squareElementwise: true)
+        let m = try Workloads.measure(w.kind, dtype: w.dtype, size: d, parameters: params, timing: timing)
+        return BenchPoint(workload: w.name, group: w.group, d: d, dtype: w.dtype, shape: m.shape, median: m.stats.median,
+                          min: m.stats.min, max: m.stats.max, reps: m.stats.reps, inner: m.stats.inner, blasThreads: BLAS.threads,
+                          linearThreads: Parallel.threads, peakRSSKiB: nil, peakExtraKiB: m.memory.extra, gemmFlops: m.gemmFlops,
+                          timeAtPeak: nil, fractionOfPeak: nil, throughput: m.throughput, throughputUnit: m.throughputUnit,
+                          freshProcess: !inProcess)
     }
 
     /// One whole `vst demo --quick` in a subprocess (in a scratch directory), when this binary has a demo command.
     func runDemo(_ exe: String, env: [String: String]) throws -> (BenchPoint?, String?) {
+        guard FileManager.default.isExecutableFile(atPath: exe) else {
+            return (nil, "no vst at \(exe) (--vst); the whole-demo timing is skipped")
+        }
         // `vst demo --help` would succeed even without a demo command (the root prints its help): read the list.
         let help = String(decoding: try BenchChild.run(exe, ["--help"], environment: env, quiet: true).stdout, as: UTF8.self)
         let listed = help.split(separator: "\n").contains { $0.trimmingCharacters(in: .whitespaces).split(separator: " ").first == "demo" }

@@ -4,8 +4,14 @@ import Linear
 import Glibc
 #endif
 
-// Shared pieces of `vst bench`: the measuring loop, memory figures, fresh child processes with their peak RSS,
-// the log–log slope, and the JSON records of results and baselines.
+// Shared pieces of `substrate-bench`: the measuring loop, memory figures, fresh child processes with their peak RSS,
+// the log–log slope, the BLAS environment every record carries, and the JSON records of results and baselines.
+
+/// A benchmark run that cannot go on: names the option or file and what is wrong with it (exit code 2).
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
 
 /// Keeps a value alive and opaque to the optimiser, so the work producing it is not removed.
 @inline(never) @_optimize(none)
@@ -20,7 +26,7 @@ struct BenchStats: Codable, Equatable {
     var median: Double, min: Double, max: Double, reps: Int, inner: Int
 }
 
-/// The measuring loop (the one of `bench-linear`): warm-up calls, an inner loop calibrated so that one repetition
+/// The measuring loop of every workload: warm-up calls, an inner loop calibrated so that one repetition
 /// lasts at least `minRepTime`, then `reps` repetitions (fewer, but at least 3, when they would exceed `maxTime`).
 struct BenchTiming {
     var reps: Int, warmup: Int, minRepTime: Double, maxTime: Double
@@ -65,7 +71,7 @@ struct BenchChild {
     var maxRSSKiB: Int
     var seconds: Double
 
-    /// The path of the running executable (so that `vst bench` can run its workers as fresh `vst` processes).
+    /// The path of the running executable (so that the suite can run its workers as fresh processes of itself).
     static var selfExecutable: String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
@@ -74,7 +80,7 @@ struct BenchChild {
     /// with `quiet`). posix_spawn + wait4, so the child's own peak RSS is known exactly.
     static func run(_ path: String, _ args: [String], environment extra: [String: String] = [:], quiet: Bool = false) throws -> BenchChild {
         var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw InputError("bench: pipe() failed (errno \(errno))") }
+        guard pipe(&fds) == 0 else { throw BenchError("substrate-bench: pipe() failed (errno \(errno))") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -93,7 +99,7 @@ struct BenchChild {
         close(fds[1])
         guard rc == 0 else {
             close(fds[0])
-            throw InputError("bench: could not start \(path) (posix_spawn error \(rc))")
+            throw BenchError("substrate-bench: could not start \(path) (posix_spawn error \(rc))")
         }
         var data = Data()
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
@@ -127,7 +133,7 @@ func logLogSlope(_ points: [(d: Int, seconds: Double)]) -> Double? {
 
 // MARK: Records
 
-/// One measured point of `vst bench`.
+/// One measured point of the suite.
 struct BenchPoint: Codable {
     var workload: String
     var group: String
@@ -191,11 +197,14 @@ struct BenchRegression: Codable {
 
 /// `bench-results/results.json`.
 struct BenchResults: Codable {
-    var schema = "vst-bench/1"
+    var schema = "substrate-bench/1"
     var date: String
     var machine: BenchMachine
     var blas: String
     var core: String
+    /// The OpenBLAS core type and the BLAS variables this run found (see `BenchEnvironment`; absent in results
+    /// written before it existed, which --check still reads).
+    var environment: BenchEnvironment?
     var blasThreads: Int
     var linearThreads: Int
     var settings: [String: String]
@@ -229,7 +238,7 @@ struct BenchMachine: Codable {
     }
 }
 
-/// A baseline: the medians of a previous run on this machine (`--save-baseline` writes one; a results.json
+/// A baseline: the medians of a previous suite run on this machine (`--save-baseline` writes one; a results.json
 /// works too, only `results[].workload`, `d` and `median` are read).
 struct BenchBaseline: Codable {
     struct Entry: Codable { var workload: String; var d: Int?; var median: Double; var min: Double? }
@@ -269,4 +278,79 @@ func benchRate(_ r: Double?, _ unit: String?) -> String {
     guard let r, r.isFinite, let unit else { return "—" }
     let (v, p): (Double, String) = r >= 1e9 ? (r / 1e9, "G") : r >= 1e6 ? (r / 1e6, "M") : r >= 1e3 ? (r / 1e3, "k") : (r, "")
     return String(format: "%.3g ", v) + p + unit
+}
+
+// MARK: Environment
+
+/// What decides which BLAS kernels ran: the OpenBLAS core type Linear's OpenBLAS picked (`BLAS.coreName`) and its
+/// build configuration, and the variables that steer it, as found in the environment ("unset" when absent).
+/// These machines set OPENBLAS_CORETYPE=Haswell (with OPENBLAS_L2_SIZE) as a guard; `run_suite.py --unset-coretype`
+/// unsets both for every side alike. Every JSON this executable writes carries this record.
+struct BenchEnvironment: Codable, Equatable {
+    var coreName: String
+    var blasConfiguration: String
+    var variables: [String: String]
+
+    static let variableNames = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"]
+
+    static func current() -> BenchEnvironment {
+        let env = ProcessInfo.processInfo.environment
+        var vars: [String: String] = [:]
+        for name in variableNames { vars[name] = env[name] ?? "unset" }
+        return BenchEnvironment(coreName: BLAS.coreName, blasConfiguration: BLAS.configuration, variables: vars)
+    }
+}
+
+// MARK: Memory
+
+/// Resident-set figures of this process from /proc/self/status (KiB), and the peak mark reset.
+enum ProcessMemory {
+    static func status(_ key: String) -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix(key + ":") {
+            return Int(line.dropFirst(key.count + 1).trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "")
+        }
+        return nil
+    }
+
+    /// Resets VmHWM to the current RSS (Linux ≥ 4.0: writing 5 to /proc/self/clear_refs). False where unavailable.
+    @discardableResult
+    static func resetPeak() -> Bool {
+        guard let f = fopen("/proc/self/clear_refs", "w") else { return false }
+        defer { fclose(f) }
+        return fputs("5", f) >= 0
+    }
+
+    /// getrusage ru_maxrss of this process (KiB on Linux).
+    static func maxRSSKiB() -> Int {
+        var u = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &u)
+        return Int(u.ru_maxrss)
+    }
+}
+
+/// VmRSS just before a point's warm-up and VmHWM after its last repetition (nil when /proc is unavailable or the
+/// reset failed); `extra` is the workload's own peak on top of its inputs.
+struct MemoryMark {
+    var before: Int? = nil
+    var peak: Int? = nil
+
+    static func start() -> MemoryMark {
+        var m = MemoryMark()
+        if ProcessMemory.resetPeak() { m.before = ProcessMemory.status("VmRSS") }
+        return m
+    }
+
+    mutating func finish() {
+        if before != nil { peak = ProcessMemory.status("VmHWM") }
+    }
+
+    var extra: Int? { peak.flatMap { p in before.map { p - $0 } } }
+}
+
+/// Encodes a value as sorted-key JSON (pretty-printed unless `compact`).
+func benchJSON<T: Encodable>(_ value: T, compact: Bool = false) throws -> String {
+    let enc = JSONEncoder()
+    enc.outputFormatting = compact ? [.sortedKeys] : [.prettyPrinted, .sortedKeys]
+    return String(decoding: try enc.encode(value), as: UTF8.self)
 }
