@@ -28,7 +28,7 @@ struct AlignCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        var options = AlignmentOptions()
+        var options = Substrate.AlignmentOptions()
         options.measures = try Self.parseMeasures(measures)
         // float32 files stay float32, so mutual k-NN (the O(n²D) measure) runs on sgemm; the others convert to float64.
         let r = Inputs.storesSinglePrecision(x) && Inputs.storesSinglePrecision(y)
@@ -38,7 +38,7 @@ struct AlignCommand: ParsableCommand {
             var page = HTMLReport(title: "Alignment: \(r.regime.rawValue)", subtitle: "\(x) (D = \(r.dX)) vs \(y) (D = \(r.dY)), n = \(r.n)")
             page.add("Verdict", r.reasons.joined(separator: ". ") + ".")
             let bars = Self.measureRows(r)
-            let names = bars.map(\.0), values = bars.map(\.1)
+            let names = bars.map { $0.0 }, values = bars.map { $0.1 }
             page.add("Similarity measures", "Each measure is 1 for identical representations (up to the invariance it allows) and near 0 for unrelated ones. The dashed lines are the A1 (0.8) and A3 (0.4) thresholds of linear CKA.",
                      svg: SVGPlot.bars(title: "Alignment measures", yLabel: "similarity", labels: names, values: values,
                                        reference: [(r.thresholds.a1LinearCKA, "A1 ≥ \(r.thresholds.a1LinearCKA)"), (r.thresholds.a3LinearCKA, "A3 < \(r.thresholds.a3LinearCKA)")]),
@@ -55,7 +55,7 @@ struct AlignCommand: ParsableCommand {
                      + "\n" + (r.reasons + r.warnings).map { "· " + $0 }.joined(separator: "\n"), options: output)
     }
 
-    private func compare<S: BLASScalar>(_ a: Tensor<S>, _ b: Tensor<S>, _ options: AlignmentOptions) throws -> AlignmentReport {
+    private func compare<S: BLASScalar>(_ a: Tensor<S>, _ b: Tensor<S>, _ options: Substrate.AlignmentOptions) throws -> AlignmentReport {
         guard a.shape[0] == b.shape[0] else { throw InputError("\(y): has \(b.shape[0]) rows but \(x) has \(a.shape[0]); alignment needs the same inputs (paired rows)") }
         guard a.shape[0] >= 4 else { throw InputError("alignment needs at least 4 paired rows, got \(a.shape[0])") }
         return try Alignment.compare(a, b, options: options, seed: output.seed)
