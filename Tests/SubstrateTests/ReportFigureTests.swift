@@ -129,7 +129,6 @@ import Testing
         let checks = [
             ValidationCheck(layer: "V2", name: "regime", status: .pass, value: .string("R2"), message: "ok"),
             ValidationCheck(layer: "V2", name: "signal_energy", status: .pass, value: .num(0.8354408406461938), message: "ρ"),
-            ValidationCheck(layer: "V2", name: "drift", status: .pass, value: .num(0.42), threshold: .num(0.05), message: "no drift"),
             ValidationCheck(layer: "V4", name: "no_drift", status: .pass, value: .num(0.42), threshold: .num(0.05), message: "no drift"),
             ValidationCheck(layer: "V4", name: "alignment", status: .pass, value: .string("A1"), threshold: .string("A2"), message: "ok"),
         ]
@@ -137,7 +136,7 @@ import Testing
         #expect(header == ["layer", "check", "status", "value", "threshold", "message"])
         #expect(rows.count == 4)
         #expect(rows.filter { $0[1].contains("drift") }.count == 1)
-        #expect(rows.contains { $0[0] == "V2 · V4" && $0[1] == "drift" && $0[3] == "0.420" && $0[4] == "0.0500" })
+        #expect(rows.contains { $0[0] == "V4" && $0[1] == "no_drift" && $0[3] == "0.420" && $0[4] == "0.0500" })
         #expect(rows[0][3] == "R2" && rows[0][4] == "—")
         #expect(rows[1][3] == "0.835")
         for r in rows { for c in r { #expect(!c.contains("\"") && c != "null", "\(r)") } }

@@ -147,18 +147,14 @@ public enum AnalysisReports {
         return page
     }
 
-    /// The validation checklist as a table for people: values and thresholds formatted (`HTMLReport.cell`: three
-    /// significant digits, "—" for none, no JSON quotes), and the drift test shown once — V2 `drift` and V4
-    /// `no_drift` are the same permutation test (same p-value and α) seen from two layers, so they share one row
-    /// "V2 · V4". Columns: layer, check, status, value, threshold (when `threshold`), message.
+    /// The validation checklist as a table for people, one row per check: values and thresholds formatted
+    /// (`HTMLReport.cell`: three significant digits, "—" for none, no JSON quotes). The drift test is one check (V4
+    /// `no_drift`), so it has one row; files that hold it twice read as one (`ValidationReport(json:)`).
+    /// Columns: layer, check, status, value, threshold (when `threshold`), message.
     public static func validationTable(_ checks: [ValidationCheck], threshold: Bool = true) -> ([String], [[String]]) {
-        func key(_ c: ValidationCheck) -> String { c.value.serialized() + "|" + c.threshold.serialized() }
-        let v2Drift = Set(checks.filter { $0.layer == "V2" && $0.name.hasSuffix("drift") }.map(key))
         var rows: [[String]] = []
         for c in checks {
-            if c.layer == "V4", c.name.hasSuffix("no_drift"), v2Drift.contains(key(c)) { continue }
-            let merged = c.layer == "V2" && c.name.hasSuffix("drift") && checks.contains { $0.layer == "V4" && $0.name.hasSuffix("no_drift") && key($0) == key(c) }
-            var row = [merged ? "V2 · V4" : c.layer, c.name, c.status.rawValue, HTMLReport.cell(c.value)]
+            var row = [c.layer, c.name, c.status.rawValue, HTMLReport.cell(c.value)]
             if threshold { row.append(HTMLReport.cell(c.threshold)) }
             row.append(c.message)
             rows.append(row)

@@ -252,7 +252,7 @@ public enum SVGPlot {
     }
 
     static func threshold(_ y: Double, _ text: String, layout l: Layout) -> String {
-        "<line class=\"threshold\" x1=\"\(l.x0)\" y1=\"\(f2(y))\" x2=\"\(l.x1)\" y2=\"\(f2(y))\" stroke=\"\(thresholdColor)\" stroke-dasharray=\"6 4\"/><text x=\"\(l.x1 - 4)\" y=\"\(f2(y - 4))\" text-anchor=\"end\" fill=\"\(thresholdColor)\">\(esc(text))</text>\n"
+        "<line class=\"threshold\" x1=\"\(l.x0)\" y1=\"\(f2(y))\" x2=\"\(l.x1)\" y2=\"\(f2(y))\" stroke=\"\(thresholdColor)\" stroke-dasharray=\"6 4\"/><text class=\"threshold-label\" x=\"\(l.x1 - 4)\" y=\"\(f2(y - 4))\" text-anchor=\"end\" fill=\"\(thresholdColor)\">\(esc(text))</text>\n"
     }
 
     static func noData(_ title: String, _ xLabel: String, _ yLabel: String) -> String {
@@ -329,9 +329,9 @@ public enum SVGPlot {
             if v.isFinite {
                 let y0 = py(0), y1 = py(v)
                 marks += "<rect class=\"point\" x=\"\(f2(x))\" y=\"\(f2(Swift.min(y0, y1)))\" width=\"\(f2(w))\" height=\"\(f2(Swift.abs(y1 - y0)))\" fill=\"\(color)\"/>\n"
-                marks += "<text x=\"\(f2(x + w / 2))\" y=\"\(f2(Swift.min(y0, y1) - 4))\" text-anchor=\"middle\">\(number(v))</text>\n"
+                marks += "<text class=\"value-label\" x=\"\(f2(x + w / 2))\" y=\"\(f2(Swift.min(y0, y1) - 4))\" text-anchor=\"middle\">\(number(v))</text>\n"
             } else {
-                marks += "<text x=\"\(f2(x + w / 2))\" y=\"\(f2(py(0) - 4))\" text-anchor=\"middle\">—</text>\n"
+                marks += "<text class=\"value-label\" x=\"\(f2(x + w / 2))\" y=\"\(f2(py(0) - 4))\" text-anchor=\"middle\">—</text>\n"
             }
             body += "<text x=\"\(f2(x + w / 2))\" y=\"\(height - bottom + 16)\" text-anchor=\"middle\">\(esc(name))</text>\n"
         }
