@@ -132,7 +132,7 @@ public enum Validation {
     /// (`crossModel(alignmentRegime:drift:)`): one permutation test, one check.
     public static func statistical(_ report: RegimeReport) -> [ValidationCheck] {
         let s = report.spectrum
-        var checks = [
+        let checks = [
             ValidationCheck(layer: "V2", name: "regime", status: report.regime == .r3 ? .warn : .pass, value: .string(report.regime.rawValue),
                             message: report.reasons.joined(separator: "; ")),
             ValidationCheck(layer: "V2", name: "signal_rank", status: report.warnings.isEmpty ? .pass : .warn, value: .int(s.signalRank),

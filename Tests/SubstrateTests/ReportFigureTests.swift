@@ -118,6 +118,9 @@ import Testing
         #expect(SVGPlot.number(2) == "2")
         #expect(SVGPlot.number(0) == "0")
         #expect(SVGPlot.number(123456789) == "1.23e+08")
+        // Never rounded up to the next power of ten: the digits that tell 0.9999 from 1 stay.
+        #expect(SVGPlot.number(0.9999) == "0.9999" && SVGPlot.number(0.99951) == "0.9995" && SVGPlot.number(99.96) == "99.96")
+        #expect(SVGPlot.number(0.99999999) == "1.00000" && SVGPlot.number(0.9994) == "0.999")
         #expect(HTMLReport.cell(.string("R2")) == "R2")
         #expect(HTMLReport.cell(.null) == "—")
         #expect(HTMLReport.cell(.number(8.354408406461938e-16)) == "8.35e-16")
