@@ -96,7 +96,7 @@ import Testing
         #expect(index.entries.map(\.verdict) == ["unreadable", "R1", "beats baseline", "drift"])
         #expect(index.entries[2].title == "runs/digits/ddpm.ddim-50")
         #expect(index.entries[2].summary == "The model beats the Gaussian baseline. MMD² 0.01 < baseline 0.1.")
-        #expect(index.entries[3].title == "analysis/drift" && index.entries[3].summary == "p = 0.001 < α = 0.05.")
+        #expect(index.entries[3].title == "analysis/drift.json" && index.entries[3].summary == "p = 0.001 < α = 0.05.")
         for e in index.entries { #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent(e.link).path), "\(e.link)") }
         // Depth limit: the nested report is three levels down.
         #expect(try ReportIndex.scan(dir.path, title: "Job", maxDepth: 2).entries.count == 2)
@@ -115,5 +115,32 @@ import Testing
         #expect(throws: TensorError.self) { try ReportIndex.scan(dir.appendingPathComponent("analysis/drift.json").path, title: "Job") }
         #expect(throws: TensorError.self) { try ReportIndex.scan(dir.path, title: "Job", results: ["analysis/none.json"]) }
         #expect(throws: TensorError.self) { try ReportIndex.scan(dir.path, title: "Job", results: ["broken/report.json"]) }
+    }
+}
+
+extension ReportIndexTests {
+    /// The trajectory report's captions say what its figures show: where the core-rotation curve has no points and
+    /// why, and which way k* moves (noise → signal raises it; the old caption said it falls).
+    @Test func trajectoryCaptionsExplainTheGapAndTheDirectionOfKStar() throws {
+        var g = RandomGenerator(seed: 21)
+        let n = 400, d = 32
+        let z = Tensor<Double>.normal([n, 3], using: &g)
+        let a = try Tensor<Double>.normal([d, 3], using: &g).qr().q.transposed() * 10
+        let signal = try matmul(z, a), noise = Tensor<Double>.normal([n, d], using: &g)
+        let traj = try Tensor.stack((0...11).map { t -> Tensor<Double> in
+            let w = Double(Swift.max(0, t - 3)) / 8
+            return try signal * w + noise * (1 - w * 0.95)
+        })
+        let r = try TrajectoryAnalysis.analyze(traj)
+        let page = AnalysisReports.trajectory(r, source: "test")
+        let rotation = try #require(page.sections.first { $0.heading == "Core rotation" }?.text)
+        let gapSteps = r.steps.dropLast().filter { $0.coreRotation == nil }
+        #expect(!gapSteps.isEmpty, "the noise steps should have no signal subspace")
+        #expect(rotation.contains("No point at") && rotation.contains("k* = 0"), "\(rotation)")
+        let rank = try #require(page.sections.first { $0.heading == "Signal rank and energy" }?.text)
+        let ks = r.steps.map { $0.report.spectrum.signalRank }
+        #expect(ks.last! > ks.first!)
+        #expect(rank.contains("Here k* goes from \(ks.first!) at sampler step 0 to \(ks.last!) at 11"), "\(rank)")
+        #expect(!rank.contains("falling"))
     }
 }
