@@ -68,9 +68,8 @@ struct ValidateCommand: ParsableCommand {
                      table: AnalysisReports.validationTable(checks))
             try Outputs.writeReport(to: dir, force: output.force) { try page.write(to: $0, json: report.json, overwrite: true) }
         }
-        Outputs.emit(report.json, table: Fmt.table(["layer", "check", "status", "value", "message"], checks.map {
-            [$0.layer, $0.name, $0.status.rawValue, $0.value.serialized(), $0.message]
-        }) + "\nstatus: \(report.status.rawValue)", options: output)
+        let (header, rows) = AnalysisReports.validationTable(checks, threshold: false)   // values for people, as in the report
+        Outputs.emit(report.json, table: Fmt.table(header, rows) + "\nstatus: \(report.status.rawValue)", options: output)
         if report.status == .fail || (strict && report.status == .warn) { throw ExitCode(1) }
     }
 }
