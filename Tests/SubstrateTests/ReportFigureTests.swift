@@ -287,5 +287,8 @@ extension ReportFigureTests {
         let html = page.html()
         #expect(html.contains("<td class=\"num\">8.75e-16</td>") && html.contains("<td class=\"num\">—</td>"))
         #expect(html.contains("<td>all values are finite</td>") && html.contains("<td>round_trip</td>"))
+        // A message that starts with a number is text (it wraps); a number with its parenthesis is a number.
+        #expect(!HTMLReport.isNumeric("1 ≤ k* = 3 ≤ 9: the signal fits the 9-D core") && HTMLReport.isNumeric("0.0208 (p 0.00498)"))
+        #expect(HTMLReport.isNumeric("−0.5") && HTMLReport.isNumeric("—") && !HTMLReport.isNumeric("300, 16"))
     }
 }
