@@ -7,9 +7,13 @@
 #   - the page is self-contained: no http(s) address in index.html (the viewer's script and data are inlined);
 #   - every interactive core viewer turns and zooms: the page's test hook (index.html#selftest) drags and wheels each
 #     viewer with synthetic pointer events and compares the canvas pixels before and after;
+#   - no two labels of a figure overlap (ticks, threshold labels, value labels, legend entries, titles), and no
+#     threshold label covers a data point — measured on the text as the browser renders it;
+#   - every local link of index.html and reports.html (figures, report.json, sub-reports) resolves to a file;
 #   - the page renders (not blank, figures below the fold too), with a screenshot of each section.
-# A report directory with sub-reports (`vst demo` writes reports.html and one directory per analysis) is checked
-# page by page.
+# A report directory with sub-reports (`vst demo`, `make quality` and the scale-out driver write reports.html, which
+# links one report per analysis) is checked page by page: index.html, every page reports.html links, every
+# */index.html.
 #
 # Usage: scripts/check-report.sh [REPORT_DIR]   (default: vst-report; run `make demo` or `vst demo` first)
 # Installs Debian's chromium package when it is missing. Writes REPORT_DIR/screenshot.png (the whole page) and
@@ -17,7 +21,7 @@
 # Exit status: 0 when every check passes, 1 when one fails, 2 when it cannot check.
 set -euo pipefail
 dir="${1:-vst-report}"
-[ -f "$dir/index.html" ] || { echo "check-report: $dir/index.html not found (run: make demo)" >&2; exit 2; }
+[ -f "$dir/index.html" ] || [ -f "$dir/reports.html" ] || { echo "check-report: neither $dir/index.html nor $dir/reports.html found (run: make demo)" >&2; exit 2; }
 
 browser=""
 for b in chromium chromium-browser google-chrome; do command -v "$b" >/dev/null 2>&1 && { browser="$b"; break; }; done
@@ -31,9 +35,47 @@ python3 -c 'import PIL' 2>/dev/null || pip install --quiet pillow >/dev/null 2>&
 
 failed=0
 abs="$(cd "$dir" && pwd)"
-pages="$abs/index.html"
-for sub in "$abs"/*/index.html; do [ -f "$sub" ] && pages="$pages $sub"; done
 chrome=("$browser" --headless=new --no-sandbox --disable-gpu --hide-scrollbars --allow-file-access-from-files)
+
+# The pages to check, and every local link of reports.html and of each page resolves (reports.html lists the pages).
+pages="$(python3 - "$abs" <<'EOF'
+import html, os, re, sys
+from urllib.parse import unquote, urlsplit
+root = sys.argv[1]
+pages, bad = [], []
+def links(path):
+    return [html.unescape(m) for m in re.findall(r'(?:href|src)="([^"]*)"', open(path, encoding="utf-8").read())]
+def target(base, link):
+    u = urlsplit(link)
+    if u.scheme or u.netloc or not u.path: return None   # another site, a data: URL or an anchor
+    return os.path.normpath(os.path.join(base, unquote(u.path)))
+def add(p):
+    if os.path.isfile(p) and p not in pages: pages.append(p)
+add(os.path.join(root, "index.html"))
+index = os.path.join(root, "reports.html")
+if os.path.isfile(index):
+    n = 0
+    for link in links(index):
+        t = target(root, link)
+        if t is None: continue
+        n += 1
+        if not os.path.isfile(t): bad.append(f"reports.html links {link}, which does not exist")
+        elif t.endswith("index.html"): add(t)
+    if n == 0: bad.append("reports.html links no report")
+    print(f"check-report: reports.html: {n} links resolve" if not bad else f"check-report: reports.html: {n} links", file=sys.stderr)
+for sub in sorted(os.listdir(root)):
+    add(os.path.join(root, sub, "index.html"))
+for p in pages:
+    for link in links(p):
+        t = target(os.path.dirname(p), link)
+        if t is not None and not os.path.isfile(t): bad.append(f"{os.path.relpath(p, root)} links {link}, which does not exist")
+for b in bad: print(f"check-report: {b}", file=sys.stderr)
+print(" ".join(pages))
+sys.exit(1 if bad else 0)
+EOF
+)" || failed=1
+# An index of JSON results only (the scale-out driver's) has no page to render: its links are all there is to check.
+[ -n "$pages" ] || [ -f "$abs/reports.html" ] || { echo "check-report: $dir: no report page to check" >&2; exit 2; }
 
 for page in $pages; do
   pdir="$(dirname "$page")"
@@ -86,6 +128,59 @@ for b in bad: print(f"check-report: {rel}: {b}", file=sys.stderr)
 print(f"check-report: {rel}: {len(re.findall(r'<img', html))} figures, {len(re.findall(r'<td[ >]', html))} table cells checked" + ("" if not bad else f", {len(bad)} problem(s)"))
 sys.exit(1 if bad else 0)
 EOF
+
+  # Labels, measured as the browser lays the text out: every figure of the page inlined into one harness page whose
+  # script compares the rendered boxes of all text (1.5 px of slack) and of the data marks.
+  harness="$(mktemp --suffix=.html)"
+  python3 - "$pdir" "$harness" <<'EOF'
+import os, re, sys
+pdir, out = sys.argv[1], sys.argv[2]
+html = open(os.path.join(pdir, "index.html"), encoding="utf-8").read()
+figs = []
+for src in dict.fromkeys(re.findall(r'<img[^>]*src="([^"]+\.svg)"', html)):
+    path = os.path.join(pdir, src)
+    if os.path.isfile(path):
+        svg = re.sub(r"<\?xml[^>]*\?>", "", open(path, encoding="utf-8").read())
+        figs.append(f'<div class="fig" data-src="{src}">{svg}</div>')
+script = r"""
+function box(e) { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }
+function meet(a, b, s) { return a[0] + s < b[2] && b[0] + s < a[2] && a[1] + s < b[3] && b[1] + s < a[3]; }
+const res = [];
+for (const div of document.querySelectorAll("div.fig")) {
+  const svg = div.querySelector("svg"), problems = [];
+  const texts = [...svg.querySelectorAll("text")].filter(t => t.textContent.trim() !== "")
+    .map(t => ({ t: t.textContent.trim(), c: (t.getAttribute("class") || "").split(" "), b: box(t) }));
+  for (let i = 0; i < texts.length; i++) for (let j = i + 1; j < texts.length; j++)
+    if (meet(texts[i].b, texts[j].b, 1.5)) problems.push(`labels "${texts[i].t}" and "${texts[j].t}" overlap`);
+  const marks = [], m = svg.getScreenCTM();
+  svg.querySelectorAll("circle.point").forEach(c => marks.push(box(c)));
+  svg.querySelectorAll("rect.point").forEach(r => marks.push(box(r)));
+  svg.querySelectorAll("polyline.series").forEach(p => { for (const q of p.points) { const s = new DOMPoint(q.x, q.y).matrixTransform(m); marks.push([s.x - 1, s.y - 1, s.x + 1, s.y + 1]); } });
+  for (const t of texts.filter(t => t.c.includes("threshold-label") || t.c.includes("annotation"))) {
+    const n = marks.filter(k => meet(t.b, k, 0.5)).length;
+    if (n) problems.push(`label "${t.t}" covers ${n} data mark(s)`);
+  }
+  res.push({ src: div.dataset.src, labels: texts.length, problems });
+}
+const pre = document.createElement("pre"); pre.id = "vst-labels"; pre.textContent = JSON.stringify(res); document.body.appendChild(pre);
+"""
+open(out, "w", encoding="utf-8").write('<!DOCTYPE html><html><head><meta charset="utf-8"></head><body style="margin:0">'
+    + "\n".join(figs) + "<script>" + script + "</script></body></html>")
+EOF
+  ldom="$(mktemp)"
+  timeout 120 "${chrome[@]}" --virtual-time-budget=3000 --window-size=1200,900 --dump-dom "file://$harness" >"$ldom" 2>/dev/null || true
+  python3 - "$ldom" "$rel" <<'EOF' || failed=1
+import html, json, re, sys
+dom, rel = open(sys.argv[1], encoding="utf-8").read(), sys.argv[2]
+m = re.search(r'<pre id="vst-labels">(.*?)</pre>', dom, re.S)
+if not m: print(f"check-report: {rel}: the label check did not run in the browser", file=sys.stderr); sys.exit(1)
+figs = json.loads(html.unescape(m.group(1)))
+bad = [f"{f['src']}: {p}" for f in figs for p in f["problems"]]
+for b in bad: print(f"check-report: {rel}: {b}", file=sys.stderr)
+print(f"check-report: {rel}: {sum(f['labels'] for f in figs)} labels in {len(figs)} figures measured" + (f", {len(bad)} overlap(s)" if bad else ", none overlap"))
+sys.exit(1 if bad else 0)
+EOF
+  rm -f "$harness" "$ldom"
 
   # The page in the browser: its test hook turns every viewer and reports section positions and image loads.
   dom="$(mktemp)"
@@ -156,4 +251,4 @@ EOF
 done
 
 [ "$failed" -eq 0 ] || { echo "check-report: $dir: some checks failed (see above)" >&2; exit 1; }
-echo "check-report: $dir: every page renders with its figures, axes are labelled, legends clear the data, viewers turn"
+echo "check-report: $dir: every page renders with its figures, axes are labelled, labels and legends clear each other and the data, links resolve, viewers turn"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # make quality: trains every generative family `vst train` knows on the digits and on a lifted 2-D toy (fixed seeds,
 # small budgets), samples each with the samplers below, scores the samples with `vst evaluate --reference …`
-# (spec §8b, beside the Gaussian baseline) and writes quality/quality.md and quality/quality.json.
+# (spec §8b, beside the Gaussian baseline) and writes quality/quality.md and quality/quality.json, one report per
+# evaluation (quality/runs/<data>/<family>.<sampler>-<steps>/index.html) and quality/reports.html, which links them
+# with their verdicts (`vst report-index`).
 #
 # A family this vst does not know yet (families are being added) is skipped with a message; a family that fails is
 # reported as failed and the suite goes on. Budget: under 15 minutes on 2 idle cores with the defaults.
@@ -144,7 +146,7 @@ for data in $DATASETS; do
                 sampler="default"
                 sampler_steps=$(sed -n 's/.* \([0-9][0-9]*\) steps;.*/\1/p' "$RUNS/$tag/$name.sample.out" | head -1)
             fi
-            "$VST" evaluate "$samples" --reference "$data" --seed "$SEED" --json \
+            "$VST" evaluate "$samples" --reference "$data" --seed "$SEED" --json --report "$RUNS/$tag/$name" --force \
                 > "$RUNS/$tag/$name.eval.json" 2> "$RUNS/$tag/$name.eval.err"
             rc=$?
             if [ $rc -ne 0 ]; then
@@ -259,4 +261,12 @@ if targets:
 with open(f"{out}/quality.md", "w") as f: f.write("\n".join(lines))
 print("\n".join(lines))
 PY
+# ── One page for every report: $OUT/reports.html links each evaluation's report (runs/<data>/<family>.<sampler>/)
+# with its verdict against the Gaussian baseline.
+if "$VST" report-index "$OUT" --title "Sample quality (make quality)" --depth 3 --force \
+    --subtitle "Each trained family and sampler scored by vst evaluate against real data and the Gaussian baseline (seed $SEED, $N samples). Runs that failed or did not run are listed in quality.md." > "$RUNS/report-index.out" 2>&1; then
+    echo "quality: wrote $OUT/reports.html"
+else
+    echo "quality: no reports.html: $(tail -1 "$RUNS/report-index.out")" >&2
+fi
 echo "quality: wrote $OUT/quality.md and $OUT/quality.json in ${TOTAL_S}s"

@@ -35,6 +35,33 @@ public struct ValidationReport: Sendable, JSONReportable {
     public var status: CheckStatus { checks.map(\.status).max() ?? .pass }
     public init(checks: [ValidationCheck]) { self.checks = checks }
     public var json: JSON { .object([("status", .string(status.rawValue)), ("checks", .array(checks.map { $0.json }))]) }
+
+    /// Reads a report written by `json` (the `status` is recomputed from the checks). Files written before the drift
+    /// test became one check hold it twice — V2 `drift` and V4 `no_drift`, one permutation test with the same p-value
+    /// and α — and read as the V4 check alone; a V2 `drift` with another value is a different test and is kept.
+    /// Throws `TensorError.file` naming `source` when there is no `checks` list or a check lacks its layer, name or a
+    /// status pass/warn/fail.
+    public init(json: JSON, source: String = "report.json") throws {
+        guard case .array(let items)? = json["checks"] else {
+            throw TensorError.file(path: source, message: "has no \"checks\" list (not a validation report)")
+        }
+        var read: [ValidationCheck] = []
+        for (i, c) in items.enumerated() {
+            guard case .string(let layer)? = c["layer"], case .string(let name)? = c["name"], case .string(let s)? = c["status"],
+                  let status = CheckStatus(rawValue: s) else {
+                throw TensorError.file(path: source, message: "check \(i + 1) lacks its layer, name or a status pass, warn or fail")
+            }
+            var message = ""
+            if case .string(let m)? = c["message"] { message = m }
+            read.append(ValidationCheck(layer: layer, name: name, status: status, value: c["value"] ?? .null, threshold: c["threshold"] ?? .null, message: message))
+        }
+        func base(_ name: String, dropping suffix: String) -> String { String(name.dropLast(suffix.count)) }   // "checkpoints: drift" → "checkpoints: "
+        let v4 = read.filter { $0.layer == "V4" && $0.name.hasSuffix("no_drift") }
+        checks = read.filter { c in
+            !(c.layer == "V2" && c.name.hasSuffix("drift") && !c.name.hasSuffix("no_drift")
+              && v4.contains { base($0.name, dropping: "no_drift") == base(c.name, dropping: "drift") && $0.value == c.value && $0.threshold == c.threshold })
+        }
+    }
 }
 
 /// Tolerances of the validation layers, with the defaults of docs/method.md.
@@ -101,10 +128,11 @@ public enum Validation {
         return checks
     }
 
-    /// V2 statistical: the regime and its numbers; against a reference set, the drift test of §7.
-    public static func statistical(_ report: RegimeReport, drift: DriftReport? = nil) -> [ValidationCheck] {
+    /// V2 statistical: the regime and its numbers. The drift test against a reference set is V4's `no_drift`
+    /// (`crossModel(alignmentRegime:drift:)`): one permutation test, one check.
+    public static func statistical(_ report: RegimeReport) -> [ValidationCheck] {
         let s = report.spectrum
-        var checks = [
+        let checks = [
             ValidationCheck(layer: "V2", name: "regime", status: report.regime == .r3 ? .warn : .pass, value: .string(report.regime.rawValue),
                             message: report.reasons.joined(separator: "; ")),
             ValidationCheck(layer: "V2", name: "signal_rank", status: report.warnings.isEmpty ? .pass : .warn, value: .int(s.signalRank),
@@ -114,11 +142,13 @@ public enum Validation {
             ValidationCheck(layer: "V2", name: "participation_ratio", status: .pass, value: .num(s.participationRatio),
                             message: "PR = \(String(format: "%.2f", s.participationRatio))"),
         ]
-        if let drift {
-            checks.append(ValidationCheck(layer: "V2", name: "drift", status: drift.drift ? .fail : .pass, value: .num(drift.pValue),
-                                          threshold: .num(drift.alpha), message: drift.reasons.first ?? ""))
-        }
         return checks
+    }
+
+    /// The V2 checks followed by the drift test as V4 `no_drift` (it used to be a second check, V2 `drift`).
+    @available(*, deprecated, message: "the drift test is one check, V4 no_drift: pass the drift report to crossModel(alignmentRegime:drift:)")
+    public static func statistical(_ report: RegimeReport, drift: DriftReport?) -> [ValidationCheck] {
+        statistical(report) + (drift == nil ? [] : crossModel(alignmentRegime: nil, drift: drift))
     }
 
     /// V3 temporal: finite steps, no step-norm blow-up, no R1 → R3 relapse, final phase not R3, cores not collapsed.
@@ -160,7 +190,8 @@ public enum Validation {
     }
 
     /// V4 cross-model / cross-version: the alignment class is at least `required` (A1 best), and no significant
-    /// drift against the reference.
+    /// drift against the reference (`no_drift`: the permutation test of docs/method.md §7, fails when p < α; the
+    /// only check of the drift test).
     public static func crossModel(alignmentRegime: String?, required: String = "A2", drift: DriftReport? = nil) -> [ValidationCheck] {
         var checks: [ValidationCheck] = []
         if let a = alignmentRegime {

@@ -11,7 +11,7 @@ struct VST: ParsableCommand {
         version: Version.description,
         subcommands: [Info.self, Tour.self, FitProjection.self, MergeStats.self, Project.self, Lift.self,
                       RegimesCommand.self, TrajectoryCommand.self, ScalingCommand.self, DriftCommand.self,
-                      AlignCommand.self, EvaluateCommand.self, TrainClassifierCommand.self, ValidateCommand.self, TrainCommand.self, SampleCommand.self, LikelihoodCommand.self, EncodeCommand.self, DecodeCommand.self, DemoCommand.self, CorpusCommand.self]
+                      AlignCommand.self, EvaluateCommand.self, TrainClassifierCommand.self, ValidateCommand.self, TrainCommand.self, SampleCommand.self, LikelihoodCommand.self, EncodeCommand.self, DecodeCommand.self, DemoCommand.self, CorpusCommand.self, ReportIndexCommand.self]
     )
 }
 

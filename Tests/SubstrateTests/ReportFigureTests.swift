@@ -118,6 +118,9 @@ import Testing
         #expect(SVGPlot.number(2) == "2")
         #expect(SVGPlot.number(0) == "0")
         #expect(SVGPlot.number(123456789) == "1.23e+08")
+        // Never rounded up to the next power of ten: the digits that tell 0.9999 from 1 stay.
+        #expect(SVGPlot.number(0.9999) == "0.9999" && SVGPlot.number(0.99951) == "0.9995" && SVGPlot.number(99.96) == "99.96")
+        #expect(SVGPlot.number(0.99999999) == "1.00000" && SVGPlot.number(0.9994) == "0.999")
         #expect(HTMLReport.cell(.string("R2")) == "R2")
         #expect(HTMLReport.cell(.null) == "—")
         #expect(HTMLReport.cell(.number(8.354408406461938e-16)) == "8.35e-16")
@@ -129,7 +132,6 @@ import Testing
         let checks = [
             ValidationCheck(layer: "V2", name: "regime", status: .pass, value: .string("R2"), message: "ok"),
             ValidationCheck(layer: "V2", name: "signal_energy", status: .pass, value: .num(0.8354408406461938), message: "ρ"),
-            ValidationCheck(layer: "V2", name: "drift", status: .pass, value: .num(0.42), threshold: .num(0.05), message: "no drift"),
             ValidationCheck(layer: "V4", name: "no_drift", status: .pass, value: .num(0.42), threshold: .num(0.05), message: "no drift"),
             ValidationCheck(layer: "V4", name: "alignment", status: .pass, value: .string("A1"), threshold: .string("A2"), message: "ok"),
         ]
@@ -137,7 +139,7 @@ import Testing
         #expect(header == ["layer", "check", "status", "value", "threshold", "message"])
         #expect(rows.count == 4)
         #expect(rows.filter { $0[1].contains("drift") }.count == 1)
-        #expect(rows.contains { $0[0] == "V2 · V4" && $0[1] == "drift" && $0[3] == "0.420" && $0[4] == "0.0500" })
+        #expect(rows.contains { $0[0] == "V4" && $0[1] == "no_drift" && $0[3] == "0.420" && $0[4] == "0.0500" })
         #expect(rows[0][3] == "R2" && rows[0][4] == "—")
         #expect(rows[1][3] == "0.835")
         for r in rows { for c in r { #expect(!c.contains("\"") && c != "null", "\(r)") } }
@@ -285,5 +287,8 @@ extension ReportFigureTests {
         let html = page.html()
         #expect(html.contains("<td class=\"num\">8.75e-16</td>") && html.contains("<td class=\"num\">—</td>"))
         #expect(html.contains("<td>all values are finite</td>") && html.contains("<td>round_trip</td>"))
+        // A message that starts with a number is text (it wraps); a number with its parenthesis is a number.
+        #expect(!HTMLReport.isNumeric("1 ≤ k* = 3 ≤ 9: the signal fits the 9-D core") && HTMLReport.isNumeric("0.0208 (p 0.00498)"))
+        #expect(HTMLReport.isNumeric("−0.5") && HTMLReport.isNumeric("—") && !HTMLReport.isNumeric("300, 16"))
     }
 }

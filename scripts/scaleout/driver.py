@@ -12,7 +12,7 @@ Steps (each a set of Dask tasks; every task is one `vst` call on one shard or on
  4. analysis: `vst corpus regimes` (merged spectrum, shard half-splits, TwoNN on a seeded subsample);
     with --candidate: `vst corpus block-mmd` per shard pair and `vst corpus drift` (Fréchet from merged moments,
     block MMD test from per-block statistics); `vst align` on a seeded subsample of paired rows;
- 5. report.json and report.md in --out.
+ 5. report.json and report.md in --out, and reports.html linking the job report and each analysis with its verdict.
 
 Every output is written atomically and skipped when present, so rerunning a job (or Dask retrying a task whose
 worker died) finishes the remaining work and produces the same bytes. A shard that `vst` refuses (exit 2) stops
@@ -399,6 +399,30 @@ def write_report(out, report):
         lines += ["", "## Alignment (paired subsample)", "", f"{a['regime']}: linear CKA {a['linear_cka']:.4f}, SVCCA {a['svcca']:.4f}, "
                   f"Procrustes similarity {a['procrustes_similarity']:.4f}, mutual k-NN {a['mutual_knn']:.4f}"]
     tasks.atomic_write_bytes(os.path.join(out, "report.md"), ("\n".join(lines) + "\n").encode())
+    write_index(out, report)
+
+
+def write_index(out, report):
+    """reports.html: the job report and each analysis with its verdict on one page, written by `vst report-index`
+    (only the top of --out is searched: cores/ and stats/ hold no reports). Holds no timings or paths, so a rerun
+    writes the same bytes. A vst without report-index (an older build) leaves a warning, not a failed job."""
+    vst = report.get("vst")
+    if not vst:
+        return
+    results = ["report.json"] + [f"analysis/{name}.json" for name in ("regimes", "drift", "align")
+                                 if os.path.isfile(os.path.join(out, "analysis", f"{name}.json"))]
+    subtitle = (f"{report['rows']} rows × D = {report['d']} from {report.get('used_shards', report.get('shards'))} shards; "
+                if "rows" in report and "d" in report else "") + "details in report.md"
+    cmd = [vst, "report-index", out, "--title", "Scale-out job", "--subtitle", subtitle, "--depth", "0", "--force"]
+    for r in results:
+        cmd += ["--result", r]
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    except (OSError, subprocess.SubprocessError) as e:
+        print(f"scaleout-driver: warning: no reports.html ({e})", file=sys.stderr)
+        return
+    if p.returncode != 0:
+        print(f"scaleout-driver: warning: no reports.html ({(p.stderr.strip().splitlines() or ['vst report-index failed'])[-1]})", file=sys.stderr)
 
 
 # ── cluster ─────────────────────────────────────────────────────────────────────────────────────────────────────

@@ -70,11 +70,20 @@ public enum AnalysisReports {
                  + r.phases.map { "\($0.regime.rawValue) \($0.start)–\($0.end)" }.joined(separator: "; ") + ".",
                  svg: SVGPlot.strip(title: "Regime per sampler step", labels: r.steps.map { $0.report.regime.rawValue }, steps: steps), file: "regime_strip")
         let rot = r.steps.compactMap { s in s.coreRotation.map { (Double(s.t), $0) } }
-        page.add("Core rotation", "Similarity (mean cos² of principal angles) between the signal subspaces of a recorded step and the next one, plotted at the earlier step: 1 means the core holds still, low values mean it turns.",
+        // Steps without a rotation (no signal subspace at the step or the next one: k* = 0) leave a gap to explain.
+        let missing = r.steps.indices.dropLast().filter { r.steps[$0].coreRotation == nil }
+        let noSignal = missing.allSatisfy { r.steps[$0].report.spectrum.signalRank == 0 || r.steps[$0 + 1].report.spectrum.signalRank == 0 }
+        let gap = missing.isEmpty ? "" : " No point at " + (missing.count == 1 ? "sampler step \(r.steps[missing[0]].t)"
+                                                           : "\(missing.count) recorded steps between sampler steps \(r.steps[missing.first!].t) and \(r.steps[missing.last!].t)")
+            + (noSignal ? ": k* = 0 there or at the next step (no direction stands above the noise), so there is no signal subspace to compare." : ": the similarity is undefined there.")
+        page.add("Core rotation", "Similarity (mean cos² of principal angles) between the signal subspaces of a recorded step and the next one, plotted at the earlier step: 1 means the core holds still, low values mean it turns." + gap,
                  svg: SVGPlot.line(title: "Core rotation between recorded steps", xLabel: "sampler step t", yLabel: "similarity of cores t, next",
                                    series: [SVGPlot.Series("similarity", rot)], xDomain: domain, yDomain: (0, 1)),
                  file: "core_rotation")
-        page.add("Signal rank and energy", "k* per recorded step: a sampler refining towards data usually shows k* falling from noise-level to the data's rank.",
+        let ranks = r.steps.map { $0.report.spectrum.signalRank }
+        let rankStory = ranks.count < 2 ? "" : " Here k* goes from \(ranks.first!) at sampler step \(r.steps.first!.t) to \(ranks.last!) at \(r.steps.last!.t)"
+            + " (range \(ranks.min()!)–\(ranks.max()!))."
+        page.add("Signal rank and energy", "k* per recorded step, the number of directions above the noise threshold: pure noise has (almost) none, and a sampler refining towards data moves k* to the data's rank." + rankStory,
                  svg: SVGPlot.line(title: "Signal rank per sampler step", xLabel: "sampler step t", yLabel: "k*",
                                    series: [SVGPlot.Series("k*", r.steps.map { (Double($0.t), Double($0.report.spectrum.signalRank)) })], xDomain: domain),
                  file: "signal_rank")
@@ -147,18 +156,14 @@ public enum AnalysisReports {
         return page
     }
 
-    /// The validation checklist as a table for people: values and thresholds formatted (`HTMLReport.cell`: three
-    /// significant digits, "—" for none, no JSON quotes), and the drift test shown once — V2 `drift` and V4
-    /// `no_drift` are the same permutation test (same p-value and α) seen from two layers, so they share one row
-    /// "V2 · V4". Columns: layer, check, status, value, threshold (when `threshold`), message.
+    /// The validation checklist as a table for people, one row per check: values and thresholds formatted
+    /// (`HTMLReport.cell`: three significant digits, "—" for none, no JSON quotes). The drift test is one check (V4
+    /// `no_drift`), so it has one row; files that hold it twice read as one (`ValidationReport(json:)`).
+    /// Columns: layer, check, status, value, threshold (when `threshold`), message.
     public static func validationTable(_ checks: [ValidationCheck], threshold: Bool = true) -> ([String], [[String]]) {
-        func key(_ c: ValidationCheck) -> String { c.value.serialized() + "|" + c.threshold.serialized() }
-        let v2Drift = Set(checks.filter { $0.layer == "V2" && $0.name.hasSuffix("drift") }.map(key))
         var rows: [[String]] = []
         for c in checks {
-            if c.layer == "V4", c.name.hasSuffix("no_drift"), v2Drift.contains(key(c)) { continue }
-            let merged = c.layer == "V2" && c.name.hasSuffix("drift") && checks.contains { $0.layer == "V4" && $0.name.hasSuffix("no_drift") && key($0) == key(c) }
-            var row = [merged ? "V2 · V4" : c.layer, c.name, c.status.rawValue, HTMLReport.cell(c.value)]
+            var row = [c.layer, c.name, c.status.rawValue, HTMLReport.cell(c.value)]
             if threshold { row.append(HTMLReport.cell(c.threshold)) }
             row.append(c.message)
             rows.append(row)

@@ -45,11 +45,14 @@ public struct HTMLReport: Sendable {
         }
     }
 
-    /// A cell that holds a number (or "—"): right-aligned so digits line up; text stays left-aligned.
+    /// A cell that holds a number (or "—"), alone or with a parenthesis ("0.0208 (p 0.00498)"): right-aligned and
+    /// kept on one line so digits line up. Text that merely starts with a number ("1 ≤ k* = 3 ≤ 9: …") stays
+    /// left-aligned and wraps.
     static func isNumeric(_ cell: String) -> Bool {
         if cell == "—" { return true }
-        let head = cell.split(separator: " ").first.map(String.init) ?? ""
-        return Double(head.replacingOccurrences(of: "−", with: "-")) != nil
+        let parts = cell.split(separator: " ", maxSplits: 1).map(String.init)
+        guard let head = parts.first, Double(head.replacingOccurrences(of: "−", with: "-")) != nil else { return false }
+        return parts.count == 1 || parts[1].hasPrefix("(")
     }
 
     static func esc(_ s: String) -> String {

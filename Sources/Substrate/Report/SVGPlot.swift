@@ -44,15 +44,24 @@ public enum SVGPlot {
     // MARK: Numbers for people
 
     /// A number for a table or label: three significant digits, plain decimals between 10⁻³ and 10⁵ (whole numbers
-    /// keep all their digits), scientific notation outside; "—" for nil, NaN and ±∞.
+    /// keep all their digits), scientific notation outside, never rounded up to the next power of ten (0.9999 is
+    /// "0.9999", not "1.000"); "—" for nil, NaN and ±∞.
     public static func number(_ v: Double?, digits: Int = 3) -> String {
         guard let v, v.isFinite else { return "—" }
         if v == 0 { return "0" }
         let a = Swift.abs(v)
         if a >= 1e5 || a < 1e-3 { return String(format: "%.\(Swift.max(0, digits - 1))e", v) }
         if v == v.rounded() && a < 1e5 { return String(format: "%.0f", v) }
-        let decimals = Swift.max(0, digits - 1 - Int(Foundation.floor(Foundation.log10(a))))
-        return String(format: "%.\(decimals)f", v)
+        let e = Int(Foundation.floor(Foundation.log10(a)))
+        var decimals = Swift.max(0, digits - 1 - e)
+        var s = String(format: "%.\(decimals)f", v)
+        // Rounding up to the next power of ten would hide the digits that matter (a similarity threshold of 0.9999
+        // read "1.000", a p-value of 0.9996 "1.000"): add digits (at most two more) until it does not.
+        while decimals < digits + 1 - e, let r = Double(s), Swift.abs(r) >= Foundation.pow(10, Double(e + 1)) {
+            decimals += 1
+            s = String(format: "%.\(decimals)f", v)
+        }
+        return s
     }
 
     /// "1.50" → "1.5", "2.00e-05" → "2e-05": log-axis ticks are exact 1-2-5 values, trailing zeros say nothing.
@@ -252,7 +261,7 @@ public enum SVGPlot {
     }
 
     static func threshold(_ y: Double, _ text: String, layout l: Layout) -> String {
-        "<line class=\"threshold\" x1=\"\(l.x0)\" y1=\"\(f2(y))\" x2=\"\(l.x1)\" y2=\"\(f2(y))\" stroke=\"\(thresholdColor)\" stroke-dasharray=\"6 4\"/><text x=\"\(l.x1 - 4)\" y=\"\(f2(y - 4))\" text-anchor=\"end\" fill=\"\(thresholdColor)\">\(esc(text))</text>\n"
+        "<line class=\"threshold\" x1=\"\(l.x0)\" y1=\"\(f2(y))\" x2=\"\(l.x1)\" y2=\"\(f2(y))\" stroke=\"\(thresholdColor)\" stroke-dasharray=\"6 4\"/><text class=\"threshold-label\" x=\"\(l.x1 - 4)\" y=\"\(f2(y - 4))\" text-anchor=\"end\" fill=\"\(thresholdColor)\">\(esc(text))</text>\n"
     }
 
     static func noData(_ title: String, _ xLabel: String, _ yLabel: String) -> String {
@@ -329,9 +338,9 @@ public enum SVGPlot {
             if v.isFinite {
                 let y0 = py(0), y1 = py(v)
                 marks += "<rect class=\"point\" x=\"\(f2(x))\" y=\"\(f2(Swift.min(y0, y1)))\" width=\"\(f2(w))\" height=\"\(f2(Swift.abs(y1 - y0)))\" fill=\"\(color)\"/>\n"
-                marks += "<text x=\"\(f2(x + w / 2))\" y=\"\(f2(Swift.min(y0, y1) - 4))\" text-anchor=\"middle\">\(number(v))</text>\n"
+                marks += "<text class=\"value-label\" x=\"\(f2(x + w / 2))\" y=\"\(f2(Swift.min(y0, y1) - 4))\" text-anchor=\"middle\">\(number(v))</text>\n"
             } else {
-                marks += "<text x=\"\(f2(x + w / 2))\" y=\"\(f2(py(0) - 4))\" text-anchor=\"middle\">—</text>\n"
+                marks += "<text class=\"value-label\" x=\"\(f2(x + w / 2))\" y=\"\(f2(py(0) - 4))\" text-anchor=\"middle\">—</text>\n"
             }
             body += "<text x=\"\(f2(x + w / 2))\" y=\"\(height - bottom + 16)\" text-anchor=\"middle\">\(esc(name))</text>\n"
         }
