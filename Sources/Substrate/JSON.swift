@@ -1,4 +1,5 @@
 import Foundation
+import Linear
 
 /// A JSON value with ordered object keys, so `--json` output is stable (docs/method.md §10).
 public indirect enum JSON: Sendable, Equatable {
@@ -72,21 +73,7 @@ public indirect enum JSON: Sendable, Equatable {
         }
     }
 
-    private static func escape(_ s: String, into out: inout String) {
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        out += "\""
-    }
+    private static func escape(_ s: String, into out: inout String) { out += JSONText.quoted(s) }
 }
 
 /// Anything that reports itself as one JSON object with the keys of docs/method.md §10.

@@ -60,8 +60,8 @@ public struct SafetensorsFile: Sendable, Equatable {
         var json = "{"
         var fields: [String] = []
         if !metadata.isEmpty {
-            let items = metadata.keys.sorted().map { "\(Self.jsonString($0)):\(Self.jsonString(metadata[$0] ?? ""))" }
-            fields.append("\(Self.jsonString(Self.metadataKey)):{\(items.joined(separator: ","))}")
+            let items = metadata.keys.sorted().map { "\(JSONText.quoted($0)):\(JSONText.quoted(metadata[$0] ?? ""))" }
+            fields.append("\(JSONText.quoted(Self.metadataKey)):{\(items.joined(separator: ","))}")
         }
         var offset = 0
         for name in names {
@@ -72,7 +72,7 @@ public struct SafetensorsFile: Sendable, Equatable {
             try a.validate(context: "SafetensorsFile.encode: tensor '\(name)'")
             let bytes = a.count * a.dtype.itemSize
             let shape = a.shape.map(String.init).joined(separator: ",")
-            fields.append("\(Self.jsonString(name)):{\"dtype\":\"\(Self.code(a.dtype))\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + bytes)]}")
+            fields.append("\(JSONText.quoted(name)):{\"dtype\":\"\(Self.code(a.dtype))\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + bytes)]}")
             offset += bytes
         }
         json += fields.joined(separator: ",") + "}"
@@ -121,23 +121,6 @@ public struct SafetensorsFile: Sendable, Equatable {
         case "BOOL": return .bool
         default: return nil
         }
-    }
-
-    /// `s` as a JSON string literal.
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
     }
 
     // MARK: Decoding
@@ -252,9 +235,9 @@ enum JSONValue: Decodable, Equatable, CustomStringConvertible {
         case let .bool(b): return String(b)
         case let .int(i): return String(i)
         case let .double(x): return String(x)
-        case let .string(s): return SafetensorsFile.jsonString(s)
+        case let .string(s): return JSONText.quoted(s)
         case let .array(a): return "[" + a.map(\.description).joined(separator: ",") + "]"
-        case let .object(o): return "{" + o.keys.sorted().map { "\(SafetensorsFile.jsonString($0)):\(o[$0]?.description ?? "null")" }.joined(separator: ",") + "}"
+        case let .object(o): return "{" + o.keys.sorted().map { "\(JSONText.quoted($0)):\(o[$0]?.description ?? "null")" }.joined(separator: ",") + "}"
         }
     }
 }
