@@ -35,7 +35,16 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Training data: a data name or a .npy / CSV file.") var data: String
     @Option(help: "Lift a 2-D toy to this dimension.") var dim: Int?
     @Option(help: "Samples drawn from a toy (default 10000) or taken from a file (default all).") var count: Int?
-    @Option(help: "Training steps.") var steps: Int = 2000
+    @Option(name: .customLong("steps"), help: "Training steps (default 2000; gan 10 000: the non-saturating GAN on moons in 64-D reaches precision 0.40 at 2 000 steps, 0.53 at 6 000 and 0.76 at 10 000 against the Gaussian's 0.71).") var stepsOption: Int?
+    /// --steps, or the family's default.
+    var steps: Int { stepsOption ?? Self.defaultSteps(family: family) }
+    /// The default number of training steps of a family.
+    static func defaultSteps(family: String) -> Int {
+        switch family.lowercased() {
+        case "gan": return 10_000
+        default: return 2000
+        }
+    }
     @Option(name: .customLong("batch-size"), help: "Mini-batch size.") var batchSize: Int = 256
     @Option(name: .customLong("scaling"), help: "Toys and files: standardize (per feature) or isotropic (centre, then one scale for all features so the leading principal direction has unit variance).") var dataScaling: String = "standardize"
     @Option(help: "Peak learning rate (AdamW, warm-up then cosine decay).") var lr: Double = 2e-3
