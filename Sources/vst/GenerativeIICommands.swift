@@ -169,6 +169,9 @@ extension TrainCommand {
                                          hiddenLayers: o.hiddenLayers ?? 3, classCount: classes)
                 if objective == .wasserstein { c.penaltyWeight = o.penalty }
                 if let k = o.criticSteps { c.criticSteps = k }
+                // WGAN-GP: the paper's 1e-4 leaves the generator off the manifold of lifted data at 2 000–6 000 steps
+                // (moons in 64-D: precision 0.41 / 0.47 against the Gaussian's 0.71); 6e-4 for 4 000 steps learns it.
+                if objective == .wasserstein && classes == 0 { c.learningRate = 6e-4 }
                 if let l = lrGiven { c.learningRate = l }
                 // vst train samples an average of the generator's weights (--ema-decay, 0: the raw generator).
                 c.emaDecay = emaDecay
