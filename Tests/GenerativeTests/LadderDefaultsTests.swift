@@ -113,4 +113,32 @@ import Testing
         var bad = c; bad.emaDecay = 1
         #expect(throws: TensorError.self) { try GAN<Float>(bad, seed: 1) }
     }
+
+    @Test("GAN R1 penalty: ‖∇ₓD‖² of a linear discriminator is ‖w‖²; the linear learning-rate decay reaches 0 at K")
+    func ganR1AndDecay() throws {
+        var c = GANConfiguration(dimension: 3, latentDimension: 2, hidden: 4, hiddenLayers: 0)
+        c.r1Weight = 2
+        c.decaySteps = 10
+        let gan = try GAN<Float>(c, seed: 1)
+        let w = try #require(gan.discriminator.namedParameters().first { $0.0.hasSuffix("weight") }).1.value
+        var g = RandomGenerator(seed: 2)
+        let x = Tensor<Float>.normal([5, 3], using: &g)
+        let r1 = try gan.realGradientPenalty(real: x)
+        #expect(abs(Double(r1.scalar) - Double(try w.square().sum())) < 1e-5)
+        #expect(gan.learningRate(atStep: 0) == c.learningRate)
+        #expect(abs(gan.learningRate(atStep: 5) - c.learningRate / 2) < 1e-15)
+        #expect(gan.learningRate(atStep: 10) == 0 && gan.learningRate(atStep: 12) == 0)
+        // The penalty enters the discriminator's loss with weight γ/2, and the step reports it.
+        let fake = Tensor<Float>.normal([5, 3], using: &g)
+        let (withR1, p) = try gan.discriminatorLoss(real: x, fake: fake, labels: nil, mix: [Double](repeating: 0.5, count: 5))
+        var plainC = c; plainC.r1Weight = nil
+        let plain = try GAN<Float>(plainC, seed: 1)
+        let (without, _) = try plain.discriminatorLoss(real: x, fake: fake, labels: nil, mix: [Double](repeating: 0.5, count: 5))
+        #expect(abs(Double(withR1.scalar) - Double(without.scalar) - 1 * p) < 1e-5)
+        let stats = try gan.trainStep(x, labels: nil, step: 3, using: &g)
+        #expect(stats.contains { $0.0 == "penalty" })
+        #expect(abs(gan.optimizers[0].optimizer.learningRate - c.learningRate * 0.7) < 1e-15)
+        var bad = c; bad.r1Weight = -1
+        #expect(throws: TensorError.self) { try GAN<Float>(bad, seed: 1) }
+    }
 }

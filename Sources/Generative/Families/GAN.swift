@@ -49,6 +49,15 @@ public struct GANConfiguration: Sendable, Equatable, Codable {
     /// around its equilibrium (Yazıcı et al. 2019, "The Unusual Effectiveness of Averaging in GAN Training";
     /// Karras et al. 2018).
     public var emaDecay: Double? = nil
+    /// Steps K of a linear learning-rate decay to zero for both networks, lr_k = lr·(1 − k/K) at step k (nil or 0:
+    /// a constant rate, as in the papers' algorithms). Gulrajani et al.'s WGAN-GP code decays the rate this way; it
+    /// lets simultaneous gradient play, which does not converge at a constant rate (Mescheder et al. 2018), settle
+    /// at the end of training instead of jittering around the equilibrium.
+    public var decaySteps: Int? = nil
+    /// Weight γ of the R1 penalty (γ/2)·E_x[‖∇_x D(x)‖²] on real data added to the non-saturating discriminator's
+    /// loss (Mescheder, Geiger & Nowozin 2018, "Which Training Methods for GANs do actually Converge?"): it makes the
+    /// equilibrium locally convergent (nil or 0: none).
+    public var r1Weight: Double? = nil
 
     public init(dimension: Int, objective: GANObjective = .nonSaturating, latentDimension: Int = 16, hidden: Int = 256,
                 hiddenLayers: Int = 3, classCount: Int = 0) {
@@ -65,7 +74,7 @@ public struct GANConfiguration: Sendable, Equatable, Codable {
     func validate() throws {
         guard dimension >= 1, latentDimension >= 1, hidden >= 1, hiddenLayers >= 0, classCount >= 0, classEmbedding >= 1,
               penaltyWeight >= 0, criticSteps >= 1, learningRate > 0, beta1 >= 0, beta1 < 1, beta2 >= 0, beta2 < 1,
-              (emaDecay ?? 0) >= 0, (emaDecay ?? 0) < 1 else {
+              (emaDecay ?? 0) >= 0, (emaDecay ?? 0) < 1, (decaySteps ?? 0) >= 0, (r1Weight ?? 0) >= 0, (r1Weight ?? 0).isFinite else {
             throw TensorError.invalidArgument("GAN: invalid configuration \(self)")
         }
     }
@@ -208,13 +217,32 @@ public final class GAN<S: BLASScalar>: GenerativeIIModel {
         return (norms - 1).square().mean()
     }
 
+    /// The R1 penalty mean_i ‖∇_x D(x_i)‖² at the real rows (recorded with `createGraph`, so its gradient with respect
+    /// to the discriminator's parameters is exact).
+    public func realGradientPenalty(real: Tensor<S>, labels: [Int]? = nil) throws -> Variable<S> {
+        let n = real.shape[0]
+        let xv = Variable(real, requiresGrad: true)
+        let out = try critic(xv, labels: labels).sum()
+        let gx = try gradient(of: out, wrt: xv, createGraph: true)
+        return try gx.reshaped([n, -1]).square().sum(axis: 1).mean()
+    }
+
+    /// The learning rate at step k: lr·(1 − k/K) with a decay over K steps, else lr.
+    public func learningRate(atStep k: Int) -> Double {
+        guard let total = configuration.decaySteps, total > 0 else { return configuration.learningRate }
+        return configuration.learningRate * Swift.max(0, 1 - Double(k) / Double(total))
+    }
+
     /// The discriminator's loss on a real batch and fake samples (the generator's output, detached).
     public func discriminatorLoss(real: Tensor<S>, fake: Tensor<S>, labels: [Int]?, mix eps: [Double]) throws -> (loss: Variable<S>, penalty: Double) {
         let dReal = try critic(Variable(real), labels: labels)
         let dFake = try critic(Variable(fake), labels: labels)
         switch configuration.objective {
         case .nonSaturating:
-            return (try (-dReal).softplus().mean() + dFake.softplus().mean(), 0)
+            let loss = try (-dReal).softplus().mean() + dFake.softplus().mean()
+            guard let gamma = configuration.r1Weight, gamma > 0 else { return (loss, 0) }
+            let r1 = try realGradientPenalty(real: real, labels: labels)
+            return (try loss + r1 * S(gamma / 2), Double(r1.scalar))
         case .wasserstein:
             let gp = try gradientPenalty(real: real, fake: fake, mix: eps, labels: labels)
             return (try dFake.mean() - dReal.mean() + gp * S(configuration.penaltyWeight), Double(gp.scalar))
@@ -233,6 +261,9 @@ public final class GAN<S: BLASScalar>: GenerativeIIModel {
     public func trainStep(_ x: Tensor<S>, labels: [Int]?, step: Int, using g: inout RandomGenerator) throws -> StepStatistics {
         let k = configuration.criticSteps
         let b = Swift.max(1, x.shape[0] / k)
+        let rate = learningRate(atStep: step)
+        generatorOptimizer.learningRate = rate
+        discriminatorOptimizer.learningRate = rate
         var dLoss = 0.0, penalty = 0.0
         for i in 0..<k {
             let lo = Swift.min(i * b, x.shape[0] - 1), hi = Swift.min(x.shape[0], lo + b)
@@ -258,7 +289,7 @@ public final class GAN<S: BLASScalar>: GenerativeIIModel {
         try updateAverage()
         discriminatorOptimizer.zeroGrad()
         var out: StepStatistics = [("d_loss", dLoss), ("g_loss", Double(gLoss.scalar))]
-        if configuration.objective == .wasserstein { out.append(("penalty", penalty)) }
+        if configuration.objective == .wasserstein || (configuration.r1Weight ?? 0) > 0 { out.append(("penalty", penalty)) }
         return out
     }
 
