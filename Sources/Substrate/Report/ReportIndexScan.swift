@@ -6,36 +6,20 @@ extension JSON {
     /// an `Int` become `.int`, other numbers `.number`. Throws `TensorError.file` naming `path` when the text is
     /// not JSON.
     public init(parsing data: Data, path: String) throws {
-        do { self = try JSONDecoder().decode(Parsed.self, from: data).value }
+        do { self = JSON(try JSONDecoder().decode(JSONValue.self, from: data)) }
         catch { throw TensorError.file(path: path, message: "is not valid JSON (\(error.localizedDescription))") }
     }
 
-    /// Decodable mirror of `JSON` (booleans before numbers, so `true` never reads as 1).
-    private struct Parsed: Decodable {
-        var value: JSON
-        private struct Key: CodingKey {
-            var stringValue: String
-            var intValue: Int? { nil }
-            init(stringValue: String) { self.stringValue = stringValue }
-            init?(intValue: Int) { nil }
-        }
-        init(from decoder: Decoder) throws {
-            if let object = try? decoder.container(keyedBy: Key.self) {
-                value = .object(try object.allKeys.map(\.stringValue).sorted().map { ($0, try object.decode(Parsed.self, forKey: Key(stringValue: $0)).value) })
-                return
-            }
-            if var array = try? decoder.unkeyedContainer() {
-                var items: [JSON] = []
-                while !array.isAtEnd { items.append(try array.decode(Parsed.self).value) }
-                value = .array(items)
-                return
-            }
-            let c = try decoder.singleValueContainer()
-            if c.decodeNil() { value = .null }
-            else if let b = try? c.decode(Bool.self) { value = .bool(b) }
-            else if let i = try? c.decode(Int.self) { value = .int(i) }
-            else if let x = try? c.decode(Double.self) { value = .number(x) }
-            else { value = .string(try c.decode(String.self)) }
+    /// The report-writing form of parsed JSON, object keys sorted.
+    init(_ v: JSONValue) {
+        switch v {
+        case .null: self = .null
+        case let .bool(b): self = .bool(b)
+        case let .int(i): self = .int(i)
+        case let .double(x): self = .number(x)
+        case let .string(s): self = .string(s)
+        case let .array(a): self = .array(a.map(JSON.init))
+        case let .object(o): self = .object(o.keys.sorted().map { ($0, JSON(o[$0]!)) })
         }
     }
 }
