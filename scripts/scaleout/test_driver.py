@@ -40,7 +40,9 @@ def outputs(out):
     for dirpath, _, names in os.walk(out):
         for name in names:
             rel = os.path.relpath(os.path.join(dirpath, name), out)
-            if rel not in ("report.json", "report.md"):
+            # The job's summary (report.json, report.md, reports.html) is written again by every run, like a log;
+            # every task output must stay untouched.
+            if rel not in ("report.json", "report.md", "reports.html"):
                 files[rel] = os.path.join(dirpath, name)
     return files
 
@@ -140,6 +142,8 @@ class ScaleOutDriverTests(unittest.TestCase):
         out = os.path.join(self.tmp, "rerun")
         shutil.copytree(self.out1, out)
         before = {rel: (os.stat(p).st_mtime_ns, read(p)) for rel, p in outputs(out).items()}
+        index = read(os.path.join(out, "reports.html"))
+        self.assertIn(b"analysis/drift.json", index)
         # A retried task after a crash: one core lost, a dead run's temporary file and a stale merge node left.
         core = os.path.join(out, "cores", "shard_4", "latents.core.npy")
         os.remove(core)
@@ -156,6 +160,7 @@ class ScaleOutDriverTests(unittest.TestCase):
             if rel != "cores/shard_4/latents.core.npy":
                 self.assertEqual(os.stat(path).st_mtime_ns, before[rel][0], f"{rel} was rewritten")
         self.assertFalse(os.path.exists(stale))
+        self.assertEqual(read(os.path.join(out, "reports.html")), index, "the job's index page changed on a rerun")
 
     def test_corrupt_shard_stops_naming_it_and_keeps_other_work(self):
         data = os.path.join(self.tmp, "corrupt")

@@ -34,8 +34,10 @@ struct Suite: ParsableCommand {
             mark is reset (/proc/self/clear_refs), then warm-up calls, an inner loop calibrated to ≥ --min-rep-time,
             and --reps repetitions (fewer, but at least 3, within --max-time); the median and min–max are reported.
             Peak RSS is the worker's ru_maxrss; +extra is its VmHWM above its VmRSS before the warm-up.
-            The physical floor: large sgemm and dgemm (--peak-n) measure the machine's GFLOP/s (best of 5); for
-            GEMM-bound workloads the table gives the time at that peak and our fraction of it.
+            The physical floor: large sgemm and dgemm (--peak-n) measure the machine's GFLOP/s (best of 5) with every \
+            OpenBLAS core type this CPU can run (each in a child with OPENBLAS_CORETYPE set); the fastest whose kernels \
+            pass Linear's KernelSelfTest is the floor. For GEMM-bound workloads the table gives the time at that \
+            floor and our fraction of it (the active core type may be slower than the floor: that shows here).
             Regression guard: --baseline FILE compares the medians with a saved run (--save-baseline, or any
             results.json) and exits 1 naming every workload more than --tolerance slower; --check RESULTS applies
             the guard to a results.json without measuring. Every results.json records the OpenBLAS core type and
@@ -237,12 +239,11 @@ struct Suite: ParsableCommand {
             if inProcess {
                 peak = Self.measurePeak(n: rPeakN)
             } else {
-                let c = try BenchChild.run(exe, workerArguments("peak", rPeakN), environment: env)
-                guard c.status == 0 else { throw BenchError("substrate-bench suite: the peak measurement failed (exit \(c.status))") }
-                peak = try JSONDecoder().decode(BenchPeak.self, from: c.stdout)
+                peak = try measureFloor(exe, env: env)
             }
             if let p = peak {
-                log(String(format: "peak: sgemm %.1f GFLOP/s, dgemm %.1f GFLOP/s (n = %d, best of 5, %d thread(s))", p.sgemmGFLOPS, p.dgemmGFLOPS, p.n, p.threads))
+                log(String(format: "floor: sgemm %.1f GFLOP/s, dgemm %.1f GFLOP/s (n = %d, best of 5, %d thread(s), core %@)",
+                           p.sgemmGFLOPS, p.dgemmGFLOPS, p.n, p.threads, p.core ?? "?"))
             }
         }
 
@@ -411,6 +412,12 @@ struct Suite: ParsableCommand {
             o.append(String(format: "Physical floor: measured peak sgemm %.1f GFLOP/s, dgemm %.1f GFLOP/s (n = %d, best of 5, %d thread(s)). "
                             + "'at peak' = the workload's GEMM flops at that rate; '%% of peak' = at-peak time / median.",
                             p.sgemmGFLOPS, p.dgemmGFLOPS, p.n, p.threads))
+            if let sets = p.kernelSets, let active = sets.first {
+                o.append("The floor is the fastest OpenBLAS core type whose kernels pass Linear's KernelSelfTest (\(p.core ?? "?")); "
+                         + "the workloads ran with \(active.core)" + (active.requested == nil ? " (as found)" : "") + ". Core types measured: "
+                         + sets.map { String(format: "%@ %.1f/%.1f%@", $0.core, $0.sgemmGFLOPS, $0.dgemmGFLOPS, $0.selfTestPassed ? "" : " (fails the self-test)") }
+                             .joined(separator: ", ") + " GFLOP/s (sgemm/dgemm).")
+            }
         }
         let ds = Array(Set(r.results.compactMap(\.d))).sorted()
         o += ["", "## Summary (median time per call)", ""]
@@ -480,7 +487,34 @@ struct Suite: ParsableCommand {
             }
             return 2 * Double(n) * Double(n) * Double(n) / fastest / 1e9
         }
-        return BenchPeak(n: n, sgemmGFLOPS: best(Float.self), dgemmGFLOPS: best(Double.self), threads: BLAS.threads)
+        return BenchPeak(n: n, sgemmGFLOPS: best(Float.self), dgemmGFLOPS: best(Double.self), threads: BLAS.threads,
+                         core: BLAS.coreName, selfTestPassed: KernelSelfTest.run().allSatisfy(\.passed))
+    }
+
+    /// The physical floor: the GEMM peak of every OpenBLAS core type this CPU can run (each in a child with
+    /// `OPENBLAS_CORETYPE` set, after the active one as found), keeping the fastest whose kernels pass
+    /// `KernelSelfTest`. A child whose OpenBLAS fell back to another core type is dropped.
+    func measureFloor(_ exe: String, env: [String: String]) throws -> BenchPeak? {
+        var sets: [(String?, BenchPeak)] = []
+        let active = try BenchChild.run(exe, workerArguments("peak", rPeakN), environment: env)
+        guard active.status == 0 else { throw BenchError("substrate-bench suite: the peak measurement failed (exit \(active.status))") }
+        let first = try JSONDecoder().decode(BenchPeak.self, from: active.stdout)
+        sets.append((nil, first))
+        for name in CPUFeatures.current?.candidateCoreTypes ?? [] where name.lowercased() != first.core?.lowercased() {
+            let c = try BenchChild.run(exe, workerArguments("peak", rPeakN), environment: env.merging(["OPENBLAS_CORETYPE": name]) { $1 })
+            guard c.status == 0, let p = try? JSONDecoder().decode(BenchPeak.self, from: c.stdout),
+                  p.core?.lowercased() == name.lowercased() else {
+                log("floor: OPENBLAS_CORETYPE=\(name) not measured (exit \(c.status) or fell back to another core type)")
+                continue
+            }
+            log(String(format: "floor: %@ sgemm %.1f, dgemm %.1f GFLOP/s, self-test %@", name, p.sgemmGFLOPS, p.dgemmGFLOPS, p.selfTestPassed == true ? "pass" : "FAIL"))
+            sets.append((name, p))
+        }
+        guard var floor = sets.filter({ $0.1.selfTestPassed == true }).max(by: { $0.1.sgemmGFLOPS < $1.1.sgemmGFLOPS })?.1 else { return nil }
+        floor.dgemmGFLOPS = sets.filter { $0.1.selfTestPassed == true }.map(\.1.dgemmGFLOPS).max() ?? floor.dgemmGFLOPS
+        floor.kernelSets = sets.map { BenchKernelSet(requested: $0.0, core: $0.1.core ?? "?", selfTestPassed: $0.1.selfTestPassed == true,
+                                                     sgemmGFLOPS: $0.1.sgemmGFLOPS, dgemmGFLOPS: $0.1.dgemmGFLOPS) }
+        return floor
     }
 
     /// Times one point of `w` at d through `Workloads.measure` (the same code every view uses).

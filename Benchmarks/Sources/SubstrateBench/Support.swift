@@ -184,6 +184,20 @@ struct BenchPeak: Codable {
     var sgemmGFLOPS: Double
     var dgemmGFLOPS: Double
     var threads: Int
+    /// The OpenBLAS core type that ran it, and whether its kernels passed `KernelSelfTest` (nil in old files).
+    var core: String? = nil
+    var selfTestPassed: Bool? = nil
+    /// In the suite's floor: every core type measured (the active one first); the floor is the fastest that passed.
+    var kernelSets: [BenchKernelSet]? = nil
+}
+
+/// One OpenBLAS core type's GEMM peak, measured in a child with `OPENBLAS_CORETYPE` set (nil: as found).
+struct BenchKernelSet: Codable {
+    var requested: String?
+    var core: String
+    var selfTestPassed: Bool
+    var sgemmGFLOPS: Double
+    var dgemmGFLOPS: Double
 }
 
 /// A regression found by the guard.
