@@ -323,19 +323,25 @@ public enum Alignment {
     /// Centres a symmetric n×n Gram matrix (Kornblith et al.'s `center_gram`): HKH with H = I − 11ᵀ/n, or with
     /// `unbiased` the U-centring of Székely & Rizzo (2014) that gives the unbiased HSIC estimator (needs n ≥ 3;
     /// the diagonal is set to 0).
-    public static func centerGram(_ k: Tensor<Double>, unbiased: Bool = false) throws -> Tensor<Double> {
+    public static func centerGram(_ k: consuming Tensor<Double>, unbiased: Bool = false) throws -> Tensor<Double> {
         guard k.rank == 2, k.shape[0] == k.shape[1] else {
             throw TensorError.invalidShape("centerGram: expected a square Gram matrix, got shape \(k.shape)")
         }
         let n = k.shape[0]
         if unbiased && n < 3 { throw TensorError.invalidArgument("centerGram(unbiased: true): needs n ≥ 3, got \(n)") }
-        var g = k
+        var g = consume k   // moved, not copied, when the caller passes a temporary
         var asymmetry = 0.0, scale = 0.0
-        g.withUnsafeMutableBufferPointer { p in
-            for i in 0..<n {
-                for j in 0..<i { asymmetry = Swift.max(asymmetry, Swift.abs(p[i * n + j] - p[j * n + i])) }
-                for j in 0..<n { scale = Swift.max(scale, Swift.abs(p[i * n + j])) }
+        g.withUnsafeBufferPointer { p in
+            // Tile by tile, so the transposed reads stay in cache (a row-by-column scan misses on every read at large n).
+            let t = 64
+            for i0 in stride(from: 0, to: n, by: t) {
+                for j0 in stride(from: 0, through: i0, by: t) {
+                    for i in i0..<Swift.min(n, i0 + t) {
+                        for j in j0..<Swift.min(i, j0 + t) { asymmetry = Swift.max(asymmetry, Swift.abs(p[i * n + j] - p[j * n + i])) }
+                    }
+                }
             }
+            for v in p { scale = Swift.max(scale, Swift.abs(v)) }
         }
         guard asymmetry <= 1e-8 * Swift.max(scale, 1e-300) else {
             throw TensorError.invalidArgument("centerGram: the Gram matrix is not symmetric (max |K − Kᵀ| = \(asymmetry))")
@@ -361,11 +367,11 @@ public enum Alignment {
 
     /// CKA of two n×n Gram matrices (Kornblith et al.'s `cka`): ⟨K̃_X, K̃_Y⟩_F / (‖K̃_X‖_F ‖K̃_Y‖_F) with K̃ the
     /// centred (or, with `debiased`, U-centred) Grams.
-    public static func cka(gramX: Tensor<Double>, gramY: Tensor<Double>, debiased: Bool = false) throws -> Double {
+    public static func cka(gramX: consuming Tensor<Double>, gramY: consuming Tensor<Double>, debiased: Bool = false) throws -> Double {
         guard gramX.shape == gramY.shape else {
             throw TensorError.shapeMismatch(operation: "cka (the two Gram matrices must both be n×n)", lhs: gramX.shape, rhs: gramY.shape)
         }
-        let kx = try centerGram(gramX, unbiased: debiased), ky = try centerGram(gramY, unbiased: debiased)
+        let kx = try centerGram(consume gramX, unbiased: debiased), ky = try centerGram(consume gramY, unbiased: debiased)
         let nx = kx.norm(), ny = ky.norm()
         guard nx > 0 else { throw zeroVariance("cka", "the first Gram matrix") }
         guard ny > 0 else { throw zeroVariance("cka", "the second Gram matrix") }
@@ -436,14 +442,14 @@ public enum Alignment {
         for (i, l) in lambda.enumerated() { acc += l; if acc >= variance * total { k = i + 1; break } }
         k = Swift.min(k, 9 * ((d + 8) / 9), lambda.count)
         while k > 1 && s[k - 1] <= s[0] * 1e-12 { k -= 1 }          // never keep a null direction
-        // The reduced representation U_k·S_k; its column space has the orthonormal basis Q from a QR.
-        let scores = try svd.u.slice(0..<k, axis: 1) * Tensor(Array(s.prefix(k)))
-        return (try scores.qr().q, k)
+        // The reduced representation U_k·S_k spans the same columns as U_k, which is already orthonormal: it is the
+        // basis Q (no QR needed; canonical correlations do not depend on which orthonormal basis is used).
+        return (try svd.u.slice(0..<k, axis: 1), k)
     }
 
     /// SVCCA (Raghu et al. 2017): keep each side's top PCs explaining `variance` (99 %) of its variance (at most
     /// 9·⌈D/9⌉), then CCA between the two reduced representations — the canonical correlations are the singular
-    /// values of Q_XᵀQ_Y for orthonormal bases Q of the two (QR of the PC scores). Reports their mean.
+    /// values of Q_XᵀQ_Y for orthonormal bases Q of the two (the left singular vectors U_k). Reports their mean.
     @_specialize(where S == Float, T == Float)
     @_specialize(where S == Double, T == Double)
     @_specialize(where S == Float, T == Double)
