@@ -31,7 +31,7 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .customLong("train-steps"), help: "Override the training steps of each diffusion / flow model (default: 2500, --quick 1500).")
     var trainSteps: Int?
     @Option(help: "Override the samples drawn per sampler (default: 500, --quick 300).") var samples: Int?
-    @Option(help: "BLAS and element-wise threads. The study's matrices are small (at most 256 wide), where one thread beats two: measured 16.8 s against 43.7 s for --quick on a busy 2-core machine.")
+    @Option(help: "Threads. With 2 or more, the three diffusion/flow models train side by side (each on one BLAS thread; results do not depend on which finishes first): --quick measured 25.3 s with 1, 18.0 s with 2 on an idle 2-core machine. The study's matrices are small (at most 256 wide), so a second BLAS thread inside one product gains nothing.")
     var threads: Int = 1
 
     func run() throws {

@@ -34,7 +34,7 @@ final class DemoStudy {
     let quiet: Bool
     let start = Date()
     var stage = 0
-    let stages = 11
+    let stages = 10
 
     var json: [(String, JSON)] = []
     var page: HTMLReport
@@ -114,37 +114,55 @@ final class DemoStudy {
         return c
     }
 
-    /// Trains flow matching (seed s, s + 1), with a mid-training checkpoint of the first, and DDPM.
+    /// Trains flow matching (seed s, s + 1), with a mid-training checkpoint of the first, and DDPM. The three are
+    /// independent (own network, optimiser and seeded generator; autograd state is task-local), so with two or more
+    /// cores they train side by side, each on one BLAS thread: the small products of these networks gain nothing from
+    /// a second BLAS thread, the three trainings do. Nothing is shared, so the results do not depend on the scheduling.
     func trainModels() throws {
-        announce("training flow matching (seed \(seed)), keeping its step-\(budget.trainSteps / 2) checkpoint")
+        let concurrent = ProcessInfo.processInfo.activeProcessorCount >= 2 && Parallel.threads >= 2
+        announce("training flow matching (seed \(seed)) with its step-\(budget.trainSteps / 2) checkpoint, flow matching with another seed (\(seed + 1)) and DDPM (T = \(budget.timesteps), ε-prediction, x̂₀ clipped to [−1, 1] as in Ho et al.)"
+                 + (concurrent ? ", side by side" : ""))
         let (net1, dc1) = try denoiser(seed: seed)
         let fm1 = try FlowMatching(denoiser: net1)
         let t1 = try Trainer(family: fm1, denoiserConfiguration: dc1, scaling: Digits.scaling, configuration: configuration(seed: seed))
         var midWeights: [Tensor<Float>]? = nil
         let half = budget.trainSteps / 2
         t1.onStep = { tr in if tr.step == half { midWeights = tr.emaWeights } }
-        let r1 = try t1.train(train)
-        t1.useEMAWeights()
+        let (net2, dc2) = try denoiser(seed: seed + 1)
+        let fm2 = try FlowMatching(denoiser: net2)
+        var c2 = configuration(seed: seed + 1), c3 = configuration(seed: seed + 2)
+        if concurrent { c2.logEvery = 0; c3.logEvery = 0 }   // one progress line on stderr, not three interleaved
+        let t2 = try Trainer(family: fm2, denoiserConfiguration: dc2, scaling: Digits.scaling, configuration: c2)
+        let (net3, dc3) = try denoiser(seed: seed + 2)
+        let ddpm = try DDPM(denoiser: net3, configuration: DDPMConfiguration(timesteps: budget.timesteps, clipSample: 1))
+        let t3 = try Trainer(family: ddpm, denoiserConfiguration: dc3, scaling: Digits.scaling, configuration: c3)
+
+        let trainers = [t1, t2, t3]
+        var reports = [TrainingReport?](repeating: nil, count: 3)
+        var failures = [Error?](repeating: nil, count: 3)
+        let data = train
+        if concurrent {
+            let lock = NSLock()
+            BLAS.withThreads(1) {
+                DispatchQueue.concurrentPerform(iterations: 3) { i in
+                    let outcome = Result { try trainers[i].train(data) }
+                    lock.lock(); defer { lock.unlock() }
+                    switch outcome { case .success(let r): reports[i] = r; case .failure(let e): failures[i] = e }
+                }
+            }
+        } else {
+            for i in 0..<3 { reports[i] = try trainers[i].train(data) }
+        }
+        if let e = failures.compactMap({ $0 }).first { throw e }
+        for t in trainers { t.useEMAWeights() }
+        let (r1, r2, r3) = (reports[0]!, reports[1]!, reports[2]!)
         models["fm"] = DemoModel(name: "flow matching (seed \(seed))", family: fm1, report: r1, steps: r1.steps)
         let (netMid, _) = try denoiser(seed: seed)
         guard let mid = midWeights else { throw InputError("demo: the mid-training checkpoint was not taken (steps \(budget.trainSteps))") }
         for (p, w) in zip(netMid.parameters, mid) { p.value = w }
         models["fm-mid"] = DemoModel(name: "flow matching (seed \(seed), step \(half))", family: try FlowMatching(denoiser: netMid),
                                      report: nil, steps: half)
-
-        announce("training flow matching with another seed (\(seed + 1)) and DDPM (T = \(budget.timesteps), ε-prediction, x̂₀ clipped to [−1, 1] as in Ho et al.)")
-        let (net2, dc2) = try denoiser(seed: seed + 1)
-        let fm2 = try FlowMatching(denoiser: net2)
-        let t2 = try Trainer(family: fm2, denoiserConfiguration: dc2, scaling: Digits.scaling, configuration: configuration(seed: seed + 1))
-        let r2 = try t2.train(train)
-        t2.useEMAWeights()
         models[secondSeed] = DemoModel(name: "flow matching (seed \(seed + 1))", family: fm2, report: r2, steps: r2.steps)
-
-        let (net3, dc3) = try denoiser(seed: seed + 2)
-        let ddpm = try DDPM(denoiser: net3, configuration: DDPMConfiguration(timesteps: budget.timesteps, clipSample: 1))
-        let t3 = try Trainer(family: ddpm, denoiserConfiguration: dc3, scaling: Digits.scaling, configuration: configuration(seed: seed + 2))
-        let r3 = try t3.train(train)
-        t3.useEMAWeights()
         models["ddpm"] = DemoModel(name: "DDPM", family: ddpm, report: r3, steps: r3.steps)
 
         announce("training a VAE with a 9-D latent (Gaussian decoder, β = 1)")
