@@ -33,45 +33,27 @@ public enum Neighbors {
         if excludeSelf { return try selfJoin(query, k: k, metric: metric, progress: progress) }
         let rnorm = metric == .euclidean ? try reference.square().sum(axis: 1).scalars : []
         let qnorm = metric == .euclidean ? try query.square().sum(axis: 1).scalars : []
-        var indices = [Int](repeating: 0, count: nq * k)
-        var values = [Double](repeating: 0, count: nq * k)
+        var top = TopK(rows: nq, k: k)
         let block = Swift.max(1, Swift.min(nq, (1 << 22) / Swift.max(1, nr)))
         var start = 0
         while start < nq {
             let end = Swift.min(nq, start + block)
-            let qb = try query.slice(start..<end)
-            let g = try matmul(qb, reference, transposeB: true)  // (end−start)×nr inner products
+            let g = try matmul(query.slice(start..<end), reference, transposeB: true)  // (end−start)×nr inner products
             g.withUnsafeBufferPointer { gp in
-                var bestI = [Int](repeating: -1, count: k)
-                var bestV = [Double](repeating: 0, count: k)
-                for r in 0..<(end - start) {
-                    let i = start + r
-                    let row = gp.baseAddress! + r * nr
-                    var filled = 0
-                    for j in 0..<nr {
-                        if excludeSelf && j == i { continue }
-                        // Score: smaller is nearer.
-                        let s = metric == .euclidean ? rnorm[j] - 2 * row[j] : -row[j]
-                        if filled < k {
-                            var p = filled; filled += 1
-                            while p > 0 && bestV[p - 1] > s { bestV[p] = bestV[p - 1]; bestI[p] = bestI[p - 1]; p -= 1 }
-                            bestV[p] = s; bestI[p] = j
-                        } else if s < bestV[k - 1] {
-                            var p = k - 1
-                            while p > 0 && bestV[p - 1] > s { bestV[p] = bestV[p - 1]; bestI[p] = bestI[p - 1]; p -= 1 }
-                            bestV[p] = s; bestI[p] = j
+                top.withPointers { v, ix, f in
+                    for r in 0..<(end - start) {
+                        let row = gp.baseAddress! + r * nr
+                        for j in 0..<nr {
+                            // Score: smaller is nearer.
+                            offer(start + r, j, metric == .euclidean ? rnorm[j] - 2 * row[j] : -row[j], k: k, v, ix, f)
                         }
-                    }
-                    for t in 0..<k {
-                        indices[i * k + t] = bestI[t]
-                        values[i * k + t] = metric == .euclidean ? Swift.max(0, bestV[t] + qnorm[i]).squareRoot() : -bestV[t]
                     }
                 }
             }
             start = end
             progress?(end, nq)
         }
-        return (indices, values)
+        return top.result(metric: metric, queryNorms: qnorm)
     }
 
     /// Row-wise top-k candidate lists: `values` ascending (smaller is nearer), ties kept in the order offered.
@@ -83,6 +65,22 @@ public enum Neighbors {
             indices = [Int](repeating: -1, count: rows * k)
             values = [Double](repeating: .infinity, count: rows * k)
             filled = [Int](repeating: 0, count: rows)
+        }
+
+        /// `body` with the scores, indices and fill counts, for `offer`.
+        mutating func withPointers(_ body: (UnsafeMutablePointer<Double>, UnsafeMutablePointer<Int>, UnsafeMutablePointer<Int>) -> Void) {
+            values.withUnsafeMutableBufferPointer { vp in
+                indices.withUnsafeMutableBufferPointer { ip in
+                    filled.withUnsafeMutableBufferPointer { fp in body(vp.baseAddress!, ip.baseAddress!, fp.baseAddress!) }
+                }
+            }
+        }
+
+        /// Indices and, from the scores, Euclidean distances √(score + ‖q‖²) or inner products (−score).
+        func result(metric: Metric, queryNorms: [Double]) -> (indices: [Int], values: [Double]) {
+            (indices, values.indices.map { t in
+                metric == .euclidean ? Swift.max(0, values[t] + queryNorms[t / k]).squareRoot() : -values[t]
+            })
         }
     }
 
@@ -125,32 +123,28 @@ public enum Neighbors {
                 let g = bi == bj ? try matmul(xi, xi, transposeB: true) : try matmul(xi, x.slice(j0..<j1), transposeB: true)
                 let w = j1 - j0
                 g.withUnsafeBufferPointer { gp in
-                    top.values.withUnsafeMutableBufferPointer { vp in
-                        top.indices.withUnsafeMutableBufferPointer { ip in
-                            top.filled.withUnsafeMutableBufferPointer { fp in
-                                let gv = gp.baseAddress!, v = vp.baseAddress!, ix = ip.baseAddress!, f = fp.baseAddress!
-                                // Rows of I against the columns of J (row-major access).
-                                Parallel.forChunks(i1 - i0, minimum: 32) { rows in
-                                    for r in rows {
-                                        let i = i0 + r, row = gv + r * w
-                                        for c in 0..<w where j0 + c != i {
-                                            let gij = Double(row[c])
-                                            let s = metric == .euclidean ? norm[j0 + c] - 2 * gij : -gij
-                                            offer(i, j0 + c, s, k: k, v, ix, f)
-                                        }
-                                    }
+                    top.withPointers { v, ix, f in
+                        let gv = gp.baseAddress!
+                        // Rows of I against the columns of J (row-major access).
+                        Parallel.forChunks(i1 - i0, minimum: 32) { rows in
+                            for r in rows {
+                                let i = i0 + r, row = gv + r * w
+                                for c in 0..<w where j0 + c != i {
+                                    let gij = Double(row[c])
+                                    let s = metric == .euclidean ? norm[j0 + c] - 2 * gij : -gij
+                                    offer(i, j0 + c, s, k: k, v, ix, f)
                                 }
-                                // Rows of J against the columns of I, from the same product (strided access).
-                                if bi != bj {
-                                    Parallel.forChunks(w, minimum: 32) { cols in
-                                        for c in cols {
-                                            let j = j0 + c
-                                            for r in 0..<(i1 - i0) {
-                                                let gij = Double(gv[r * w + c])
-                                                let s = metric == .euclidean ? norm[i0 + r] - 2 * gij : -gij
-                                                offer(j, i0 + r, s, k: k, v, ix, f)
-                                            }
-                                        }
+                            }
+                        }
+                        // Rows of J against the columns of I, from the same product (strided access).
+                        if bi != bj {
+                            Parallel.forChunks(w, minimum: 32) { cols in
+                                for c in cols {
+                                    let j = j0 + c
+                                    for r in 0..<(i1 - i0) {
+                                        let gij = Double(gv[r * w + c])
+                                        let s = metric == .euclidean ? norm[i0 + r] - 2 * gij : -gij
+                                        offer(j, i0 + r, s, k: k, v, ix, f)
                                     }
                                 }
                             }
@@ -161,13 +155,7 @@ public enum Neighbors {
                 progress?(Swift.min(n, Int(Double(n) * Double(pairsDone) / Double(pairs))), n)
             }
         }
-        var values = top.values
-        for i in 0..<n {
-            for t in 0..<k {
-                values[i * k + t] = metric == .euclidean ? Swift.max(0, top.values[i * k + t] + norm[i]).squareRoot() : -top.values[i * k + t]
-            }
-        }
-        return (top.indices, values)
+        return top.result(metric: metric, queryNorms: norm)
     }
 }
 
