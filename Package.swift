@@ -40,9 +40,15 @@ let package = Package(
             name: "Generative",
             dependencies: ["Neural", "Linear"]
         ),
+        // What the analysis commands do (reading, fit dispatch, analyses, reports), testable without a process.
+        .target(
+            name: "VSTCore",
+            dependencies: ["Linear", "Substrate"]
+        ),
         .executableTarget(
             name: "vst",
             dependencies: [
+                "VSTCore",
                 "Linear",
                 "Substrate",
                 "Generative",
@@ -83,6 +89,10 @@ let package = Package(
         .testTarget(
             name: "SubstrateTests",
             dependencies: ["Substrate", "Linear"]
+        ),
+        .testTarget(
+            name: "VSTCoreTests",
+            dependencies: ["VSTCore", "Substrate", "Linear"]
         ),
         .testTarget(
             name: "VSTTests",

@@ -292,18 +292,17 @@ public enum Alignment {
     /// The shape checks of `paired`, without converting or copying the inputs.
     static func pairedShapes<S: BLASScalar, T: BLASScalar>(_ x: Tensor<S>, _ y: Tensor<T>, _ op: String, minRows: Int) throws {
         guard x.rank == 2, y.rank == 2 else {
-            throw TensorError.shapeMismatch(operation: "\(op) (X and Y must be n×D matrices)", lhs: x.shape, rhs: y.shape)
+            throw AnalysisError.shape(term: op, problem: "X and Y must be n×D matrices, got shapes \(x.shape) and \(y.shape)")
         }
         guard x.shape[0] == y.shape[0] else {
-            throw TensorError.shapeMismatch(operation: "\(op) (X and Y must hold the same n paired rows; their row counts differ)",
-                                            lhs: x.shape, rhs: y.shape)
+            throw AnalysisError.incompatible(term: op, problem: "X and Y must hold the same n paired rows; their row counts differ (shapes \(x.shape) and \(y.shape))")
         }
         let n = x.shape[0]
         guard n >= minRows else {
-            throw TensorError.invalidArgument("\(op): needs at least \(minRows) paired rows, got n = \(n) (shapes \(x.shape) and \(y.shape))")
+            throw AnalysisError.tooFewRows(term: op, needed: minRows, got: n, detail: "needs at least \(minRows) paired rows, got n = \(n) (shapes \(x.shape) and \(y.shape))")
         }
         guard x.shape[1] >= 1, y.shape[1] >= 1 else {
-            throw TensorError.invalidShape("\(op): X and Y need at least one feature each, got shapes \(x.shape) and \(y.shape)")
+            throw AnalysisError.shape(term: op, problem: "X and Y need at least one feature each, got shapes \(x.shape) and \(y.shape)")
         }
     }
 

@@ -37,7 +37,7 @@ public struct BlockMMDStatistics: Sendable, JSONReportable {
     /// Merges another pair's statistics (same bandwidth required).
     public mutating func merge(_ o: BlockMMDStatistics) throws {
         guard o.bandwidth2 == bandwidth2 else {
-            throw TensorError.invalidArgument("block MMD statistics with different kernel bandwidths (h² = \(bandwidth2) and \(o.bandwidth2)) cannot be merged")
+            throw AnalysisError.incompatible(term: "block MMD statistics", problem: "different kernel bandwidths (h² = \(bandwidth2) and \(o.bandwidth2)) cannot be merged")
         }
         let k = blocks + o.blocks
         guard k > 0 else { return }
@@ -52,7 +52,7 @@ public struct BlockMMDStatistics: Sendable, JSONReportable {
 
     /// The block test over every block: z = η̄/(s_η/√K) and p = 1 − Φ(z) (p = 1, z nil when every ηⱼ is exactly 0).
     public func test() throws -> Drift.BlockTest {
-        guard blocks >= 2 else { throw TensorError.invalidArgument("block MMD: need at least 2 blocks, got \(blocks)") }
+        guard blocks >= 2 else { throw AnalysisError.tooFewRows(term: "block MMD", needed: 2, got: blocks, detail: "need at least 2 blocks, got \(blocks)") }
         let variance = scatter / Double(blocks - 1)
         if variance > 0 {
             let z = mean / (variance / Double(blocks)).squareRoot()
@@ -80,7 +80,7 @@ public struct BlockMMDStatistics: Sendable, JSONReportable {
 public enum CorpusAnalysis {
     /// Merges shard statistics in the order given.
     public static func merged(_ shards: [CovarianceStatistics]) throws -> CovarianceStatistics {
-        guard let first = shards.first else { throw TensorError.invalidArgument("corpus: no shard statistics") }
+        guard let first = shards.first else { throw AnalysisError.tooFewRows(term: "corpus", needed: 1, got: 0, detail: "no shard statistics") }
         var m = first
         for s in shards.dropFirst() { try m.merge(s) }
         return m
@@ -91,11 +91,11 @@ public enum CorpusAnalysis {
     public static func spectrum(_ stats: CovarianceStatistics, storageUnitRoundoff uIn: Double,
                                 twoNNSample: Tensor<Double>? = nil, twoNNOptions: TwoNNOptions = TwoNNOptions()) throws -> SpectrumStatistics {
         let n = stats.count, d = stats.dimension
-        guard n >= 2 else { throw TensorError.invalidShape("spectrum: need at least 2 states, got n = \(n)") }
+        guard n >= 2 else { throw AnalysisError.tooFewRows(term: "spectrum", needed: 2, got: n, detail: "need at least 2 states, got n = \(n)") }
         var est: TwoNNEstimate? = nil
         if let sample = twoNNSample {
             guard sample.rank == 2, sample.shape[1] == d else {
-                throw TensorError.shapeMismatch(operation: "TwoNN subsample (rows of the corpus' width expected)", lhs: [n, d], rhs: sample.shape)
+                throw AnalysisError.incompatible(term: "TwoNN subsample", problem: "rows of the corpus' width D = \(d) expected, got shape \(sample.shape)")
             }
             try sample.checkFinite("TwoNN subsample")
             est = try TwoNN.estimate(subsample: sample, options: twoNNOptions)
@@ -153,12 +153,12 @@ public enum CorpusAnalysis {
                                        progress: ((Int, Int) -> Void)? = nil) throws -> BlockMMDStatistics {
         let m = a.rowCount, n = b.rowCount
         guard a.dimension == b.dimension else {
-            throw TensorError.shapeMismatch(operation: "block MMD (both sets must have the same D)", lhs: [m, a.dimension], rhs: [n, b.dimension])
+            throw AnalysisError.incompatible(term: "block MMD", problem: "both sets must have the same D, got \(m)×\(a.dimension) and \(n)×\(b.dimension)")
         }
-        guard h2.isFinite, h2 > 0 else { throw TensorError.invalidArgument("block MMD: the bandwidth h² must be positive and finite, got \(h2)") }
+        guard h2.isFinite, h2 > 0 else { throw AnalysisError.parameter(term: "block MMD", name: "bandwidth2", problem: "the bandwidth h² must be positive and finite, got \(h2)") }
         let size = Swift.max(2, Swift.min(blockSize, Swift.min(m, n) / 20))
         let count = Swift.min(m, n) / size
-        guard count >= 2 else { throw TensorError.invalidArgument("block MMD: need at least 2 blocks of 2 rows per set (got \(m) and \(n) rows)") }
+        guard count >= 2 else { throw AnalysisError.tooFewRows(term: "block MMD", needed: 2, got: count, detail: "need at least 2 blocks of 2 rows per set (got \(m) and \(n) rows)") }
         func bound(_ j: Int, _ rows: Int) -> Int { j == count ? rows : Int((Double(j) * Double(rows) / Double(count)).rounded(.down)) }
         var stats = BlockMMDStatistics(blocks: 0, mean: 0, scatter: 0, bandwidth2: h2, rows: [m, n], blockRows: [m / count, n / count])
         for j in 0..<count {
@@ -185,12 +185,12 @@ public enum CorpusAnalysis {
         let sa = try merged(reference), sb = try merged(candidate)
         let d = sa.dimension
         guard sb.dimension == d else {
-            throw TensorError.shapeMismatch(operation: "drift (both corpora must have the same D)", lhs: [sa.count, d], rhs: [sb.count, sb.dimension])
+            throw AnalysisError.incompatible(term: "drift", problem: "both corpora must have the same D, got \(sa.count)×\(d) and \(sb.count)×\(sb.dimension)")
         }
-        guard sa.count >= 2, sb.count >= 2 else { throw TensorError.invalidArgument("drift: need at least 2 rows per corpus (got \(sa.count) and \(sb.count))") }
+        guard sa.count >= 2, sb.count >= 2 else { throw AnalysisError.tooFewRows(term: "drift", needed: 2, got: Swift.min(sa.count, sb.count), detail: "need at least 2 rows per corpus (got \(sa.count) and \(sb.count))") }
         for (name, x) in [("reference", referenceSample), ("candidate", candidateSample)] {
             guard x.rank == 2, x.shape[1] == d, x.shape[0] >= 1 else {
-                throw TensorError.shapeMismatch(operation: "drift: the \(name) subsample (rows of width \(d) expected)", lhs: [1, d], rhs: x.shape)
+                throw AnalysisError.incompatible(term: "drift", problem: "the \(name) subsample needs rows of width \(d), got shape \(x.shape)")
             }
             try x.checkFinite("\(name) subsample")
         }

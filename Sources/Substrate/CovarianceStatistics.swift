@@ -53,6 +53,11 @@ public struct CovarianceStatistics: Sendable {
             throw TensorError.invalidShape("CovarianceStatistics: mean \(mean.shape) and scatter \(scatter.shape) do not describe one dimension")
         }
         guard count >= 0 else { throw TensorError.invalidArgument("CovarianceStatistics: the row count n = \(count) is negative") }
+        self.init(checkedCount: count, scaledMean: mean, scaledScatter: scatter, scaleExponent: e)
+    }
+
+    /// The statistics of parts the caller built consistently (n ≥ 0, mean [D], scatter [D, D]): no checks.
+    init(checkedCount count: Int, scaledMean mean: Tensor<Double>, scaledScatter scatter: Tensor<Double>, scaleExponent e: Int) {
         self.count = count; self.scaledMean = mean; self.scaledScatter = scatter; self.scaleExponent = e
     }
 
@@ -237,7 +242,7 @@ public struct CovarianceStatistics: Sendable {
             start = end
         }
         scatter.symmetrizeFromUpper()
-        return .success(try! CovarianceStatistics(count: n, scaledMean: Tensor(mean), scaledScatter: scatter, scaleExponent: 0))
+        return .success(CovarianceStatistics(checkedCount: n, scaledMean: Tensor(mean), scaledScatter: scatter, scaleExponent: 0))
     }
 
     /// Merges another accumulator into this one (exact up to rounding). Both sides are first brought to the

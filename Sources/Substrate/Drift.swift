@@ -90,7 +90,7 @@ public enum Drift {
     /// Covariance with ddof 1 (numpy `cov(rowvar=False)`).
     public static func covariance(_ x: Tensor<Double>) throws -> Tensor<Double> {
         let n = x.shape[0]
-        guard n >= 2 else { throw TensorError.invalidArgument("covariance: need at least 2 rows, got \(n)") }
+        guard n >= 2 else { throw AnalysisError.tooFewRows(term: "covariance", needed: 2, got: n, detail: "need at least 2 rows, got \(n)") }
         return try Spectrum.centered(x).xc.gram(alpha: 1 / Double(n - 1))
     }
 
@@ -104,7 +104,7 @@ public enum Drift {
         // syrk per block, no centred copy of either set).
         var moments: [(Tensor<Double>, Tensor<Double>)] = []
         for x in [a, b] {
-            guard x.shape[0] >= 2 else { throw TensorError.invalidArgument("covariance: need at least 2 rows, got \(x.shape[0])") }
+            guard x.shape[0] >= 2 else { throw AnalysisError.tooFewRows(term: "covariance", needed: 2, got: x.shape[0], detail: "need at least 2 rows, got \(x.shape[0])") }
             var s = CovarianceStatistics(dimension: x.shape[1])
             try s.add(x)
             moments.append((s.mean, try s.covariance()))
@@ -185,7 +185,7 @@ public enum Drift {
     public static func mmdTest(_ a: Tensor<Double>, _ b: Tensor<Double>, permutations: Int = 200, bandwidthPoints: Int = 1000,
                                seed: UInt64 = 0) throws -> (mmd2: Double, pValue: Double, bandwidth2: Double) {
         let m = a.shape[0], n = b.shape[0]
-        guard m >= 2, n >= 2 else { throw TensorError.invalidArgument("MMD: each set needs at least 2 rows (got \(m) and \(n))") }
+        guard m >= 2, n >= 2 else { throw AnalysisError.tooFewRows(term: "MMD", needed: 2, got: Swift.min(m, n), detail: "each set needs at least 2 rows (got \(m) and \(n))") }
         let h2 = try Kernels.medianBandwidth2(a, maxPoints: bandwidthPoints, seed: seed)
         let pooled = try Tensor.concatenate([a, b])
         let k = Kernels.rbf(squaredDistances: try Kernels.squaredDistances(pooled, pooled), bandwidth2: h2)
@@ -200,7 +200,7 @@ public enum Drift {
     @_specialize(where S == Double)
     public static func compare<S: BLASScalar>(_ reference: Tensor<S>, _ candidate: Tensor<S>, options o: DriftOptions = DriftOptions()) throws -> DriftReport {
         guard reference.rank == 2, candidate.rank == 2, reference.shape[1] == candidate.shape[1] else {
-            throw TensorError.shapeMismatch(operation: "drift (both sets must be n×D with the same D)", lhs: reference.shape, rhs: candidate.shape)
+            throw AnalysisError.incompatible(term: "drift", problem: "both sets must be n×D with the same D, got shapes \(reference.shape) and \(candidate.shape)")
         }
         if usesBlockTest(reference.shape[0], candidate.shape[0], options: o) {
             return try compare(reference: StateRows(reference, label: "reference set"), candidate: StateRows(candidate, label: "candidate set"), options: o)
@@ -303,11 +303,11 @@ extension Drift {
                                  progress: ((Int, Int) -> Void)? = nil) throws -> BlockTest {
         let m = a.rowCount, n = b.rowCount
         guard a.dimension == b.dimension else {
-            throw TensorError.shapeMismatch(operation: "block MMD (both sets must have the same D)", lhs: [m, a.dimension], rhs: [n, b.dimension])
+            throw AnalysisError.incompatible(term: "block MMD", problem: "both sets must have the same D, got \(m)×\(a.dimension) and \(n)×\(b.dimension)")
         }
         let size = Swift.max(2, Swift.min(blockSize, Swift.min(m, n) / 20))
         let count = Swift.min(m, n) / size
-        guard count >= 2 else { throw TensorError.invalidArgument("block MMD: need at least 2 blocks of 2 rows per set (got \(m) and \(n) rows)") }
+        guard count >= 2 else { throw AnalysisError.tooFewRows(term: "block MMD", needed: 2, got: count, detail: "need at least 2 blocks of 2 rows per set (got \(m) and \(n) rows)") }
         func bound(_ j: Int, _ rows: Int) -> Int { Int((Double(j) * Double(rows) / Double(count)).rounded(.down)) }
         var stats: [Double] = []
         stats.reserveCapacity(count)
@@ -350,7 +350,7 @@ extension Drift {
                                progress: ((Int, Int) -> Void)? = nil) throws -> DriftReport {
         let m = a.rowCount, n = b.rowCount, d = a.dimension
         guard a.dimension == b.dimension else {
-            throw TensorError.shapeMismatch(operation: "drift (both sets must be n×D with the same D)", lhs: [m, a.dimension], rhs: [n, b.dimension])
+            throw AnalysisError.incompatible(term: "drift", problem: "both sets must be n×D with the same D, got \(m)×\(a.dimension) and \(n)×\(b.dimension)")
         }
         guard usesBlockTest(m, n, options: o) else {
             return try compare(a.rows(0..<m), b.rows(0..<n), options: o)

@@ -214,15 +214,15 @@ public enum TwoNN {
     /// replacement, each refitted by the same least-squares rule; it reflects the sampling spread of the estimate
     /// at N rows (≈ d̂/√N, the asymptotic standard deviation of the maximum-likelihood form d̂ = N/Σlog μ).
     public static func estimate(_ x: Tensor<Double>, options o: TwoNNOptions = TwoNNOptions()) throws -> TwoNNEstimate {
-        guard x.rank == 2 else { throw TensorError.invalidShape("TwoNN: expected an n×D matrix, got shape \(x.shape)") }
+        guard x.rank == 2 else { throw AnalysisError.shape(term: "TwoNN", problem: "expected an n×D matrix, got shape \(x.shape)") }
         let n = x.shape[0]
         if o.exact {
             guard n <= exactRowLimit else {
-                throw TensorError.invalidArgument("TwoNN: an exact estimate is limited to \(exactRowLimit) rows (n = \(n)); subsample instead (TwoNNOptions.rows)")
+                throw AnalysisError.parameter(term: "TwoNN", name: "exact", problem: "an exact estimate is limited to \(exactRowLimit) rows (n = \(n)); subsample instead (TwoNNOptions.rows)")
             }
             return try estimate(subsample: x, options: o)
         }
-        guard o.rows >= 3 else { throw TensorError.invalidArgument("TwoNN: the subsample needs at least 3 rows, got \(o.rows)") }
+        guard o.rows >= 3 else { throw AnalysisError.parameter(term: "TwoNN", name: "rows", problem: "the subsample needs at least 3 rows, got \(o.rows)") }
         if n <= o.rows { return try estimate(subsample: x, options: o) }
         var g = RandomGenerator(seed: o.seed)
         let picked = try g.choice(n, count: o.rows).sorted()

@@ -104,9 +104,19 @@ public struct Projection: Sendable {
     }
 
     /// V_k [D, k].
-    public var coreBasis: Tensor<Double> { try! basis.slice(0..<k, axis: 1) }
+    public var coreBasis: Tensor<Double> { Self.columns(basis, 0..<k) }
     /// V_⊥ [D, D − k].
-    public var residualBasis: Tensor<Double> { try! basis.slice(k..<dimension, axis: 1) }
+    public var residualBasis: Tensor<Double> { Self.columns(basis, k..<dimension) }
+
+    /// Columns `range` of the D×D matrix `v` (a copy), for ranges within 0...D (k is checked when fitting and loading).
+    static func columns(_ v: Tensor<Double>, _ range: Range<Int>) -> Tensor<Double> {
+        let d = v.shape[0], w = v.shape[1], c = range.count
+        return v.withUnsafeBufferPointer { src in
+            Tensor<Double>(unsafeUninitializedShape: [d, c]) { dst, _ in
+                for i in 0..<d { for j in 0..<c { dst[i * c + j] = src[i * w + range.lowerBound + j] } }
+            }
+        }
+    }
 
     // MARK: Fitting
 
@@ -119,10 +129,10 @@ public struct Projection: Sendable {
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public static func fit<S: BLASScalar>(_ x: Tensor<S>, options o: ProjectionOptions = ProjectionOptions()) throws -> Projection {
-        guard x.rank == 2 else { throw TensorError.invalidShape("fit: expected an n×D matrix, got shape \(x.shape)") }
+        guard x.rank == 2 else { throw AnalysisError.shape(term: "fit", problem: "expected an n×D matrix, got shape \(x.shape)") }
         let n = x.shape[0], d = x.shape[1]
-        guard n >= 2 else { throw TensorError.invalidShape("fit: need at least 2 rows to fit a projection, got \(n)") }
-        guard d >= 1, o.k >= 1, o.k <= d else { throw TensorError.invalidArgument("fit: core size k = \(o.k) must be in 1...\(d) (D = \(d))") }
+        try checkFitInput(n: n, d: d, options: o)
+        try AnalysisError.requireFinite(x, term: "fit")
         if let e = BinaryScale.exponent(of: x) {
             return try fit(BinaryScale.times(x, pow2: -e), options: o).rescaled(byPowerOfTwo: e)
         }
@@ -237,11 +247,20 @@ public struct Projection: Sendable {
         return p
     }
 
+    /// The checks of every fit, in one place: n ≥ 2 rows (a covariance needs n − 1 ≥ 1), D ≥ 1 and 1 ≤ k ≤ D.
+    /// Throws `AnalysisError` naming the term `fit` (`.tooFewRows`, `.shape`, `.parameter(name: "k")`).
+    public static func checkFitInput(n: Int, d: Int, options o: ProjectionOptions) throws {
+        guard n >= 2 else { throw AnalysisError.tooFewRows(term: "fit", needed: 2, got: n, detail: "need at least 2 rows to fit a projection, got \(n)") }
+        guard d >= 1 else { throw AnalysisError.shape(term: "fit", problem: "the states have no columns (D = 0); need D ≥ 1") }
+        guard o.k >= 1, o.k <= d else { throw AnalysisError.parameter(term: "fit", name: "k", problem: "core size k = \(o.k) must be in 1...\(d) (D = \(d))") }
+    }
+
     /// Fits the covariance method from accumulated (possibly merged) statistics.
     public static func fit(statistics s: CovarianceStatistics, options o: ProjectionOptions = ProjectionOptions()) throws -> Projection {
-        guard s.count >= 2 else { throw TensorError.invalidArgument("fit: need at least 2 rows, the statistics hold \(s.count)") }
-        guard o.k >= 1, o.k <= s.dimension else { throw TensorError.invalidArgument("fit: core size k = \(o.k) must be in 1...\(s.dimension)") }
-        guard !o.standardize else { throw TensorError.invalidArgument("fit: standardisation is not available from merged statistics") }
+        try checkFitInput(n: s.count, d: s.dimension, options: o)
+        guard !o.standardize else {
+            throw AnalysisError.parameter(term: "fit", name: "standardize", problem: "standardisation is not available from merged statistics")
+        }
         // In the statistics' scaled units (μ̃ = μ·2⁻ᵉ, C̃ = C·2⁻²ᵉ), then scaled back.
         let mean = o.center ? s.scaledMean : Tensor<Double>.zeros([s.dimension])
         var c = try s.scaledCovariance()
@@ -545,7 +564,7 @@ public struct Projection: Sendable {
 
     func checkWhitenable() throws {
         for i in 0..<k where !(eigenvalues.indices.contains(i) && eigenvalues[i] > 0 && eigenvalues[i].isFinite) {
-            throw TensorError.invalidArgument("whitening: core direction \(i + 1) has zero variance, so z/√λ is undefined; fit without whitening or with a smaller k")
+            throw AnalysisError.undefined(term: "whitening", reason: "core direction \(i + 1) has zero variance, so z/√λ is undefined; fit without whitening or with a smaller k")
         }
     }
 

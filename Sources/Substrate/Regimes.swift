@@ -102,7 +102,7 @@ public enum Regimes {
     public static func classify<S: BLASScalar>(_ states: Tensor<S>, thresholds t: RegimeThresholds = RegimeThresholds(),
                                                seed: UInt64 = 0, twoNN: Bool = true,
                                                twoNNOptions: TwoNNOptions = TwoNNOptions()) throws -> RegimeReport {
-        guard states.rank == 2 else { throw TensorError.invalidShape("regimes: expected an n×D matrix of states, got shape \(states.shape)") }
+        guard states.rank == 2 else { throw AnalysisError.shape(term: "regimes", problem: "expected an n×D matrix of states, got shape \(states.shape)") }
         let x: Tensor<Double> = states.cast()
         let spectrum = try Spectrum.analyze(x, twoNN: twoNN, twoNNOptions: twoNNOptions)
         let ks = Swift.min(spectrum.signalRank, spectrum.n / 4)

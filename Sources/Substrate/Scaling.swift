@@ -98,14 +98,14 @@ public enum Scaling {
     public static func analyze<S: BLASScalar>(_ inputs: [(d: Int, states: Tensor<S>)], thresholds t: ScalingThresholds = ScalingThresholds(),
                                               regimeThresholds: RegimeThresholds = RegimeThresholds(), seed: UInt64 = 0,
                                               progress: ((Int, Int) -> Void)? = nil) throws -> ScalingReport {
-        guard inputs.count >= 2 else { throw TensorError.invalidArgument("scaling: need at least 2 rungs, got \(inputs.count)") }
+        guard inputs.count >= 2 else { throw AnalysisError.tooFewRows(term: "scaling", needed: 2, got: inputs.count, detail: "need at least 2 rungs, got \(inputs.count)") }
         let sorted = inputs.sorted { $0.d < $1.d }
         var rungs: [Rung] = []
         var reasons: [String] = []
         var failed = false
         for (i, input) in sorted.enumerated() {
             guard input.states.rank == 2, input.states.shape[1] == input.d else {
-                throw TensorError.invalidShape("scaling: the rung d = \(input.d) holds states of shape \(input.states.shape), expected n×\(input.d)")
+                throw AnalysisError.shape(term: "scaling", problem: "the rung d = \(input.d) holds states of shape \(input.states.shape), expected n×\(input.d)")
             }
             let x: Tensor<Double> = input.states.cast()
             // Non-finite states are refused (count and first (row, column) in the error), never turned into a verdict.

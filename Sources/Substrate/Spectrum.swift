@@ -57,7 +57,7 @@ public struct SpectrumStatistics: Sendable, JSONReportable {
 public enum Spectrum {
     /// Column means and the centred copy X − 1μᵀ.
     public static func centered(_ x: Tensor<Double>) throws -> (xc: Tensor<Double>, mean: Tensor<Double>) {
-        guard x.rank == 2 else { throw TensorError.invalidShape("expected an n×D matrix of states, got shape \(x.shape)") }
+        guard x.rank == 2 else { throw AnalysisError.shape(term: "spectrum", problem: "expected an n×D matrix of states, got shape \(x.shape)") }
         let mu = try x.mean(axis: 0)
         return (try x - mu, mu)
     }
@@ -190,10 +190,11 @@ public enum Spectrum {
     /// k*) are those of unit-scale data, and λ may then overflow or underflow Double (its true value does).
     public static func analyze(_ x: Tensor<Double>, twoNN: Bool = true, twoNNOptions: TwoNNOptions = TwoNNOptions(),
                                storageUnitRoundoff uIn: Double? = nil) throws -> SpectrumStatistics {
-        try x.checkFinite("states")
+        guard x.rank == 2 else { throw AnalysisError.shape(term: "spectrum", problem: "expected an n×D matrix of states, got shape \(x.shape)") }
+        try AnalysisError.requireFinite(x, term: "states")
         let n = x.shape[0], d = x.shape[1]
-        guard d >= 1 else { throw TensorError.invalidShape("spectrum: the states have no features (shape \(x.shape)); need D ≥ 1") }
-        guard n >= 2 else { throw TensorError.invalidShape("spectrum: need at least 2 states, got n = \(n)") }
+        guard d >= 1 else { throw AnalysisError.shape(term: "spectrum", problem: "the states have no features (shape \(x.shape)); need D ≥ 1") }
+        guard n >= 2 else { throw AnalysisError.tooFewRows(term: "spectrum", needed: 2, got: n, detail: "need at least 2 states, got n = \(n)") }
         let e = BinaryScale.exponent(of: x)
         let xs = e.map { BinaryScale.times(x, pow2: -$0) } ?? x
         let (xc, mu) = try centered(xs)

@@ -17,7 +17,7 @@ public struct StateRows {
 
     /// Rows of an in-memory n×D tensor.
     public init<S: BLASScalar>(_ x: Tensor<S>, label: String = "states") throws {
-        guard x.rank == 2 else { throw TensorError.invalidShape("\(label): expected an n×D matrix of states, got shape \(x.shape)") }
+        guard x.rank == 2 else { throw AnalysisError.shape(term: label, problem: "expected an n×D matrix of states, got shape \(x.shape)") }
         rowCount = x.shape[0]; dimension = x.shape[1]; self.label = label
         storesSinglePrecision = S.self == Float.self
         read = { range in try x.slice(range).cast() }
@@ -27,7 +27,7 @@ public struct StateRows {
     /// Rows of an n×D `.npy` file, read on demand (float16/bfloat16/float32 files are read as Float and widened).
     public init(npy reader: NPYReader) throws {
         guard reader.shape.count == 2 else {
-            throw TensorError.invalidShape("\(reader.path): expected an n×D matrix of states, got shape \(reader.shape)")
+            throw InputFileError(path: reader.path, reason: "expected an n×D matrix of states, got shape \(reader.shape)")
         }
         rowCount = reader.rowCount; dimension = reader.rowElements; label = reader.path
         let single = reader.storesSinglePrecision
@@ -40,7 +40,7 @@ public struct StateRows {
     public func rows(_ range: Range<Int>) throws -> Tensor<Double> {
         let x = try read(range)
         do { try x.checkFinite(label) } catch let TensorError.nonFinite(count, first, _) {
-            throw TensorError.invalidArgument("\(label): \(count) non-finite value\(count == 1 ? "" : "s") (NaN or ±Inf) in rows \(range.lowerBound)..<\(range.upperBound), first at row \(range.lowerBound + first[0]), column \(first.count > 1 ? first[1] : 0)")
+            throw AnalysisError.nonFinite(term: label, count: count, row: range.lowerBound + first[0], column: first.count > 1 ? first[1] : 0, detail: " in rows \(range.lowerBound)..<\(range.upperBound)")
         }
         return x
     }
@@ -49,7 +49,7 @@ public struct StateRows {
     public func floatRows(_ range: Range<Int>) throws -> Tensor<Float> {
         let x = try readFloat(range)
         do { try x.checkFinite(label) } catch let TensorError.nonFinite(count, first, _) {
-            throw TensorError.invalidArgument("\(label): \(count) non-finite value\(count == 1 ? "" : "s") (NaN or ±Inf) in rows \(range.lowerBound)..<\(range.upperBound), first at row \(range.lowerBound + first[0]), column \(first.count > 1 ? first[1] : 0)")
+            throw AnalysisError.nonFinite(term: label, count: count, row: range.lowerBound + first[0], column: first.count > 1 ? first[1] : 0, detail: " in rows \(range.lowerBound)..<\(range.upperBound)")
         }
         return x
     }
@@ -129,7 +129,7 @@ public struct RegimeAccumulator {
     public mutating func add<S: BLASScalar>(_ block: Tensor<S>, start: Int) throws {
         let m = block.shape[0]
         guard start == rowsSeen, block.rank == 2, block.shape[1] == dimension, start + m <= rowCount else {
-            throw TensorError.invalidArgument("RegimeAccumulator: expected rows from \(rowsSeen) of width \(dimension), got \(m) rows from \(start) of shape \(block.shape)")
+            throw AnalysisError.incompatible(term: "RegimeAccumulator", problem: "expected rows from \(rowsSeen) of width \(dimension), got \(m) rows from \(start) of shape \(block.shape)")
         }
         try whole.add(block)
         if let b = block as? Tensor<Double> {
@@ -171,9 +171,9 @@ public struct RegimeAccumulator {
     /// The spectrum statistics of §3 from the scatter's eigenvalues (σᵢ² = eigenvalues of M₂), with TwoNN on the
     /// collected subsample when requested.
     public func spectrum(twoNN: TwoNNOptions?) throws -> SpectrumStatistics {
-        guard rowsSeen == rowCount else { throw TensorError.invalidArgument("RegimeAccumulator: saw \(rowsSeen) of \(rowCount) rows") }
+        guard rowsSeen == rowCount else { throw AnalysisError.tooFewRows(term: "RegimeAccumulator", needed: rowCount, got: rowsSeen, detail: "saw \(rowsSeen) of \(rowCount) rows") }
         let n = rowCount, d = dimension
-        guard n >= 2 else { throw TensorError.invalidShape("spectrum: need at least 2 states, got n = \(n)") }
+        guard n >= 2 else { throw AnalysisError.tooFewRows(term: "spectrum", needed: 2, got: n, detail: "need at least 2 states, got n = \(n)") }
         let stats = try statistics()
         var est: TwoNNEstimate? = nil
         if let o = twoNN {
@@ -225,7 +225,7 @@ extension Regimes {
                                 progress: ((Int, Int) -> Void)? = nil) throws -> RegimeReport {
         let options: TwoNNOptions? = twoNN ? twoNNOptions : nil
         if let o = options, o.exact, rows.rowCount > TwoNN.exactRowLimit {
-            throw TensorError.invalidArgument("TwoNN: an exact estimate is limited to \(TwoNN.exactRowLimit) rows (n = \(rows.rowCount)); subsample instead (TwoNNOptions.rows)")
+            throw AnalysisError.parameter(term: "TwoNN", name: "exact", problem: "an exact estimate is limited to \(TwoNN.exactRowLimit) rows (n = \(rows.rowCount)); subsample instead (TwoNNOptions.rows)")
         }
         var acc = try RegimeAccumulator(n: rows.rowCount, d: rows.dimension, splits: t.splits, seed: seed, twoNN: options)
         var start = 0
@@ -247,7 +247,7 @@ extension Spectrum {
     /// those of unit-scale data whatever unit the states are stored in. Used by streamed and sharded analyses.
     static func analyze(statistics stats: CovarianceStatistics, storageUnitRoundoff uIn: Double, twoNN est: TwoNNEstimate?) throws -> SpectrumStatistics {
         let n = stats.count, d = stats.dimension
-        guard n >= 2 else { throw TensorError.invalidShape("spectrum: need at least 2 states, got n = \(n)") }
+        guard n >= 2 else { throw AnalysisError.tooFewRows(term: "spectrum", needed: 2, got: n, detail: "need at least 2 states, got n = \(n)") }
         let k = stats.scaleExponent
         var scatter = stats.scaledScatter
         scatter.symmetrizeFromUpper()

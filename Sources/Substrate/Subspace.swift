@@ -8,7 +8,7 @@ public enum Subspace {
     public static func topDirections(centered xc: Tensor<Double>, k: Int) throws -> Tensor<Double> {
         let n = xc.shape[0], d = xc.shape[1]
         guard k >= 1, k <= Swift.min(n, d) else {
-            throw TensorError.invalidArgument("topDirections: k = \(k) must be in 1...\(Swift.min(n, d))")
+            throw AnalysisError.parameter(term: "topDirections", name: "k", problem: "k = \(k) must be in 1...\(Swift.min(n, d))")
         }
         if d <= n {
             let e = try xc.gram().eigh(top: k)

@@ -95,7 +95,7 @@ public enum TrajectoryAnalysis {
     public static func analyze<S: BLASScalar>(_ trajectory: Tensor<S>, options o: TrajectoryOptions = TrajectoryOptions(),
                                               progress: ((Int, Int) -> Void)? = nil) throws -> TrajectoryReport {
         guard trajectory.rank == 3 else {
-            throw TensorError.invalidShape("trajectory: expected a T×n×D tensor, got shape \(trajectory.shape)")
+            throw AnalysisError.shape(term: "trajectory", problem: "expected a T×n×D tensor, got shape \(trajectory.shape)")
         }
         try trajectory.checkFinite("trajectory")
         let tCount = trajectory.shape[0]
@@ -112,15 +112,15 @@ public enum TrajectoryAnalysis {
     public static func analyze(steps: [Int], totalSteps: Int, n: Int, d: Int, options o: TrajectoryOptions = TrajectoryOptions(),
                                progress: ((Int, Int) -> Void)? = nil, read: (Int) throws -> Tensor<Double>) throws -> TrajectoryReport {
         guard !steps.isEmpty, n >= 2, d >= 1 else {
-            throw TensorError.invalidShape("trajectory: need T ≥ 1 steps of n ≥ 2 states, got \(steps.count) steps of \(n)×\(d)")
+            throw AnalysisError.shape(term: "trajectory", problem: "need T ≥ 1 steps of n ≥ 2 states, got \(steps.count) steps of \(n)×\(d)")
         }
         guard zip(steps, steps.dropFirst()).allSatisfy({ $0 < $1 }), steps[0] >= 0, steps.last! < totalSteps else {
-            throw TensorError.invalidArgument("trajectory: recorded steps must increase within 0..<\(totalSteps)")
+            throw AnalysisError.parameter(term: "trajectory", name: "steps", problem: "recorded steps must increase within 0..<\(totalSteps)")
         }
         let count = steps.count
         func load(_ i: Int) throws -> Tensor<Double> {
             let x = try read(steps[i])
-            guard x.shape == [n, d] else { throw TensorError.invalidShape("trajectory: step \(steps[i]) has shape \(x.shape), expected [\(n), \(d)]") }
+            guard x.shape == [n, d] else { throw AnalysisError.shape(term: "trajectory", problem: "step \(steps[i]) has shape \(x.shape), expected [\(n), \(d)]") }
             return x
         }
         // The final step's core, for paths.

@@ -1,6 +1,4 @@
 import ArgumentParser
-import Foundation
-import Substrate
 
 /// `vst report-index`: one page that links every report a job wrote, with a table of their verdicts.
 struct ReportIndexCommand: ParsableCommand {
@@ -28,18 +26,7 @@ struct ReportIndexCommand: ParsableCommand {
     }
 
     func run() throws {
-        let index = try ReportIndex.scan(dir, title: title, subtitle: subtitle, results: results, maxDepth: depth)
-        guard !index.entries.isEmpty else { throw InputError("\(dir): holds no report (an index.html beside its report.json) within \(depth) levels, and no --result was given") }
-        let path = URL(fileURLWithPath: dir).appendingPathComponent("reports.html").path
-        if !force && FileManager.default.fileExists(atPath: path) { throw InputError("\(path): exists (use --force to overwrite)") }
-        try index.write(to: dir, overwrite: force)
-        if json {
-            print(JSON.object([("index", .string(path)), ("reports", .array(index.entries.map {
-                .object([("title", .string($0.title)), ("link", .string($0.link)), ("verdict", .string($0.verdict)), ("summary", .string($0.summary))])
-            }))]).serialized())
-        } else {
-            print(Fmt.table(["report", "verdict"], index.entries.map { [$0.title, $0.verdict] }))
-            print("wrote \(path): \(index.entries.count) reports")
-        }
+        let result = try ReportIndexJob.run(dir, title: title, subtitle: subtitle, results: results, depth: depth, force: force)
+        Outputs.emit(result.output.json, table: result.output.table, json: json)
     }
 }

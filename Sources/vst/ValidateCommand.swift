@@ -1,8 +1,6 @@
 import ArgumentParser
-import Foundation
-import Linear
-import Substrate
 
+/// `vst validate`: the validation layers V1–V4 (`AnalysisJobs.validate`); exit 1 on fail (or warn with --strict).
 struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
@@ -27,49 +25,11 @@ struct ValidateCommand: ParsableCommand {
     }
 
     func run() throws {
-        // V1 reports non-finite input as a failed check rather than refusing the file.
-        let raw = try Inputs.array(input, key: key)
-        guard raw.rank == 2 else { throw InputError("\(input): expected an n×D matrix of states, got shape \(raw.shape)") }
-        var checks = Validation.structural(raw)
-        if raw.allFinite && raw.shape[0] >= 2 {
-            let regime = try Regimes.classify(raw, seed: output.seed, twoNN: false)
-            var drift: DriftReport? = nil
-            if let reference {
-                let ref = try Inputs.matrix(reference, key: key)
-                guard ref.shape[1] == raw.shape[1] else { throw InputError("\(reference): has D = \(ref.shape[1]) but \(input) has D = \(raw.shape[1])") }
-                var o = DriftOptions(); o.seed = output.seed
-                drift = try Drift.compare(ref, raw, options: o)
-            }
-            checks += Validation.statistical(regime)
-            var alignmentRegime: String? = nil
-            if let alignedWith {
-                let y = try Inputs.matrix(alignedWith, key: key)
-                guard y.shape[0] == raw.shape[0] else { throw InputError("\(alignedWith): has \(y.shape[0]) rows but \(input) has \(raw.shape[0]); alignment needs paired rows") }
-                alignmentRegime = try alignmentClass(raw, y, seed: output.seed)
-            }
-            if alignmentRegime != nil || drift != nil {
-                checks += Validation.crossModel(alignmentRegime: alignmentRegime, required: require, drift: drift)
-            }
-        }
-        if let trajectory {
-            let traj = try Inputs.array(trajectory)
-            guard traj.rank == 3 else { throw InputError("\(trajectory): expected a T×n×D trajectory, got shape \(traj.shape)") }
-            if traj.allFinite {
-                var o = TrajectoryOptions(); o.seed = output.seed
-                checks += Validation.temporal(try TrajectoryAnalysis.analyze(traj, options: o))
-            } else {
-                checks.append(ValidationCheck(layer: "V3", name: "finite_steps", status: .fail, value: .bool(false), message: "\(trajectory) holds non-finite values"))
-            }
-        }
-        let report = ValidationReport(checks: checks)
-        if let dir = output.report {
-            var page = HTMLReport(title: "Validation: \(report.status.rawValue)", subtitle: input)
-            page.add("Checks", "Each check with its measured value and threshold; the report's status is its worst check. The drift test against the reference is one check, V4 no_drift.",
-                     table: AnalysisReports.validationTable(checks))
-            try Outputs.writeReport(to: dir, force: output.force) { try page.write(to: $0, json: report.json, overwrite: true) }
-        }
-        let (header, rows) = AnalysisReports.validationTable(checks, threshold: false)   // values for people, as in the report
-        Outputs.emit(report.json, table: Fmt.table(header, rows) + "\nstatus: \(report.status.rawValue)", options: output)
+        var r = ValidateRequest(input: input)
+        r.key = key; r.reference = reference; r.trajectory = trajectory; r.alignedWith = alignedWith; r.require = require
+        r.seed = output.seed; r.report = output.report; r.force = output.force
+        let (report, result) = try AnalysisJobs.validate(r)
+        Outputs.emit(result, options: output)
         if report.status == .fail || (strict && report.status == .warn) { throw ExitCode(1) }
     }
 }

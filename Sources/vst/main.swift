@@ -7,7 +7,7 @@ struct VST: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vst",
         abstract: "Substrate: a BLAS/LAPACK tensor engine and the vST analysis of latent spaces.",
-        discussion: "Exit codes: 0 success (validate: pass or warn), 1 validation failed, 2 bad usage or bad input. Every term is defined in docs/method.md.",
+        discussion: "Exit codes: 0 success (validate: pass or warn), 1 validation failed (or an internal failure), 2 bad usage or bad input. Every term is defined in docs/method.md.",
         version: Version.description,
         subcommands: [Info.self, Tour.self, FitProjection.self, MergeStats.self, Project.self, Lift.self,
                       RegimesCommand.self, TrajectoryCommand.self, ScalingCommand.self, DriftCommand.self,
@@ -15,25 +15,17 @@ struct VST: ParsableCommand {
     )
 }
 
-/// Runs the command; bad usage and bad input print one line on stderr and exit 2.
+/// Runs the command; `ExitStatus` decides the exit code and the message of whatever it throws.
 func runVST() -> Never {
     do {
         var command = try VST.parseAsRoot()
         try command.run()
         exit(0)
-    } catch let code as ExitCode {
-        exit(code.rawValue)
-    } catch let e as TensorError {
-        FileHandle.standardError.write(Data("vst: error: \(e)\n".utf8))
-        exit(2)
-    } catch let e as InputError {
-        FileHandle.standardError.write(Data("vst: error: \(e)\n".utf8))
-        exit(2)
     } catch {
-        let code = VST.exitCode(for: error)
-        if code == .success { VST.exit(withError: error) }   // --help, --version
-        FileHandle.standardError.write(Data((VST.fullMessage(for: error) + "\n").utf8))
-        exit(2)
+        let (code, message) = ExitStatus.of(error)
+        if code == 0 { VST.exit(withError: error) }   // --help, --version
+        if let message { FileHandle.standardError.write(Data(message.utf8)) }
+        exit(code)
     }
 }
 

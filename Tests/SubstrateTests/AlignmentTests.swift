@@ -211,15 +211,15 @@ import Testing
         do {
             _ = try Alignment.compare(x, y)
             Issue.record("row counts differ but compare did not throw")
-        } catch let e as TensorError {
+        } catch let e as AnalysisError {
             #expect(e.description.contains("[10, 3]") && e.description.contains("[9, 4]"), "\(e)")
         }
         let tiny = Tensor<Double>.normal([3, 2], seed: 33)
-        #expect(throws: TensorError.self) { try Alignment.debiasedCKA(tiny, tiny) }
+        #expect(throws: AnalysisError.self) { try Alignment.debiasedCKA(tiny, tiny) }
         do {
             _ = try Alignment.compare(tiny, tiny)
             Issue.record("n = 3 but compare did not throw")
-        } catch let e as TensorError {
+        } catch let e as AnalysisError {
             #expect(e.description.contains("n = 3"), "\(e)")
         }
         #expect(throws: TensorError.self) { try Alignment.mutualKNN(x, x, k: 10) }

@@ -48,10 +48,12 @@ enum Degenerate: String, CaseIterable, Sendable, CustomStringConvertible {
 /// What an entry point did with a degenerate input.
 enum Outcome { case value, error(String) }
 
-/// Runs `body`; a thrown TensorError becomes `.error(message)`; any other error is recorded as an issue.
+/// Runs `body`; a thrown TensorError or AnalysisError becomes `.error(message)`; any other error is recorded as an issue.
 func outcome(_ body: () throws -> Void) -> Outcome {
-    do { try body(); return .value } catch let e as TensorError { return .error(e.description) } catch {
-        Issue.record("threw \(type(of: error)) instead of TensorError: \(error)")
+    do { try body(); return .value } catch let e as TensorError { return .error(e.description) } catch let e as AnalysisError {
+        return .error(e.description)
+    } catch {
+        Issue.record("threw \(type(of: error)) instead of TensorError or AnalysisError: \(error)")
         return .error("\(error)")
     }
 }

@@ -67,8 +67,8 @@ import Testing
 
     @Test("zero features are refused, not called R3")
     func zeroColumns() throws {
-        #expect(throws: TensorError.self) { try Spectrum.analyze(Tensor<Double>.zeros([10, 0]), twoNN: false) }
-        #expect(throws: TensorError.self) { try Regimes.classify(Tensor<Double>.zeros([10, 0]), twoNN: false) }
+        #expect(throws: AnalysisError.self) { try Spectrum.analyze(Tensor<Double>.zeros([10, 0]), twoNN: false) }
+        #expect(throws: AnalysisError.self) { try Regimes.classify(Tensor<Double>.zeros([10, 0]), twoNN: false) }
     }
 
     // MARK: 2. Scale invariance

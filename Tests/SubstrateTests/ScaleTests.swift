@@ -41,7 +41,7 @@ import Testing
         o.exact = false; o.rows = 10_000
         #expect(try TwoNN.estimate(x, options: o).dimension == TwoNN.dimension(x))
         o.exact = true
-        #expect(throws: TensorError.self) { _ = try TwoNN.estimate(Tensor<Double>.zeros([TwoNN.exactRowLimit + 1, 1]), options: o) }
+        #expect(throws: AnalysisError.self) { _ = try TwoNN.estimate(Tensor<Double>.zeros([TwoNN.exactRowLimit + 1, 1]), options: o) }
     }
 
     @Test func blockedNeighboursEqualABruteForceSearchAcrossBlocks() throws {

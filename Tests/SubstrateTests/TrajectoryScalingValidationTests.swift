@@ -52,7 +52,7 @@ import Testing
         let r = try TrajectoryAnalysis.analyze(Tensor.stack(steps))
         let checks = Validation.temporal(r)
         #expect(checks.first { $0.name == "step_norm" }?.status == .fail)
-        #expect(throws: TensorError.self) { _ = try TrajectoryAnalysis.analyze(Tensor<Double>.zeros([4, 5])) }
+        #expect(throws: AnalysisError.self) { _ = try TrajectoryAnalysis.analyze(Tensor<Double>.zeros([4, 5])) }
     }
 }
 
