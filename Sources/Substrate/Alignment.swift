@@ -166,8 +166,8 @@ public enum Alignment {
         return (xd, yd)
     }
 
-    static func zeroVariance(_ op: String, _ side: String) -> TensorError {
-        TensorError.invalidArgument("\(op): \(side) has zero variance (every row is the same after centring), so the measure is undefined")
+    static func zeroVariance(_ op: String, _ side: String) -> AnalysisError {
+        AnalysisError.undefined(term: op, reason: "\(side) has zero variance (every row is the same after centring), so the measure is undefined")
     }
 
     // MARK: CKA
@@ -381,12 +381,12 @@ public enum Alignment {
     /// the full n×n squared-distance matrix (diagonal zeros included), t = `threshold`.
     public static func rbfGram(_ x: Tensor<Double>, threshold: Double = 0.5) throws -> Tensor<Double> {
         guard x.rank == 2 else { throw TensorError.invalidShape("rbfGram: expected an n×D matrix, got shape \(x.shape)") }
-        guard threshold > 0, threshold.isFinite else { throw TensorError.invalidArgument("rbfGram: threshold must be positive, got \(threshold)") }
+        guard threshold > 0, threshold.isFinite else { throw AnalysisError.parameter(term: "rbfGram", name: "threshold", problem: "threshold must be positive, got \(threshold)") }
         let xc = try Spectrum.centered(x).xc                      // distances are shift-invariant; centring helps rounding
         let d2 = try Kernels.squaredDistances(xc, xc)
         let med = fullMedian(squaredDistances: d2)
         guard med > 0 else {
-            throw TensorError.invalidArgument("rbfGram: the median squared distance is 0 (at least half of the pairs coincide), so the bandwidth is undefined")
+            throw AnalysisError.undefined(term: "rbfGram", reason: "the median squared distance is 0 (at least half of the pairs coincide), so the bandwidth is undefined")
         }
         return Kernels.rbf(squaredDistances: d2, bandwidth2: threshold * threshold * med)
     }
@@ -455,7 +455,7 @@ public enum Alignment {
     @_specialize(where S == Double, T == Float)
     public static func svcca<S: BLASScalar, T: BLASScalar>(_ x: Tensor<S>, _ y: Tensor<T>, variance: Double = 0.99) throws -> SVCCAResult {
         let (xd, yd) = try paired(x, y, "svcca", minRows: 2)
-        guard variance > 0, variance <= 1 else { throw TensorError.invalidArgument("svcca: variance fraction must be in (0, 1], got \(variance)") }
+        guard variance > 0, variance <= 1 else { throw AnalysisError.parameter(term: "svcca", name: "variance", problem: "variance fraction must be in (0, 1], got \(variance)") }
         return try svcca(centeredX: Spectrum.centered(xd).xc, centeredY: Spectrum.centered(yd).xc, variance: variance)
     }
 
@@ -537,7 +537,7 @@ public enum Alignment {
         let c: Int
         if let dimension {
             guard dimension >= 1, dimension <= Swift.min(n - 1, dx, dy) else {
-                throw TensorError.invalidArgument("coreProcrustes: dimension \(dimension) must be in 1...\(Swift.min(n - 1, dx, dy)) (n − 1, D₁, D₂ = \(n - 1), \(dx), \(dy))")
+                throw AnalysisError.parameter(term: "coreProcrustes", name: "dimension", problem: "dimension \(dimension) must be in 1...\(Swift.min(n - 1, dx, dy)) (n − 1, D₁, D₂ = \(n - 1), \(dx), \(dy))")
             }
             c = dimension
         } else {
@@ -560,7 +560,7 @@ public enum Alignment {
         try pairedShapes(x, y, "mutualKNN", minRows: 2)
         let n = x.shape[0]
         guard k >= 1, k <= n - 1 else {
-            throw TensorError.invalidArgument("mutualKNN: k = \(k) must be in 1...n − 1 = \(n - 1)")
+            throw AnalysisError.parameter(term: "mutualKNN", name: "k", problem: "k = \(k) must be in 1...n − 1 = \(n - 1)")
         }
         try x.checkFinite("mutualKNN: X"); try y.checkFinite("mutualKNN: Y")
         // Each side in its own precision: float32 states are compared by float32 products (their inner products are
@@ -586,11 +586,11 @@ public enum Alignment {
     /// held out for testing, the rest for fitting.
     public static func predictivitySplit(n: Int, trainFraction: Double = 0.8, seed: UInt64 = 0) throws -> (train: [Int], test: [Int]) {
         guard trainFraction > 0, trainFraction < 1 else {
-            throw TensorError.invalidArgument("linearPredictivity: trainFraction must be in (0, 1), got \(trainFraction)")
+            throw AnalysisError.parameter(term: "linearPredictivity", name: "trainFraction", problem: "trainFraction must be in (0, 1), got \(trainFraction)")
         }
         let nTest = Swift.max(2, n - Int((trainFraction * Double(n)).rounded()))
         guard n - nTest >= 2 else {
-            throw TensorError.invalidArgument("linearPredictivity: needs at least 4 rows (2 to fit, 2 to test), got n = \(n)")
+            throw AnalysisError.tooFewRows(term: "linearPredictivity", needed: 4, got: n, detail: "needs at least 4 rows (2 to fit, 2 to test), got n = \(n)")
         }
         var g = RandomGenerator(seed: seed)
         let perm = g.permutation(n)
@@ -625,10 +625,10 @@ public enum Alignment {
         let (xd, yd) = try paired(x, y, "linearPredictivity", minRows: 4)
         let n = xd.shape[0], dx = xd.shape[1]
         guard trainRows.count >= 2, testRows.count >= 2, (trainRows + testRows).allSatisfy({ $0 >= 0 && $0 < n }) else {
-            throw TensorError.invalidArgument("linearPredictivity: needs at least 2 training and 2 test rows, all in 0..<\(n) (got \(trainRows.count) and \(testRows.count))")
+            throw AnalysisError.parameter(term: "linearPredictivity", name: "trainRows", problem: "needs at least 2 training and 2 test rows, all in 0..<\(n) (got \(trainRows.count) and \(testRows.count))")
         }
         if let lambda, !(lambda >= 0 && lambda.isFinite) {
-            throw TensorError.invalidArgument("linearPredictivity: λ must be finite and ≥ 0, got \(lambda)")
+            throw AnalysisError.parameter(term: "linearPredictivity", name: "lambda", problem: "λ must be finite and ≥ 0, got \(lambda)")
         }
         let xtr = try xd.gather(rows: trainRows), ytr = try yd.gather(rows: trainRows)
         let (xc, mx) = try Spectrum.centered(xtr)
@@ -652,7 +652,7 @@ public enum Alignment {
         let ssRes = try (yte - pred).square().sum()
         let ssTot = try Spectrum.centered(yte).xc.square().sum()
         guard ssTot > 0 else {
-            throw TensorError.invalidArgument("linearPredictivity: Y is constant on the test rows, so R² is undefined")
+            throw AnalysisError.undefined(term: "linearPredictivity", reason: "Y is constant on the test rows, so R² is undefined")
         }
         return PredictivityResult(r2: 1 - ssRes / ssTot, lambda: lam, trainRows: trainRows.count, testRows: testRows.count)
     }

@@ -47,7 +47,7 @@ public enum Kernels {
             sub = try x.gather(rows: g.choice(x.shape[0], count: maxPoints))
         }
         let m = sub.shape[0]
-        guard m >= 2 else { throw TensorError.invalidArgument("bandwidth: need at least 2 points, got \(m)") }
+        guard m >= 2 else { throw AnalysisError.tooFewRows(term: "bandwidth", needed: 2, got: m, detail: "need at least 2 points, got \(m)") }
         let d2 = try squaredDistances(sub, sub)
         var upper = [Double](repeating: 0, count: m * (m - 1) / 2)
         upper.withUnsafeMutableBufferPointer { u in

@@ -27,9 +27,9 @@ public enum Neighbors {
         let nq = query.shape[0], nr = reference.shape[0]
         let available = nr - (excludeSelf ? 1 : 0)
         guard k >= 1, k <= available else {
-            throw TensorError.invalidArgument("nearest neighbours: k = \(k) needs at least \(k + (excludeSelf ? 1 : 0)) reference rows, got \(nr)")
+            throw AnalysisError.parameter(term: "nearest neighbours", name: "k", problem: "k = \(k) needs at least \(k + (excludeSelf ? 1 : 0)) reference rows, got \(nr)")
         }
-        if excludeSelf && nq != nr { throw TensorError.invalidArgument("nearest neighbours: excludeSelf needs query == reference") }
+        if excludeSelf && nq != nr { throw AnalysisError.parameter(term: "nearest neighbours", name: "excludeSelf", problem: "excludeSelf needs query == reference") }
         if excludeSelf { return try selfJoin(query, k: k, metric: metric, progress: progress) }
         let rnorm = metric == .euclidean ? try reference.square().sum(axis: 1).scalars : []
         let qnorm = metric == .euclidean ? try query.square().sum(axis: 1).scalars : []
@@ -107,7 +107,7 @@ public enum Neighbors {
                                         progress: ((Int, Int) -> Void)?) throws -> (indices: [Int], values: [Double]) {
         let n = x.shape[0]
         guard k >= 1, k <= n - 1 else {
-            throw TensorError.invalidArgument("nearest neighbours: k = \(k) needs at least \(k + 1) rows, got \(n)")
+            throw AnalysisError.parameter(term: "nearest neighbours", name: "k", problem: "k = \(k) needs at least \(k + 1) rows, got \(n)")
         }
         let norm = metric == .euclidean ? try x.square().sum(axis: 1).scalars.map { Double($0) } : []
         let b = Swift.max(1, Swift.min(n, 1024))

@@ -114,7 +114,7 @@ public struct SampleQualityReport: Sendable, JSONReportable {
 public enum SampleQuality {
     static func checkPair(_ generated: Tensor<Double>, _ real: Tensor<Double>, _ op: String) throws {
         guard generated.rank == 2, real.rank == 2, generated.shape[1] == real.shape[1] else {
-            throw TensorError.shapeMismatch(operation: "\(op) (generated and real must be n×D with the same D)", lhs: generated.shape, rhs: real.shape)
+            throw AnalysisError.incompatible(term: op, problem: "generated and real must be n×D with the same D, got shapes \(generated.shape) and \(real.shape)")
         }
     }
 
@@ -131,7 +131,7 @@ public enum SampleQuality {
     public static func polynomialMMD2(_ a: Tensor<Double>, _ b: Tensor<Double>) throws -> Double {
         try checkPair(a, b, "polynomialMMD2")
         guard a.shape[0] >= 2, b.shape[0] >= 2 else {
-            throw TensorError.invalidArgument("polynomialMMD2: each set needs at least 2 rows (got \(a.shape[0]) and \(b.shape[0]))")
+            throw AnalysisError.parameter(term: "polynomialMMD2", name: "rows", problem: "each set needs at least 2 rows (got \(a.shape[0]) and \(b.shape[0]))")
         }
         let d = Double(a.shape[1])
         let pooled = try Tensor.concatenate([a, b])
@@ -148,7 +148,7 @@ public enum SampleQuality {
         try checkPair(generated, real, "kid")
         let m = Swift.min(subsetSize, generated.shape[0], real.shape[0])
         guard m >= 2, subsets >= 1 else {
-            throw TensorError.invalidArgument("kid: needs subsets ≥ 1 of at least 2 rows (subset size \(m), subsets \(subsets))")
+            throw AnalysisError.parameter(term: "kid", name: "subsets", problem: "needs subsets ≥ 1 of at least 2 rows (subset size \(m), subsets \(subsets))")
         }
         var g = RandomGenerator(seed: seed)
         var values: [Double] = []
@@ -176,7 +176,7 @@ public enum SampleQuality {
         try checkPair(generated, real, "prdc")
         let nf = generated.shape[0], nr = real.shape[0]
         guard precisionK >= 1, densityK >= 1, nr >= Swift.max(precisionK, densityK) + 1, nf >= precisionK + 1 else {
-            throw TensorError.invalidArgument("prdc: needs more than k rows in each set (k = \(precisionK) and \(densityK); got \(nf) generated, \(nr) real)")
+            throw AnalysisError.parameter(term: "prdc", name: "rows", problem: "needs more than k rows in each set (k = \(precisionK) and \(densityK); got \(nf) generated, \(nr) real)")
         }
         let realP = try kNNRadii(real, k: precisionK).map { $0 * $0 }
         let realD = try kNNRadii(real, k: densityK).map { $0 * $0 }
@@ -238,9 +238,9 @@ public enum SampleQuality {
     /// features) is handled exactly: the samples stay in the data's affine span instead of leaking √(rounding) off it.
     public static func gaussianBaseline(real: Tensor<Double>, count: Int, seed: UInt64 = 0) throws -> Tensor<Double> {
         guard real.rank == 2, real.shape[0] >= 2, real.shape[1] >= 1 else {
-            throw TensorError.invalidArgument("gaussianBaseline: needs an n×D real set with n ≥ 2, got shape \(real.shape)")
+            throw AnalysisError.parameter(term: "gaussianBaseline", name: "rows", problem: "needs an n×D real set with n ≥ 2, got shape \(real.shape)")
         }
-        guard count >= 0 else { throw TensorError.invalidArgument("gaussianBaseline: count must be ≥ 0, got \(count)") }
+        guard count >= 0 else { throw AnalysisError.parameter(term: "gaussianBaseline", name: "count", problem: "count must be ≥ 0, got \(count)") }
         let d = real.shape[1]
         let mu = try real.mean(axis: 0)
         let e = try Drift.covariance(real).eigh()
@@ -282,7 +282,7 @@ public enum SampleQuality {
         }
         let kMax = Swift.max(o.precisionK, o.densityK)
         guard ref.shape[0] >= kMax + 1, gen.shape[0] >= o.precisionK + 1 else {
-            throw TensorError.invalidArgument("evaluate: needs at least \(kMax + 1) real and \(o.precisionK + 1) generated rows (got \(ref.shape[0]) and \(gen.shape[0]))")
+            throw AnalysisError.parameter(term: "evaluate", name: "rows", problem: "needs at least \(kMax + 1) real and \(o.precisionK + 1) generated rows (got \(ref.shape[0]) and \(gen.shape[0]))")
         }
         var warnings: [String] = []
         var g = RandomGenerator(seed: seed &+ 0x5A)
@@ -296,7 +296,7 @@ public enum SampleQuality {
         let kind = base == nil ? "gaussian" : "custom"
         let b = try base ?? gaussianBaseline(real: ref, count: gen.shape[0], seed: seed &+ 0xB5)
         guard b.shape[0] >= o.precisionK + 1 else {
-            throw TensorError.invalidArgument("evaluate: the baseline needs at least \(o.precisionK + 1) rows, got \(b.shape[0])")
+            throw AnalysisError.parameter(term: "evaluate", name: "rows", problem: "the baseline needs at least \(o.precisionK + 1) rows, got \(b.shape[0])")
         }
         if ref.shape[0] <= ref.shape[1] {
             warnings.append("n_real = \(ref.shape[0]) ≤ D = \(ref.shape[1]): the real covariance is singular; the Gaussian baseline and the Fréchet distance live in its span")

@@ -149,9 +149,9 @@ import Testing
 
     @Test func errors() throws {
         let a = Tensor<Double>.normal([50, 4], seed: 22), b = Tensor<Double>.normal([50, 5], seed: 23)
-        #expect(throws: TensorError.self) { try SampleQuality.evaluate(generated: a, real: b) }
-        #expect(throws: TensorError.self) { try SampleQuality.evaluate(generated: a.slice(0..<3), real: a) }
-        #expect(throws: TensorError.self) { try SampleQuality.prdc(generated: a, real: a.slice(0..<4)) }
-        #expect(throws: TensorError.self) { try SampleQuality.kid(generated: a.slice(0..<1), real: a) }
+        #expect(throws: AnalysisError.self) { try SampleQuality.evaluate(generated: a, real: b) }
+        #expect(throws: AnalysisError.self) { try SampleQuality.evaluate(generated: a.slice(0..<3), real: a) }
+        #expect(throws: AnalysisError.self) { try SampleQuality.prdc(generated: a, real: a.slice(0..<4)) }
+        #expect(throws: AnalysisError.self) { try SampleQuality.kid(generated: a.slice(0..<1), real: a) }
     }
 }
