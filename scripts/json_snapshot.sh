@@ -164,3 +164,7 @@ err err-corpus-stats     corpus regimes a.npy
 err err-validate-shape   validate traj.npy
 err err-report-index     report-index rung-none
 err err-bad-option       regimes a.npy --splits
+err err-merge-rank       merge-stats s1.safetensors s2.safetensors --rank 30 --out x.safetensors
+python3 -c "import numpy as np; np.save('row.npy', np.load('a.npy')[:1])"
+"$VST" fit-projection row.npy --stats-only --out srow.safetensors >/dev/null 2>&1
+err err-merge-few        merge-stats srow.safetensors --out x.safetensors

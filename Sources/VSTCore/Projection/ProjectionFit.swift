@@ -55,7 +55,7 @@ public enum ProjectionJobs {
                 return JobOutput(json: .object([("n", .int(stats.count)), ("d", .int(stats.dimension)), ("out", .string(r.out))]),
                                  table: "wrote statistics of \(stats.count) rows × \(stats.dimension) features to \(r.out)")
             }
-            var p = try translated(r, d: stats.dimension) { try Projection.fit(statistics: stats, options: r.options) }
+            var p = try translated(r.inputs, k: r.options.k, d: stats.dimension) { try Projection.fit(statistics: stats, options: r.options) }
             p.metadata["source"] = r.inputs.joined(separator: ",")
             // Round-trip error on the first block of the first file (the whole corpus may not fit in memory).
             return try finish(p, roundTrip: p.roundTripError(RowBlocks.first(r.inputs[0], key: r.key, rows: 8192)), r)
@@ -85,25 +85,26 @@ public enum ProjectionJobs {
             throw InputFileError(path: path, reason: "has shape \(x.shape) but \(r.inputs[0]) has D = \(d)")
         }
         let x = parts.count == 1 ? parts[0] : try Tensor.concatenate(parts)
-        var p = try translated(r, d: d) { try Projection.fit(x, options: r.options) }
+        var p = try translated(r.inputs, k: r.options.k, d: d) { try Projection.fit(x, options: r.options) }
         p.metadata["source"] = r.inputs.joined(separator: ",")
         // The round trip is a check of the numerics, measured on the first rows (up to 8192) to keep large fits cheap.
         return try finish(p, roundTrip: p.roundTripError(x.shape[0] > 8192 ? x.slice(0..<8192) : x), r)
     }
 
-    /// Runs `body` (a `Projection.fit`), giving its input errors the names the user knows: the input files and
-    /// the --rank option.
-    static func translated(_ r: FitRequest, d: Int, _ body: () throws -> Projection) throws -> Projection {
+    /// Runs `body` (a `Projection.fit` on the rows of `inputs`, core size `k`, width `d`), giving the errors of its
+    /// one input check (`Projection.checkFitInput`, finiteness) the names the user knows: the input files and the
+    /// --rank option. Other errors pass unchanged.
+    static func translated(_ inputs: [String], k: Int, d: Int, _ body: () throws -> Projection) throws -> Projection {
         do { return try body() } catch let e as AnalysisError {
             switch e {
             case let .tooFewRows(_, needed, got, _):
-                throw InputFileError(path: r.inputs.joined(separator: ", "), reason: "need at least \(needed) rows to fit, got \(got)")
+                throw InputFileError(path: inputs.joined(separator: ", "), reason: "need at least \(needed) rows to fit, got \(got)")
             case .parameter(_, "k", _):
-                throw ConfigurationError(field: "--rank", reason: "\(r.options.k) exceeds the dimension D = \(d)")
+                throw ConfigurationError(field: "--rank", reason: k > d ? "\(k) exceeds the dimension D = \(d)" : "\(k) must be in 1...\(d)")
             case .shape where d == 0:
-                throw InputFileError(path: r.inputs[0], reason: "has no columns (D = 0); need n×D states with D ≥ 1")
+                throw InputFileError(path: inputs[0], reason: "has no columns (D = 0); need n×D states with D ≥ 1")
             case let .nonFinite(_, count, row, column, _):
-                throw InputFileError(path: r.inputs.count == 1 ? r.inputs[0] : "inputs",
+                throw InputFileError(path: inputs.count == 1 ? inputs[0] : "inputs",
                                      reason: "\(count) non-finite value\(count == 1 ? "" : "s") (NaN or ±Inf), first at row \(row), column \(column)")
             default:
                 throw e
@@ -147,19 +148,17 @@ public enum ProjectionJobs {
             }
         }
         let all = inputs.joined(separator: ", ")
-        guard merged.count >= 2 || statsOnly else {
-            throw InputFileError(path: all, reason: "the statistics hold \(merged.count) row\(merged.count == 1 ? "" : "s"); need at least 2 to fit")
-        }
         if statsOnly {
             try merged.save(out, overwrite: force, source: inputs.joined(separator: ","))
             return JobOutput(json: .object([("n", .int(merged.count)), ("d", .int(merged.dimension)), ("shards", .int(inputs.count))]),
                              table: "merged \(inputs.count) shards: \(merged.count) rows × \(merged.dimension) features → \(out)")
         }
-        guard rank >= 1, rank <= merged.dimension else { throw ConfigurationError(field: "--rank", reason: "\(rank) must be in 1...\(merged.dimension)") }
         var o = ProjectionOptions(k: rank, method: .covariance)
         o.whiten = whiten; o.seed = seed
         var p: Projection
-        do { p = try Projection.fit(statistics: merged, options: o) } catch let e as AnalysisError {
+        // n ≥ 2 and 1 ≤ k ≤ D are checked by the fit (once) and named here as files and --rank.
+        do { p = try translated(inputs, k: rank, d: merged.dimension) { try Projection.fit(statistics: merged, options: o) } }
+        catch let e as AnalysisError {
             throw InputFileError(path: all, reason: "the merged statistics cannot be fitted: \(e)")
         } catch let e as TensorError {
             throw InputFileError(path: all, reason: "the merged statistics cannot be fitted: \(e)")
