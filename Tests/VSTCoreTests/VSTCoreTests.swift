@@ -74,6 +74,19 @@ import VSTCore
         for (a, b) in zip(merged.eigenvalues, memory.eigenvalues) { #expect(abs(a - b) <= 1e-9 * Swift.max(1, abs(b))) }
         o.standardize = true
         #expect(!ProjectionJobs.streams(FitRequest(inputs: [], options: o, out: "unused")))
+        // merge-stats: the fit's own checks, named as the option and the files.
+        let shards = [Self.path(dir, "s0.safetensors"), Self.path(dir, "s1.safetensors")]
+        #expect(throws: ConfigurationError(field: "--rank", reason: "17 exceeds the dimension D = 16")) {
+            try ProjectionJobs.mergeStatistics(shards, out: Self.path(dir, "m2.safetensors"), rank: 17, whiten: false, statsOnly: false, seed: 0, force: false)
+        }
+        r = FitRequest(inputs: [Self.path(dir, "one.npy")], options: ProjectionOptions(k: 3), out: Self.path(dir, "one.safetensors"))
+        r.statsOnly = true
+        _ = try ProjectionJobs.fit(r)
+        do {
+            _ = try ProjectionJobs.mergeStatistics([r.out], out: Self.path(dir, "m3.safetensors"), rank: 3, whiten: false, statsOnly: false, seed: 0, force: false)
+            Issue.record("statistics of 1 row fitted")
+        } catch let e as InputFileError { #expect(e.path == r.out && e.reason == "need at least 2 rows to fit, got 1", "\(e)") }
+        #expect(!FileManager.default.fileExists(atPath: Self.path(dir, "m2.safetensors")))
     }
 
     @Test("fit errors name the option or the file: --rank > D, n = 1, NaN, mismatched widths (streamed and in memory)")
