@@ -1,5 +1,5 @@
 // The writers of the two model-file formats that existed before the one generative contract, copied from main at
-// commit 718626c (`GenerativeModelFile.save` of `substrate-generative/1` and `GenerativeIIModelFile.save` of
+// commit 718626c (the writer of `substrate-generative/1` in GenerativeModelFile.swift and that of
 // `substrate-generative-ii/1`), so tests can write files exactly as the old code did and check they still load.
 
 import Foundation
@@ -40,7 +40,7 @@ enum EarlierModelFiles {
     }
 
     /// `substrate-generative-ii/1`: parameters by path, `buffer.<name>`, moments by index `optimizer.<name>.m.<i>`,
-    /// the configuration as JSON (main's `GenerativeIIModelFile.save`).
+    /// the configuration as JSON (main's writer of the other families).
     static func writeMultiNetwork<S: BLASScalar>(_ model: any GenerativeModel<S>, scaling: AffineScaling, to path: String, step: Int, seed: UInt64,
                                                 extra: [String: String] = [:]) throws {
         var tensors: [String: NDArray] = [:]

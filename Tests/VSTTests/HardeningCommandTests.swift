@@ -306,7 +306,7 @@ import Testing
     }
 
     @Test("a vae run killed hard after a --checkpoint-every save resumes from that checkpoint")
-    func generativeIIKilledAfterCheckpoint() throws {
+    func vaeKilledAfterCheckpoint() throws {
         let dir = try Self.workspace()
         defer { try? FileManager.default.removeItem(at: dir) }
         let args = ["train", "vae", "--data", "moons", "--count", "512", "--batch-size", "64", "--hidden", "16",

@@ -182,7 +182,7 @@ public struct GenerativeModelFile<S: BLASScalar> {
                     throw TensorError.invalidArgument("\(path): optimiser moment 'optimizer.\(name).\(moments["optimizer.\(name).m.\(n)"] == nil ? "m" : "v").\(n)' is missing")
                 }
                 guard let t = steps[n], t >= 0, t <= stepCount else {
-                    throw TensorError.invalidArgument("\(path): optimiser '\(name)' has no step count for '\(n)', or one outside 0…step_count (\(stepCount))")
+                    throw TensorError.invalidArgument("\(path): optimiser '\(name)': the step counts must be one per parameter, in 0…step_count (\(stepCount)); '\(n)' has \(steps[n].map(String.init) ?? "none")")
                 }
                 first.append(a); second.append(b); counts.append(t)
             }
