@@ -15,11 +15,11 @@ struct TrainCommand: ParsableCommand {
         file. Toys and files are standardised per feature; digits use their [0, 16] → [−1, 1] scaling. Progress (step, \
         loss, steps/s, ETA) goes to stderr.
 
-        The output holds raw and EMA weights, AdamW's moments and the step; --resume continues from it exactly. A run \
-        whose loss becomes NaN/∞ stops with an error and keeps the last checkpoint. vae, vqvae, gan, wgan-gp, cgan, \
-        realnvp and latent-diffusion files hold their weights, buffers and Adam moments, so --resume (same --data and \
-        --seed, more --steps) continues them exactly as well. SIGINT/SIGTERM: every family finishes its step, saves and \
-        exits 130/143.
+        Every family writes the same model-file format: weights, buffers (EMA weights, codebook statistics, …) and each \
+        optimiser's moments keyed by parameter path, its configuration, the data scaling and the step, so --resume \
+        (same --data and --seed, more --steps) continues any family exactly; files of earlier versions still load. A \
+        run whose loss becomes NaN/∞ stops with an error and keeps the last checkpoint. SIGINT/SIGTERM: every family \
+        finishes its step, saves and exits 130/143.
 
         Networks: --denoiser mlp (vectors) or dit (square images, D = side²: --patch, --depth, --heads, --width); `dit` \
         as the family means ddpm with a DiT. Consistency models train from data (ct) or, with --teacher \
