@@ -12,17 +12,23 @@
 //   Families/ScoreSDELikelihood.swift   exact log-likelihood through the PF-ODE (Hutchinson or exact divergence)
 //   Families/ConsistencyModel.swift     consistency training (CT, improved CT) and one-/multistep sampling
 //   Families/ConsistencyTeacher.swift   distillation (CD) from a DDPM, score-SDE or flow-matching teacher
-//   Training/Trainer.swift              `Trainer` (AdamW, EMA, progress, checkpoints, exact resume, divergence stop)
-//   Training/GenerativeModelFile.swift  the model file of these families (`substrate-generative/1`)
+//   Training/DenoisingFamily.swift      `TrainableFamily`: what a denoising family gives `DenoisingModel`
+//   Training/DenoisingModel.swift       `DenoisingModel` (AdamW, warm-up + cosine LR, EMA, divergence stop) and
+//                                       `Trainer` (checkpoints and exact resume of one denoising model)
 //   Sampling/SamplerName.swift          samplers by name, validated per family; sampling a model file
 //
-// Latent-variable, adversarial and flow families (Generative II):
+// Latent-variable, adversarial and flow families (each owns its networks and optimisers):
 //   Families/VAE.swift                  VAE (Gaussian encoder, ELBO with KL warm-up, IWAE bound)
 //   Families/VQVAE.swift                VQ-VAE (straight-through, commitment loss, gradient or EMA codebook)
 //   Families/GAN.swift                  non-saturating GAN, WGAN-GP, conditional GAN
 //   Families/RealNVP.swift              RealNVP affine couplings: exact log-likelihood and inverse
 //   Families/LatentDiffusion.swift      a diffusion model in a trained VAE's latent space
-//   Training/GenerativeIIModelFile.swift, GenerativeIISupport.swift   their model file and shared training loop
+//
+// The one contract of every family:
+//   Training/GenerativeModel.swift      `GenerativeModel`: named networks and optimisers, a training step, sampling,
+//                                       a Codable configuration; `FeedForward`, `ModuleGroup`
+//   Training/GenerativeTrainer.swift    `GenerativeTrainer`: the one training loop, progress through a callback
+//   Training/GenerativeModelFile.swift  the one model file (`substrate-generative/2`; earlier formats still load)
 //
 // Evaluation of samples (beyond Substrate's data-space metrics):
 //   Evaluation/DigitsClassifier.swift   the bundled digits classifier (data/classifier/) and its penultimate features

@@ -28,10 +28,10 @@ struct EncodeCommand: ParsableCommand {
     @Flag(help: "Overwrite existing output files.") var force = false
 
     func run() throws {
-        guard GenerativeIIModelFile<Float>.isModelFile(model) else {
+        guard GenerativeModelFile<Float>.isModelFile(model) else {
             throw InputError("\(model): not a vae / vqvae / latent-diffusion model file written by vst train")
         }
-        let file = try GenerativeIIModelFile<Float>.load(model)
+        let file = try GenerativeModelFile<Float>.load(model)
         let source: DataSource
         do { source = try DataSource(parsing: data, dimension: dim) } catch { throw InputError("\(error)") }
         let loaded = try source.load(count: count, seed: seed, as: Float.self)
@@ -99,10 +99,10 @@ struct DecodeCommand: ParsableCommand {
     @Flag(help: "Overwrite existing output files.") var force = false
 
     func run() throws {
-        guard GenerativeIIModelFile<Float>.isModelFile(model) else {
+        guard GenerativeModelFile<Float>.isModelFile(model) else {
             throw InputError("\(model): not a vae / vqvae / latent-diffusion model file written by vst train")
         }
-        let file = try GenerativeIIModelFile<Float>.load(model)
+        let file = try GenerativeModelFile<Float>.load(model)
         let array = try NPY.read(latents)
         guard array.shape.count == 2 else { throw InputError("\(latents): expected an [n, d] array, got shape \(array.shape)") }
         let x: Tensor<Float>

@@ -68,24 +68,15 @@ struct LikelihoodCommand: ParsableCommand {
         // The model and the map from data units to its units.
         let density: any DensityModel<Float>, scaling: AffineScaling, family: String, dimension: Int
         var startTime: Double? = nil
-        if GenerativeIIModelFile<Float>.isModelFile(model) {
-            let file: GenerativeIIModelFile<Float>
-            do { file = try GenerativeIIModelFile<Float>.load(model) } catch { throw InputError("--model \(model): \(error)") }
-            guard let d = file.model as? any DensityModel<Float> else {
-                throw InputError("--model \(model): a \(file.model.familyName.rawValue) model has no tractable likelihood (use flow-matching, score-sde or realnvp)")
-            }
-            density = d; scaling = file.scaling; family = file.model.familyName.rawValue
-            dimension = Int(file.metadata["dimension"] ?? "") ?? -1
-        } else {
-            let file: GenerativeModelFile<Float>
-            do { file = try GenerativeModelFile<Float>.load(model, useEMA: true) } catch { throw InputError("--model \(model): \(error)") }
-            guard let d = file.family as? any DensityModel<Float> else {
-                throw InputError("--model \(model): a \(file.family.familyName.rawValue) model has no tractable likelihood (use flow-matching, score-sde or realnvp)")
-            }
-            density = d; scaling = file.scaling; family = file.family.familyName.rawValue
-            dimension = file.denoiserConfiguration.dimension
-            if let sde = file.family as? ScoreSDEModel<Float> { startTime = opts.epsilon ?? sde.likelihoodEpsilon }
+        let file: GenerativeModelFile<Float>
+        do { file = try GenerativeModelFile<Float>.load(model, useEMA: true) } catch { throw InputError("--model \(model): \(error)") }
+        // A denoising family has a density through its ODE (flow matching, score SDE); RealNVP has one exactly.
+        guard let densityModel = (file.denoising?.family as? any DensityModel<Float>) ?? (file.model as? any DensityModel<Float>) else {
+            throw InputError("--model \(model): a \(file.model.familyName.rawValue) model has no tractable likelihood (use flow-matching, score-sde or realnvp)")
         }
+        density = densityModel; scaling = file.scaling; family = file.model.familyName.rawValue
+        dimension = file.denoising?.denoiserConfiguration.dimension ?? Int(file.metadata["dimension"] ?? "") ?? -1
+        if let sde = file.denoising?.family as? ScoreSDEModel<Float> { startTime = opts.epsilon ?? sde.likelihoodEpsilon }
         // The rows, in the data's original units.
         let source: DataSource
         do { source = try DataSource(parsing: data, dimension: dim) } catch { throw InputError("--data \(data): \(error)") }

@@ -36,27 +36,39 @@ struct SampleCommand: ParsableCommand {
     @Option(name: [.short, .customLong("output")], help: "Output .npy file.") var output: String
     @Flag(help: "Overwrite existing output files.") var force = false
     @Flag(help: "Hide progress on stderr.") var quiet = false
-    @OptionGroup(title: "VAE, VQ-VAE, GAN, RealNVP and latent-diffusion options") var generativeII: GenerativeIISampleOptions
+    @OptionGroup(title: "VAE, VQ-VAE, GAN, RealNVP and latent-diffusion options") var familyOptions: FamilySampleOptions
 
     func run() throws {
         try checkOutputs()
-        if try runGenerativeII() { return }
-        let file = try GenerativeModelFile<Float>.load(model, useEMA: true)
+        guard n >= 1 else { throw InputError("-n must be ≥ 1") }
+        let file: GenerativeModelFile<Float>
+        do { file = try GenerativeModelFile<Float>.load(model, useEMA: true) } catch { throw InputError("--model \(model): \(error)") }
         let name: SamplerName?
         do { name = try sampler.map(SamplerName.init(parsing:)) } catch { throw InputError("\(error)") }
+        if let a = label, let b = familyOptions.classLabel, a != b {
+            throw InputError("--label \(a) and --class-label \(b) disagree (--class-label is the old name of --label)")
+        }
         var o = SamplingOptions()
         o.eta = eta
         o.batchSize = batchSize
-        o.label = label
+        o.label = label ?? familyOptions.classLabel
         o.guidance = guidance
+        let classes = file.model.classCount
+        if let l = o.label {
+            guard classes > 0 else { throw InputError("--label: \(model) is not class-conditional") }
+            guard (0..<classes).contains(l) else { throw InputError("--label \(l): the model has classes 0…\(classes - 1)") }
+        }
         let recorder = try trajectory.map { _ in try TrajectoryRecorder<Float>(every: every, rows: trajectoryRows) }
         let progress = Progress(label: "sampling", quiet: quiet)
         let start = Date()
-        let r = try file.sample(n, sampler: name, steps: steps, seed: seed, options: o, recorder: recorder) { progress.update($0, $1) }
+        let r: SamplingResult<Float>
+        do {
+            r = try file.sample(n, sampler: name, steps: steps, seed: seed, options: o, recorder: recorder) { progress.update($0, $1) }
+        } catch let TensorError.invalidArgument(m) { throw InputError("--model \(model): \(m)") }
         try writeOutputs(samples: { try r.samples.save(npy: output, overwrite: force) },
                          trajectory: trajectory.flatMap { t in recorder.map { rec in { try rec.write(npy: t, overwrite: force) } } })
         print(String(format: "%@ model: %d samples × %d in %.2f s, %d network evaluations per batch, %d steps; wrote %@",
-                     file.family.familyName.rawValue, n, r.samples.shape[1], Date().timeIntervalSince(start),
+                     file.model.familyName.rawValue, n, r.samples.shape[1], Date().timeIntervalSince(start),
                      r.evaluations / Swift.max(1, (n + batchSize - 1) / batchSize), r.steps, output))
     }
 }

@@ -15,11 +15,11 @@ struct TrainCommand: ParsableCommand {
         file. Toys and files are standardised per feature; digits use their [0, 16] → [−1, 1] scaling. Progress (step, \
         loss, steps/s, ETA) goes to stderr.
 
-        The output holds raw and EMA weights, AdamW's moments and the step; --resume continues from it exactly. A run \
-        whose loss becomes NaN/∞ stops with an error and keeps the last checkpoint. vae, vqvae, gan, wgan-gp, cgan, \
-        realnvp and latent-diffusion files hold their weights, buffers and Adam moments, so --resume (same --data and \
-        --seed, more --steps) continues them exactly as well. SIGINT/SIGTERM: every family finishes its step, saves and \
-        exits 130/143.
+        Every family writes the same model-file format: weights, buffers (EMA weights, codebook statistics, …) and each \
+        optimiser's moments keyed by parameter path, its configuration, the data scaling and the step, so --resume \
+        (same --data and --seed, more --steps) continues any family exactly; files of earlier versions still load. A \
+        run whose loss becomes NaN/∞ stops with an error and keeps the last checkpoint. SIGINT/SIGTERM: every family \
+        finishes its step, saves and exits 130/143.
 
         Networks: --denoiser mlp (vectors) or dit (square images, D = side²: --patch, --depth, --heads, --width); `dit` \
         as the family means ddpm with a DiT. Consistency models train from data (ct) or, with --teacher \
@@ -89,46 +89,123 @@ struct TrainCommand: ParsableCommand {
     @Option(name: [.short, .customLong("output")], help: "Model file to write (.safetensors).") var output: String
     @Flag(help: "Overwrite an existing output file.") var force = false
     @Flag(help: "Hide progress on stderr.") var quiet = false
-    @OptionGroup(title: "VAE, VQ-VAE, GAN, RealNVP and latent-diffusion options") var generativeII: GenerativeIITrainOptions
+    @OptionGroup(title: "VAE, VQ-VAE, GAN, RealNVP and latent-diffusion options") var familyOptions: FamilyTrainOptions
 
     func run() throws {
-        if try runGenerativeII() { return }
-        let fam: FamilyName
-        var network = denoiser.lowercased()
-        if family.lowercased() == "dit" {
-            fam = .ddpm
-            network = "dit"
-        } else {
-            do { fam = try FamilyName(parsing: family) } catch { throw InputError("\(error)") }
+        let isDiT = family.lowercased() == "dit"
+        guard let fam = GenerativeFamilyName(parsing: isDiT ? "ddpm" : family) else {
+            throw InputError("unknown family '\(family)': expected ddpm, score-sde, flow-matching, consistency, dit (ddpm with a DiT denoiser), vae, vqvae, gan, wgan-gp, cgan, realnvp or latent-diffusion")
         }
+        let network = isDiT ? "dit" : denoiser.lowercased()
         guard network == "mlp" || network == "dit" else { throw InputError("unknown denoiser '\(denoiser)': expected mlp or dit") }
         if teacher != nil && fam != .consistency { throw InputError("--teacher applies to the consistency family only") }
         guard emaDecay.isFinite, (0...1).contains(emaDecay) else { throw InputError("--ema-decay must be a number in [0, 1], got \(emaDecay)") }
+        if fam.isGAN && emaDecay >= 1 { throw InputError("--ema-decay \(emaDecay): a GAN's generator average needs a decay below 1 (0: none)") }
         guard lr.isFinite, lr > 0 else { throw InputError("--lr must be a positive number, got \(lr)") }
-        if !force && resume == nil && FileManager.default.fileExists(atPath: output) {
-            throw InputError("\(output) exists; pass --force to overwrite it")
+        // Resuming may write over the file it resumes from; any other existing output needs --force.
+        if !force && FileManager.default.fileExists(atPath: output) && !(resume.map { Self.samePath($0, output) } ?? false) {
+            throw InputError(resume == nil ? "\(output) exists; pass --force to overwrite it"
+                                           : "\(output) exists and is not the --resume file \(resume!); pass --force to overwrite it")
         }
-        // Resuming writes over the file it resumes from; any other existing output needs --force.
-        if let r = resume, !force, !Self.samePath(r, output), FileManager.default.fileExists(atPath: output) {
-            throw InputError("\(output) exists and is not the --resume file \(r); pass --force to overwrite it")
-        }
-        let source = try DataSource(parsing: data, dimension: dim)
+        guard steps >= 1, batchSize >= 1, hidden >= 1 else { throw InputError("--steps, --batch-size and --hidden must be ≥ 1") }
+        if let h = familyOptions.hiddenLayers, h < 0 { throw InputError("--hidden-layers must be ≥ 0") }
+        let source: DataSource
+        do { source = try DataSource(parsing: data, dimension: dim) } catch { throw InputError("\(error)") }
+        // The data's name in the model file (the denoising families have always recorded the source's description).
+        let dataName = fam.isDenoising ? source.description : data
+        var resumed: GenerativeModelFile<Float>? = nil
         if let r = resume {
             // Step k's batch and noise come from (seed, k) and the data: a run resumed with others would silently
             // continue a different run.
             let f: GenerativeModelFile<Float>
             do { f = try GenerativeModelFile<Float>.load(r) } catch { throw InputError("--resume \(r): \(error)") }
+            guard f.model.familyName == fam else { throw InputError("--resume \(r): a \(f.model.familyName.rawValue) model, not \(fam.rawValue)") }
+            guard f.hasOptimizerState else {
+                throw InputError("--resume \(r): the file holds no optimiser state (written before resuming was supported); train again")
+            }
             guard f.metadata["seed"] == String(seed) else {
                 throw InputError("--resume \(r): trained with --seed \(f.metadata["seed"] ?? "?"); pass the same --seed (step k's batch and noise come from the seed and k)")
             }
-            guard f.metadata["data"] == source.description else {
-                throw InputError("--resume \(r): trained on --data \(f.metadata["data"] ?? "?"), not \(source.description)")
+            guard f.metadata["data"] == dataName else {
+                throw InputError("--resume \(r): trained on --data \(f.metadata["data"] ?? "?"), not \(dataName)")
             }
+            guard f.step < steps else { throw InputError("--resume \(r): already trained for \(f.step) steps; ask for more with --steps") }
+            resumed = f
         }
-        guard steps >= 1, batchSize >= 1, hidden >= 1 else { throw InputError("--steps, --batch-size and --hidden must be ≥ 1") }
         try checkAllocationSizes(source)
         let loaded = try source.load(count: count, seed: seed, as: Float.self)
-        let teacherFile = try teacher.map { try GenerativeModelFile<Float>.load($0, useEMA: true) }
+        var built: TrainingSetup
+        do {
+            built = fam.isDenoising ? try denoisingSetup(fam, network: network, source: source, loaded: loaded)
+                                    : try familySetup(fam, source: source, loaded: loaded, resumed: resumed)
+        } catch let e as TensorError { throw InputError("\(fam.rawValue): \(e)") }
+        let model = built.model
+        if let f = resumed, fam.isDenoising {
+            // A denoising model is rebuilt from the options (its learning-rate schedule spans the new --steps) and
+            // continues from the checkpoint's weights, EMA, AdamW moments and training state.
+            do { try model.restore(from: f.model, optimizerState: true) } catch { throw InputError("--resume \(f.metadata["data"] ?? ""): \(error)") }
+        }
+        built.metadata["data"] = dataName
+        built.metadata["trained_by"] = "vst train"
+        let firstStep = resumed?.step ?? 0
+        // SIGINT / SIGTERM: finish the current step, save the model with its optimiser state (atomically) and exit
+        // 128 + signal, so that `--resume` continues exactly where the run stopped.
+        Interruption.install()
+        if !quiet {
+            FileHandle.standardError.write(Data("\(fam.rawValue): training steps \(firstStep + 1)…\(steps), batch \(batchSize), seed \(seed)\n".utf8))
+        }
+        let metadata = built.metadata, scaling = built.scaling
+        // The model with its optimisers' state at `step`, written atomically over the output.
+        func save(step: Int) throws {
+            try GenerativeModelFile<Float>.save(model, scaling: scaling, to: output, step: step, seed: seed, extra: metadata, overwrite: true)
+        }
+        let report: GenerativeTrainingReport
+        do {
+            report = try train(model, built.x, built.labels, firstStep: firstStep) { done in
+                if Interruption.received != 0 {
+                    try save(step: done)
+                    FileHandle.standardError.write(Data(("\nvst: interrupted by \(Interruption.name) after step \(done) of \(steps); the checkpoint \(output) holds that step. "
+                        + "Continue with: vst train \(family) … --resume \(output) -o \(output)\n").utf8))
+                    throw Interrupted(signal: Interruption.received)
+                }
+                if checkpointEvery > 0 && done % checkpointEvery == 0 && done < steps { try save(step: done) }
+            }
+        } catch let e as Interrupted {
+            throw ExitCode(128 + e.signal)
+        } catch var e as TrainingDivergence {
+            e.what += FileManager.default.fileExists(atPath: output) ? "; the last checkpoint (\(output)) was kept" : "; nothing was saved"
+            throw TensorError.invalidArgument(e.description)
+        }
+        try save(step: steps)
+        var summary = String(format: "%@: %d steps (from %d) in %.1f s; loss %.4f → %.4f", fam.rawValue, report.steps, firstStep, report.seconds,
+                             report.initial.first?.1 ?? .nan, report.final.first?.1 ?? .nan)
+        if report.final.count > 1 { summary += "; final " + report.final.map { String(format: "%@ %.4f", $0.0, $0.1) }.joined(separator: ", ") }
+        summary += try built.details(model, built.x, seed: seed)
+        print(summary + "; wrote " + output)
+    }
+
+    /// Runs the one trainer on any family, drawing its progress line on stderr unless --quiet.
+    @discardableResult
+    func train(_ model: any GenerativeModel<Float>, _ x: Tensor<Float>, _ labels: [Int]?, firstStep: Int = 0,
+               onStep: ((Int) throws -> Void)? = nil) throws -> GenerativeTrainingReport {
+        let c = GenerativeTrainingConfiguration(steps: steps, batchSize: batchSize, seed: seed, progressEvery: quiet ? 0 : Swift.max(1, steps / 20))
+        func open<M: GenerativeModel<Float>>(_ m: M) throws -> GenerativeTrainingReport {
+            try GenerativeTrainer.train(m, data: x, labels: labels, configuration: c, firstStep: firstStep, onStep: onStep,
+                                        progress: TrainingProgressLine.draw)
+        }
+        return try open(model)
+    }
+
+    /// A denoising family (ddpm, score-sde, flow-matching, consistency; dit = ddpm with a DiT) built from the options.
+    func denoisingSetup(_ fam: GenerativeFamilyName, network: String, source: DataSource, loaded: LabeledData<Float>) throws -> TrainingSetup {
+        let teacherFile: GenerativeModelFile<Float>?
+        do { teacherFile = try teacher.map { try GenerativeModelFile<Float>.load($0, useEMA: true) } } catch { throw InputError("--teacher \(teacher ?? ""): \(error)") }
+        let teacherModel0 = try teacherFile.map { t -> DenoisingModel<Float> in
+            guard let d = t.denoising else {
+                throw InputError("--teacher \(teacher!): a \(t.model.familyName.rawValue) model cannot teach (use ddpm, score-sde or flow-matching)")
+            }
+            return d
+        }
         let scaling: AffineScaling
         let x: Tensor<Float>
         if let t = teacherFile {
@@ -155,7 +232,7 @@ struct TrainCommand: ParsableCommand {
         }
         let net: any Denoiser<Float> = try dc.makeDenoiser(seed: seed)
         let model: any TrainableFamily<Float>
-        switch fam {
+        switch fam.denoisingFamily! {
         case .ddpm:
             model = try DDPM(denoiser: net, configuration: DDPMConfiguration(betaSchedule: BetaSchedule(parsing: schedule), timesteps: timesteps,
                                                                              target: PredictionTarget(parsing: target),
@@ -173,7 +250,7 @@ struct TrainCommand: ParsableCommand {
                                                                                              skipVariance: try skip(x)))
         case .consistency:
             var teacherModel: (any ConsistencyTeacher<Float>)? = nil
-            if let t = teacherFile {
+            if let t = teacherModel0 {
                 guard t.denoiserConfiguration.dimension == x.shape[1] else {
                     throw InputError("--teacher \(teacher!): the teacher is \(t.denoiserConfiguration.dimension)-dimensional, the data \(x.shape[1])-dimensional")
                 }
@@ -213,32 +290,11 @@ struct TrainCommand: ParsableCommand {
         }
         var c = TrainingConfiguration(steps: steps, batchSize: batchSize, learningRate: lr, seed: seed)
         c.emaDecay = emaDecay
-        c.logEvery = quiet ? 0 : Swift.max(1, steps / 20)
-        c.checkpointEvery = checkpointEvery
-        c.checkpointPath = output
         if conditional { c.labelDropout = labelDropout }
-        let trainer = try Trainer(family: model, denoiser: dc, scaling: scaling, configuration: c)
-        trainer.metadata = ["data": source.description, "trained_by": "vst train"]
-        if let t = teacher { trainer.metadata["teacher"] = t }
-        if let r = resume { try trainer.resume(from: r) }
-        // SIGINT / SIGTERM: finish the current step, save the checkpoint (atomically) and exit 128 + signal, so
-        // `--resume` continues exactly where the run stopped.
-        Interruption.install()
-        trainer.onStep = { t in
-            guard Interruption.received != 0 else { return }
-            try t.save(to: output)
-            throw Interrupted(signal: Interruption.received)
-        }
-        let report: TrainingReport
-        do {
-            report = try trainer.train(x, labels: conditional ? loaded.labels : nil)
-        } catch let e as Interrupted {
-            FileHandle.standardError.write(Data(("\nvst: interrupted by \(Interruption.name) after step \(trainer.step) of \(steps); the checkpoint "
-                + "\(output) holds that step. Continue with: vst train \(family) … --resume \(output) -o \(output)\n").utf8))
-            throw ExitCode(128 + e.signal)
-        }
-        print(String(format: "%@: %d steps (from %d) in %.1f s, loss %.4f → %.4f; wrote %@", fam.rawValue, report.steps, report.firstStep,
-                     report.seconds, report.initialLoss, report.finalLoss, output))
+        var metadata: [String: String] = [:]
+        if let t = teacher { metadata["teacher"] = t }
+        return TrainingSetup(model: try DenoisingModel(family: model, denoiser: dc, training: c), scaling: scaling, x: x,
+                             labels: conditional ? loaded.labels : nil, metadata: metadata)
     }
 }
 
@@ -296,7 +352,7 @@ extension TrainCommand {
             try check("--dim", dimension, "the lifting matrix (\(dimension) × \(dimension))", [dimension, dimension])
             if let c = count { try check("--count", c, "the data (\(c) × \(dimension))", [c, dimension]) }
         }
-        let o = generativeII
+        let o = familyOptions
         let depth = Swift.max(blocks, o.hiddenLayers ?? 3, o.couplings) + 1
         try check("--hidden", hidden, "a \(hidden) × \(hidden) weight matrix", [hidden, hidden])
         try check("--hidden", hidden, "a \(hidden) × \(d) weight matrix", [hidden, d])

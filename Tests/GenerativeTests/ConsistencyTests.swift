@@ -226,7 +226,7 @@ struct ConsistencyTests {
         let t = try Trainer(family: m, scaling: .identity, configuration: tc)
         try t.train(Tensor<Float>.normal([64, 3], seed: 2))
         let f = try GenerativeModelFile<Float>.load(path)
-        let loaded = try #require(f.family as? ConsistencyModel<Float>)
+        let loaded = try #require(f.denoising?.family as? ConsistencyModel<Float>)
         #expect(loaded.configuration == cc)
         for (a, b) in zip(loaded.targetWeights, m.targetWeights) { #expect(a == b) }
         let s = try f.sample(5, seed: 1)

@@ -135,7 +135,7 @@ struct DataPredictionTests {
             let t = try Trainer(family: f, denoiserConfiguration: dc, configuration: TrainingConfiguration(steps: 2, batchSize: 16))
             try t.train(data)
             try t.save(to: path)
-            let back = try GenerativeModelFile<Float>.load(path).family
+            let back = try #require(GenerativeModelFile<Float>.load(path).denoising).family
             #expect(back.configurationMetadata == f.configurationMetadata)
             switch back {
             case let m as DDPM<Float>: #expect(m.configuration.lossWeighting == .velocity && m.configuration.target == .sample)

@@ -132,9 +132,10 @@ struct DiTTests {
         #expect(t.denoiserConfiguration == .dit(c))
         try t.train(Tensor<Float>.normal([32, 16], seed: 3), labels: (0..<32).map { $0 % 2 })
         let f = try GenerativeModelFile<Float>.load(path)
-        #expect(f.denoiserConfiguration == .dit(c) && f.metadata["denoiser_kind"] == "dit")
+        let fm = try #require(f.denoising)
+        #expect(fm.denoiserConfiguration == .dit(c) && fm.configuration.denoiser == .dit(c) && f.metadata["format"] == GenerativeModelFile<Float>.format)
         let x = Tensor<Float>.normal([4, 16], seed: 4)
-        #expect(try f.family.denoiser.predict(x, times: [300], labels: [0, 1, 2, 0]) == m.denoiser.predict(x, times: [300], labels: [0, 1, 2, 0]))
+        #expect(try fm.family.denoiser.predict(x, times: [300], labels: [0, 1, 2, 0]) == m.denoiser.predict(x, times: [300], labels: [0, 1, 2, 0]))
         // Sampling a conditional DiT model through the file: balanced labels, guidance.
         var o = SamplingOptions()
         o.guidance = 1
@@ -142,16 +143,16 @@ struct DiTTests {
         o.label = 5
         #expect(throws: TensorError.self) { try f.sample(6, sampler: .euler, steps: 4, seed: 1, options: o) }
 
-        // An MLP file as written before denoiser_kind existed.
+        // An MLP file of the first format (substrate-generative/1), as written before denoiser_kind existed.
         let mlpPath = dir.appendingPathComponent("old.safetensors").path
         let dc = MLPDenoiserConfiguration(dimension: 2, hidden: 8, blocks: 1)
         let old = try DDPM(denoiser: MLPDenoiser<Float>(dc, seed: 1), configuration: DDPMConfiguration(timesteps: 10))
-        try GenerativeModelFile<Float>.save(to: mlpPath, family: old, denoiserConfiguration: dc, scaling: .identity, ema: nil, step: 0, seed: 0, emaUpdates: 0)
+        try EarlierModelFiles.writeDenoising(to: mlpPath, family: old, denoiser: .mlp(dc), scaling: .identity, ema: nil, step: 0, seed: 0, emaUpdates: 0)
         var file = try SafetensorsFile.read(mlpPath)
         file.metadata["denoiser_kind"] = nil
         try file.write(to: mlpPath, overwrite: true)
         let loaded = try GenerativeModelFile<Float>.load(mlpPath)
-        #expect(loaded.denoiserConfiguration == .mlp(dc))
+        #expect(try #require(loaded.denoising).denoiserConfiguration == .mlp(dc))
     }
 }
 

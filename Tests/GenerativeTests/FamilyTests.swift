@@ -106,11 +106,12 @@ struct FamilyTests {
         let r = try t.train(scaling.apply(data))
         #expect(r.steps == 20 && t.step == 20 && t.emaUpdates == 20)
         let raw = try GenerativeModelFile<Float>.load(c.checkpointPath!)
-        #expect(raw.step == 20 && raw.scaling == scaling && raw.family.familyName == .ddpm && raw.emaUpdates == 20)
-        #expect(raw.family.configurationMetadata == m.configurationMetadata)
-        for (a, b) in zip(raw.family.denoiser.parameters, m.denoiser.parameters) { #expect(maxDifference(a.value, b.value) == 0) }
+        let rawModel = try #require(raw.denoising)
+        #expect(raw.step == 20 && raw.scaling == scaling && rawModel.family.familyName == .ddpm && rawModel.emaUpdates == 20)
+        #expect(rawModel.family.configurationMetadata == m.configurationMetadata)
+        for (a, b) in zip(rawModel.family.denoiser.parameters, m.denoiser.parameters) { #expect(maxDifference(a.value, b.value) == 0) }
         let ema = try GenerativeModelFile<Float>.load(c.checkpointPath!, useEMA: true)
-        for (a, b) in zip(ema.family.denoiser.parameters, t.emaWeights) { #expect(maxDifference(a.value, b) == 0) }
+        for (a, b) in zip(try #require(ema.denoising).family.denoiser.parameters, t.emaWeights) { #expect(maxDifference(a.value, b) == 0) }
         // Resume: a fresh trainer continues from step 20 to 30 with the saved EMA.
         var c2 = c
         c2.steps = 30

@@ -120,7 +120,7 @@ struct GANTests {
         c.penaltyWeight = 0.1
         #expect(c.criticSteps == 5 && c.beta2 == 0.9)
         let gan = try GAN<Float>(c, seed: 7)
-        let r = try GenerativeIITrainer.train(gan, data: GANToy.train, configuration: GenerativeIITrainingConfiguration(steps: 500, batchSize: 128, seed: 8))
+        let r = try GenerativeTrainer.train(gan, data: GANToy.train, configuration: GenerativeTrainingConfiguration(steps: 500, batchSize: 128, seed: 8))
         let (m, pr) = try GANToy.report("WGAN-GP", gan.sample(2000, seed: 9), seconds: r.seconds)
         #expect(m.covered >= 7)
         #expect(pr.precision > 0.5 && pr.recall > 0.5)
@@ -131,7 +131,7 @@ struct GANTests {
         var c = GANConfiguration(dimension: 2, objective: .nonSaturating, latentDimension: 2, hidden: 128, hiddenLayers: 3)
         c.learningRate = 1e-3
         let gan = try GAN<Float>(c, seed: 10)
-        let r = try GenerativeIITrainer.train(gan, data: GANToy.train, configuration: GenerativeIITrainingConfiguration(steps: 1500, batchSize: 128, seed: 11))
+        let r = try GenerativeTrainer.train(gan, data: GANToy.train, configuration: GenerativeTrainingConfiguration(steps: 1500, batchSize: 128, seed: 11))
         let (m, pr) = try GANToy.report("GAN (non-saturating)", gan.sample(2000, seed: 12), seconds: r.seconds)
         #expect(m.covered >= 2)        // mode collapse is this family's known failure: reported, not hidden
         #expect(pr.precision > 0.3)
@@ -144,8 +144,8 @@ struct GANTests {
         c.learningRate = 1e-3
         let gan = try GAN<Float>(c, seed: 13)
         #expect(gan.familyName == .cgan && gan.generatorLabels != nil && gan.discriminatorLabels != nil)
-        let r = try GenerativeIITrainer.train(gan, data: GANToy.train, labels: labels,
-                                              configuration: GenerativeIITrainingConfiguration(steps: 500, batchSize: 128, seed: 14))
+        let r = try GenerativeTrainer.train(gan, data: GANToy.train, labels: labels,
+                                              configuration: GenerativeTrainingConfiguration(steps: 500, batchSize: 128, seed: 14))
         let want = (0..<1600).map { $0 % 8 }
         let s = try GANToy.scaling.invert(gan.sample(1600, labels: want, seed: 15))
         let got = ModeCoverage.nearest(s, centres: ModeCoverage.eightGaussiansCentres)

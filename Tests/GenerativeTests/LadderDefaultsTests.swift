@@ -56,7 +56,7 @@ import Testing
         c.restartEvery = 0
         let vq = try VQVAE<Float>(c, seed: 3)
         #expect(vq.priorCodes == nil)
-        _ = try GenerativeIITrainer.train(vq, data: x, configuration: GenerativeIITrainingConfiguration(steps: 60, batchSize: 32, seed: 4))
+        _ = try GenerativeTrainer.train(vq, data: x, configuration: GenerativeTrainingConfiguration(steps: 60, batchSize: 32, seed: 4))
         let prior = try #require(vq.priorCodes)
         #expect(prior.shape == [200, 2])
         let tuples = Set(try vq.encode(x).map { $0 })
@@ -70,8 +70,8 @@ import Testing
         }
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("vq-prior-\(UUID().uuidString).safetensors").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try GenerativeIIModelFile<Float>.save(vq, scaling: AffineScaling(scale: 1, shift: 0), to: path, step: 60, seed: 4)
-        let back = try GenerativeIIModelFile<Float>.load(path)
+        try GenerativeModelFile<Float>.save(vq, scaling: AffineScaling(scale: 1, shift: 0), to: path, step: 60, seed: 4)
+        let back = try GenerativeModelFile<Float>.load(path)
         let s2 = try back.model.generate(50, labels: nil, seed: 9)
         #expect(try (s2 - s).abs().max() == 0)
         // Bad prior codes in a file are refused.
@@ -98,7 +98,7 @@ import Testing
         // Samples come from the average, and the raw weights are restored afterwards.
         let raw = gan.generatorModules.parameters.map(\.value)
         let s = try gan.sample(4, seed: 3)
-        let z: Tensor<Float> = GenII.normal(4, 2, seed: 3)
+        let z: Tensor<Float> = ModelSupport.normal(4, 2, seed: 3)
         for (p, w) in zip(gan.generatorModules.parameters, expected) { p.value = w }
         let byHand = try gan.generator.predict(z)
         for (p, w) in zip(gan.generatorModules.parameters, raw) { p.value = w }
@@ -106,8 +106,8 @@ import Testing
         #expect(zip(gan.generatorModules.parameters.map(\.value), raw).allSatisfy { $0 == $1 })
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("gan-ema-\(UUID().uuidString).safetensors").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try GenerativeIIModelFile<Float>.save(gan, scaling: AffineScaling(scale: 1, shift: 0), to: path, step: 5, seed: 1)
-        let back = try #require(try GenerativeIIModelFile<Float>.load(path).model as? GAN<Float>)
+        try GenerativeModelFile<Float>.save(gan, scaling: AffineScaling(scale: 1, shift: 0), to: path, step: 5, seed: 1)
+        let back = try #require(try GenerativeModelFile<Float>.load(path).model as? GAN<Float>)
         #expect(back.averageUpdates == 5)
         #expect(try (back.sample(4, seed: 3) - s).abs().max() == 0)
         var bad = c; bad.emaDecay = 1

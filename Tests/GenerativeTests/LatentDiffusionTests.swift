@@ -51,7 +51,7 @@ struct LatentDiffusionTests {
         let x = Tensor<Float>.normal([64, 8], using: &g)
         let ld = try LatentDiffusion(vae: vae, data: x, configuration: LatentDiffusionConfiguration(family: .flowMatching, hidden: 16, blocks: 1), seed: 7)
         #expect(ld.flow != nil && ld.ddpm == nil)
-        let r = try GenerativeIITrainer.train(ld, data: x, configuration: GenerativeIITrainingConfiguration(steps: 20, batchSize: 32, seed: 8))
+        let r = try GenerativeTrainer.train(ld, data: x, configuration: GenerativeTrainingConfiguration(steps: 20, batchSize: 32, seed: 8))
         #expect(r.final("loss")!.isFinite)
         #expect(try ld.sample(5, seed: 1, steps: 4).shape == [5, 8])
     }
@@ -59,12 +59,12 @@ struct LatentDiffusionTests {
     @Test("digits: a DDPM prior over a 9-D VAE's latents gives samples closer to held-out digits than the VAE's own prior")
     func digitsLatentPrior() throws {
         let vae = try VAE<Float>(VAEConfiguration(dimension: 64, latentDimension: 9, hidden: 256), seed: 9)
-        try GenerativeIITrainer.train(vae, data: GenIIData.train, configuration: GenerativeIITrainingConfiguration(steps: 800, batchSize: 128, seed: 10))
-        let ld = try LatentDiffusion(vae: vae, data: GenIIData.train,
+        try GenerativeTrainer.train(vae, data: DigitsSplit.train, configuration: GenerativeTrainingConfiguration(steps: 800, batchSize: 128, seed: 10))
+        let ld = try LatentDiffusion(vae: vae, data: DigitsSplit.train,
                                      configuration: LatentDiffusionConfiguration(hidden: 128, blocks: 2, learningRate: 2e-3), seed: 11)
         #expect(ld.configuration.betaSchedule == "scaled-linear" && ld.configuration.timesteps == 1000)   // LDM's schedule
-        let r = try GenerativeIITrainer.train(ld, data: GenIIData.train, configuration: GenerativeIITrainingConfiguration(steps: 1000, batchSize: 128, seed: 12))
-        let held = GenIIData.heldOut.cast(to: Double.self)
+        let r = try GenerativeTrainer.train(ld, data: DigitsSplit.train, configuration: GenerativeTrainingConfiguration(steps: 1000, batchSize: 128, seed: 12))
+        let held = DigitsSplit.heldOut.cast(to: Double.self)
         let latents = try ld.sampleLatents(600, seed: 13, steps: 50).samples
         let x = try ld.decodeLatents(latents)
         let mmdLD = try SampleQuality.mmd2(generated: x.cast(to: Double.self), real: held, permutations: 0).mmd2
@@ -72,7 +72,7 @@ struct LatentDiffusionTests {
         var o = SampleQualityOptions()
         o.permutations = 20
         o.kidSubsets = 2
-        let q = try SampleQuality.evaluate(generated: x, real: GenIIData.heldOut, options: o, seed: 1)
+        let q = try SampleQuality.evaluate(generated: x, real: DigitsSplit.heldOut, options: o, seed: 1)
         print(String(format: "latent diffusion (DDPM scaled-linear T = 1000, DDIM 50) on a 9-D digits VAE: data MMD² %.4f vs the VAE prior's samples %.4f (Gaussian baseline %.4f); precision %.3f (baseline %.3f), recall %.3f; scale factor %.3f; loss %.3f → %.3f in %.1f s",
                      mmdLD, mmdVAE, q.baseline.mmd2, q.model.precision, q.baseline.precision, q.model.recall, ld.scaleFactor,
                      r.initial("loss")!, r.final("loss")!, r.seconds))

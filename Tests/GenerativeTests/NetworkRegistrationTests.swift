@@ -22,7 +22,7 @@ struct NetworkRegistrationTests {
 
     @Test("the networks of VAE, VQ-VAE, GANs and RealNVP")
     func familyNetworks() throws {
-        let models: [(String, any GenerativeIIModel<Float>)] = [
+        let models: [(String, any GenerativeModel<Float>)] = [
             ("vae", try VAE<Float>(VAEConfiguration(dimension: 6, latentDimension: 2, hidden: 8), seed: 1)),
             ("vqvae", try VQVAE<Float>(VQVAEConfiguration(dimension: 6), seed: 2)),
             ("gan", try GAN<Float>(GANConfiguration(dimension: 6, objective: .nonSaturating, latentDimension: 3, hidden: 8, hiddenLayers: 1), seed: 3)),

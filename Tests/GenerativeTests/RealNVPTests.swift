@@ -87,14 +87,14 @@ struct RealNVPTests {
         let q = UniformDequantization.digits
         func levels(_ y: Tensor<Float>) -> Tensor<Float> { ((y + 1) * 8).map { $0.rounded() } }
         var g = RandomGenerator(seed: 5)
-        let trainK = levels(GenIIData.train), testK = levels(GenIIData.heldOut)
+        let trainK = levels(DigitsSplit.train), testK = levels(DigitsSplit.heldOut)
         // Four dequantised copies of the training set; one of the test set.
         let train = try Tensor.concatenate((0..<4).map { _ in try q.apply(levels: trainK, using: &g) }, axis: 0)
         let test = try q.apply(levels: testK, using: &g)
         let gauss = try FullCovarianceGaussian(fitting: train)
         let gaussNLL = try gauss.negativeLogLikelihood(test)
         let flow = try RealNVP<Float>(RealNVPConfiguration(dimension: 64, couplings: 6, hidden: 128), seed: 6)
-        let r = try GenerativeIITrainer.train(flow, data: train, configuration: GenerativeIITrainingConfiguration(steps: 300, batchSize: 256, seed: 7))
+        let r = try GenerativeTrainer.train(flow, data: train, configuration: GenerativeTrainingConfiguration(steps: 300, batchSize: 256, seed: 7))
         let flowNLL = try flow.negativeLogLikelihood(test)
         let trainNLL = try flow.negativeLogLikelihood(train.slice(0..<1000))
         let bFlow = q.bitsPerDimension(continuousNLL: flowNLL, dimension: 64)

@@ -7,8 +7,8 @@ import Neural
 import Testing
 @testable import Generative
 
-/// Data shared by the Generative II tests: the digits split 80/20 (seed 0).
-enum GenIIData {
+/// Data shared by the VAE, VQ-VAE, RealNVP and latent-diffusion tests: the digits split 80/20 (seed 0).
+enum DigitsSplit {
     static let digits: LabeledData<Float> = try! Digits.load(path: generativeDataPath("digits.csv"))
     static let split = try! digits.split(heldOutFraction: 0.2, seed: 0)
     static var train: Tensor<Float> { split.train.data }
@@ -84,16 +84,16 @@ struct VAETests {
     func digitsNineDimensional() throws {
         let c = VAEConfiguration(dimension: 64, latentDimension: 9, hidden: 256, hiddenLayers: 2, warmupSteps: 200)
         let vae = try VAE<Float>(c, seed: 7)
-        let held = GenIIData.heldOut
+        let held = DigitsSplit.heldOut
         func mse() throws -> Double { Double(try (vae.reconstruct(held) - held).square().mean()) }
         let before = try mse()
-        let elboBefore = GenIIData.mean(try vae.elbo(held, seed: 1).perRow)
-        let r = try GenerativeIITrainer.train(vae, data: GenIIData.train, configuration: GenerativeIITrainingConfiguration(steps: 1000, batchSize: 128, seed: 8))
+        let elboBefore = DigitsSplit.mean(try vae.elbo(held, seed: 1).perRow)
+        let r = try GenerativeTrainer.train(vae, data: DigitsSplit.train, configuration: GenerativeTrainingConfiguration(steps: 1000, batchSize: 128, seed: 8))
         let after = try mse()
         let e = try vae.elbo(held, seed: 1)
-        let elbo = GenIIData.mean(e.perRow)
-        let iw1 = GenIIData.mean(try vae.iwae(held, samples: 1, seed: 2))
-        let iw50 = GenIIData.mean(try vae.iwae(held, samples: 50, seed: 2))
+        let elbo = DigitsSplit.mean(e.perRow)
+        let iw1 = DigitsSplit.mean(try vae.iwae(held, samples: 1, seed: 2))
+        let iw50 = DigitsSplit.mean(try vae.iwae(held, samples: 50, seed: 2))
         print(String(format: "VAE digits d=9: held-out recon MSE %.4f → %.4f; ELBO %.2f → %.2f nats (KL %.2f); IWAE-1 %.2f, IWAE-50 %.2f; train %.1f s",
                      before, after, elboBefore, elbo, e.kl, iw1, iw50, r.seconds))
         #expect(after < 0.5 * before)
@@ -110,9 +110,9 @@ struct VAETests {
 
     @Test("Bernoulli decoder on digits in [0, 1]: the negative ELBO falls")
     func bernoulli() throws {
-        let x01 = (GenIIData.train + 1) * 0.5
+        let x01 = (DigitsSplit.train + 1) * 0.5
         let vae = try VAE<Float>(VAEConfiguration(dimension: 64, latentDimension: 4, hidden: 128, likelihood: .bernoulli), seed: 9)
-        let r = try GenerativeIITrainer.train(vae, data: x01, configuration: GenerativeIITrainingConfiguration(steps: 300, batchSize: 128, seed: 1))
+        let r = try GenerativeTrainer.train(vae, data: x01, configuration: GenerativeTrainingConfiguration(steps: 300, batchSize: 128, seed: 1))
         #expect(r.final("loss")! < r.initial("loss")! - 5)
         let d = try vae.decode(.zeros([3, 4]))
         #expect(d.min() >= 0 && d.max() <= 1)

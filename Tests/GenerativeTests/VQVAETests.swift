@@ -111,9 +111,9 @@ struct VQVAETests {
             var c = VQVAEConfiguration(dimension: 64, codeCount: 32, codeDimension: 4, positions: 4, hidden: 128, ema: ema, learningRate: 1e-3)
             c.restartEvery = 50
             let vq = try VQVAE<Float>(c, seed: 8)
-            let held = GenIIData.heldOut
+            let held = DigitsSplit.heldOut
             let before = Double(try (vq.reconstruct(held) - held).square().mean())
-            let r = try GenerativeIITrainer.train(vq, data: GenIIData.train, configuration: GenerativeIITrainingConfiguration(steps: 800, batchSize: 128, seed: 9))
+            let r = try GenerativeTrainer.train(vq, data: DigitsSplit.train, configuration: GenerativeTrainingConfiguration(steps: 800, batchSize: 128, seed: 9))
             let after = Double(try (vq.reconstruct(held) - held).square().mean())
             let u = try vq.usage(held)
             print(String(format: "VQ-VAE digits (%@ codebook, K = 32, 4 positions): recon MSE %.4f → %.4f, usage %.0f%%, perplexity %.1f, %d restarts; %.1f s",

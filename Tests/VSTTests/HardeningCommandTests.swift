@@ -283,8 +283,8 @@ import Testing
         #expect(final.metadata["step"] == String(target))
     }
 
-    @Test("a Generative II run (wgan-gp) stopped by SIGTERM saves its step with the optimiser state; --resume completes it")
-    func generativeIIInterruptedAndResumed() throws {
+    @Test("a wgan-gp run stopped by SIGTERM saves its step with the optimiser state; --resume completes it")
+    func multiNetworkInterruptedAndResumed() throws {
         let dir = try Self.workspace()
         defer { try? FileManager.default.removeItem(at: dir) }
         let args = ["train", "wgan-gp", "--data", "eight-gaussians", "--count", "512", "--batch-size", "64", "--hidden", "16",
@@ -305,8 +305,8 @@ import Testing
         #expect(try SafetensorsFile.read(dir.appendingPathComponent("g.safetensors").path).metadata["step"] == String(step + 20))
     }
 
-    @Test("a Generative II run (vae) killed hard after a --checkpoint-every save resumes from that checkpoint")
-    func generativeIIKilledAfterCheckpoint() throws {
+    @Test("a vae run killed hard after a --checkpoint-every save resumes from that checkpoint")
+    func vaeKilledAfterCheckpoint() throws {
         let dir = try Self.workspace()
         defer { try? FileManager.default.removeItem(at: dir) }
         let args = ["train", "vae", "--data", "moons", "--count", "512", "--batch-size", "64", "--hidden", "16",

@@ -83,7 +83,7 @@ public struct GANConfiguration: Sendable, Equatable, Codable {
 /// A generator G: z ~ N(0, I) (⊕ class embedding) → x, and a discriminator / critic D: x (⊕ class embedding) → ℝ,
 /// trained adversarially (`GANObjective`). Each `trainStep` runs `criticSteps` D updates on as many real batches
 /// (the trainer hands it `criticSteps` batches stacked) and one G update.
-public final class GAN<S: BLASScalar>: GenerativeIIModel {
+public final class GAN<S: BLASScalar>: GenerativeModel {
     public typealias Scalar = S
     public let configuration: GANConfiguration
     public let generator: FeedForward<S>
@@ -147,10 +147,11 @@ public final class GAN<S: BLASScalar>: GenerativeIIModel {
         return try body()
     }
 
-    public var familyName: GenerativeIIFamilyName {
+    public var familyName: GenerativeFamilyName {
         configuration.classCount > 0 ? .cgan : (configuration.objective == .wasserstein ? .wganGP : .gan)
     }
     public var batchesPerStep: Int { configuration.criticSteps }
+    public var classCount: Int { configuration.classCount }
 
     public init(_ c: GANConfiguration, seed: UInt64) throws {
         try c.validate()
@@ -172,7 +173,6 @@ public final class GAN<S: BLASScalar>: GenerativeIIModel {
         if let d = c.emaDecay, d > 0 { generatorAverage = generatorModules.parameters.map(\.value) }
     }
 
-    public func configurationJSON() throws -> String { try GenII.json(configuration) }
 
     func checkLabels(_ labels: [Int]?, _ n: Int) throws {
         if configuration.classCount > 0 {
@@ -297,7 +297,7 @@ public final class GAN<S: BLASScalar>: GenerativeIIModel {
     /// averaged generator is used when there is one.
     public func sample(_ n: Int, labels: [Int]? = nil, seed: UInt64) throws -> Tensor<S> {
         guard n >= 1 else { throw TensorError.invalidArgument("GAN.sample: n must be ≥ 1, got \(n)") }
-        let z: Tensor<S> = GenII.normal(n, configuration.latentDimension, seed: seed)
+        let z: Tensor<S> = ModelSupport.normal(n, configuration.latentDimension, seed: seed)
         return try withAveragedGenerator { try noGrad { try generate(Variable(z), labels: labels).value } }
     }
 

@@ -41,7 +41,7 @@ public struct LatentDiffusionConfiguration: Sendable, Equatable, Codable {
 ///     sampling:  z₀ ~ the family's sampler in latent space (DDIM or an ODE solver),  x = D(z₀/c).
 ///
 /// Cost per sample: the sampler's network evaluations in d dimensions plus one decoder pass.
-public final class LatentDiffusion<S: BLASScalar>: GenerativeIIModel {
+public final class LatentDiffusion<S: BLASScalar>: GenerativeModel {
     public typealias Scalar = S
     public private(set) var configuration: LatentDiffusionConfiguration
     public let vae: VAE<S>
@@ -53,7 +53,7 @@ public final class LatentDiffusion<S: BLASScalar>: GenerativeIIModel {
     /// Its one optimiser, for model files and exact resume.
     public var optimizers: [(name: String, optimizer: Adam<S>)] { [("optimizer", optimizer)] }
 
-    public var familyName: GenerativeIIFamilyName { .latentDiffusion }
+    public var familyName: GenerativeFamilyName { .latentDiffusion }
     /// The latent dimension d.
     public var latentDimension: Int { vae.configuration.latentDimension }
     public var scaleFactor: Double { configuration.scaleFactor }
@@ -94,7 +94,6 @@ public final class LatentDiffusion<S: BLASScalar>: GenerativeIIModel {
         return 1 / s
     }
 
-    public func configurationJSON() throws -> String { try GenII.json(configuration) }
 
     // MARK: Latents
 
@@ -135,4 +134,17 @@ public final class LatentDiffusion<S: BLASScalar>: GenerativeIIModel {
     }
 
     public func generate(_ n: Int, labels: [Int]?, seed: UInt64) throws -> Tensor<S> { try sample(n, seed: seed) }
+
+    /// `n` samples with the prior's sampler (DDIM η = 0 or RK4; `steps`, default 50 / 20), the recorder seeing the
+    /// latent trajectory; no named samplers, labels or guidance.
+    public func draw(_ n: Int, sampler: SamplerName?, steps: Int?, seed: UInt64, options: SamplingOptions,
+                     recorder: TrajectoryRecorder<S>?, progress: ((Int, Int) -> Void)?) throws -> SamplingResult<S> {
+        if let s = sampler { throw TensorError.invalidArgument("sampler '\(s.rawValue)': latent diffusion samples with its prior's sampler (give --steps)") }
+        if options.label != nil || options.guidance != 0 { throw TensorError.invalidArgument("latent diffusion is unconditional: no label, no guidance") }
+        guard n >= 1 else { throw TensorError.invalidArgument("sampling: need n ≥ 1, got \(n)") }
+        let r = try sampleLatents(n, seed: seed, steps: steps, recorder: recorder)
+        let x = try decodeLatents(r.samples)
+        progress?(n, n)
+        return SamplingResult(samples: x, evaluations: r.evaluations + 1, steps: r.steps)
+    }
 }

@@ -131,7 +131,7 @@ public final class ActNorm<S: BLASScalar>: Module {
 /// Training minimises the mean negative log-likelihood per dimension (nats). `forward` maps data → latent with
 /// the log-det, `inverse` latent → data; sampling is inverse(z), z ~ N(0, I). Cost per row: L coupling
 /// networks, in both directions.
-public final class RealNVP<S: BLASScalar>: GenerativeIIModel {
+public final class RealNVP<S: BLASScalar>: GenerativeModel {
     public typealias Scalar = S
     public let configuration: RealNVPConfiguration
     public let couplings: [AffineCoupling<S>]
@@ -141,7 +141,7 @@ public final class RealNVP<S: BLASScalar>: GenerativeIIModel {
     /// Its one optimiser, for model files and exact resume.
     public var optimizers: [(name: String, optimizer: Adam<S>)] { [("optimizer", optimizer)] }
 
-    public var familyName: GenerativeIIFamilyName { .realNVP }
+    public var familyName: GenerativeFamilyName { .realNVP }
 
     public init(_ c: RealNVPConfiguration, seed: UInt64) throws {
         try c.validate()
@@ -158,7 +158,6 @@ public final class RealNVP<S: BLASScalar>: GenerativeIIModel {
         networks = ModuleGroup(members)
     }
 
-    public func configurationJSON() throws -> String { try GenII.json(configuration) }
 
     public var buffers: [String: Tensor<S>] {
         ["actnorm_initialized": Tensor<S>([actNorms.allSatisfy(\.initialized) ? 1 : 0])]
@@ -224,7 +223,7 @@ public final class RealNVP<S: BLASScalar>: GenerativeIIModel {
 
     /// log p(x) per row, in Double (no tape), in chunks of 1024 rows.
     public func logLikelihood(_ x: Tensor<S>) throws -> [Double] {
-        let t: Tensor<S> = try GenII.chunked(x.shape[0], 1024) { r in
+        let t: Tensor<S> = try ModelSupport.chunked(x.shape[0], 1024) { r in
             try noGrad { try logProbability(Variable(x.slice(r))).value }
         }
         return t.scalars.map(Double.init)
@@ -251,7 +250,7 @@ public final class RealNVP<S: BLASScalar>: GenerativeIIModel {
     /// z ~ N(0, I) mapped to data; row i depends only on (seed, i).
     public func sample(_ n: Int, seed: UInt64) throws -> Tensor<S> {
         guard n >= 1 else { throw TensorError.invalidArgument("RealNVP.sample: n must be ≥ 1, got \(n)") }
-        return try inverse(GenII.normal(n, configuration.dimension, seed: seed))
+        return try inverse(ModelSupport.normal(n, configuration.dimension, seed: seed))
     }
 
     public func generate(_ n: Int, labels: [Int]?, seed: UInt64) throws -> Tensor<S> { try sample(n, seed: seed) }

@@ -65,7 +65,7 @@ public struct VAEConfiguration: Sendable, Equatable, Codable {
 ///     IWAE_K(x) = log (1/K) Σ_k p(x|z_k)·p(z_k)/q(z_k|x)  ≥ ELBO(x) in expectation, → log p(x) as K → ∞,
 ///
 /// is an honest log-likelihood estimate. Cost: one encoder and one decoder pass per row and sample.
-public final class VAE<S: BLASScalar>: GenerativeIIModel {
+public final class VAE<S: BLASScalar>: GenerativeModel {
     public typealias Scalar = S
     public let configuration: VAEConfiguration
     public let encoder: FeedForward<S>
@@ -77,7 +77,7 @@ public final class VAE<S: BLASScalar>: GenerativeIIModel {
     /// Its one optimiser, for model files and exact resume.
     public var optimizers: [(name: String, optimizer: Adam<S>)] { [("optimizer", optimizer)] }
 
-    public var familyName: GenerativeIIFamilyName { .vae }
+    public var familyName: GenerativeFamilyName { .vae }
 
     public init(_ c: VAEConfiguration, seed: UInt64) throws {
         try c.validate()
@@ -91,7 +91,6 @@ public final class VAE<S: BLASScalar>: GenerativeIIModel {
         networks = ModuleGroup([("encoder", encoder), ("decoder", decoder), ("likelihood", holder)])
     }
 
-    public func configurationJSON() throws -> String { try GenII.json(configuration) }
 
     // MARK: Networks
 
@@ -124,7 +123,7 @@ public final class VAE<S: BLASScalar>: GenerativeIIModel {
     /// The training loss on fixed noise ε [n, d] with KL weight `beta`, and its parts (batch means):
     /// loss = −E[log p(x|z)] + β·KL; returns (loss, reconstruction log-likelihood, KL).
     public func loss(_ x: Tensor<S>, noise eps: Tensor<S>, beta: Double) throws -> (loss: Variable<S>, logLikelihood: Double, kl: Double) {
-        try GenII.checkRows(x, configuration.dimension, "VAE")
+        try ModelSupport.checkRows(x, configuration.dimension, "VAE")
         let xv = Variable(x)
         let (mu, lv) = try encoderOutputs(xv)
         let z = try mu + (lv * S(0.5)).exp() * Variable(eps)
@@ -148,7 +147,7 @@ public final class VAE<S: BLASScalar>: GenerativeIIModel {
 
     /// μ and log σ² of q(z|x) for x [n, D] (no tape).
     public func encode(_ x: Tensor<S>) throws -> (mean: Tensor<S>, logVariance: Tensor<S>) {
-        try GenII.checkRows(x, configuration.dimension, "VAE.encode")
+        try ModelSupport.checkRows(x, configuration.dimension, "VAE.encode")
         return try noGrad {
             let (m, l) = try encoderOutputs(Variable(x))
             return (m.value, l.value)
@@ -157,7 +156,7 @@ public final class VAE<S: BLASScalar>: GenerativeIIModel {
 
     /// The decoder's mean E[x|z] for z [n, d]: μ(z) (Gaussian) or sigmoid(logits) (Bernoulli).
     public func decode(_ z: Tensor<S>) throws -> Tensor<S> {
-        try GenII.checkRows(z, configuration.latentDimension, "VAE.decode")
+        try ModelSupport.checkRows(z, configuration.latentDimension, "VAE.decode")
         let out = try decoder.predict(z)
         return configuration.likelihood == .bernoulli ? out.sigmoid() : out
     }
@@ -168,7 +167,7 @@ public final class VAE<S: BLASScalar>: GenerativeIIModel {
     /// z ~ N(0, I) decoded to the mean E[x|z]; row i depends only on (seed, i).
     public func sample(_ n: Int, seed: UInt64) throws -> Tensor<S> {
         guard n >= 1 else { throw TensorError.invalidArgument("VAE.sample: n must be ≥ 1, got \(n)") }
-        return try decode(GenII.normal(n, configuration.latentDimension, seed: seed))
+        return try decode(ModelSupport.normal(n, configuration.latentDimension, seed: seed))
     }
 
     public func generate(_ n: Int, labels: [Int]?, seed: UInt64) throws -> Tensor<S> { try sample(n, seed: seed) }
@@ -177,11 +176,11 @@ public final class VAE<S: BLASScalar>: GenerativeIIModel {
 
     /// The ELBO per row [n] with one z per row (noise from `seed`), and its batch means (log-likelihood, KL).
     public func elbo(_ x: Tensor<S>, seed: UInt64) throws -> (perRow: [Double], logLikelihood: Double, kl: Double) {
-        try GenII.checkRows(x, configuration.dimension, "VAE.elbo")
+        try ModelSupport.checkRows(x, configuration.dimension, "VAE.elbo")
         return try noGrad {
             let xv = Variable(x)
             let (mu, lv) = try encoderOutputs(xv)
-            let eps: Tensor<S> = GenII.normal(x.shape[0], configuration.latentDimension, seed: seed, stream: 7)
+            let eps: Tensor<S> = ModelSupport.normal(x.shape[0], configuration.latentDimension, seed: seed, stream: 7)
             let z = try mu + (lv * S(0.5)).exp() * Variable(eps)
             let ll = try logLikelihood(xv, decoderOutput: decoder(z))
             let kl = try Loss.gaussianKL(mean: mu, logVariance: lv, reduction: .none)
@@ -193,7 +192,7 @@ public final class VAE<S: BLASScalar>: GenerativeIIModel {
     /// The importance-weighted estimate IWAE_K of log p(x) per row [n] (K ≥ 1; K = 1 is the ELBO with a sampled z).
     /// Computed in Double from the network outputs; cost K encoder-free decoder passes.
     public func iwae(_ x: Tensor<S>, samples K: Int, seed: UInt64) throws -> [Double] {
-        try GenII.checkRows(x, configuration.dimension, "VAE.iwae")
+        try ModelSupport.checkRows(x, configuration.dimension, "VAE.iwae")
         guard K >= 1 else { throw TensorError.invalidArgument("VAE.iwae: K must be ≥ 1, got \(K)") }
         let n = x.shape[0], d = configuration.latentDimension
         return try noGrad {

@@ -74,7 +74,7 @@ public struct CodebookUsage: Sendable {
 /// Without it (files written before) each position's code is drawn independently from its frequency during
 /// training; that product of marginals combines codes that never occur together, and its decodes fall off the
 /// data manifold (moons lifted to 64-D: precision below the Gaussian baseline's).
-public final class VQVAE<S: BLASScalar>: GenerativeIIModel {
+public final class VQVAE<S: BLASScalar>: GenerativeModel {
     public typealias Scalar = S
     public let configuration: VQVAEConfiguration
     public let encoder: FeedForward<S>
@@ -98,7 +98,7 @@ public final class VQVAE<S: BLASScalar>: GenerativeIIModel {
     /// Its one optimiser, for model files and exact resume.
     public var optimizers: [(name: String, optimizer: Adam<S>)] { [("optimizer", optimizer)] }
 
-    public var familyName: GenerativeIIFamilyName { .vqvae }
+    public var familyName: GenerativeFamilyName { .vqvae }
 
     public init(_ c: VQVAEConfiguration, seed: UInt64) throws {
         try c.validate()
@@ -116,7 +116,6 @@ public final class VQVAE<S: BLASScalar>: GenerativeIIModel {
         networks = ModuleGroup([("encoder", encoder), ("decoder", decoder), ("quantizer", CodebookHolder(codebook))])
     }
 
-    public func configurationJSON() throws -> String { try GenII.json(configuration) }
 
     public var buffers: [String: Tensor<S>] {
         var b = ["cluster_size": clusterSize, "embed_sum": embedSum, "position_counts": positionCounts]
@@ -135,6 +134,13 @@ public final class VQVAE<S: BLASScalar>: GenerativeIIModel {
             }
             priorCodes = t
         }
+    }
+
+    /// After training: evaluation mode, and the prior fitted to the trained model's codes of the training rows (van
+    /// den Oord et al. 2017 fit theirs after training the autoencoder).
+    public func finishTraining(data: Tensor<S>) throws {
+        networks.eval()
+        try fitPrior(data)
     }
 
     /// Fits the joint prior: the code tuples of the rows of `x` (model units) under the current encoder and
@@ -166,7 +172,7 @@ public final class VQVAE<S: BLASScalar>: GenerativeIIModel {
     /// The loss and its parts on a batch: (loss, reconstruction MSE, codebook term, commitment term, codes, z_e rows).
     public func loss(_ x: Tensor<S>) throws -> (loss: Variable<S>, reconstruction: Double, codebook: Double, commitment: Double,
                                                 codes: [Int], encoded: Tensor<S>) {
-        try GenII.checkRows(x, configuration.dimension, "VQ-VAE")
+        try ModelSupport.checkRows(x, configuration.dimension, "VQ-VAE")
         let n = x.shape[0], c = configuration
         let ze = try encoderRows(Variable(x))
         let codes = try nearestCodes(ze.value)
@@ -262,7 +268,7 @@ public final class VQVAE<S: BLASScalar>: GenerativeIIModel {
 
     /// The continuous encoder outputs z_e [n, positions·d].
     public func encodeContinuous(_ x: Tensor<S>) throws -> Tensor<S> {
-        try GenII.checkRows(x, configuration.dimension, "VQ-VAE.encode")
+        try ModelSupport.checkRows(x, configuration.dimension, "VQ-VAE.encode")
         return try encoder.predict(x)
     }
 

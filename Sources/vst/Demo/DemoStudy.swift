@@ -45,7 +45,7 @@ final class DemoStudy {
     var heldOutLabels: [Int] = []
     var models: [String: DemoModel] = [:]
     var vae: VAE<Float>?
-    var vaeReport: GenerativeIITrainingReport?
+    var vaeReport: GenerativeTrainingReport?
     var sets: [DemoSampleSet] = []
     var validation: [ValidationCheck] = []
     var regimeOfData: RegimeReport?
@@ -110,7 +110,7 @@ final class DemoStudy {
     func configuration(seed s: UInt64) -> TrainingConfiguration {
         var c = TrainingConfiguration(steps: budget.trainSteps, batchSize: budget.batchSize, learningRate: 2e-3, seed: s)
         c.emaDecay = 0.995
-        c.logEvery = quiet ? 0 : Swift.max(1, budget.trainSteps / 5)
+        c.progressEvery = quiet ? 0 : Swift.max(1, budget.trainSteps / 5)
         return c
     }
 
@@ -131,13 +131,14 @@ final class DemoStudy {
         let (net2, dc2) = try denoiser(seed: seed + 1)
         let fm2 = try FlowMatching(denoiser: net2)
         var c2 = configuration(seed: seed + 1), c3 = configuration(seed: seed + 2)
-        if concurrent { c2.logEvery = 0; c3.logEvery = 0 }   // one progress line on stderr, not three interleaved
+        if concurrent { c2.progressEvery = 0; c3.progressEvery = 0 }   // one progress line on stderr, not three interleaved
         let t2 = try Trainer(family: fm2, denoiserConfiguration: dc2, scaling: Digits.scaling, configuration: c2)
         let (net3, dc3) = try denoiser(seed: seed + 2)
         let ddpm = try DDPM(denoiser: net3, configuration: DDPMConfiguration(timesteps: budget.timesteps, clipSample: 1))
         let t3 = try Trainer(family: ddpm, denoiserConfiguration: dc3, scaling: Digits.scaling, configuration: c3)
 
         let trainers = [t1, t2, t3]
+        for t in trainers { t.progress = TrainingProgressLine.draw }
         var reports = [TrainingReport?](repeating: nil, count: 3)
         var failures = [Error?](repeating: nil, count: 3)
         let data = train
@@ -167,8 +168,9 @@ final class DemoStudy {
 
         announce("training a VAE with a 9-D latent (Gaussian decoder, β = 1)")
         let v = try VAE<Float>(VAEConfiguration(dimension: Digits.dimension, latentDimension: 9), seed: seed &+ 3)
-        let vr = try GenerativeIITrainer.train(v, data: train, configuration: GenerativeIITrainingConfiguration(
-            steps: budget.vaeSteps, batchSize: 128, seed: seed &+ 3, logEvery: quiet ? 0 : Swift.max(1, budget.vaeSteps / 5)))
+        let vr = try GenerativeTrainer.train(v, data: train, configuration: GenerativeTrainingConfiguration(
+            steps: budget.vaeSteps, batchSize: 128, seed: seed &+ 3, progressEvery: quiet ? 0 : Swift.max(1, budget.vaeSteps / 5)),
+            progress: TrainingProgressLine.draw)
         v.networks.eval()
         vae = v
         vaeReport = vr

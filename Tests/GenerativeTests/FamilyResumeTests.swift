@@ -1,4 +1,4 @@
-// Exact resume of the Generative II families: N steps, a model file, then N more from the file give the same
+// Exact resume of vae, vqvae, the GANs, realnvp and latent diffusion: N steps, a model file, then N more from the file give the same
 // weights, buffers and optimiser moments as 2N steps without a break.
 
 import Foundation
@@ -7,10 +7,10 @@ import Neural
 import Testing
 @testable import Generative
 
-@Suite("Generative II exact resume")
-struct GenerativeIIResumeTests {
+@Suite("Exact resume through the model file (vae, vqvae, GANs, realnvp, latent diffusion)")
+struct FamilyResumeTests {
     /// Every network parameter, buffer and optimiser moment of `m`, by name.
-    static func everything(_ m: any GenerativeIIModel<Float>) -> [String: Tensor<Float>] {
+    static func everything(_ m: any GenerativeModel<Float>) -> [String: Tensor<Float>] {
         var out: [String: Tensor<Float>] = [:]
         for (n, p) in m.networks.namedParameters() { out["param." + n] = p.value }
         for (n, b) in m.buffers { out["buffer." + n] = b }
@@ -22,10 +22,10 @@ struct GenerativeIIResumeTests {
     }
 
     /// Trains `make()` for 2·half steps straight, and for half steps + file + half steps; every tensor must agree exactly.
-    func check(_ label: String, _ make: () throws -> any GenerativeIIModel<Float>, data x: Tensor<Float>, labels: [Int]? = nil, half: Int = 6) throws {
-        let config = GenerativeIITrainingConfiguration(steps: 2 * half, batchSize: 8, seed: 11)
-        func train(_ m: any GenerativeIIModel<Float>, _ c: GenerativeIITrainingConfiguration, from first: Int) throws {
-            func open<M: GenerativeIIModel<Float>>(_ m: M) throws { try GenerativeIITrainer.train(m, data: x, labels: labels, configuration: c, firstStep: first) }
+    func check(_ label: String, _ make: () throws -> any GenerativeModel<Float>, data x: Tensor<Float>, labels: [Int]? = nil, half: Int = 6) throws {
+        let config = GenerativeTrainingConfiguration(steps: 2 * half, batchSize: 8, seed: 11)
+        func train(_ m: any GenerativeModel<Float>, _ c: GenerativeTrainingConfiguration, from first: Int) throws {
+            func open<M: GenerativeModel<Float>>(_ m: M) throws { try GenerativeTrainer.train(m, data: x, labels: labels, configuration: c, firstStep: first) }
             try open(m)
         }
         let straight = try make()
@@ -36,8 +36,8 @@ struct GenerativeIIResumeTests {
         halfConfig.steps = half
         try train(first, halfConfig, from: 0)
         let path = try generativeTemporaryDirectory().appendingPathComponent("\(label).safetensors").path
-        try GenerativeIIModelFile<Float>.save(first, scaling: AffineScaling(scale: 1, shift: 0), to: path, step: half, seed: 11)
-        let file = try GenerativeIIModelFile<Float>.load(path)
+        try GenerativeModelFile<Float>.save(first, scaling: AffineScaling(scale: 1, shift: 0), to: path, step: half, seed: 11)
+        let file = try GenerativeModelFile<Float>.load(path)
         #expect(file.hasOptimizerState, "\(label): the file holds the optimiser state")
         #expect(file.step == half)
         try train(file.model, config, from: file.step)
@@ -67,7 +67,7 @@ struct GenerativeIIResumeTests {
                   data: x, labels: labels)
         try check("realnvp", { try RealNVP<Float>(RealNVPConfiguration(dimension: 6, couplings: 2, hidden: 8), seed: 4) }, data: x)
         let vae = try VAE<Float>(VAEConfiguration(dimension: 6, latentDimension: 2, hidden: 8), seed: 1)
-        try GenerativeIITrainer.train(vae, data: x, configuration: GenerativeIITrainingConfiguration(steps: 3, batchSize: 8))
+        try GenerativeTrainer.train(vae, data: x, configuration: GenerativeTrainingConfiguration(steps: 3, batchSize: 8))
         try check("latent-diffusion", { try LatentDiffusion(vae: vae, data: x, configuration: LatentDiffusionConfiguration(timesteps: 20, hidden: 8, blocks: 1), seed: 5) }, data: x)
     }
 
@@ -76,37 +76,40 @@ struct GenerativeIIResumeTests {
         var g = RandomGenerator(seed: 3)
         let x = Tensor<Float>.normal([30, 4], using: &g)
         let vae = try VAE<Float>(VAEConfiguration(dimension: 4, latentDimension: 2, hidden: 8), seed: 1)
-        try GenerativeIITrainer.train(vae, data: x, configuration: GenerativeIITrainingConfiguration(steps: 5, batchSize: 8, seed: 4))
+        try GenerativeTrainer.train(vae, data: x, configuration: GenerativeTrainingConfiguration(steps: 5, batchSize: 8, seed: 4))
         let dir = try generativeTemporaryDirectory()
         let path = dir.appendingPathComponent("v.safetensors").path
-        try GenerativeIIModelFile<Float>.save(vae, scaling: AffineScaling(scale: 1, shift: 0), to: path, step: 5, seed: 4)
+        try GenerativeModelFile<Float>.save(vae, scaling: AffineScaling(scale: 1, shift: 0), to: path, step: 5, seed: 4)
         // Strip the optimiser tensors and metadata, as in a file written before they were saved.
         let full = try SafetensorsFile.read(path)
         let tensors = full.tensors.filter { !$0.key.hasPrefix("optimizer.") }
         let meta = full.metadata.filter { !$0.key.hasPrefix("optimizer.") }
         let old = dir.appendingPathComponent("old.safetensors").path
         try SafetensorsFile(tensors: tensors, metadata: meta).write(to: old)
-        let f = try GenerativeIIModelFile<Float>.load(old)
+        let f = try GenerativeModelFile<Float>.load(old)
         #expect(!f.hasOptimizerState)
-        let withState = try GenerativeIIModelFile<Float>.load(path)
+        let withState = try GenerativeModelFile<Float>.load(path)
         #expect(withState.hasOptimizerState)
         // Without the moments, five more steps land elsewhere than with them: the state matters to the comparison above.
-        let more = GenerativeIITrainingConfiguration(steps: 10, batchSize: 8, seed: 4)
-        try GenerativeIITrainer.train(f.model as! VAE<Float>, data: x, configuration: more, firstStep: 5)
-        try GenerativeIITrainer.train(withState.model as! VAE<Float>, data: x, configuration: more, firstStep: 5)
+        let more = GenerativeTrainingConfiguration(steps: 10, batchSize: 8, seed: 4)
+        try GenerativeTrainer.train(f.model as! VAE<Float>, data: x, configuration: more, firstStep: 5)
+        try GenerativeTrainer.train(withState.model as! VAE<Float>, data: x, configuration: more, firstStep: 5)
         #expect(Self.everything(f.model).filter { $0.key.hasPrefix("param.") } != Self.everything(withState.model).filter { $0.key.hasPrefix("param.") })
         // A missing moment is named.
+        // Moments are keyed by parameter path: optimizer.<optimiser>.v.<path>.
         var broken = full.tensors
-        broken.removeValue(forKey: "optimizer.optimizer.v.0")
+        let firstV = try #require(broken.keys.filter { $0.hasPrefix("optimizer.optimizer.v.") }.sorted().first)
+        broken.removeValue(forKey: firstV)
         let bad = dir.appendingPathComponent("bad.safetensors").path
         try SafetensorsFile(tensors: broken, metadata: full.metadata).write(to: bad)
-        #expect { try GenerativeIIModelFile<Float>.load(bad) } throws: { "\($0)".contains("optimizer.optimizer.v.0") }
+        #expect { try GenerativeModelFile<Float>.load(bad) } throws: { "\($0)".contains(firstV) }
         // Step counts that Adam cannot have reached are refused too.
         var badMeta = full.metadata
-        let count = badMeta["optimizer.optimizer.steps"]!.split(separator: ",").count
-        badMeta["optimizer.optimizer.steps"] = (["-1"] + Array(repeating: "1", count: count - 1)).joined(separator: ",")
+        var counts = try JSONDecoder().decode([String: Int].self, from: Data(badMeta["optimizer.optimizer.steps"]!.utf8))
+        counts[counts.keys.sorted()[0]] = -1
+        badMeta["optimizer.optimizer.steps"] = String(decoding: try JSONEncoder().encode(counts), as: UTF8.self)
         let negative = dir.appendingPathComponent("negative.safetensors").path
         try SafetensorsFile(tensors: full.tensors, metadata: badMeta).write(to: negative)
-        #expect { try GenerativeIIModelFile<Float>.load(negative) } throws: { "\($0)".contains("step counts") }
+        #expect { try GenerativeModelFile<Float>.load(negative) } throws: { "\($0)".contains("step counts") }
     }
 }

@@ -29,20 +29,21 @@ public enum FamilyName: String, Sendable, CaseIterable {
     }
 }
 
-/// What the training loop needs from a family: its network and a stochastic loss on a batch.
+/// What a denoising family (ddpm, score-sde, flow-matching, consistency) gives `DenoisingModel`, which makes it a
+/// `GenerativeModel`: its network and a stochastic loss on a batch.
 public protocol TrainableFamily<Scalar>: AnyObject {
     associatedtype Scalar: BLASScalar
     var denoiser: any Denoiser<Scalar> { get }
     /// The family's name on the command line.
     var familyName: FamilyName { get }
-    /// The family's configuration as string metadata (read back by `GenerativeModelFile`).
+    /// The family's settings by name (`DenoisingModelConfiguration.settings`, read back by `DenoisingModel.makeFamily`).
     var configurationMetadata: [String: String] { get }
     /// A stochastic loss on a batch of data in model units, drawing its randomness from `g`.
     func loss(x0: Tensor<Scalar>, labels: [Int]?, using g: inout RandomGenerator) throws -> Variable<Scalar>
-    /// Called by `Trainer` before the loss of step k (0-based) of a run of `totalSteps` (default: nothing; the
+    /// Called by `DenoisingModel` before the loss of step k (0-based) of a run of `totalSteps` (default: nothing; the
     /// consistency model's N(k) curriculum reads k here).
     func willTrain(step k: Int, of totalSteps: Int) throws
-    /// Called by `Trainer` after the optimiser update of step k (default: nothing; the consistency model moves its
+    /// Called by `DenoisingModel` after the optimiser update of step k (default: nothing; the consistency model moves its
     /// target network θ⁻ ← μ·θ⁻ + (1 − μ)·θ here).
     func didTrain(step k: Int, of totalSteps: Int) throws
     /// Training state beyond the network's weights, saved in checkpoints as `state.<name>` tensors (default: none;
@@ -50,6 +51,9 @@ public protocol TrainableFamily<Scalar>: AnyObject {
     var trainingState: [String: Tensor<Scalar>] { get }
     /// Restores `trainingState` from a checkpoint (default: nothing).
     func loadTrainingState(_ state: [String: Tensor<Scalar>]) throws
+    /// Called when weights were loaded into the network, before `loadTrainingState` (default: nothing; the
+    /// consistency model's target network starts from the loaded weights, θ⁻ ← θ).
+    func didLoadWeights() throws
 }
 
 extension TrainableFamily {
@@ -57,6 +61,7 @@ extension TrainableFamily {
     public func didTrain(step k: Int, of totalSteps: Int) throws {}
     public var trainingState: [String: Tensor<Scalar>] { [:] }
     public func loadTrainingState(_ state: [String: Tensor<Scalar>]) throws {}
+    public func didLoadWeights() throws {}
 }
 
 extension DDPM: TrainableFamily {
@@ -118,6 +123,8 @@ extension ConsistencyModel: TrainableFamily {
     public func didTrain(step k: Int, of totalSteps: Int) throws {
         try updateTarget(decay: targetDecay(step: k, of: Swift.max(1, totalSteps)))
     }
+
+    public func didLoadWeights() throws { try updateTarget(decay: 0) }
 
     /// The target network θ⁻ as `target.<parameter path>`.
     public var trainingState: [String: Tensor<S>] {

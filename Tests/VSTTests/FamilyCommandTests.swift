@@ -2,8 +2,8 @@ import Foundation
 import Linear
 import Testing
 
-/// End-to-end tests of `vst train / sample / encode / decode` for the Generative II families (tiny runs).
-@Suite(.serialized) struct GenerativeIICommandTests {
+/// End-to-end tests of `vst train / sample / encode / decode` for vae, vqvae, the GANs, realnvp and latent diffusion (tiny runs).
+@Suite(.serialized) struct FamilyCommandTests {
     /// The repository's data directory (for the digits).
     static let dataDirectory: String = {
         var url = URL(fileURLWithPath: #filePath)
