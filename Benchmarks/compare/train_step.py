@@ -243,11 +243,13 @@ def main():
                 for row in rows:
                     runs.setdefault((n, row["d"], side), []).append(row)
                 print(f"train_step.py: threads {n} round {r + 1} {side} done (load {loads[-1]:.2f})", file=sys.stderr, flush=True)
+                # The raw runs so far, so an interrupted run loses nothing.
+                write_json(a.out + ".raw.json", [{"threads": k[0], "d": k[1], "side": k[2], "runs": v} for k, v in runs.items()])
     loads.append(os.getloadavg()[0])
 
     def med(n, d, side, key="step_ms"):
-        rs = runs.get((n, d, side))
-        return statistics.median(x[key] for x in rs) if rs else None
+        vals = [x[key] for x in runs.get((n, d, side), []) if x.get(key) is not None]
+        return statistics.median(vals) if vals else None
 
     core = (meta.get("swift") or {}).get("environment", {}).get("coreName", "n/a")
     table, out_rows = [], []
