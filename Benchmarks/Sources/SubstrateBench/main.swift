@@ -5,7 +5,8 @@ import Linear
 /// `substrate-bench`: the benchmarks of the package, out of the `vst` product. One catalogue of workloads
 /// (Workloads.swift), timed by one loop (BenchTiming), seen three ways: the Swift-only suite over the ladder
 /// (`suite`, what `make bench-swift` runs), and the JSON views the Python comparisons in Benchmarks/compare read
-/// (`linear` for compare.py, `substrate` for compare_substrate.py); `neural-step` is the MLP step of torch_step.py.
+/// (`linear` for compare.py, `substrate` for compare_substrate.py); `neural-step` is the MLP step of torch_step.py,
+/// `train-step` the families' training step of train_step.py with its GEMM / clip / AdamW split.
 struct SubstrateBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "substrate-bench",
@@ -13,7 +14,7 @@ struct SubstrateBench: ParsableCommand {
         discussion: "Every JSON output records the OpenBLAS core type Linear's OpenBLAS picked and the OPENBLAS_CORETYPE, "
             + "OPENBLAS_L2_SIZE and thread variables as found. Exit codes: 0 success, 1 a regression against the "
             + "baseline (suite --baseline), 2 bad usage or bad input.",
-        subcommands: [Suite.self, LinearView.self, SubstrateView.self, NeuralStep.self],
+        subcommands: [Suite.self, LinearView.self, SubstrateView.self, NeuralStep.self, TrainStep.self],
         defaultSubcommand: Suite.self
     )
 }

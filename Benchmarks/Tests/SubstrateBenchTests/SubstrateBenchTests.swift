@@ -156,4 +156,26 @@ import Testing
         let cka = try #require((sr.last?["values"] as? [String: [Double]])?["cka"]?.first)
         #expect(cka > 0 && cka <= 1)
     }
+
+    /// `train-step --json`: one row per d with the step and its GEMM / clip / AdamW split (what train_step.py reads);
+    /// the GEMM calls alone take less time than the whole step; bad usage exits 2.
+    @Test func trainStepPrintsTheSplit() throws {
+        let dir = try Self.scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try Self.run(["train-step", "--json", "--dims", "8,16", "--batch", "32", "--seconds", "0.2"], in: dir)
+        #expect(r.code == 0, "\(r.err)")
+        let j = try Self.object(Data(r.out.utf8))
+        try Self.expectEnvironment(j, "train-step --json")
+        let rows = try #require(j["swift"] as? [[String: Any]])
+        #expect(rows.map { $0["d"] as? Int } == [8, 16])
+        for row in rows {
+            for key in ["step_ms", "gemm_ms", "clip_ms", "adamw_ms", "beyond_gemm_fraction", "gemm_gflops"] {
+                #expect((row[key] as? Double).map { $0.isFinite } == true, "train-step --json: \(key) missing or not finite")
+            }
+            #expect((row["gemm_ms"] as? Double ?? .infinity) < (row["step_ms"] as? Double ?? 0))
+            #expect(row["hidden"] as? Int == 256 && row["batch"] as? Int == 32)
+        }
+        #expect(try Self.run(["train-step", "--dims", "0"], in: dir).code == 2)
+        #expect(try Self.run(["train-step", "--batch", "0"], in: dir).code == 2)
+    }
 }

@@ -331,6 +331,88 @@ enum Kernels {
         }
     }
 
+    // MARK: Fused dense layer + activation
+
+    /// The activations a dense layer can apply inside its own kernels (`linear(_:weight:bias:activation:)`).
+    enum FusedActivation { case silu, gelu, relu }
+
+    /// y = f(z), z = x·Wᵀ + b for x [m, k], W [n, k], b [n]: the gemm of `linear` writes z, then f runs from z into y
+    /// with the same vector kernel (and the same chunks) as the unfused activation, so y is bit-identical to
+    /// `f(linear(x, W, b))`. Returns z (kept for the backward pass) and y.
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func linearActivation<S: BLASScalar>(_ x: Tensor<S>, _ w: Tensor<S>, _ b: Tensor<S>?, _ f: FusedActivation) throws
+        -> (z: Tensor<S>, y: Tensor<S>) {
+        let z = try linear(x, w, b)
+        let y = Tensor<S>(unsafeUninitializedShape: z.shape) { dst, count in
+            z.withUnsafeBufferPointer { pz in
+                let src = pz.baseAddress!
+                Parallel.forChunks(count, minimum: Parallel.minimumParallelCount / 4) { r in
+                    let s = src + r.lowerBound, d = dst + r.lowerBound
+                    switch f {
+                    case .silu: S.vsilu(s, d, r.count)
+                    case .gelu: S.vgelu(s, d, r.count)
+                    case .relu: for i in 0..<r.count { d[i] = s[i] > 0 ? s[i] : 0 }
+                    }
+                }
+            }
+        }
+        return (z, y)
+    }
+
+    /// The backward pass of y = f(z) in one pass over z and g, gz = g·f′(z), with the expressions of the unfused
+    /// rules (`siluBackward`: g·σ(z)(1 + z(1 − σ(z))); `geluBackward`; relu: g·[z > 0]), so gz is bit-identical to
+    /// theirs; and, when `bias`, the bias gradient Σ_rows gz accumulated in Double row after row, the order of
+    /// `Tensor.sum(axis: 0)` (bit-identical too). σ is computed into the output buffer and overwritten in place:
+    /// no temporary.
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func activationBackward<S: BLASScalar>(_ z: Tensor<S>, _ g: Tensor<S>, _ f: FusedActivation, bias: Bool)
+        -> (gz: Tensor<S>, db: Tensor<S>?) {
+        precondition(z.shape == g.shape, "Kernels.activationBackward: shapes \(z.shape) and \(g.shape) differ")
+        let gz = Tensor<S>(unsafeUninitializedShape: z.shape) { out, count in
+            z.withUnsafeBufferPointer { pz in
+                g.withUnsafeBufferPointer { pg in
+                    let zp = pz.baseAddress!, gp = pg.baseAddress!
+                    Parallel.forChunks(count, minimum: Parallel.minimumParallelCount / 4) { r in
+                        let o = out + r.lowerBound, x = zp + r.lowerBound, gg = gp + r.lowerBound, n = r.count
+                        switch f {
+                        case .silu:
+                            S.vsigmoid(x, o, n)
+                            for i in 0..<n { let s = o[i]; o[i] = gg[i] * s * (1 + x[i] * (1 - s)) }
+                        case .gelu:
+                            let c2 = S(2 * 0.7978845608028654), a = S(0.044715)
+                            for i in 0..<n { let v = x[i]; o[i] = c2 * (v + a * v * v * v) }
+                            S.vsigmoid(o, o, n)
+                            for i in 0..<n { let v = x[i], s = o[i]; o[i] = gg[i] * (s + v * s * (1 - s) * c2 * (1 + 3 * a * v * v)) }
+                        case .relu:
+                            for i in 0..<n { o[i] = gg[i] * (x[i] > 0 ? 1 : 0) }
+                        }
+                    }
+                }
+            }
+        }
+        guard bias else { return (gz, nil) }
+        return (gz, columnSums(gz))
+    }
+
+    /// Σ over the rows of a [rows, n] tensor (any rank: the last axis is kept), accumulated in Double row after
+    /// row — the order and precision of `Tensor.sum(axis: 0)`, whose result it equals bit for bit.
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func columnSums<S: BLASScalar>(_ x: Tensor<S>) -> Tensor<S> {
+        let n = x.shape.last ?? 1, rows = x.count / Swift.max(1, n)
+        return Tensor<S>(unsafeUninitializedShape: [n]) { d, _ in
+            x.withUnsafeBufferPointer { px in
+                let acc = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(1, n))
+                defer { acc.deallocate() }
+                acc.initialize(repeating: 0, count: n)
+                for r in 0..<rows {
+                    let src = px.baseAddress! + r &* n
+                    for j in 0..<n { acc[j] += Double(src[j]) }
+                }
+                for j in 0..<n { d[j] = S(acc[j]) }
+            }
+        }
+    }
+
     // MARK: Shapes
 
     @_specialize(where S == Float) @_specialize(where S == Double)
@@ -418,77 +500,82 @@ enum Kernels {
         -> (y: Tensor<S>, xhat: Tensor<S>, rstd: Tensor<S>) {
         let d = x.shape.last ?? 1, rows = x.count / Swift.max(1, d)
         var rstd = Tensor<S>.zeros([rows])
+        let affine = gamma != nil || beta != nil
+        // One pass per row: x̂ and (with γ or β) y are written while the row is in L1.
+        var y: Tensor<S>? = nil
         let xhat = Tensor<S>(unsafeUninitializedShape: x.shape) { xh, _ in
             rstd.withUnsafeMutableBufferPointer { pr in
                 x.withUnsafeBufferPointer { px in
                     let inv = 1 / S(d)
-                    for r in 0..<rows {
-                        let row = px.baseAddress! + r &* d, out = xh + r &* d
-                        let mu = rowSum(row, d) * inv
-                        for j in 0..<d { out[j] = row[j] - mu }
-                        let v = rowDot(out, out, d) * inv
-                        let rs = 1 / (v + eps).squareRoot()
-                        pr[r] = rs
-                        for j in 0..<d { out[j] *= rs }
+                    let g = gamma?.scalars, b = beta?.scalars
+                    func fill(_ py: UnsafeMutablePointer<S>?) {
+                        for r in 0..<rows {
+                            let row = px.baseAddress! + r &* d, out = xh + r &* d
+                            let mu = rowSum(row, d) * inv
+                            for j in 0..<d { out[j] = row[j] - mu }
+                            let v = rowDot(out, out, d) * inv
+                            let rs = 1 / (v + eps).squareRoot()
+                            pr[r] = rs
+                            for j in 0..<d { out[j] *= rs }
+                            guard let py else { continue }
+                            let dst = py + r &* d
+                            switch (g, b) {
+                            case let (g?, b?): for j in 0..<d { dst[j] = out[j] * g[j] + b[j] }
+                            case let (g?, nil): for j in 0..<d { dst[j] = out[j] * g[j] }
+                            case let (nil, b?): for j in 0..<d { dst[j] = out[j] + b[j] }
+                            default: break
+                            }
+                        }
+                    }
+                    if affine {
+                        y = Tensor<S>(unsafeUninitializedShape: x.shape) { py, _ in fill(py) }
+                    } else {
+                        fill(nil)
                     }
                 }
             }
         }
-        guard gamma != nil || beta != nil else { return (xhat, xhat, rstd) }
-        let y = Tensor<S>(unsafeUninitializedShape: x.shape) { py, _ in
-            xhat.withUnsafeBufferPointer { pxh in
-                let g = gamma.map { $0.scalars }, b = beta.map { $0.scalars }
-                for r in 0..<rows {
-                    let src = pxh.baseAddress! + r &* d, dst = py + r &* d
-                    switch (g, b) {
-                    case let (g?, b?): for j in 0..<d { dst[j] = src[j] * g[j] + b[j] }
-                    case let (g?, nil): for j in 0..<d { dst[j] = src[j] * g[j] }
-                    case let (nil, b?): for j in 0..<d { dst[j] = src[j] + b[j] }
-                    default: break
-                    }
-                }
-            }
-        }
-        return (y, xhat, rstd)
+        return (y ?? xhat, xhat, rstd)
     }
 
     /// Backward of layer normalisation over the last axis. With ĝ = g·γ (or g without γ):
-    /// dx = r·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) per row; dγ = Σ_rows g·x̂; dβ = Σ_rows g.
+    /// dx = r·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) per row; dγ = Σ_rows g·x̂; dβ = Σ_rows g. One pass over the rows: dγ and
+    /// dβ accumulate in Double row after row (the order of `Tensor.sum(axis: 0)` over g·x̂ and g, so they equal the
+    /// unfused sums bit for bit) without a g·x̂ temporary.
     @_specialize(where S == Float) @_specialize(where S == Double)
     static func layerNormBackward<S: BLASScalar>(_ g: Tensor<S>, _ xhat: Tensor<S>, _ rstd: Tensor<S>, _ gamma: Tensor<S>?,
                                                  needGamma: Bool, needBeta: Bool)
         -> (dx: Tensor<S>, dgamma: Tensor<S>?, dbeta: Tensor<S>?) {
         let d = xhat.shape.last ?? 1, rows = xhat.count / Swift.max(1, d)
-        var dgamma: Tensor<S>? = needGamma ? Tensor<S>.zeros([d]) : nil
-        var dbeta: Tensor<S>? = needBeta ? Tensor<S>.zeros([d]) : nil
         let gam = gamma?.scalars
-        var scratch = [S](repeating: 0, count: d)
+        let scratch = UnsafeMutablePointer<S>.allocate(capacity: Swift.max(1, d))
+        let accG = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(1, d))
+        let accB = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(1, d))
+        defer { scratch.deallocate(); accG.deallocate(); accB.deallocate() }
+        accG.initialize(repeating: 0, count: d)
+        accB.initialize(repeating: 0, count: d)
         let dx = Tensor<S>(unsafeUninitializedShape: xhat.shape) { out, _ in
             g.withUnsafeBufferPointer { pg in
                 xhat.withUnsafeBufferPointer { px in
                     rstd.withUnsafeBufferPointer { pr in
-                        scratch.withUnsafeMutableBufferPointer { sc in
-                            let inv = 1 / S(d)
-                            for r in 0..<rows {
-                                let gr = pg.baseAddress! + r &* d, xr = px.baseAddress! + r &* d, o = out + r &* d
-                                let gh = sc.baseAddress!
-                                if let gam { for j in 0..<d { gh[j] = gr[j] * gam[j] } } else { gh.update(from: gr, count: d) }
-                                let m1 = rowSum(UnsafePointer(gh), d) * inv
-                                let m2 = rowDot(UnsafePointer(gh), xr, d) * inv
-                                let rs = pr[r]
-                                for j in 0..<d { o[j] = rs * (gh[j] - m1 - xr[j] * m2) }
-                            }
+                        let inv = 1 / S(d)
+                        for r in 0..<rows {
+                            let gr = pg.baseAddress! + r &* d, xr = px.baseAddress! + r &* d, o = out + r &* d
+                            let gh = scratch
+                            if let gam { for j in 0..<d { gh[j] = gr[j] * gam[j] } } else { gh.update(from: gr, count: d) }
+                            let m1 = rowSum(UnsafePointer(gh), d) * inv
+                            let m2 = rowDot(UnsafePointer(gh), xr, d) * inv
+                            let rs = pr[r]
+                            for j in 0..<d { o[j] = rs * (gh[j] - m1 - xr[j] * m2) }
+                            if needGamma { for j in 0..<d { accG[j] += Double(gr[j] * xr[j]) } }
+                            if needBeta { for j in 0..<d { accB[j] += Double(gr[j]) } }
                         }
                     }
                 }
             }
         }
-        if needGamma {
-            dgamma = try! (g * xhat).reshaped([rows, d]).sum(axis: 0)
-        }
-        if needBeta {
-            dbeta = try! g.reshaped([rows, d]).sum(axis: 0)
-        }
+        let dgamma: Tensor<S>? = needGamma ? Tensor<S>(unsafeUninitializedShape: [d]) { p, _ in for j in 0..<d { p[j] = S(accG[j]) } } : nil
+        let dbeta: Tensor<S>? = needBeta ? Tensor<S>(unsafeUninitializedShape: [d]) { p, _ in for j in 0..<d { p[j] = S(accB[j]) } } : nil
         return (dx, dgamma, dbeta)
     }
 
@@ -550,27 +637,61 @@ enum Kernels {
         }
     }
 
-    // MARK: Optimiser updates (one pass over each parameter)
+    // MARK: Optimiser updates
 
-    /// Adam/AdamW: m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; p ← p·(1 − lr·λ_decoupled) − lr·(m/c₁)/(√(v/c₂) + ε),
-    /// where c₁ = 1 − β₁ᵗ, c₂ = 1 − β₂ᵗ and g already includes any coupled (L2) weight decay.
+    /// One parameter's part of a flat Adam step: its index, where its moments start in the flat buffers, and its
+    /// bias corrections c₁ = 1 − β₁ᵗ, c₂ = 1 − β₂ᵗ.
+    struct AdamSegment {
+        var index: Int, offset: Int, c1: Double, c2: Double
+    }
+
+    /// Adam/AdamW over the flat moment buffers m, v and the listed parameters (each with a gradient), in one pass
+    /// split across threads by element count: m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
+    /// p ← p·(1 − lr·λ_decoupled) − lr·(m/c₁)/(√(v/c₂) + ε), where g already includes any coupled (L2) weight decay;
+    /// eight lanes at a time (explicit SIMD: the compiler does not vectorise the scalar loop, whose square root and
+    /// division then cost ~10 cycles per element), the tail element by element with the
+    /// same expression. Each parameter's buffer is opened once for the whole pass.
     @_specialize(where S == Float) @_specialize(where S == Double)
-    static func adamUpdate<S: BLASScalar>(_ p: inout Tensor<S>, _ g: Tensor<S>, _ m: inout Tensor<S>, _ v: inout Tensor<S>,
-                                          lr: Double, beta1: Double, beta2: Double, eps: Double, c1: Double, c2: Double,
-                                          l2: Double, decoupled: Double) {
+    static func adamUpdateFlat<S: BLASScalar>(_ params: [Variable<S>], _ segments: [AdamSegment], _ m: inout Tensor<S>,
+                                              _ v: inout Tensor<S>, lr: Double, beta1: Double, beta2: Double, eps: Double,
+                                              l2: Double, decoupled: Double) {
+        // Gather stable pointers: each parameter's value opened for writing and its gradient for reading, nested
+        // (recursively) so that every pointer stays valid for the whole update.
+        var ps = [UnsafeMutablePointer<S>?](repeating: nil, count: segments.count)
+        var gs = [UnsafePointer<S>?](repeating: nil, count: segments.count)
+        func open(_ k: Int, _ body: () -> Void) {
+            if k == segments.count { body(); return }
+            let p = params[segments[k].index]
+            let g = p.grad!
+            g.withUnsafeBufferPointer { pg in
+                p.value.withUnsafeMutableBufferPointer { pp in
+                    ps[k] = pp.baseAddress; gs[k] = pg.baseAddress
+                    open(k + 1, body)
+                }
+            }
+        }
         let b1 = S(beta1), b2 = S(beta2), ob1 = S(1 - beta1), ob2 = S(1 - beta2)
-        let stepSize = S(lr / c1), rc2 = S(1 / c2.squareRoot()), e = S(eps), wd = S(l2), shrink = S(1 - lr * decoupled)
-        g.withUnsafeBufferPointer { pg in
-            m.withUnsafeMutableBufferPointer { pm in
-                v.withUnsafeMutableBufferPointer { pv in
-                    p.withUnsafeMutableBufferPointer { pp in
-                        let gp = pg.baseAddress!, mp = pm.baseAddress!, vp = pv.baseAddress!, xp = pp.baseAddress!
-                        Parallel.forChunks(pp.count, minimum: 1 << 15) { r in
-                            // Eight lanes at a time (explicit SIMD: the compiler does not vectorise the scalar
-                            // loop, whose square root and division then cost ~10 cycles per element).
+        let e = S(eps), wd = S(l2), shrink = S(1 - lr * decoupled)
+        let stepSizes = segments.map { S(lr / $0.c1) }, rc2s = segments.map { S(1 / $0.c2.squareRoot()) }
+        var starts = [0]
+        for s in segments { starts.append(starts.last! + params[s.index].count) }
+        let total = starts.last!
+        m.withUnsafeMutableBufferPointer { pm in
+            v.withUnsafeMutableBufferPointer { pv in
+                let mBase = pm.baseAddress!, vBase = pv.baseAddress!
+                open(0) {
+                    let ps = ps, gs = gs
+                    Parallel.forChunks(total, minimum: 1 << 15) { r in
+                        // The segments that meet r, each over its part of r.
+                        var k = 0
+                        while starts[k + 1] <= r.lowerBound { k += 1 }
+                        while k < segments.count && starts[k] < r.upperBound {
+                            let lo = Swift.max(r.lowerBound, starts[k]) - starts[k], hi = Swift.min(r.upperBound, starts[k + 1]) - starts[k]
+                            let xp = ps[k]!, gp = gs[k]!, mp = mBase + segments[k].offset, vp = vBase + segments[k].offset
+                            let stepSize = stepSizes[k], rc2 = rc2s[k]
                             typealias V = SIMD8<S>
-                            var i = r.lowerBound
-                            while i &+ 8 <= r.upperBound {
+                            var i = lo
+                            while i &+ 8 <= hi {
                                 let x = UnsafeRawPointer(xp + i).loadUnaligned(as: V.self)
                                 let gi = UnsafeRawPointer(gp + i).loadUnaligned(as: V.self) + wd * x
                                 let mi = b1 * UnsafeRawPointer(mp + i).loadUnaligned(as: V.self) + ob1 * gi
@@ -581,7 +702,7 @@ enum Kernels {
                                 UnsafeMutableRawPointer(xp + i).storeBytes(of: upd, as: V.self)
                                 i &+= 8
                             }
-                            while i < r.upperBound {
+                            while i < hi {
                                 let gi = gp[i] + wd * xp[i]
                                 let mi = b1 * mp[i] + ob1 * gi
                                 let vi = b2 * vp[i] + ob2 * gi * gi
@@ -590,6 +711,7 @@ enum Kernels {
                                 xp[i] = xp[i] * shrink - stepSize * mi / (vi.squareRoot() * rc2 + e)
                                 i &+= 1
                             }
+                            k += 1
                         }
                     }
                 }

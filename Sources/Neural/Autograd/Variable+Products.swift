@@ -85,3 +85,45 @@ public func linear<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, bias
         return grads
     }
 }
+
+/// A dense layer with its activation fused in: y = f(x·Wᵀ + b), W [out, in] (PyTorch `f(F.linear(x, W, b))`).
+///
+/// For SiLU, GELU (tanh form) and ReLU the activation runs inside the layer's kernels: forward, one gemm into
+/// z = x·Wᵀ + b (started from the broadcast bias) and one pass z → y; backward, one pass forming
+/// G_z = G ⊙ f′(z) and then ∂x = G_z·W, ∂W = G_zᵀ·x, ∂b = Σ_rows G_z — one tape node instead of two, no separate
+/// σ(z) or f′(z) temporaries. The values and gradients equal those of `activation.apply(linear(x, …))` bit for bit
+/// (the same vector kernels and expressions, the bias sums in the same order). Other activations, and gradients
+/// of gradients (`createGraph`), take the composite path.
+public func linear<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, bias: Variable<Scalar>?,
+                           activation: ActivationFunction) throws -> Variable<Scalar> {
+    guard let f = activation.fusedKernel else { return activation.apply(try linear(x, weight: weight, bias: bias)) }
+    guard weight.rank == 2, x.rank >= 1, x.shape[x.rank - 1] == weight.shape[1] else {
+        throw TensorError.shapeMismatch(operation: "linear (x [..., in] with weight [out, in])", lhs: x.shape, rhs: weight.shape)
+    }
+    if x.rank != 2 {
+        let lead = Array(x.shape.dropLast())
+        let y = try linear(x.reshaped([-1, weight.shape[1]]), weight: weight, bias: bias, activation: activation)
+        return try y.reshaped(lead + [weight.shape[0]])
+    }
+    let r = try Kernels.linearActivation(x.value, weight.value, bias?.value, f)
+    let z = r.z
+    let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
+    let name = f == .silu ? "linear+silu" : f == .gelu ? "linear+gelu" : "linear+relu"
+    return Variable.make(name, r.y, inputs) { g in
+        if GradMode.isEnabled {
+            // A graph of the backward pass: the composite rules of the two unfused operations, recorded.
+            let zv = try linear(x, weight: weight, bias: bias)
+            let yv = activation.apply(zv)
+            guard let gz = try yv.rule?(g)[0], let rule = zv.rule else { return inputs.map { _ in nil } }
+            return try rule(gz)
+        }
+        let b = Kernels.activationBackward(z, g.value, f, bias: bias?.needsGradient ?? false)
+        let gz = Variable(b.gz)
+        var grads: [Variable<Scalar>?] = [
+            x.needsGradient ? try matmul(gz, weight) : nil,
+            weight.needsGradient ? try matmul(gz, x, transposeA: true) : nil,
+        ]
+        if bias != nil { grads.append(b.db.map { Variable($0) }) }
+        return grads
+    }
+}

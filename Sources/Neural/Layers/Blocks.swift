@@ -1,6 +1,6 @@
 import Linear
 
-/// A pre-norm residual MLP block: x + W₂·act(W₁·LayerNorm(x)).
+/// A pre-norm residual MLP block: x + W₂·act(W₁·LayerNorm(x)) (the activation fused into the first layer).
 public final class ResidualMLPBlock<Scalar: BLASScalar>: Layer {
     public let norm: LayerNorm<Scalar>
     public let linear1: Dense<Scalar>
@@ -15,7 +15,7 @@ public final class ResidualMLPBlock<Scalar: BLASScalar>: Layer {
         self.activation = activation
     }
     public func callAsFunction(_ x: Variable<Scalar>) throws -> Variable<Scalar> {
-        try x + linear2(activation.apply(linear1(norm(x))))
+        try x + linear2(linear1(norm(x), activation: activation))
     }
 }
 

@@ -43,6 +43,6 @@ public final class TimestepEmbedding<Scalar: BLASScalar>: Layer {
     }
     /// t [n] → [n, dimension].
     public func callAsFunction(_ t: Variable<Scalar>) throws -> Variable<Scalar> {
-        try linear2(linear1(sinusoidalEmbedding(t, dimension: frequencyDimension)).silu())
+        try linear2(linear1(sinusoidalEmbedding(t, dimension: frequencyDimension), activation: .silu))
     }
 }

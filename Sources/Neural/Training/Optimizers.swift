@@ -58,7 +58,12 @@ public final class SGD<Scalar: BLASScalar>: Optimizer {
 }
 
 /// Adam (Kingma & Ba 2015) with bias correction; with `decoupledWeightDecay` it is AdamW (Loshchilov & Hutter
-/// 2019): p ← p − lr·λ·p before the Adam step, instead of adding λp to the gradient. One fused pass per parameter.
+/// 2019): p ← p − lr·λ·p before the Adam step, instead of adding λp to the gradient.
+///
+/// The moments of all parameters live in two flat buffers (parameter i at `offsets[i]..<offsets[i + 1]`), and a step
+/// is one fused pass over all of them (`Kernels.adamUpdateFlat`, split across threads by element count, not by
+/// parameter): m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², p ← p·(1 − lr·λ) − lr·(m/c₁)/(√(v/c₂) + ε), with c₁ = 1 − β₁ᵗ,
+/// c₂ = 1 − β₂ᵗ per parameter. The state is still exported and imported per parameter (`state`, `load(state:)`).
 public class Adam<Scalar: BLASScalar>: Optimizer {
     public let parameters: [Variable<Scalar>]
     public var learningRate: Double
@@ -69,9 +74,13 @@ public class Adam<Scalar: BLASScalar>: Optimizer {
     public let decoupledWeightDecay: Bool
     /// Steps taken (for bias correction).
     public private(set) var stepCount = 0
-    var m: [Tensor<Scalar>]
-    var v: [Tensor<Scalar>]
+    /// First and second moments, flat: parameter i at offsets[i]..<offsets[i + 1].
+    var m: Tensor<Scalar>
+    var v: Tensor<Scalar>
+    let offsets: [Int]
     var steps: [Int]
+    /// Whether some parameter is listed twice (its buffer is then opened once per update, one segment at a time).
+    let repeatsParameter: Bool
 
     public init(parameters: [Variable<Scalar>], learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999,
                 epsilon: Double = 1e-8, weightDecay: Double = 0, decoupledWeightDecay: Bool = false) {
@@ -82,24 +91,30 @@ public class Adam<Scalar: BLASScalar>: Optimizer {
         self.epsilon = epsilon
         self.weightDecay = weightDecay
         self.decoupledWeightDecay = decoupledWeightDecay
-        m = parameters.map { Kernels.full($0.shape, 0) }
-        v = parameters.map { Kernels.full($0.shape, 0) }
+        var o = [0]
+        for p in parameters { o.append(o.last! + p.count) }
+        offsets = o
+        m = Kernels.full([o.last!], 0)
+        v = Kernels.full([o.last!], 0)
         steps = Array(repeating: 0, count: parameters.count)
+        repeatsParameter = Set(parameters.map(ObjectIdentifier.init)).count != parameters.count
     }
 
     public func step() throws {
         stepCount += 1
+        var segments: [Kernels.AdamSegment] = []
+        segments.reserveCapacity(parameters.count)
         for (i, p) in parameters.enumerated() {
             guard let g = p.grad else { continue }
             try checkGradient(p, g, decoupledWeightDecay ? "AdamW" : "Adam")
             steps[i] += 1
             let t = Double(steps[i])
-            let c1 = 1 - _pow(beta1, t), c2 = 1 - _pow(beta2, t)
-            var mi = m[i], vi = v[i]
-            m[i] = Tensor(scalar: 0); v[i] = Tensor(scalar: 0)   // keep the moments uniquely referenced: updated in place
-            Kernels.adamUpdate(&p.value, g, &mi, &vi, lr: learningRate, beta1: beta1, beta2: beta2, eps: epsilon, c1: c1, c2: c2,
-                               l2: decoupledWeightDecay ? 0 : weightDecay, decoupled: decoupledWeightDecay ? weightDecay : 0)
-            m[i] = mi; v[i] = vi
+            segments.append(Kernels.AdamSegment(index: i, offset: offsets[i], c1: 1 - _pow(beta1, t), c2: 1 - _pow(beta2, t)))
+        }
+        guard !segments.isEmpty else { return }
+        for part in repeatsParameter ? segments.map { [$0] } : [segments] {
+            Kernels.adamUpdateFlat(parameters, part, &m, &v, lr: learningRate, beta1: beta1, beta2: beta2, eps: epsilon,
+                                   l2: decoupledWeightDecay ? 0 : weightDecay, decoupled: decoupledWeightDecay ? weightDecay : 0)
         }
     }
 
@@ -118,8 +133,17 @@ public class Adam<Scalar: BLASScalar>: Optimizer {
         }
     }
 
-    /// A copy of the current state (copy-on-write: no data is copied until the optimiser steps again).
-    public var state: State { State(firstMoments: m, secondMoments: v, parameterSteps: steps, stepCount: stepCount) }
+    /// A copy of the current state: the moments cut per parameter out of the flat buffers.
+    public var state: State {
+        func split(_ flat: Tensor<Scalar>) -> [Tensor<Scalar>] {
+            flat.withUnsafeBufferPointer { src in
+                parameters.enumerated().map { i, p in
+                    Tensor<Scalar>(unsafeUninitializedShape: p.shape) { d, n in d.update(from: src.baseAddress! + offsets[i], count: n) }
+                }
+            }
+        }
+        return State(firstMoments: split(m), secondMoments: split(v), parameterSteps: steps, stepCount: stepCount)
+    }
 
     /// Replaces the state (moments, step counts) by `s`.
     /// - Throws: `TensorError.invalidArgument` when the counts or any moment's shape differ from the parameters'.
@@ -131,8 +155,15 @@ public class Adam<Scalar: BLASScalar>: Optimizer {
         for (i, p) in parameters.enumerated() where s.firstMoments[i].shape != p.shape || s.secondMoments[i].shape != p.shape {
             throw TensorError.invalidArgument("Adam state: moments of parameter \(i) have shapes \(s.firstMoments[i].shape), \(s.secondMoments[i].shape); the parameter is \(p.shape)")
         }
-        m = s.firstMoments
-        v = s.secondMoments
+        func join(_ parts: [Tensor<Scalar>], into flat: inout Tensor<Scalar>) {
+            flat.withUnsafeMutableBufferPointer { dst in
+                for (i, t) in parts.enumerated() {
+                    t.withUnsafeBufferPointer { src in (dst.baseAddress! + offsets[i]).update(from: src.baseAddress!, count: src.count) }
+                }
+            }
+        }
+        join(s.firstMoments, into: &m)
+        join(s.secondMoments, into: &v)
         steps = s.parameterSteps
         stepCount = s.stepCount
     }
