@@ -110,6 +110,26 @@ struct EvaluateCommand: ParsableCommand {
         }
     }
 
+    /// The samples and the real rows in the toy's own 2-D coordinates (Wᵀx with the lift's fixed embedding W, so what
+    /// a model learned can be seen beside the data), or nil when the reference is not a toy.
+    func toyPlane(generated g: Tensor<Double>, real r: Tensor<Double>) throws -> (generated: Tensor<Double>, real: Tensor<Double>)? {
+        guard real == nil, let text = reference, case .toy = try? DataSource(parsing: text, dimension: nil) else { return nil }
+        let d = g.shape[1]
+        if d == 2 { return (g, r) }
+        let e = try OrthogonalEmbedding(dimension: d)
+        return (try e.project(g), try e.project(r))
+    }
+
+    /// An SVG scatter of the held-out real rows and the samples on the toy's plane (at most 1 000 of each).
+    static func planeFigure(_ p: (generated: Tensor<Double>, real: Tensor<Double>), title: String) -> String {
+        func points(_ x: Tensor<Double>, _ group: Int) -> [(Double, Double, Int)] {
+            (0..<Swift.min(x.shape[0], 1000)).map { (x[$0, 0], x[$0, 1], group) }
+        }
+        return SVGPlot.scatter(title: title, xLabel: "plane coordinate 1", yLabel: "plane coordinate 2",
+                               points: points(p.real, 0) + points(p.generated, 1), groupNames: ["held-out data", "model samples"],
+                               radius: 1.8, opacity: 0.5)
+    }
+
     func run() throws {
         var g = try Inputs.matrix(generated, key: key)
         var (r, referenceName, isDigits, drawn) = try loadReference(dimension: g.shape[1])
@@ -183,6 +203,10 @@ struct EvaluateCommand: ParsableCommand {
                                        labels: ["prec", "prec·G", "rec", "rec·G", "dens", "dens·G", "cov", "cov·G"],
                                        values: [m.precision, b.precision, m.recall, b.recall, m.density, b.density, m.coverage, b.coverage],
                                        colors: ["#0072B2", "#999999"]), file: "prdc")
+            if let plane = try toyPlane(generated: g, real: r) {
+                page.add("Samples on the toy's plane", "The samples and the held-out data projected onto the 2-D plane the toy was lifted from (Wᵀx, the lift's fixed orthonormal basis W); what a model learned is visible here, off-plane errors are not.",
+                         svg: Self.planeFigure(plane, title: "\(referenceName): samples on the toy's plane"), file: "plane")
+            }
             try page.write(to: dir, json: q.json, overwrite: output.force)
         }
         Outputs.emit(q.json, table: "reference: \(referenceName) (\(r.shape[0]) rows)\n" + Fmt.table(["metric", "model", "Gaussian baseline"], rows)

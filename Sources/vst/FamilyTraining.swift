@@ -7,7 +7,7 @@ import Neural
 /// Options of the families that own several networks or a latent space (vae, vqvae, gan, wgan-gp, cgan, realnvp,
 /// latent-diffusion) in `vst train`.
 struct FamilyTrainOptions: ParsableArguments {
-    @Option(name: .customLong("latent-dim"), help: "vae, vqvae (code dimension), gan/wgan-gp/cgan (noise): latent dimension (default 9 for vae, 8 for vqvae codes, 16 for GANs).")
+    @Option(name: .customLong("latent-dim"), help: "vae, vqvae (code dimension), gan/wgan-gp/cgan (noise): latent dimension (default: vae and latent-diffusion the effective rank of the data covariance at 1 % of its largest eigenvalue, clamped to 2…9 — 2 for a lifted 2-D toy, 9 for digits; 8 for vqvae codes, 16 for GANs).")
     var latentDim: Int?
     @Option(name: .customLong("hidden-layers"), help: "Hidden layers of each network of vae, vqvae, gan, wgan-gp, cgan and realnvp (default: the family's).")
     var hiddenLayers: Int?
@@ -150,7 +150,7 @@ extension TrainCommand {
                     x = try scaling.apply(loaded.scaling.invert(loaded.data))
                     vaeModelForLD = v
                 } else {
-                    var c = VAEConfiguration(dimension: d, latentDimension: o.latentDim ?? 9, hidden: hidden, hiddenLayers: o.hiddenLayers ?? 2,
+                    var c = VAEConfiguration(dimension: d, latentDimension: try o.latentDim ?? VAEConfiguration.defaultLatentDimension(for: x), hidden: hidden, hiddenLayers: o.hiddenLayers ?? 2,
                                              likelihood: lik, beta: o.beta, warmupSteps: o.klWarmup)
                     if let l = lrGiven { c.learningRate = l }
                     let v = try VAE<Float>(c, seed: seed)

@@ -49,13 +49,8 @@ public struct AffineScaling: Sendable, Equatable, Codable {
     /// get variance ≈ D/r along each of their r directions (64 for a 2-D toy in D = 128); here they get ≤ 1, the
     /// scale diffusion noise schedules assume. Cost: one Gram product (syrk) and one symmetric eigensolve, O(nD² + D³).
     public static func isotropic<S: BLASScalar>(_ data: Tensor<S>) throws -> AffineScaling {
-        guard data.rank == 2, data.shape[0] >= 2 else {
-            throw TensorError.invalidShape("AffineScaling.isotropic: expected [n ≥ 2, D] data, got shape \(data.shape)")
-        }
-        let x: Tensor<Double> = data.cast()
-        let mean = try x.mean(axis: 0)
-        let xc = try x - mean.reshaped([1, mean.count])
-        let lambda = try xc.gram(alpha: 1 / Double(data.shape[0] - 1)).eigvalsh().scalars.max() ?? 0
+        let lambda = try CovarianceSpectrum(of: data, caller: "AffineScaling.isotropic").largest
+        let mean = try (data.cast() as Tensor<Double>).mean(axis: 0)
         let scale = lambda > 0 && lambda.isFinite ? 1 / lambda.squareRoot() : 1
         return try AffineScaling(scale: [scale], shift: mean.scalars.map { -$0 * scale })
     }

@@ -22,15 +22,6 @@ public enum GaussianSkip {
     /// data on an r-dimensional manifold with r < D/2 this is the off-manifold noise variance; for data that fill
     /// more than half the directions it is a level inside the signal, and the network corrects the skip there.
     public static func medianEigenvalue<S: BLASScalar>(of data: Tensor<S>) throws -> Double {
-        guard data.rank == 2, data.shape[0] >= 2, data.shape[1] >= 1 else {
-            throw TensorError.invalidShape("GaussianSkip.medianEigenvalue: expected [n ≥ 2, D ≥ 1] data, got shape \(data.shape)")
-        }
-        let x: Tensor<Double> = data.cast()
-        let mean = try x.mean(axis: 0)
-        let xc = try x - mean.reshaped([1, mean.count])
-        let w = try xc.gram(alpha: 1 / Double(data.shape[0] - 1)).eigvalsh().scalars.sorted()
-        let m = w.count / 2
-        let median = w.count % 2 == 1 ? w[m] : (w[m - 1] + w[m]) / 2
-        return Swift.max(median, 0)
+        try CovarianceSpectrum(of: data, caller: "GaussianSkip.medianEigenvalue").median
     }
 }
