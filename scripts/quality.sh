@@ -293,7 +293,7 @@ for data in datasets:
                      fmt(b["feature_frechet_distance"]), fmt(b["class_coverage"], 3), fmt(b["class_fraction"], 2)]) + " | — | — | — | — | — |")
     lines.append("")
 if targets:
-    lines += ["## Targets (issue 5)", ""] + [f"- [{'x' if t['met'] else ' '}] {t['data']}: {t['target']}" for t in targets] + [""]
+    lines += ["## Targets", ""] + [f"- [{'x' if t['met'] else ' '}] {t['data']}: {t['target']}" for t in targets] + [""]
 with open(f"{out}/quality.md", "w") as f: f.write("\n".join(lines))
 print("\n".join(lines))
 PY
