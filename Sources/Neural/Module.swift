@@ -88,6 +88,17 @@ extension Module {
     }
 }
 
+/// The one place training mode is stored, as in PyTorch's `nn.Module.training`: the library's modules inherit it
+/// (`final class Dense<Scalar: BLASScalar>: ModuleBase, Layer`) instead of each declaring its own flag.
+/// `Module.train(_:)` and `eval()` set it on a module and all its submodules; only dropout (and RealNVP's
+/// data-dependent initialisation) read it. A module written outside the library may inherit it too, or declare
+/// `var isTraining` itself.
+open class ModuleBase {
+    /// Training mode (dropout active) or evaluation mode; new modules start in training mode.
+    public var isTraining = true
+    public init() {}
+}
+
 /// A module mapping one variable to another, so it can be chained (`Sequential`).
 public protocol Layer<Scalar>: Module {
     func callAsFunction(_ x: Variable<Scalar>) throws -> Variable<Scalar>

@@ -84,4 +84,11 @@ struct LayeringTests {
         let bench = repoRoot().appendingPathComponent("Benchmarks/Sources/SubstrateBench/Workloads.swift")
         #expect(FileManager.default.fileExists(atPath: bench.path), "the benchmark catalogue moved: update this check")
     }
+
+    @Test("training mode is stored in one place: ModuleBase; no library module declares its own isTraining")
+    func trainingModeInOnePlace() throws {
+        let files = try Self.upperSources()
+        let declaring = files.filter { $0.text.contains("var isTraining") }.map(\.path)
+        #expect(declaring == ["Sources/Neural/Module.swift"], "isTraining declared in \(declaring): inherit ModuleBase instead")
+    }
 }

@@ -13,7 +13,7 @@ import Neural
 /// The shipped weights (`data/classifier/digits-classifier.safetensors`) come from `train(_:)` with the default
 /// `DigitsClassifierTraining` (seed 0, split seed 0, 20 % held out); `vst train-classifier` regenerates them.
 /// Forward passes run in Float under `noGrad`, in batches of 4 096 rows: O(n · 17 000) flops.
-public final class DigitsClassifier: Module {
+public final class DigitsClassifier: ModuleBase, Module {
     public typealias Scalar = Float
     /// Pixels in, features, classes out.
     public static let inputSize = Digits.dimension
@@ -27,7 +27,6 @@ public final class DigitsClassifier: Module {
     public let body: MLP<Float>
     /// 64 → 10: the class scores.
     public let head: Dense<Float>
-    public var isTraining = true
 
     /// A freshly initialised classifier (PyTorch default initialisation from `seed`).
     public init(seed: UInt64 = 0) {

@@ -42,13 +42,12 @@ public struct RealNVPConfiguration: Sendable, Equatable, Codable {
 ///     x = m ⊙ y + (1 − m) ⊙ (y − t) ⊙ e⁻ˢ     (s, t from m ⊙ y = m ⊙ x).
 ///
 /// The network's last layer starts at zero, so each coupling starts as the identity.
-public final class AffineCoupling<S: BLASScalar>: Module {
+public final class AffineCoupling<S: BLASScalar>: ModuleBase, Module {
     public let mask: Tensor<S>
     public let inverseMask: Tensor<S>
     public let net: FeedForward<S>
     /// The per-feature bound of |s| (starts at 1).
     public let scale: Variable<S>
-    public var isTraining = true
     let dimension: Int
 
     init(dimension d: Int, parity: Int, hidden: Int, hiddenLayers: Int, using g: inout RandomGenerator) throws {
@@ -88,12 +87,11 @@ public final class AffineCoupling<S: BLASScalar>: Module {
 
 /// ActNorm (Kingma & Dhariwal 2018): y = (x + b) ⊙ e^{log s}, log |det| = Σ log s per row, with b and log s set
 /// from the first batch seen in training so that its output has zero mean and unit variance per feature.
-public final class ActNorm<S: BLASScalar>: Module {
+public final class ActNorm<S: BLASScalar>: ModuleBase, Module {
     public let bias: Variable<S>
     public let logScale: Variable<S>
     /// Whether the data-dependent initialisation has run (saved in model files).
     public var initialized = false
-    public var isTraining = true
 
     init(dimension d: Int) {
         bias = Variable(Tensor<S>.zeros([d]), requiresGrad: true)

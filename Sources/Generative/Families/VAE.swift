@@ -235,9 +235,8 @@ public final class VAE<S: BLASScalar>: GenerativeModel {
 }
 
 /// Holds the Gaussian decoder's log-variance as a module parameter named `log_variance`.
-final class LogVarianceHolder<S: BLASScalar>: Module {
+final class LogVarianceHolder<S: BLASScalar>: ModuleBase, Module {
     let value: Variable<S>
-    var isTraining = true
     init(_ v: Variable<S>) { value = v }
     var localParameters: [(String, Variable<S>)] { [("log_variance", value)] }
 }

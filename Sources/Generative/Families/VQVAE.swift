@@ -333,9 +333,8 @@ public final class VQVAE<S: BLASScalar>: GenerativeModel {
 }
 
 /// Holds the codebook as a module parameter named `codebook`.
-final class CodebookHolder<S: BLASScalar>: Module {
+final class CodebookHolder<S: BLASScalar>: ModuleBase, Module {
     let value: Variable<S>
-    var isTraining = true
     init(_ v: Variable<S>) { value = v }
     var localParameters: [(String, Variable<S>)] { [("codebook", value)] }
 }

@@ -89,7 +89,7 @@ public struct MLPDenoiserConfiguration: Sendable, Equatable, Codable {
 ///     out = Dense_out(SiLU(LayerNorm(h)))
 ///
 /// With `blocks` = 0 the trunk is two SiLU Dense layers of width H instead. Cost per row: O(blocks·H²).
-public final class MLPDenoiser<Scalar: BLASScalar>: Denoiser {
+public final class MLPDenoiser<Scalar: BLASScalar>: ModuleBase, Denoiser {
     public let configuration: MLPDenoiserConfiguration
     public let timeEmbedding: TimestepEmbedding<Scalar>
     public let labelEmbedding: Embedding<Scalar>?
@@ -98,7 +98,6 @@ public final class MLPDenoiser<Scalar: BLASScalar>: Denoiser {
     public let plain: [Dense<Scalar>]
     public let outputNorm: LayerNorm<Scalar>
     public let output: Dense<Scalar>
-    public var isTraining = true
 
     public var dimension: Int { configuration.dimension }
     public var classCount: Int { configuration.classCount }

@@ -102,7 +102,7 @@ public struct DiTConfiguration: Sendable, Equatable, Codable {
 /// The final Dense and every modulation layer are zero-initialised, so the network outputs exactly 0 at
 /// initialisation. Patchify maps pixel (c, i·p + a, j·p + b) to token i·(W/p) + j, feature (a·p + b)·C + c;
 /// `unpatchify` is its exact inverse. Cost per row: O(depth·(T·W² + T²·W)).
-public final class DiT<Scalar: BLASScalar>: Denoiser {
+public final class DiT<Scalar: BLASScalar>: ModuleBase, Denoiser {
     public let configuration: DiTConfiguration
     public let patchEmbedding: Dense<Scalar>
     /// The learned positional table [1, T, W] (nil for sin-cos positions).
@@ -115,7 +115,6 @@ public final class DiT<Scalar: BLASScalar>: Denoiser {
     public let finalNorm: LayerNorm<Scalar>
     public let finalModulation: AdaLNZero<Scalar>
     public let finalLinear: Dense<Scalar>
-    public var isTraining = true
 
     public var dimension: Int { configuration.dimension }
     public var classCount: Int { configuration.classCount }

@@ -191,10 +191,9 @@ public enum FeedForwardActivation: Sendable, Equatable, Codable {
 /// A multilayer perceptron y = W_L·f(… f(W_1·x + b_1) …) + b_L with no normalisation layers (so it is safe as a
 /// WGAN-GP critic, whose per-sample gradient penalty batch norm would break). Parameters `layers.i.weight/bias`.
 /// Cost per row: Σ_l in_l·out_l multiply-adds.
-public final class FeedForward<Scalar: BLASScalar>: Layer {
+public final class FeedForward<Scalar: BLASScalar>: ModuleBase, Layer {
     public let layers: [Dense<Scalar>]
     public let activation: FeedForwardActivation
-    public var isTraining = true
 
     /// - Parameter sizes: input, hidden…, output (at least two entries).
     public init(sizes: [Int], activation: FeedForwardActivation, using g: inout RandomGenerator) throws {
@@ -221,9 +220,8 @@ public final class FeedForward<Scalar: BLASScalar>: Layer {
 }
 
 /// Several named modules as one (for saving, loading and listing the parameters of a multi-network family).
-public final class ModuleGroup<Scalar: BLASScalar>: Module {
+public final class ModuleGroup<Scalar: BLASScalar>: ModuleBase, Module {
     public let members: [(String, any Module<Scalar>)]
-    public var isTraining = true
     public init(_ members: [(String, any Module<Scalar>)]) { self.members = members }
     public var children: [(String, any Module<Scalar>)] { members }
 }

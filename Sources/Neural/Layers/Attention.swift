@@ -28,14 +28,13 @@ public func scaledDotProductAttention<S>(query q: Variable<S>, key k: Variable<S
 /// fused `qkv` layer [3·dim, dim] (q, k, v stacked in that order, heads contiguous inside each); with a
 /// `contextDimension` it is cross-attention: `q` from x and a fused `kv` layer from the context [b, s, ctx].
 /// The heads' outputs are concatenated and mapped by `proj`.
-public final class MultiHeadAttention<Scalar: BLASScalar>: Module {
+public final class MultiHeadAttention<Scalar: BLASScalar>: ModuleBase, Module {
     public let dimension: Int
     public let heads: Int
     public let qkv: Dense<Scalar>?
     public let q: Dense<Scalar>?
     public let kv: Dense<Scalar>?
     public let proj: Dense<Scalar>
-    public var isTraining = true
 
     public init(dimension: Int, heads: Int, contextDimension: Int? = nil, bias: Bool = true, using g: inout RandomGenerator) {
         precondition(heads > 0 && dimension % heads == 0, "MultiHeadAttention: \(heads) heads do not divide dimension \(dimension)")

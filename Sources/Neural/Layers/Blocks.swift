@@ -1,12 +1,11 @@
 import Linear
 
 /// A pre-norm residual MLP block: x + W₂·act(W₁·LayerNorm(x)) (the activation fused into the first layer).
-public final class ResidualMLPBlock<Scalar: BLASScalar>: Layer {
+public final class ResidualMLPBlock<Scalar: BLASScalar>: ModuleBase, Layer {
     public let norm: LayerNorm<Scalar>
     public let linear1: Dense<Scalar>
     public let linear2: Dense<Scalar>
     public let activation: ActivationFunction
-    public var isTraining = true
 
     public init(dimension: Int, hidden: Int, activation: ActivationFunction = .silu, using g: inout RandomGenerator) {
         norm = LayerNorm(dimension)
@@ -22,11 +21,10 @@ public final class ResidualMLPBlock<Scalar: BLASScalar>: Layer {
 /// AdaLN-Zero modulation (Peebles & Xie 2023, DiT): a conditioning vector c [b, cond] is mapped by
 /// SiLU → Dense to `chunks` vectors of `dimension` (shift, scale, gate, …). The Dense layer is zero-initialised,
 /// so every gate starts at 0 and a block using it starts as the identity.
-public final class AdaLNZero<Scalar: BLASScalar>: Module {
+public final class AdaLNZero<Scalar: BLASScalar>: ModuleBase, Module {
     public let dimension: Int
     public let chunks: Int
     public let linear: Dense<Scalar>
-    public var isTraining = true
 
     public init(conditionDimension: Int, dimension: Int, chunks: Int = 6, using g: inout RandomGenerator) {
         self.dimension = dimension
@@ -55,13 +53,12 @@ public final class AdaLNZero<Scalar: BLASScalar>: Module {
 /// A DiT block with AdaLN-Zero conditioning over tokens x [b, t, d] and a condition c [b, cond]:
 /// x += gate₁·Attn(modulate(LN(x), shift₁, scale₁)); x += gate₂·MLP(modulate(LN(x), shift₂, scale₂)).
 /// Zero-initialised modulation makes the block the identity at initialisation.
-public final class DiTBlock<Scalar: BLASScalar>: Module {
+public final class DiTBlock<Scalar: BLASScalar>: ModuleBase, Module {
     public let norm1: LayerNorm<Scalar>
     public let attn: MultiHeadAttention<Scalar>
     public let norm2: LayerNorm<Scalar>
     public let mlp: MLP<Scalar>
     public let adaLN: AdaLNZero<Scalar>
-    public var isTraining = true
 
     public init(dimension: Int, heads: Int, conditionDimension: Int, mlpRatio: Int = 4, using g: inout RandomGenerator) {
         norm1 = LayerNorm(dimension, epsilon: 1e-6, affine: false)

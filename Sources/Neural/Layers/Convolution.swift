@@ -2,12 +2,11 @@ import Linear
 
 /// A 2-D convolution layer over [n, c, h, w] (PyTorch `nn.Conv2d`): weight [out, in, k, k], bias [out],
 /// computed as im2col + one gemm.
-public final class Conv2d<Scalar: BLASScalar>: Layer {
+public final class Conv2d<Scalar: BLASScalar>: ModuleBase, Layer {
     public let weight: Variable<Scalar>
     public let bias: Variable<Scalar>?
     public let stride: Int
     public let padding: Int
-    public var isTraining = true
 
     public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, bias: Bool = true,
                 initialization: Initialization = .pytorchDefault, using g: inout RandomGenerator) {
@@ -25,13 +24,12 @@ public final class Conv2d<Scalar: BLASScalar>: Layer {
 
 /// A transposed 2-D convolution layer (PyTorch `nn.ConvTranspose2d`): weight [in, out, k, k], bias [out].
 /// Upsamples in decoders: h → (h − 1)·stride − 2·padding + k + outputPadding.
-public final class ConvTranspose2d<Scalar: BLASScalar>: Layer {
+public final class ConvTranspose2d<Scalar: BLASScalar>: ModuleBase, Layer {
     public let weight: Variable<Scalar>
     public let bias: Variable<Scalar>?
     public let stride: Int
     public let padding: Int
     public let outputPadding: Int
-    public var isTraining = true
 
     public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0,
                 bias: Bool = true, initialization: Initialization = .pytorchDefault, using g: inout RandomGenerator) {

@@ -2,10 +2,9 @@ import Linear
 
 /// A fully connected layer y = x·Wᵀ + b with W [out, in] (PyTorch `nn.Linear`); x may have batch axes.
 /// The bias is added inside the gemm.
-public final class Dense<Scalar: BLASScalar>: Layer {
+public final class Dense<Scalar: BLASScalar>: ModuleBase, Layer {
     public let weight: Variable<Scalar>
     public let bias: Variable<Scalar>?
-    public var isTraining = true
     public var inputSize: Int { weight.shape[1] }
     public var outputSize: Int { weight.shape[0] }
 
@@ -62,18 +61,16 @@ public enum ActivationFunction: String, Sendable, CaseIterable {
 }
 
 /// An activation as a layer (for `Sequential`).
-public final class Activation<Scalar: BLASScalar>: Layer {
+public final class Activation<Scalar: BLASScalar>: ModuleBase, Layer {
     public let function: ActivationFunction
-    public var isTraining = true
     public init(_ function: ActivationFunction) { self.function = function }
     public func callAsFunction(_ x: Variable<Scalar>) throws -> Variable<Scalar> { function.apply(x) }
 }
 
 /// Layers applied in order; children are named "0", "1", … (as in PyTorch `nn.Sequential`, hence the explicit
 /// `children` instead of the reflected `layers.0`, …).
-public final class Sequential<Scalar: BLASScalar>: Layer {
+public final class Sequential<Scalar: BLASScalar>: ModuleBase, Layer {
     public let layers: [any Layer<Scalar>]
-    public var isTraining = true
     public init(_ layers: [any Layer<Scalar>]) { self.layers = layers }
     public var children: [(String, any Module<Scalar>)] { layers.enumerated().map { (String($0.offset), $0.element) } }
     public func callAsFunction(_ x: Variable<Scalar>) throws -> Variable<Scalar> {
@@ -85,11 +82,10 @@ public final class Sequential<Scalar: BLASScalar>: Layer {
 
 /// A multilayer perceptron: Dense layers of the given sizes with an activation between them (and optionally
 /// after the last). Parameters are named `layers.0.weight`, `layers.0.bias`, `layers.1.weight`, ….
-public final class MLP<Scalar: BLASScalar>: Layer {
+public final class MLP<Scalar: BLASScalar>: ModuleBase, Layer {
     public let layers: [Dense<Scalar>]
     public let activation: ActivationFunction
     public let activateLast: Bool
-    public var isTraining = true
 
     /// - Parameter sizes: input size, hidden sizes…, output size (at least two entries).
     public init(sizes: [Int], activation: ActivationFunction = .silu, activateLast: Bool = false,

@@ -2,9 +2,8 @@ import Foundation
 import Linear
 
 /// A lookup table of `count` vectors of `dimension` entries, initialised N(0, 1) (PyTorch `nn.Embedding`).
-public final class Embedding<Scalar: BLASScalar>: Module {
+public final class Embedding<Scalar: BLASScalar>: ModuleBase, Module {
     public let weight: Variable<Scalar>
-    public var isTraining = true
     public init(count: Int, dimension: Int, using g: inout RandomGenerator) {
         weight = parameter(Kernels.normal([count, dimension], std: 1, using: &g))
     }
@@ -31,11 +30,10 @@ public func sinusoidalEmbedding<S: BLASScalar>(_ t: Variable<S>, dimension: Int,
 }
 
 /// The diffusion-timestep embedder of DiT: sinusoidal features → Dense → SiLU → Dense.
-public final class TimestepEmbedding<Scalar: BLASScalar>: Layer {
+public final class TimestepEmbedding<Scalar: BLASScalar>: ModuleBase, Layer {
     public let frequencyDimension: Int
     public let linear1: Dense<Scalar>
     public let linear2: Dense<Scalar>
-    public var isTraining = true
     public init(dimension: Int, frequencyDimension: Int = 256, using g: inout RandomGenerator) {
         self.frequencyDimension = frequencyDimension
         linear1 = Dense(frequencyDimension, dimension, using: &g)

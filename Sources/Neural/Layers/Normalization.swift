@@ -1,11 +1,10 @@
 import Linear
 
 /// Layer normalisation over the last axis with learnable γ (ones) and β (zeros) (PyTorch `nn.LayerNorm`).
-public final class LayerNorm<Scalar: BLASScalar>: Layer {
+public final class LayerNorm<Scalar: BLASScalar>: ModuleBase, Layer {
     public let weight: Variable<Scalar>?
     public let bias: Variable<Scalar>?
     public let epsilon: Scalar
-    public var isTraining = true
 
     /// - Parameter affine: learn γ and β (false for the parameter-free norm of AdaLN-Zero blocks).
     public init(_ dimension: Int, epsilon: Scalar = 1e-5, affine: Bool = true) {
@@ -19,10 +18,9 @@ public final class LayerNorm<Scalar: BLASScalar>: Layer {
 }
 
 /// RMS normalisation over the last axis with learnable γ (ones).
-public final class RMSNorm<Scalar: BLASScalar>: Layer {
+public final class RMSNorm<Scalar: BLASScalar>: ModuleBase, Layer {
     public let weight: Variable<Scalar>
     public let epsilon: Scalar
-    public var isTraining = true
     public init(_ dimension: Int, epsilon: Scalar = 1e-6) {
         weight = parameter(Kernels.full([dimension], 1))
         self.epsilon = epsilon
@@ -31,12 +29,11 @@ public final class RMSNorm<Scalar: BLASScalar>: Layer {
 }
 
 /// Group normalisation of [n, c, …] with per-channel γ (ones) and β (zeros) (PyTorch `nn.GroupNorm`).
-public final class GroupNorm<Scalar: BLASScalar>: Layer {
+public final class GroupNorm<Scalar: BLASScalar>: ModuleBase, Layer {
     public let groups: Int
     public let weight: Variable<Scalar>
     public let bias: Variable<Scalar>
     public let epsilon: Scalar
-    public var isTraining = true
     public init(groups: Int, channels: Int, epsilon: Scalar = 1e-5) {
         precondition(groups > 0 && channels % groups == 0, "GroupNorm: \(groups) groups do not divide \(channels) channels")
         self.groups = groups
@@ -51,10 +48,9 @@ public final class GroupNorm<Scalar: BLASScalar>: Layer {
 
 /// Inverted dropout: in training mode each element is zeroed with probability p and the rest scaled by
 /// 1/(1 − p); in eval mode the identity. The mask comes from the layer's own seeded generator.
-public final class Dropout<Scalar: BLASScalar>: Layer {
+public final class Dropout<Scalar: BLASScalar>: ModuleBase, Layer {
     public let probability: Double
     public var generator: RandomGenerator
-    public var isTraining = true
     public init(_ probability: Double, seed: UInt64 = 0) {
         precondition(probability >= 0 && probability < 1, "Dropout: probability must be in [0, 1), got \(probability)")
         self.probability = probability
