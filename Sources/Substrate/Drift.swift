@@ -268,13 +268,16 @@ extension Drift {
     /// The verdict of a block test with its side results, worded alike for streamed and sharded drift: drift when
     /// p < α; the core similarity of the top-c directions, c = min(k*_A, k*_B, 9) (nil when c = 0); the reasons,
     /// including the KS flags and a regime change.
+    /// `directionsA`, when given, holds A's top directions (D × at least c, descending) already computed.
     static func blockVerdict(_ test: BlockTest, alpha: Double, ks: KSResult, a: (statistics: CovarianceStatistics, report: RegimeReport),
-                             b: (statistics: CovarianceStatistics, report: RegimeReport)) throws -> (coreSimilarity: Double?, drift: Bool, reasons: [String]) {
+                             b: (statistics: CovarianceStatistics, report: RegimeReport),
+                             directionsA: Tensor<Double>? = nil) throws -> (coreSimilarity: Double?, drift: Bool, reasons: [String]) {
         let ra = a.report, rb = b.report
         let c = Swift.min(ra.spectrum.signalRank, rb.spectrum.signalRank, 9)
         var coreSim: Double? = nil
         if c > 0 {
-            coreSim = try Subspace.similarity(RegimeAccumulator.topDirections(a.statistics, k: c), RegimeAccumulator.topDirections(b.statistics, k: c))
+            let va = try directionsA.map { try $0.slice(0..<c, axis: 1) } ?? RegimeAccumulator.topDirections(a.statistics, k: c)
+            coreSim = try Subspace.similarity(va, RegimeAccumulator.topDirections(b.statistics, k: c))
         }
         let drift = test.pValue < alpha
         let zText = test.zScore.map { String(format: "z = %.3f, ", $0) } ?? ""
@@ -338,13 +341,35 @@ extension Drift {
         return BlockTest(mmd2: mean, pValue: p, zScore: z, blocks: count, blockRows: [m / count, n / count])
     }
 
+    /// The regime reports (no TwoNN) of two accumulated sets; with BLAS.threads > 1 both at once on two threads,
+    /// each with single-threaded BLAS (their cost is the Householder tridiagonalisations of D×D scatters, whose
+    /// matrix-vector half is memory-bound and gains little from a second BLAS thread, while two reports in parallel
+    /// halve the wall time).
+    static func reports(_ a: RegimeAccumulator, _ b: RegimeAccumulator, thresholds t: RegimeThresholds) throws -> (RegimeReport, RegimeReport) {
+        if BLAS.threads <= 1 {
+            return (try a.report(thresholds: t, twoNN: nil), try b.report(thresholds: t, twoNN: nil))
+        }
+        var results = [Result<RegimeReport, Error>?](repeating: nil, count: 2)
+        results.withUnsafeMutableBufferPointer { rp in
+            BLAS.withThreads(1) {
+                DispatchQueue.concurrentPerform(iterations: 2) { i in
+                    rp[i] = Result { try (i == 0 ? a : b).report(thresholds: t, twoNN: nil) }
+                }
+            }
+        }
+        return (try results[0]!.get(), try results[1]!.get())
+    }
+
     /// The whole of §7 over row blocks, for sets too large to hold (or to put in one kernel matrix).
     ///
     /// Small sets (see `usesBlockTest`) are read whole and go to the in-memory `compare`. Otherwise: the median
     /// bandwidth from at most `bandwidthPoints` seeded rows of A; one pass over both sets for the block MMD test,
     /// the means and covariances (Fréchet distance) and the regimes (`RegimeAccumulator`, no TwoNN); the core of A
-    /// (top min(9, D) covariance directions) from those statistics; a second pass that projects both sets into it for
-    /// the core Fréchet distance and the per-coordinate KS tests. Memory O(block·D + splits·D²), plus the n×9
+    /// (top min(9, D) covariance directions V, one partial eigendecomposition of its scatter, shared with the core
+    /// similarity) from those statistics; a second pass that projects both sets into it, z = (x − μ_A)V, for the core
+    /// Fréchet distance and the per-coordinate KS tests (both unchanged by the directions' signs). The two regime
+    /// reports (spectrum and split-half stability: eigendecompositions of D×D scatters) run on two threads at once
+    /// when BLAS.threads > 1. Memory O(block·D + splits·D²), plus the n×9
     /// core coordinates of each set that the exact KS statistics sort. `progress(done, total)` over both passes.
     public static func compare(reference a: StateRows, candidate b: StateRows, options o: DriftOptions = DriftOptions(),
                                progress: ((Int, Int) -> Void)? = nil) throws -> DriftReport {
@@ -369,12 +394,13 @@ extension Drift {
         }, progress: { done, _ in progress?(done, 2 * totalBlocks) })
         let sa = try accA.statistics(), sb = try accB.statistics()
         let fd = try frechetDistance(meanA: sa.mean, covarianceA: sa.covariance(), meanB: sb.mean, covarianceB: sb.covariance())
-        let core = try Projection.fit(statistics: sa, options: ProjectionOptions(k: Swift.min(9, d)))
+        let coreDirections = try RegimeAccumulator.topDirections(sa, k: Swift.min(9, d))      // D × min(9, D), descending
+        let coreMean = sa.mean
         var doneRows = 0
         func coordinates(_ set: StateRows) throws -> Tensor<Double> {
             var parts: [Tensor<Double>] = []
-            try set.forEachBlock(blockRows: 16_384) { _, x in
-                parts.append(try core.project(x))
+            try set.forEachBlock(blockRows: Swift.min(16_384, Swift.max(256, (1 << 21) / Swift.max(1, d)))) { _, x in
+                parts.append(try matmul(x - coreMean, coreDirections))
                 doneRows += x.shape[0]
                 progress?(totalBlocks + Int(Double(totalBlocks) * Double(doneRows) / Double(m + n)), 2 * totalBlocks)
             }
@@ -383,9 +409,8 @@ extension Drift {
         let zA = try coordinates(a), zB = try coordinates(b)
         let coreFD = try frechetDistance(zA, zB)
         let ks = try Drift.ks(zA, zB, alpha: o.alpha)
-        let ra = try accA.report(thresholds: o.regimeThresholds, twoNN: nil)
-        let rb = try accB.report(thresholds: o.regimeThresholds, twoNN: nil)
-        let (coreSim, drift, reasons) = try Drift.blockVerdict(test, alpha: o.alpha, ks: ks, a: (sa, ra), b: (sb, rb))
+        let (ra, rb) = try Self.reports(accA, accB, thresholds: o.regimeThresholds)
+        let (coreSim, drift, reasons) = try Drift.blockVerdict(test, alpha: o.alpha, ks: ks, a: (sa, ra), b: (sb, rb), directionsA: coreDirections)
         var report = DriftReport(mmd2: test.mmd2, pValue: test.pValue, bandwidth2: h2, permutations: 0, alpha: o.alpha,
                                  frechetDistance: fd, coreFrechetDistance: coreFD, coreSimilarity: coreSim,
                                  coreEnergyDelta: (rb.spectrum.coreEnergy[9] ?? 0) - (ra.spectrum.coreEnergy[9] ?? 0),
