@@ -304,6 +304,17 @@ extension Drift {
     public static func blockTest(_ a: StateRows, _ b: StateRows, bandwidth2 h2: Double, blockSize: Int = 256, chunkBlocks: Int = 64,
                                  visit: ((Int, Tensor<Double>, Int, Tensor<Double>) throws -> Void)? = nil,
                                  progress: ((Int, Int) -> Void)? = nil) throws -> BlockTest {
+        try blockTest(a, b, bandwidth2: h2, blockSize: blockSize, chunkBlocks: chunkBlocks, read: { try $0.rows($1) }, visit: visit, progress: progress)
+    }
+
+    /// `blockTest` with the chunks read as `S` by `read`: single-precision sets are read as Float (`floatRows`, half
+    /// the bytes of Double chunks, which `visit` then gets without a cast) and each block pair is widened to Double
+    /// only for its kernels — the same values as Double chunks, so the same statistics.
+    static func blockTest<S: BLASScalar>(_ a: StateRows, _ b: StateRows, bandwidth2 h2: Double, blockSize: Int, chunkBlocks: Int,
+                                        read: (StateRows, Range<Int>) throws -> Tensor<S>,
+                                        visit: ((Int, Tensor<S>, Int, Tensor<S>) throws -> Void)?,
+                                        progress: ((Int, Int) -> Void)?) throws -> BlockTest {
+        func widened(_ t: Tensor<S>) -> Tensor<Double> { (t as? Tensor<Double>) ?? t.cast() }
         let m = a.rowCount, n = b.rowCount
         guard a.dimension == b.dimension else {
             throw AnalysisError.incompatible(term: "block MMD", problem: "both sets must have the same D, got \(m)×\(a.dimension) and \(n)×\(b.dimension)")
@@ -319,11 +330,11 @@ extension Drift {
             let jEnd = Swift.min(count, j + Swift.max(1, chunkBlocks))
             let (a0, a1) = (bound(j, m), jEnd == count ? m : bound(jEnd, m))
             let (b0, b1) = (bound(j, n), jEnd == count ? n : bound(jEnd, n))
-            let xa = try a.rows(a0..<a1), xb = try b.rows(b0..<b1)
+            let xa = try read(a, a0..<a1), xb = try read(b, b0..<b1)
             for q in j..<jEnd {
                 let ra = (bound(q, m) - a0)..<(q + 1 == count ? m - a0 : bound(q + 1, m) - a0)
                 let rb = (bound(q, n) - b0)..<(q + 1 == count ? n - b0 : bound(q + 1, n) - b0)
-                stats.append(try Kernels.blockMMD2(xa.slice(ra), xb.slice(rb), bandwidth2: h2))
+                stats.append(try Kernels.blockMMD2(widened(xa.slice(ra)), widened(xb.slice(rb)), bandwidth2: h2))
             }
             try visit?(a0, xa, b0, xb)
             j = jEnd
@@ -387,11 +398,20 @@ extension Drift {
         var accB = try RegimeAccumulator(n: n, d: d, splits: o.regimeThresholds.splits, seed: o.seed, twoNN: nil)
         let size = Swift.max(2, Swift.min(o.blockSize, Swift.min(m, n) / 20))
         let totalBlocks = Swift.min(m, n) / size
-        let test = try blockTest(a, b, bandwidth2: h2, blockSize: o.blockSize, visit: { a0, xa, b0, xb in
-            // Single-precision sets are accumulated in Float (ssyrk), as their rows lose nothing.
-            if a.storesSinglePrecision { try accA.add(xa.cast(to: Float.self), start: a0) } else { try accA.add(xa, start: a0) }
-            if b.storesSinglePrecision { try accB.add(xb.cast(to: Float.self), start: b0) } else { try accB.add(xb, start: b0) }
-        }, progress: { done, _ in progress?(done, 2 * totalBlocks) })
+        let test: BlockTest
+        if a.storesSinglePrecision && b.storesSinglePrecision {
+            // Both sets single precision: read as Float and accumulated in Float (ssyrk), as their rows lose nothing.
+            test = try blockTest(a, b, bandwidth2: h2, blockSize: o.blockSize, chunkBlocks: 64, read: { try $0.floatRows($1) }, visit: { a0, xa, b0, xb in
+                try accA.add(xa, start: a0)
+                try accB.add(xb, start: b0)
+            }, progress: { done, _ in progress?(done, 2 * totalBlocks) })
+        } else {
+            test = try blockTest(a, b, bandwidth2: h2, blockSize: o.blockSize, visit: { a0, xa, b0, xb in
+                // A single-precision set is accumulated in Float (ssyrk), as its rows lose nothing.
+                if a.storesSinglePrecision { try accA.add(xa.cast(to: Float.self), start: a0) } else { try accA.add(xa, start: a0) }
+                if b.storesSinglePrecision { try accB.add(xb.cast(to: Float.self), start: b0) } else { try accB.add(xb, start: b0) }
+            }, progress: { done, _ in progress?(done, 2 * totalBlocks) })
+        }
         let sa = try accA.statistics(), sb = try accB.statistics()
         let fd = try frechetDistance(meanA: sa.mean, covarianceA: sa.covariance(), meanB: sb.mean, covarianceB: sb.covariance())
         let coreDirections = try RegimeAccumulator.topDirections(sa, k: Swift.min(9, d))      // D × min(9, D), descending
