@@ -94,10 +94,21 @@ def pinned(cmd, threads):
 
 
 def run_sides(sides, rounds, threads):
-    """{side: {"seconds": median, "rss_mib": max, "all": [...], "stdout": last}} over interleaved rounds."""
+    """{side: {"seconds": median, "rss_mib": max, "all": [...], "stdout": last}} over interleaved rounds.
+
+    The peak RSS is /usr/bin/time's %M of the command where /usr/bin/time exists: the ru_maxrss that wait4 reports
+    for a child of this (large) Python process includes the parent's pages copied at fork, a floor of several
+    hundred MiB after the inputs were written."""
     got = {s: [] for s in sides}
+    gnu_time = os.path.exists("/usr/bin/time")
     for _, side in benchlib.interleaved(list(sides), rounds):
-        p = benchlib.run_timed(pinned(sides[side], threads), env=env_for(threads))
+        with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+            cmd = pinned(sides[side], threads)
+            if gnu_time:
+                cmd = ["/usr/bin/time", "-f", "%M", "-o", rss.name] + cmd
+            p = benchlib.run_timed(cmd, env=env_for(threads))
+            if gnu_time and p["exit"] == 0:
+                p["peak_rss_kib"] = int(rss.read().split()[-1])
         if p["exit"] != 0:
             raise SystemExit(f"batch_jobs.py: {side} failed ({p['exit']}): {p['stderr'][-1500:]}")
         got[side].append(p)
