@@ -268,13 +268,16 @@ extension Drift {
     /// The verdict of a block test with its side results, worded alike for streamed and sharded drift: drift when
     /// p < α; the core similarity of the top-c directions, c = min(k*_A, k*_B, 9) (nil when c = 0); the reasons,
     /// including the KS flags and a regime change.
+    /// `directionsA`, when given, holds A's top directions (D × at least c, descending) already computed.
     static func blockVerdict(_ test: BlockTest, alpha: Double, ks: KSResult, a: (statistics: CovarianceStatistics, report: RegimeReport),
-                             b: (statistics: CovarianceStatistics, report: RegimeReport)) throws -> (coreSimilarity: Double?, drift: Bool, reasons: [String]) {
+                             b: (statistics: CovarianceStatistics, report: RegimeReport),
+                             directionsA: Tensor<Double>? = nil) throws -> (coreSimilarity: Double?, drift: Bool, reasons: [String]) {
         let ra = a.report, rb = b.report
         let c = Swift.min(ra.spectrum.signalRank, rb.spectrum.signalRank, 9)
         var coreSim: Double? = nil
         if c > 0 {
-            coreSim = try Subspace.similarity(RegimeAccumulator.topDirections(a.statistics, k: c), RegimeAccumulator.topDirections(b.statistics, k: c))
+            let va = try directionsA.map { try $0.slice(0..<c, axis: 1) } ?? RegimeAccumulator.topDirections(a.statistics, k: c)
+            coreSim = try Subspace.similarity(va, RegimeAccumulator.topDirections(b.statistics, k: c))
         }
         let drift = test.pValue < alpha
         let zText = test.zScore.map { String(format: "z = %.3f, ", $0) } ?? ""
@@ -301,6 +304,17 @@ extension Drift {
     public static func blockTest(_ a: StateRows, _ b: StateRows, bandwidth2 h2: Double, blockSize: Int = 256, chunkBlocks: Int = 64,
                                  visit: ((Int, Tensor<Double>, Int, Tensor<Double>) throws -> Void)? = nil,
                                  progress: ((Int, Int) -> Void)? = nil) throws -> BlockTest {
+        try blockTest(a, b, bandwidth2: h2, blockSize: blockSize, chunkBlocks: chunkBlocks, read: { try $0.rows($1) }, visit: visit, progress: progress)
+    }
+
+    /// `blockTest` with the chunks read as `S` by `read`: single-precision sets are read as Float (`floatRows`, half
+    /// the bytes of Double chunks, which `visit` then gets without a cast) and each block pair is widened to Double
+    /// only for its kernels — the same values as Double chunks, so the same statistics.
+    static func blockTest<S: BLASScalar>(_ a: StateRows, _ b: StateRows, bandwidth2 h2: Double, blockSize: Int, chunkBlocks: Int,
+                                        read: (StateRows, Range<Int>) throws -> Tensor<S>,
+                                        visit: ((Int, Tensor<S>, Int, Tensor<S>) throws -> Void)?,
+                                        progress: ((Int, Int) -> Void)?) throws -> BlockTest {
+        func widened(_ t: Tensor<S>) -> Tensor<Double> { (t as? Tensor<Double>) ?? t.cast() }
         let m = a.rowCount, n = b.rowCount
         guard a.dimension == b.dimension else {
             throw AnalysisError.incompatible(term: "block MMD", problem: "both sets must have the same D, got \(m)×\(a.dimension) and \(n)×\(b.dimension)")
@@ -316,11 +330,11 @@ extension Drift {
             let jEnd = Swift.min(count, j + Swift.max(1, chunkBlocks))
             let (a0, a1) = (bound(j, m), jEnd == count ? m : bound(jEnd, m))
             let (b0, b1) = (bound(j, n), jEnd == count ? n : bound(jEnd, n))
-            let xa = try a.rows(a0..<a1), xb = try b.rows(b0..<b1)
+            let xa = try read(a, a0..<a1), xb = try read(b, b0..<b1)
             for q in j..<jEnd {
                 let ra = (bound(q, m) - a0)..<(q + 1 == count ? m - a0 : bound(q + 1, m) - a0)
                 let rb = (bound(q, n) - b0)..<(q + 1 == count ? n - b0 : bound(q + 1, n) - b0)
-                stats.append(try Kernels.blockMMD2(xa.slice(ra), xb.slice(rb), bandwidth2: h2))
+                stats.append(try Kernels.blockMMD2(widened(xa.slice(ra)), widened(xb.slice(rb)), bandwidth2: h2))
             }
             try visit?(a0, xa, b0, xb)
             j = jEnd
@@ -338,13 +352,35 @@ extension Drift {
         return BlockTest(mmd2: mean, pValue: p, zScore: z, blocks: count, blockRows: [m / count, n / count])
     }
 
+    /// The regime reports (no TwoNN) of two accumulated sets; with BLAS.threads > 1 both at once on two threads,
+    /// each with single-threaded BLAS (their cost is the Householder tridiagonalisations of D×D scatters, whose
+    /// matrix-vector half is memory-bound and gains little from a second BLAS thread, while two reports in parallel
+    /// halve the wall time).
+    static func reports(_ a: RegimeAccumulator, _ b: RegimeAccumulator, thresholds t: RegimeThresholds) throws -> (RegimeReport, RegimeReport) {
+        if BLAS.threads <= 1 {
+            return (try a.report(thresholds: t, twoNN: nil), try b.report(thresholds: t, twoNN: nil))
+        }
+        var results = [Result<RegimeReport, Error>?](repeating: nil, count: 2)
+        results.withUnsafeMutableBufferPointer { rp in
+            BLAS.withThreads(1) {
+                DispatchQueue.concurrentPerform(iterations: 2) { i in
+                    rp[i] = Result { try (i == 0 ? a : b).report(thresholds: t, twoNN: nil) }
+                }
+            }
+        }
+        return (try results[0]!.get(), try results[1]!.get())
+    }
+
     /// The whole of §7 over row blocks, for sets too large to hold (or to put in one kernel matrix).
     ///
     /// Small sets (see `usesBlockTest`) are read whole and go to the in-memory `compare`. Otherwise: the median
     /// bandwidth from at most `bandwidthPoints` seeded rows of A; one pass over both sets for the block MMD test,
     /// the means and covariances (Fréchet distance) and the regimes (`RegimeAccumulator`, no TwoNN); the core of A
-    /// (top min(9, D) covariance directions) from those statistics; a second pass that projects both sets into it for
-    /// the core Fréchet distance and the per-coordinate KS tests. Memory O(block·D + splits·D²), plus the n×9
+    /// (top min(9, D) covariance directions V, one partial eigendecomposition of its scatter, shared with the core
+    /// similarity) from those statistics; a second pass that projects both sets into it, z = (x − μ_A)V, for the core
+    /// Fréchet distance and the per-coordinate KS tests (both unchanged by the directions' signs). The two regime
+    /// reports (spectrum and split-half stability: eigendecompositions of D×D scatters) run on two threads at once
+    /// when BLAS.threads > 1. Memory O(block·D + splits·D²), plus the n×9
     /// core coordinates of each set that the exact KS statistics sort. `progress(done, total)` over both passes.
     public static func compare(reference a: StateRows, candidate b: StateRows, options o: DriftOptions = DriftOptions(),
                                progress: ((Int, Int) -> Void)? = nil) throws -> DriftReport {
@@ -362,19 +398,29 @@ extension Drift {
         var accB = try RegimeAccumulator(n: n, d: d, splits: o.regimeThresholds.splits, seed: o.seed, twoNN: nil)
         let size = Swift.max(2, Swift.min(o.blockSize, Swift.min(m, n) / 20))
         let totalBlocks = Swift.min(m, n) / size
-        let test = try blockTest(a, b, bandwidth2: h2, blockSize: o.blockSize, visit: { a0, xa, b0, xb in
-            // Single-precision sets are accumulated in Float (ssyrk), as their rows lose nothing.
-            if a.storesSinglePrecision { try accA.add(xa.cast(to: Float.self), start: a0) } else { try accA.add(xa, start: a0) }
-            if b.storesSinglePrecision { try accB.add(xb.cast(to: Float.self), start: b0) } else { try accB.add(xb, start: b0) }
-        }, progress: { done, _ in progress?(done, 2 * totalBlocks) })
+        let test: BlockTest
+        if a.storesSinglePrecision && b.storesSinglePrecision {
+            // Both sets single precision: read as Float and accumulated in Float (ssyrk), as their rows lose nothing.
+            test = try blockTest(a, b, bandwidth2: h2, blockSize: o.blockSize, chunkBlocks: 64, read: { try $0.floatRows($1) }, visit: { a0, xa, b0, xb in
+                try accA.add(xa, start: a0)
+                try accB.add(xb, start: b0)
+            }, progress: { done, _ in progress?(done, 2 * totalBlocks) })
+        } else {
+            test = try blockTest(a, b, bandwidth2: h2, blockSize: o.blockSize, visit: { a0, xa, b0, xb in
+                // A single-precision set is accumulated in Float (ssyrk), as its rows lose nothing.
+                if a.storesSinglePrecision { try accA.add(xa.cast(to: Float.self), start: a0) } else { try accA.add(xa, start: a0) }
+                if b.storesSinglePrecision { try accB.add(xb.cast(to: Float.self), start: b0) } else { try accB.add(xb, start: b0) }
+            }, progress: { done, _ in progress?(done, 2 * totalBlocks) })
+        }
         let sa = try accA.statistics(), sb = try accB.statistics()
         let fd = try frechetDistance(meanA: sa.mean, covarianceA: sa.covariance(), meanB: sb.mean, covarianceB: sb.covariance())
-        let core = try Projection.fit(statistics: sa, options: ProjectionOptions(k: Swift.min(9, d)))
+        let coreDirections = try RegimeAccumulator.topDirections(sa, k: Swift.min(9, d))      // D × min(9, D), descending
+        let coreMean = sa.mean
         var doneRows = 0
         func coordinates(_ set: StateRows) throws -> Tensor<Double> {
             var parts: [Tensor<Double>] = []
-            try set.forEachBlock(blockRows: 16_384) { _, x in
-                parts.append(try core.project(x))
+            try set.forEachBlock(blockRows: Swift.min(16_384, Swift.max(256, (1 << 21) / Swift.max(1, d)))) { _, x in
+                parts.append(try matmul(x - coreMean, coreDirections))
                 doneRows += x.shape[0]
                 progress?(totalBlocks + Int(Double(totalBlocks) * Double(doneRows) / Double(m + n)), 2 * totalBlocks)
             }
@@ -383,9 +429,8 @@ extension Drift {
         let zA = try coordinates(a), zB = try coordinates(b)
         let coreFD = try frechetDistance(zA, zB)
         let ks = try Drift.ks(zA, zB, alpha: o.alpha)
-        let ra = try accA.report(thresholds: o.regimeThresholds, twoNN: nil)
-        let rb = try accB.report(thresholds: o.regimeThresholds, twoNN: nil)
-        let (coreSim, drift, reasons) = try Drift.blockVerdict(test, alpha: o.alpha, ks: ks, a: (sa, ra), b: (sb, rb))
+        let (ra, rb) = try Self.reports(accA, accB, thresholds: o.regimeThresholds)
+        let (coreSim, drift, reasons) = try Drift.blockVerdict(test, alpha: o.alpha, ks: ks, a: (sa, ra), b: (sb, rb), directionsA: coreDirections)
         var report = DriftReport(mmd2: test.mmd2, pValue: test.pValue, bandwidth2: h2, permutations: 0, alpha: o.alpha,
                                  frechetDistance: fd, coreFrechetDistance: coreFD, coreSimilarity: coreSim,
                                  coreEnergyDelta: (rb.spectrum.coreEnergy[9] ?? 0) - (ra.spectrum.coreEnergy[9] ?? 0),

@@ -343,28 +343,47 @@ public struct Projection: Sendable {
         case .covariance: explicit = true
         case .streamed: explicit = false
         }
-        let top: (vectors: Tensor<Double>, lambda: [Double], sumSquares: Double, mean: [Double])
         if explicit {
             var stats = CovarianceStatistics(dimension: d)
             try stats.add(x, chunk: o.chunkRows)
-            var c = stats.scatter                                                            // Σ(x − μ)(x − μ)ᵀ
-            var mean = stats.mean.scalars
-            if !o.center {
-                try c.addScaled(outer(stats.mean, stats.mean), Double(n))                   // Σxxᵀ
-                mean = [Double](repeating: 0, count: d)
-            }
-            let trace = c.withUnsafeBufferPointer { p in (0..<d).reduce(0.0) { $0 + p[$1 * d + $1] } }
-            let it = try subspaceIteration(d: d, l: l, r: r, n: n, iterations: o.powerIterations, seed: o.seed) { z, _ in
-                try matmul(c, z)
-            }
-            top = (it.vectors, it.lambda, trace, mean)
-        } else {
-            // With centring, the mean comes out of the sketch's first read of X (see randomizedTop).
-            top = try randomizedTop(x, mean: o.center ? nil : [Double](repeating: 0, count: d), r: r, oversampling: o.oversampling,
-                                    iterations: o.powerIterations, seed: o.seed)
+            return try fitRandomized(statistics: stats, options: o)
         }
+        // With centring, the mean comes out of the sketch's first read of X (see randomizedTop).
+        let top = try randomizedTop(x, mean: o.center ? nil : [Double](repeating: 0, count: d), r: r, oversampling: o.oversampling,
+                                    iterations: o.powerIterations, seed: o.seed)
         var p = Projection(mean: Tensor(top.mean), scale: nil, basis: try completeAndOrient(top.vectors), eigenvalues: top.lambda,
                            totalVariance: Swift.max(0, top.sumSquares) / Double(n - 1), k: o.k, n: n, method: .randomized, whiten: o.whiten)
+        if o.whiten { try p.checkWhitenable() }
+        p.metadata["created"] = ISO8601DateFormatter().string(from: Date())
+        return p
+    }
+
+    /// The randomized method on the formed scatter: `subspaceIteration` with C = M₂ = Σ(x − μ)(x − μ)ᵀ (or Σxxᵀ
+    /// without centring, M₂ + nμμᵀ) applied as one D×D product per step, in the statistics' scaled units
+    /// (μ̃ = μ·2⁻ᵉ, M̃₂ = M₂·2⁻²ᵉ) and scaled back. The explicit operator of `fitRandomized`, and what
+    /// `vst fit-projection --method randomized` runs on statistics streamed from files (memory O(block·D + D²),
+    /// the input never held). The total variance is tr(C)/(n − 1).
+    public static func fitRandomized(statistics s: CovarianceStatistics, options o: ProjectionOptions) throws -> Projection {
+        let n = s.count, d = s.dimension
+        try checkFitInput(n: n, d: d, options: o)
+        guard !o.standardize else {
+            throw AnalysisError.parameter(term: "fit", name: "standardize", problem: "standardisation is not available from merged statistics")
+        }
+        let r = Swift.min(Swift.max(o.k, 9), Swift.min(n, d))
+        let l = Swift.min(Swift.min(n, d), r + Swift.max(0, o.oversampling))
+        var c = s.scaledScatter                                                              // Σ(x − μ)(x − μ)ᵀ
+        var mean = s.scaledMean.scalars
+        if !o.center {
+            try c.addScaled(outer(s.scaledMean, s.scaledMean), Double(n))                   // Σxxᵀ
+            mean = [Double](repeating: 0, count: d)
+        }
+        let trace = c.withUnsafeBufferPointer { p in (0..<d).reduce(0.0) { $0 + p[$1 * d + $1] } }
+        let it = try subspaceIteration(d: d, l: l, r: r, n: n, iterations: o.powerIterations, seed: o.seed) { z, _ in
+            try matmul(c, z)
+        }
+        var p = Projection(mean: Tensor(mean), scale: nil, basis: try completeAndOrient(it.vectors), eigenvalues: it.lambda,
+                           totalVariance: Swift.max(0, trace) / Double(n - 1), k: o.k, n: n, method: .randomized, whiten: o.whiten)
+            .rescaled(byPowerOfTwo: s.scaleExponent)
         if o.whiten { try p.checkWhitenable() }
         p.metadata["created"] = ISO8601DateFormatter().string(from: Date())
         return p

@@ -89,6 +89,36 @@ import VSTCore
         #expect(!FileManager.default.fileExists(atPath: Self.path(dir, "m2.safetensors")))
     }
 
+    @Test("float32 files: the streamed covariance fit runs in single precision within 1e-6 of the exact float64 fit; the randomized fit of .npy files (statistics streamed, or rows read once) is Projection.fit's")
+    func singlePrecisionAndRandomized() throws {
+        let dir = try Self.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let x32 = Self.path(dir, "x32.npy")
+        let xf: Tensor<Float> = try NPY.read(x32).tensor(Float.self)
+        let xd: Tensor<Double> = xf.cast()
+        let o = ProjectionOptions(k: 3, method: .covariance)
+        _ = try ProjectionJobs.fit(FitRequest(inputs: [x32], options: o, out: Self.path(dir, "c32.safetensors")))
+        let streamed = try Projection.load(Self.path(dir, "c32.safetensors"))
+        let exact = try Projection.fit(xd, options: o)
+        for (a, b) in zip(streamed.eigenvalues.prefix(3), exact.eigenvalues.prefix(3)) { #expect(abs(a - b) <= 1e-6 * b, "\(a) vs \(b)") }
+        #expect(abs(streamed.totalVariance - exact.totalVariance) <= 1e-6 * exact.totalVariance)
+        // Two inputs, both operators: the explicit one from streamed statistics (Float chunks cut at other rows than
+        // in memory: equal to Float rounding), the streamed one on the rows read once into one tensor (identical).
+        let both: Tensor<Float> = try Tensor.concatenate([xf, xf])
+        for op in [RandomizedOperator.covariance, .streamed] {
+            var ro = ProjectionOptions(k: 3, method: .randomized)
+            ro.randomizedOperator = op
+            let out = Self.path(dir, "r-\(op.rawValue).safetensors")
+            let result = try ProjectionJobs.fit(FitRequest(inputs: [x32, x32], options: ro, out: out))
+            #expect(Self.value(result.json, "n") == .int(600))
+            let cli = try Projection.load(out), memory = try Projection.fit(both, options: ro)
+            for (a, b) in zip(cli.eigenvalues.prefix(3), memory.eigenvalues.prefix(3)) {
+                #expect(abs(a - b) <= (op == .streamed ? 0 : 1e-6 * b), "\(op): \(a) vs \(b)")
+            }
+            #expect(try (cli.mean - memory.mean).maxAbs() <= (op == .streamed ? 0 : 1e-5))
+        }
+    }
+
     @Test("fit errors name the option or the file: --rank > D, n = 1, NaN, mismatched widths (streamed and in memory)")
     func fitErrors() throws {
         let dir = try Self.workspace()

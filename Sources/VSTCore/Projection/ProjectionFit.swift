@@ -37,10 +37,13 @@ public enum ProjectionJobs {
     /// Fits a projection (or, with `statsOnly`, accumulates statistics) on the pooled rows of `r.inputs`, writes it
     /// to `r.out` (and the report) and returns what the command prints.
     ///
-    /// The dispatch: `streams(r)` reads .npy inputs a block at a time into `CovarianceStatistics` (float32 files
-    /// widened to Double, exact, so the statistics agree with a float64 reference to Double rounding, measured
-    /// 2e-15) and fits from them; otherwise the inputs are loaded (float32 files stay Float, so the randomized
-    /// sketch runs in sgemm) and `Projection.fit` runs on their concatenation. The checks of n ≥ 2, 1 ≤ k ≤ D and
+    /// The dispatch: `streams(r)` reads .npy inputs a block at a time into `CovarianceStatistics` (float32 files in
+    /// single precision: blocks centred in Float and folded in by ssyrk over at most 4096 rows before each flush into
+    /// Double, within 1e-6 of the exact Double statistics, see `CovarianceStatistics.floatChunkLimit`) and fits
+    /// from them. The randomized method on .npy inputs (`fitRandomizedNPY`) keeps memory at input + O(D²): the
+    /// statistics streamed when its iteration applies the formed covariance, else the rows read a block at a time
+    /// into one tensor. Otherwise the inputs are loaded (float32 files stay Float, so the randomized sketch runs in
+    /// sgemm) and `Projection.fit` runs on their concatenation. The checks of n ≥ 2, 1 ≤ k ≤ D and
     /// finiteness are `Projection.fit`'s (one place); their `AnalysisError`s are translated here to the file or the
     /// option the user gave (`InputFileError`, `ConfigurationError(field: "--rank")`).
     public static func fit(_ r: FitRequest) throws -> JobOutput {
@@ -58,15 +61,69 @@ public enum ProjectionJobs {
             var p = try translated(r.inputs, k: r.options.k, d: stats.dimension) { try Projection.fit(statistics: stats, options: r.options) }
             p.metadata["source"] = r.inputs.joined(separator: ",")
             // Round-trip error on the first block of the first file (the whole corpus may not fit in memory).
-            return try finish(p, roundTrip: p.roundTripError(RowBlocks.first(r.inputs[0], key: r.key, rows: 8192)), r)
+            return try finish(p, roundTrip: p.roundTripError(RowBlocks.first(r.inputs[0], key: r.key, rows: roundTripRows(stats.dimension))), r)
         }
+        if let out = try fitRandomizedNPY(r) { return out }
         if RowBlocks.allSinglePrecision(r.inputs) {
             return try fitInMemory(r.inputs.map { try NPY.read($0).tensor(Float.self) }, r)
         }
         return try fitInMemory(r.inputs.map { try Inputs.matrix($0, key: r.key, minRows: 1) }, r)
     }
 
-    /// The mergeable statistics of the rows of `paths` (streamed a block at a time), checking one width D.
+    /// Rows of the round-trip check after a fit: up to 8192, and 2²¹/D (at least 1024) at large D, so the check's
+    /// two D×D products over them (≈ 4·rows·D² flops in Double) stay a small part of the fit.
+    public static func roundTripRows(_ d: Int) -> Int { Swift.max(1024, Swift.min(8192, (1 << 21) / Swift.max(1, d))) }
+
+    /// The randomized fit of .npy inputs in memory input + O(D²), or nil to leave the fit to the general path (an
+    /// input that is not a 2-D .npy matrix, mismatched widths, standardisation, n < 2 or k outside 1…D: that path
+    /// reports them). When the iteration applies the formed covariance (`Projection.randomizedFormsCovariance` for
+    /// the files' precision, or `--randomized-operator covariance`) the statistics stream a block at a time
+    /// (`statistics`, float32 in single precision) and `Projection.fitRandomized(statistics:)` runs on them: the
+    /// input is never held. Otherwise the rows are read a block at a time into one n×D tensor in the files'
+    /// precision (no staging copy of the file's bytes, no concatenation) for the streamed operator.
+    static func fitRandomizedNPY(_ r: FitRequest) throws -> JobOutput? {
+        let o = r.options
+        guard o.method == .randomized, !o.standardize, r.inputs.allSatisfy({ $0.lowercased().hasSuffix(".npy") }) else { return nil }
+        guard let readers = try? r.inputs.map({ try NPYReader($0) }), readers.allSatisfy({ $0.shape.count == 2 && !$0.fortranOrder }) else { return nil }
+        let d = readers[0].shape[1]
+        let n = readers.reduce(0) { $0 + $1.rowCount }
+        guard d >= 1, n >= 2, o.k >= 1, o.k <= d, readers.allSatisfy({ $0.shape[1] == d }) else { return nil }
+        let single = readers.allSatisfy { $0.storesSinglePrecision }
+        let rank = Swift.min(Swift.max(o.k, 9), Swift.min(n, d))
+        let l = Swift.min(Swift.min(n, d), rank + Swift.max(0, o.oversampling))
+        let explicit: Bool
+        switch o.randomizedOperator {
+        case .automatic: explicit = Projection.randomizedFormsCovariance(n: n, d: d, l: l, iterations: o.powerIterations, scalarBytes: single ? 4 : 8)
+        case .covariance: explicit = true
+        case .streamed: explicit = false
+        }
+        if explicit {
+            let stats = try statistics(r.inputs, key: r.key)
+            var p = try translated(r.inputs, k: o.k, d: d) { try Projection.fitRandomized(statistics: stats, options: o) }
+            p.metadata["source"] = r.inputs.joined(separator: ",")
+            return try finish(p, roundTrip: p.roundTripError(RowBlocks.first(r.inputs[0], key: r.key, rows: roundTripRows(d))), r)
+        }
+        func load<S: BLASScalar>(_: S.Type) throws -> Tensor<S> {
+            try Tensor<S>(unsafeUninitializedShape: [n, d]) { dst, _ in
+                var offset = 0
+                for reader in readers {
+                    let block = RowBlocks.blockRows(d)
+                    var start = 0
+                    while start < reader.rowCount {
+                        let end = Swift.min(reader.rowCount, start + block)
+                        let x: Tensor<S> = try reader.rows(start..<end)
+                        x.withUnsafeBufferPointer { (dst + offset * d).update(from: $0.baseAddress!, count: $0.count) }
+                        offset += end - start
+                        start = end
+                    }
+                }
+            }
+        }
+        return single ? try fitInMemory([load(Float.self)], r) : try fitInMemory([load(Double.self)], r)
+    }
+
+    /// The mergeable statistics of the rows of `paths` (streamed a block at a time, float32 files in single
+    /// precision), checking one width D.
     public static func statistics(_ paths: [String], key: String?) throws -> CovarianceStatistics {
         let d = try RowBlocks.dimension(paths[0], key: key)
         guard d >= 1 else { throw InputFileError(path: paths[0], reason: "has no columns (D = 0); need n×D states with D ≥ 1") }
@@ -74,7 +131,11 @@ public enum ProjectionJobs {
         for path in paths {
             let dd = try RowBlocks.dimension(path, key: key)
             guard dd == d else { throw InputFileError(path: path, reason: "has D = \(dd) but \(paths[0]) has D = \(d)") }
-            try RowBlocks.forEach(path, key: key) { try stats.add($0, chunk: RowBlocks.blockRows(d)) }
+            if RowBlocks.allSinglePrecision([path]) {
+                try RowBlocks.forEach(path, key: key, as: Float.self) { try stats.add($0, chunk: RowBlocks.blockRows(d)) }
+            } else {
+                try RowBlocks.forEach(path, key: key) { try stats.add($0, chunk: RowBlocks.blockRows(d)) }
+            }
         }
         return stats
     }
@@ -87,8 +148,9 @@ public enum ProjectionJobs {
         let x = parts.count == 1 ? parts[0] : try Tensor.concatenate(parts)
         var p = try translated(r.inputs, k: r.options.k, d: d) { try Projection.fit(x, options: r.options) }
         p.metadata["source"] = r.inputs.joined(separator: ",")
-        // The round trip is a check of the numerics, measured on the first rows (up to 8192) to keep large fits cheap.
-        return try finish(p, roundTrip: p.roundTripError(x.shape[0] > 8192 ? x.slice(0..<8192) : x), r)
+        // The round trip is a check of the numerics, measured on the first `roundTripRows(D)` rows to keep large fits cheap.
+        let check = roundTripRows(d)
+        return try finish(p, roundTrip: p.roundTripError(x.shape[0] > check ? x.slice(0..<check) : x), r)
     }
 
     /// Runs `body` (a `Projection.fit` on the rows of `inputs`, core size `k`, width `d`), giving the errors of its
