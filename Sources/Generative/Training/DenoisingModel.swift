@@ -278,22 +278,10 @@ public final class DenoisingModel<S: BLASScalar>: GenerativeModel {
     /// - Throws: `TensorError.invalidArgument` naming `source` and the setting that is missing or malformed.
     public static func makeFamily(_ name: FamilyName, settings m: [String: String], denoiser dc: DenoiserConfiguration,
                                   source: String) throws -> any TrainableFamily<S> {
-        func need(_ k: String) throws -> String {
-            guard let v = m[k] else { throw TensorError.invalidArgument("\(source): setting '\(k)' is missing") }
-            return v
-        }
-        func number(_ k: String) throws -> Double {
-            guard let v = Double(try need(k)), v.isFinite else { throw TensorError.invalidArgument("\(source): setting '\(k)' is not a finite number") }
-            return v
-        }
-        /// A whole number in 0 … 2³¹ (a count or a step), refused before `Int(_:)` could trap on NaN, ±∞ or 1e300.
-        func integer(_ k: String) throws -> Int {
-            let v = try number(k)
-            guard v >= 0, v <= Double(Int32.max), v == v.rounded() else {
-                throw TensorError.invalidArgument("\(source): setting '\(k)' must be a whole number in 0…\(Int32.max), got \(m[k] ?? "")")
-            }
-            return Int(v)
-        }
+        let r = MetadataReader(m: m, path: source, noun: "setting")
+        func need(_ k: String) throws -> String { try r.need(k) }
+        func number(_ k: String) throws -> Double { try r.number(k) }
+        func integer(_ k: String) throws -> Int { try r.integer(k) }
         /// The Gaussian skip's variance (absent in files written before it existed: 0).
         func skipVariance() throws -> Double {
             guard m["skip_variance"] != nil else { return 0 }

@@ -116,27 +116,6 @@ public struct GenerativeModelFile<S: BLASScalar> {
 
     // MARK: Reading
 
-    /// Metadata readers that name the file.
-    struct Reader {
-        let m: [String: String]
-        let path: String
-        func need(_ k: String) throws -> String {
-            guard let v = m[k] else { throw TensorError.invalidArgument("\(path): metadata '\(k)' is missing") }
-            return v
-        }
-        func number(_ k: String) throws -> Double {
-            guard let v = Double(try need(k)), v.isFinite else { throw TensorError.invalidArgument("\(path): metadata '\(k)' is not a finite number") }
-            return v
-        }
-        /// A whole number in 0 … 2³¹ (a count or a step), refused before `Int(_:)` could trap on NaN, ±∞ or 1e300.
-        func integer(_ k: String) throws -> Int {
-            let v = try number(k)
-            guard v >= 0, v <= Double(Int32.max), v == v.rounded() else {
-                throw TensorError.invalidArgument("\(path): metadata '\(k)' must be a whole number in 0…\(Int32.max), got \(m[k] ?? "")")
-            }
-            return Int(v)
-        }
-    }
 
     /// Refuses a denoiser configuration that claims far more parameters than the file holds (a file claiming width
     /// 10⁹ would otherwise allocate first and fail later).
@@ -148,7 +127,7 @@ public struct GenerativeModelFile<S: BLASScalar> {
     }
 
     static func loadCurrent(_ file: SafetensorsFile, _ path: String) throws -> GenerativeModelFile<S> {
-        let m = file.metadata, r = Reader(m: m, path: path)
+        let m = file.metadata, r = MetadataReader(m: m, path: path)
         guard let family = GenerativeFamilyName(parsing: try r.need("family")) else {
             throw TensorError.invalidArgument("\(path): unknown family '\(m["family"] ?? "")'")
         }
@@ -200,7 +179,7 @@ public struct GenerativeModelFile<S: BLASScalar> {
     }
 
     /// A fresh model of `family` from its configuration JSON (weights loaded afterwards).
-    static func makeModel(_ family: GenerativeFamilyName, configuration config: String, reader r: Reader,
+    static func makeModel(_ family: GenerativeFamilyName, configuration config: String, reader r: MetadataReader,
                           storedParameters: Int) throws -> any GenerativeModel<S> {
         let path = r.path
         do {
@@ -228,7 +207,7 @@ public struct GenerativeModelFile<S: BLASScalar> {
 
     /// A `substrate-generative/1` file (denoising families, before the one contract).
     static func loadDenoising1(_ file: SafetensorsFile, _ path: String) throws -> GenerativeModelFile<S> {
-        let m = file.metadata, r = Reader(m: m, path: path)
+        let m = file.metadata, r = MetadataReader(m: m, path: path)
         let dc: DenoiserConfiguration
         do { dc = try DenoiserConfiguration(metadata: m) } catch { throw TensorError.invalidArgument("\(path): \(error)") }
         let stored = file.tensors.filter { $0.key.hasPrefix("raw.") }.reduce(0) { $0 + $1.value.shape.reduce(1, *) }
@@ -272,7 +251,7 @@ public struct GenerativeModelFile<S: BLASScalar> {
 
     /// A `substrate-generative-ii/1` file (vae, vqvae, GANs, realnvp, latent diffusion, before the one contract).
     static func loadMultiNetwork1(_ file: SafetensorsFile, _ path: String) throws -> GenerativeModelFile<S> {
-        let m = file.metadata, r = Reader(m: m, path: path)
+        let m = file.metadata, r = MetadataReader(m: m, path: path)
         guard let family = GenerativeFamilyName(parsing: try r.need("family")), !family.isDenoising else {
             throw TensorError.invalidArgument("\(path): unknown family '\(m["family"] ?? "")'")
         }
@@ -312,5 +291,29 @@ public struct GenerativeModelFile<S: BLASScalar> {
         return GenerativeModelFile(model: model, scaling: try ModelSupport.decode(AffineScaling.self, r.need("scaling")), metadata: m,
                                    step: Int(m["step"] ?? "0") ?? 0, seed: UInt64(m["seed"] ?? "0") ?? 0,
                                    hasOptimizerState: loadedOptimizers > 0 && loadedOptimizers == model.optimizers.count)
+    }
+}
+
+/// Readers of a model file's string metadata that name the file (or the family's settings) and the key in their errors.
+struct MetadataReader {
+    let m: [String: String]
+    let path: String
+    /// What a key is called in messages: "metadata" (the file's) or "setting" (a family's configuration).
+    var noun = "metadata"
+    func need(_ k: String) throws -> String {
+        guard let v = m[k] else { throw TensorError.invalidArgument("\(path): \(noun) '\(k)' is missing") }
+        return v
+    }
+    func number(_ k: String) throws -> Double {
+        guard let v = Double(try need(k)), v.isFinite else { throw TensorError.invalidArgument("\(path): \(noun) '\(k)' is not a finite number") }
+        return v
+    }
+    /// A whole number in 0 … 2³¹ (a count or a step), refused before `Int(_:)` could trap on NaN, ±∞ or 1e300.
+    func integer(_ k: String) throws -> Int {
+        let v = try number(k)
+        guard v >= 0, v <= Double(Int32.max), v == v.rounded() else {
+            throw TensorError.invalidArgument("\(path): \(noun) '\(k)' must be a whole number in 0…\(Int32.max), got \(m[k] ?? "")")
+        }
+        return Int(v)
     }
 }
