@@ -32,13 +32,13 @@ struct TrainCommand: ParsableCommand {
           vst train ddpm --data moons --dim 64 --monitor 200 -o m.safetensors   (watch m.monitor.html while it trains)
 
         Training-health monitor (--monitor K): every K steps and after the last, the model samples the same \
-        --monitor-samples noise rows (its default sampler; ddpm DDIM 50 steps, score-sde Euler–Maruyama 100) and \
+        --monitor-samples noise rows (its default sampler; ddpm DDIM 50 steps, score-sde Euler–Maruyama 50) and \
         vst analyses them: MMD², precision and recall against held-out data (a fresh draw of a toy; for digits and \
         files a seeded subset of the training rows) beside the moment-matched Gaussian baseline, k* and the regime, \
-        the drift (Fréchet distance, MMD²) from the previous point, and the mean training loss. The curves go to \
+        the drift (Fréchet distance) from the previous point, and the mean training loss. The curves go to \
         <model>.monitor.json and a self-contained page <model>.monitor.html beside the model, rewritten atomically at \
         every point; one stderr line flags a run that looks diverging (non-finite samples, MMD² rising over 3 points \
-        by more than 2×, a non-finite loss) or collapsing (precision ≥ 0.5 with recall < 0.05, k* down to 0/1 while \
+        by more than 2× or back above the baseline's after being below it, a non-finite loss) or collapsing (precision ≥ 0.5 with recall < 0.05, k* down to 0/1 while \
         the data's is higher). The monitor never changes the training (the model file is the same with or without it).
         """)
 

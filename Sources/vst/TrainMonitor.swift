@@ -19,7 +19,7 @@ final class TrainMonitorHook {
     private var pending: Error?
 
     /// Sampler steps of the monitor's draws: the default sampler, with fewer steps for the slow ones (ddpm's DDIM
-    /// 100 → 50, score-sde's Euler–Maruyama 500 → 100), so the monitor costs a fraction of training.
+    /// 100 → 50, score-sde's Euler–Maruyama 500 → 50), so the monitor costs a fraction of training.
     static func samplerSteps(_ model: any GenerativeModel<Float>) -> (steps: Int?, description: String) {
         guard let d = model as? DenoisingModel<Float> else { return (nil, "the family's sampler") }
         let fam = d.family.familyName
@@ -27,7 +27,7 @@ final class TrainMonitorHook {
         let k: Int
         switch fam {
         case .ddpm: k = 50
-        case .scoreSDE: k = 100
+        case .scoreSDE: k = 50
         default: k = steps
         }
         return (k, k == steps ? "\(name), \(k) steps (the default)" : "\(name), \(k) steps (vst sample's default is \(steps))")

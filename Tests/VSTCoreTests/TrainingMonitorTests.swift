@@ -79,12 +79,24 @@ import VSTCore
         }
         let points = try #require(parsed["points"] as? [[String: Any]])
         #expect(points.count == 5)
-        for key in ["step", "loss", "mmd2", "precision", "recall", "k_star", "regime", "drift_mmd2", "drift_frechet", "finite_fraction", "flags"] {
+        for key in ["step", "loss", "mmd2", "precision", "recall", "k_star", "regime", "drift_frechet", "finite_fraction", "flags"] {
             #expect(points.allSatisfy { $0[key] != nil }, "a point lacks \(key)")
         }
         let html = try String(contentsOfFile: paths.html, encoding: .utf8)
         #expect(html.components(separatedBy: "<svg").count - 1 == 6, "six inline figures")
-        #expect(!html.contains("<img") && html.contains("m.monitor.json"))
+        #expect(!html.contains("<img") && html.contains("m.monitor.json") && !html.contains("http://") && !html.contains("https://"))
+
+        // The same sections as a report directory (index.html, report.json, one SVG per figure), the form that
+        // scripts/check-report.sh checks in a browser; VST_MONITOR_REPORT names a directory to keep a copy in.
+        let report = TrainingMonitorReport(a)
+        var dirs = [dir.appendingPathComponent("report").path]
+        if let keep = ProcessInfo.processInfo.environment["VST_MONITOR_REPORT"] { dirs.append(keep) }
+        for d in dirs {
+            try report.report.write(to: d, json: a.json, overwrite: true)
+            try AtomicFile.write(Data(html.utf8), to: d + "/single.html", overwrite: true)
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: dirs[0])
+        #expect(Set(files.filter { $0.hasSuffix(".svg") }) == ["mmd2.svg", "precision-recall.svg", "kstar.svg", "regime.svg", "drift.svg", "loss.svg"], "\(files)")
     }
 
     @Test("a diverging run is flagged: MMD² rising over three points by more than 2×, then non-finite samples")

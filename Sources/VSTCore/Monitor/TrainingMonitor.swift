@@ -61,8 +61,8 @@ public struct TrainingMonitorPoint: Sendable {
     public var regime: String?
     /// Spread of the samples relative to the reference: √(tr Σ_samples / tr Σ_reference).
     public var spread: Double?
-    /// Drift from the previous point's samples: unbiased MMD² (bandwidth from the previous set) and Fréchet distance.
-    public var driftMMD2: Double?
+    /// Drift from the previous point's samples: the Fréchet distance between the two sets. (Not MMD²: the two sets
+    /// share their noise rows, so the unbiased estimate is biased below 0 by the paired rows.)
     public var driftFrechet: Double?
     /// Why sampling or the analysis failed, if it did.
     public var error: String?
@@ -78,7 +78,7 @@ public struct TrainingMonitorPoint: Sendable {
             ("step", .int(step)), ("loss", .num(loss)), ("finite_fraction", .num(finiteFraction)),
             ("mmd2", .num(mmd2)), ("precision", .num(precision)), ("recall", .num(recall)),
             ("k_star", signalRank.map { .int($0) } ?? .null), ("regime", regime.map { .string($0) } ?? .null),
-            ("spread", .num(spread)), ("drift_mmd2", .num(driftMMD2)), ("drift_frechet", .num(driftFrechet)),
+            ("spread", .num(spread)), ("drift_frechet", .num(driftFrechet)),
             ("error", error.map { .string($0) } ?? .null),
             ("flags", .array(flags.map { .string($0.rawValue) })),
             ("seconds", .object([("sampling", .num(samplingSeconds)), ("analysis", .num(analysisSeconds)), ("training", .num(trainingSeconds))])),
@@ -100,7 +100,7 @@ public struct TrainingMonitorPoint: Sendable {
 ///   points inside some sample's k-NN ball), k = 3 (Kynkäänniemi et al. 2019), and the baseline's;
 /// - k*, the number of singular values of the centred samples above the Gavish–Donoho (2014) threshold, and the
 ///   regime R1/R2/R3;
-/// - drift from the previous point: MMD² and Fréchet distance ‖μ₁ − μ₂‖² + tr(Σ₁ + Σ₂ − 2(Σ₁^{½}Σ₂Σ₁^{½})^{½})
+/// - drift from the previous point: the Fréchet distance ‖μ₁ − μ₂‖² + tr(Σ₁ + Σ₂ − 2(Σ₁^{½}Σ₂Σ₁^{½})^{½})
 ///   (Dowson & Landau 1982) between the two sample sets;
 /// - the mean training loss since the previous point.
 ///
@@ -108,8 +108,8 @@ public struct TrainingMonitorPoint: Sendable {
 /// - diverging: some samples are not finite; or MMD² rose at each of the last three points and the last is more
 ///   than twice the first of them (and above a tenth of the baseline's, so estimator noise near 0 does not count);
 ///   or, when no collapse is flagged, MMD² is above the Gaussian baseline's and more than twice the best earlier
-///   point's (a run that got worse than it was and than a Gaussian stays flagged); or training stopped with
-///   non-finite losses (`stop`);
+///   point's while that one was below the baseline's (a run that had learned and got worse than a Gaussian stays
+///   flagged); or training stopped with non-finite losses (`stop`);
 /// - collapsing: precision ≥ 0.5 with recall < 0.05 (samples on the data but covering almost none of it); k* ≤ 1
 ///   while the reference's k* ≥ 2 after an earlier point had k* ≥ 2; or the samples' spread √(tr Σ) below 5 % of
 ///   the reference's.
@@ -252,7 +252,6 @@ public final class TrainingMonitor {
         }
         if let prev = previous {
             attempt("drift") {
-                p.driftMMD2 = try Drift.mmdTest(prev, x, permutations: 0, seed: seed).mmd2
                 p.driftFrechet = try Drift.frechetDistance(prev, x)
             }
         }
@@ -290,9 +289,9 @@ public final class TrainingMonitor {
         }
         // A run that got worse than it was and than a Gaussian, without a sign of collapse, keeps its divergence flag.
         if !out.contains(where: { $0.kind != .healthy }), let m = p.mmd2, let best = points.dropLast().compactMap(\.mmd2).min(),
-           m > baselineMMD2, m > 2 * Swift.max(best, 0.1 * baselineMMD2) {
+           best < baselineMMD2, m > baselineMMD2, m > 2 * Swift.max(best, 0.1 * baselineMMD2) {
             out.append(TrainingMonitorFlag(step: p.step, kind: .diverging,
-                                           reason: "MMD² \(f(m)) is above the Gaussian baseline's \(f(baselineMMD2)) and more than twice the best earlier point's \(f(best))"))
+                                           reason: "MMD² \(f(m)) is above the Gaussian baseline's \(f(baselineMMD2)) and more than twice the best earlier point's \(f(best)), which was below it"))
         }
         return out
     }

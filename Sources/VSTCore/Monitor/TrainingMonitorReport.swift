@@ -34,7 +34,7 @@ public struct TrainingMonitorReport {
         let o = m.overhead
 
         // Health.
-        let rules = "diverging = non-finite samples, MMD² rising at each of the last 3 points to more than twice the first, MMD² above the Gaussian baseline's and more than twice the best earlier point's, or a stop on a non-finite loss; collapsing = precision ≥ 0.5 with recall < 0.05, k* down to 0 or 1 while the data's is \(m.referenceSignalRank), or samples spread over less than 5 % of the data's √(tr Σ)"
+        let rules = "diverging = non-finite samples, MMD² rising at each of the last 3 points to more than twice the first, MMD² above the Gaussian baseline's and more than twice the best earlier point's when that one was below it, or a stop on a non-finite loss; collapsing = precision ≥ 0.5 with recall < 0.05, k* down to 0 or 1 while the data's is \(m.referenceSignalRank), or samples spread over less than 5 % of the data's √(tr Σ)"
         var healthText = m.flags.isEmpty ? "No flag raised (\(rules))." : "Latest state: \(health.rawValue). Flags in order, by the rules of the stderr line of vst train (\(rules))."
         healthText += " Monitor time so far \(n(o.monitor)) s against \(n(o.training)) s of training (\(n(100 * o.fraction)) %)."
         page.add("Health", healthText, table: m.flags.isEmpty ? nil : (["step", "flag", "why"], m.flags.map { [String($0.step), $0.kind.rawValue, $0.reason] }))
@@ -77,12 +77,12 @@ public struct TrainingMonitorReport {
                  file: "loss")
         let rows: [[String]] = pts.map { p in
             [String(p.step), n(p.loss), n(p.mmd2), n(p.precision), n(p.recall), p.signalRank.map(String.init) ?? "—", p.regime ?? "—",
-             n(p.driftMMD2), n(p.driftFrechet), n(p.finiteFraction), p.flags.isEmpty ? "—" : p.flags.map(\.rawValue).joined(separator: ", ")]
+             n(p.driftFrechet), n(p.finiteFraction), p.flags.isEmpty ? "—" : p.flags.map(\.rawValue).joined(separator: ", ")]
         }
         page.add("Every point",
                  "Baseline: MMD² \(n(m.baselineMMD2)), precision \(n(m.baselinePrecision)), recall \(n(m.baselineRecall)); reference: \(m.reference.shape[0]) rows, k* \(m.referenceSignalRank)."
                      + (pts.contains { $0.error != nil } ? " Errors: " + pts.compactMap { p in p.error.map { "step \(p.step): \($0)" } }.joined(separator: "; ") + "." : ""),
-                 table: (["step", "loss", "MMD²", "precision", "recall", "k*", "regime", "drift MMD²", "drift FD", "finite", "flags"], rows))
+                 table: (["step", "loss", "MMD²", "precision", "recall", "k*", "regime", "drift FD", "finite", "flags"], rows))
         report = page
     }
 
@@ -93,7 +93,8 @@ public struct TrainingMonitorReport {
         for s in report.sections {
             guard let svg = s.svg, let file = s.file else { continue }
             let tag = "<img src=\"\(file).svg\" alt=\"\(Self.escText(s.heading))\">"
-            let inline = svg.replacingOccurrences(of: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>", with: "")
+            // Inline SVG in HTML needs no namespace, and without it the page names no web address at all.
+            let inline = svg.replacingOccurrences(of: " xmlns=\"http://www.w3.org/2000/svg\"", with: "")
             page = page.replacingOccurrences(of: tag, with: "<div class=\"figure\" role=\"img\" aria-label=\"\(Self.esc(s.heading))\">\(inline)</div>")
         }
         return page.replacingOccurrences(of: "<a href=\"report.json\">report.json</a>", with: "<a href=\"\(Self.esc(jsonFile))\">\(Self.esc(jsonFile))</a>")
