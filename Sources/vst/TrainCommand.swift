@@ -39,7 +39,7 @@ struct TrainCommand: ParsableCommand {
         <model>.monitor.json and a self-contained page <model>.monitor.html beside the model, rewritten atomically at \
         every point; one stderr line flags a run that looks diverging (non-finite samples, MMD² rising over 3 points \
         by more than 2× or back above the baseline's after being below it, a non-finite loss) or collapsing (precision ≥ 0.5 with recall < 0.05, k* down to 0/1 while \
-        the data's is higher). The monitor never changes the training (the model file is the same with or without it).
+        the data's is higher). The monitor never changes the training (the weights, EMA and optimiser state saved are the same with or without it).
         """)
 
     @Argument(help: "Family: ddpm, score-sde, flow-matching, consistency, dit (= ddpm with a DiT denoiser), vae, vqvae, gan, wgan-gp, cgan, realnvp or latent-diffusion.") var family: String
