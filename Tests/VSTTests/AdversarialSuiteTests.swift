@@ -17,7 +17,7 @@ import Testing
 // |              | fit svd / covariance / randomized / stats + merge / regimes              | at scale 1                             |
 // | nonfinite    | NaN / +inf / −inf × regimes, fit (2 methods), stats-only, project, drift  | exit 2 naming the file                 |
 // | lowrank      | rank 6 in 2000 × 128, rank 3 in 400 × 64, float32 and float64            | R1 with k* = r                         |
-// | float32      | covariance, stats-only + merge-stats on float32 against float64           | eigenvalues agree to 1e-12 relative    |
+// | float32      | covariance, stats-only + merge-stats on float32 against float64           | eigenvalues agree to 1e-6 relative     |
 // | malformed    | 15 broken .npy files × regimes / fit / project                           | exit 2 naming the file, no output      |
 // | shape        | 0 rows, 1 row, 0 columns, 3-D, 0-D × regimes / fit                        | exit 2 naming the file                 |
 // | path         | spaces, unicode, relative, symlinks, directories, FIFOs, devices, files   | exit 0 with right numbers, or exit 2   |
@@ -319,7 +319,10 @@ enum AdversarialCorpus {
                 for method in ["svd", "covariance"] {
                     out.append(AdversarialCase(id: "\(tag)/fit-\(method)", files: files,
                                                args: ["fit-projection", name, "--method", method, "--out", "p.safetensors", "--json"]) { _, res in
-                        try Corpus.expectNumbers(res, "explained_variance_ratio", reference, tol: method == "svd" && ["<f2", "<f4", ">f4"].contains(descr) ? 1e-5 : 1e-10)
+                        // Float files: the SVD runs in float32 (1e-5); the covariance fit accumulates float32 blocks merged in
+                        // float64, within 1e-6 of exact (issue 17's contract; 7.2e-8 measured here); other dtypes are exact.
+                        let isFloat = ["<f2", "<f4", ">f4"].contains(descr)
+                        try Corpus.expectNumbers(res, "explained_variance_ratio", reference, tol: isFloat ? (method == "svd" ? 1e-5 : 1e-6) : 1e-10)
                     })
                 }
                 // Streamed projection (NPYReader: Fortran files by column spans) against the C-order float64 copy.
@@ -449,11 +452,13 @@ enum AdversarialCorpus {
         ]
     }
 
-    /// The top eigenvalues agree with the float64 reference to 1e-12 relative to λ₁.
+    /// The top eigenvalues agree with the float64 reference to 1e-6 relative to λ₁. Float32 files accumulate XᵀX in
+    /// float32 blocks (centred on a shift) merged in float64: 1.7e-7·λ₁ measured here on data offset by 3, inside the
+    /// 1e-6 the float32 path promises (it was 1e-12 when float32 files were widened to float64 first).
     static func relativeEigenvalues(_ res: CLI.Result, _ reference: [Double]) throws {
         let got = try #require(try Corpus.json(res)["eigenvalues"] as? [Double])
         for i in 0..<Swift.min(9, got.count) {
-            #expect(Swift.abs(got[i] - reference[i]) <= 1e-12 * reference[0], "λ\(i + 1): \(got[i]) vs float64 reference \(reference[i])")
+            #expect(Swift.abs(got[i] - reference[i]) <= 1e-6 * reference[0], "λ\(i + 1): \(got[i]) vs float64 reference \(reference[i])")
         }
     }
 
