@@ -13,7 +13,8 @@ public enum Checkpoint {
 
     /// Loads parameters from `path` into `module` and returns the file's metadata. Values are converted to the
     /// module's precision. Nothing is changed unless every name and shape matches.
-    /// - Throws: `TensorError.invalidArgument` listing missing, unexpected and mis-shaped tensors; file errors.
+    /// - Throws: `ModelFileError` listing missing, unexpected and mis-shaped tensors; `TensorError.file` when the
+    ///   file cannot be read.
     @discardableResult
     public static func load<M: Module>(_ module: M, from path: String) throws -> [String: String] {
         let file = try SafetensorsFile.read(path)
@@ -21,7 +22,7 @@ public enum Checkpoint {
         do {
             try check(expected: named.map { ($0.name, $0.parameter.shape) }, found: file.tensors.mapValues(\.shape))
         } catch let TensorError.invalidArgument(message) {
-            throw TensorError.invalidArgument("\(path): \(message)")
+            throw ModelFileError(path: path, reason: message)
         }
         var values: [Tensor<M.Scalar>] = []
         for (n, _) in named { values.append(try file.tensor(n, as: M.Scalar.self)) }

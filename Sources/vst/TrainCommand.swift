@@ -193,10 +193,9 @@ struct TrainCommand: ParsableCommand {
             }
         } catch let e as Interrupted {
             throw ExitCode(128 + e.signal)
-        } catch var e as TrainingDivergence {
-            monitorHook?.stopped(step: e.step + 1, reason: e.what)
-            e.what += FileManager.default.fileExists(atPath: output) ? "; the last checkpoint (\(output)) was kept" : "; nothing was saved"
-            throw TensorError.invalidArgument(e.description)
+        } catch let e as TrainingError {
+            if case let .diverged(step, _, reason) = e { monitorHook?.stopped(step: step, reason: reason) }
+            throw e.adding(FileManager.default.fileExists(atPath: output) ? "; the last checkpoint (\(output)) was kept" : "; nothing was saved")
         }
         try save(step: steps)
         try monitorHook?.finish(step: steps)

@@ -124,7 +124,7 @@ struct FamilyTests {
         // A flow-matching file cannot resume a DDPM run.
         let fm = try FlowMatching(denoiser: MLPDenoiser<Float>(dc, seed: 1))
         let t3 = try Trainer(family: fm, denoiserConfiguration: dc, configuration: c2)
-        #expect(throws: TensorError.self) { try t3.resume(from: c.checkpointPath!) }
+        #expect(throws: ModelFileError.self) { try t3.resume(from: c.checkpointPath!) }
         #expect(throws: TensorError.self) { try FamilyName(parsing: "gan") }
     }
 }

@@ -116,8 +116,11 @@ struct ResumeTests {
         do {
             try t.train(Self.data)
             Issue.record("training with a NaN loss did not throw")
+        } catch let TrainingError.diverged(step, of, reason) {
+            #expect(step == 26 && of == 100, "step \(step) of \(of)")
+            message = "\(TrainingError.diverged(step: step, of: of, reason: reason))"
         } catch {
-            message = "\(error)"
+            Issue.record("expected TrainingError.diverged, got \(type(of: error)): \(error)")
         }
         print("divergence error: \(message)")
         #expect(message.contains("step 26 of 100") && message.lowercased().contains("nan") && message.contains("kept"))
@@ -129,5 +132,39 @@ struct ResumeTests {
         let model = try #require(file.denoising)
         #expect(model.family.denoiser.parameters.allSatisfy { $0.value.scalars.allSatisfy(\.isFinite) })
         #expect(model.emaWeights.allSatisfy { $0.scalars.allSatisfy(\.isFinite) })
+    }
+
+    @Test("a model file that does not fit its configuration throws ModelFileError naming the file and the key or tensor")
+    func modelFileErrors() throws {
+        let dir = try generativeTemporaryDirectory()
+        let good = dir.appendingPathComponent("good.safetensors").path
+        var c = TrainingConfiguration(steps: 3, batchSize: 16, seed: 2)
+        c.checkpointPath = good
+        try Trainer(family: FlowMatching(denoiser: MLPDenoiser<Float>(Self.dc, seed: 1)), scaling: .identity, configuration: c).train(Self.data)
+        let file = try SafetensorsFile.read(good)
+
+        /// Writes `good` with `edit` applied and returns the error loading it.
+        func loadError(_ name: String, _ edit: (inout [String: NDArray], inout [String: String]) -> Void) throws -> ModelFileError? {
+            var tensors = file.tensors, metadata = file.metadata
+            edit(&tensors, &metadata)
+            let path = dir.appendingPathComponent(name).path
+            try SafetensorsFile(tensors: tensors, metadata: metadata).write(to: path)
+            do { _ = try GenerativeModelFile<Float>.load(path); return nil } catch let e as ModelFileError {
+                #expect(e.path == path && "\(e)".hasPrefix(path + ": "), "\(e)")
+                return e
+            }
+        }
+        let noConfiguration = try #require(try loadError("a.safetensors") { _, m in m["configuration"] = nil })
+        #expect(noConfiguration.reason == "metadata 'configuration' is missing")
+        let foreign = try #require(try loadError("b.safetensors") { _, m in m["format"] = "someone-else/3" })
+        #expect(foreign.reason.contains("not a Substrate generative model file") && foreign.reason.contains("someone-else/3"))
+        let moment = try #require(file.tensors.keys.sorted().first { $0.hasPrefix("optimizer.") && $0.contains(".m.") })
+        let noMoment = try #require(try loadError("c.safetensors") { t, _ in t[moment] = nil })
+        #expect(noMoment.reason.contains("optimiser moment") && noMoment.reason.contains("is missing"), "\(noMoment)")
+        let weight = try #require(file.tensors.keys.sorted().first { !$0.hasPrefix("optimizer.") && !$0.hasPrefix("buffer.") })
+        let badShape = try #require(try loadError("d.safetensors") { t, _ in t[weight] = NDArray(Tensor<Float>.zeros([1, 1])) })
+        #expect(badShape.reason.contains(weight), "\(badShape)")
+        let badStep = try #require(try loadError("e.safetensors") { _, m in m["step"] = "1e300" })
+        #expect(badStep.reason.contains("'step' must be a whole number"), "\(badStep)")
     }
 }

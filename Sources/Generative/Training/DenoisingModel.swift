@@ -78,7 +78,7 @@ public struct DenoisingModelConfiguration: Sendable, Equatable, Codable {
 ///
 /// after update u (the EMA warm-up of Neural's `ExponentialMovingAverage`). With `labelDropout` p, each label is
 /// replaced by the null label with probability p (classifier-free guidance, Ho & Salimans 2022). A loss or gradient
-/// norm that is not finite throws `TrainingDivergence` before the weights are touched.
+/// norm that is not finite throws `TrainingError.nonFinite` before the weights are touched.
 ///
 /// Sampling (`draw`) uses the network's current weights: `useEMAWeights()` (or loading a model file with
 /// `useEMA`) puts the EMA in first.
@@ -185,11 +185,11 @@ public final class DenoisingModel<S: BLASScalar>: GenerativeModel {
         try family.willTrain(step: step, of: training.steps)
         let loss = try family.loss(x0: x, labels: batchLabels, using: &g)
         let l = Double(loss.scalar)
-        guard l.isFinite else { throw TrainingDivergence("the loss is \(l)") }
+        guard l.isFinite else { throw TrainingError.nonFinite("the loss is \(l)") }
         optimizer.zeroGrad()
         try loss.backward()
         let norm = clipGradientNorm(optimizer.parameters, maxNorm: training.clipNorm ?? .infinity)
-        guard norm.isFinite else { optimizer.zeroGrad(); throw TrainingDivergence("the gradient norm is \(norm) (loss \(l))") }
+        guard norm.isFinite else { optimizer.zeroGrad(); throw TrainingError.nonFinite("the gradient norm is \(norm) (loss \(l))") }
         try optimizer.step()
         updateEMA()
         try family.didTrain(step: step, of: training.steps)
@@ -381,10 +381,10 @@ public final class Trainer<S: BLASScalar> {
     public func resume(from path: String) throws {
         let file = try GenerativeModelFile<S>.load(path)
         guard file.model.familyName == model.familyName else {
-            throw TensorError.invalidArgument("\(path): a \(file.model.familyName.rawValue) checkpoint cannot resume a \(model.familyName.rawValue) run")
+            throw ModelFileError(path: path, reason: "a \(file.model.familyName.rawValue) checkpoint cannot resume a \(model.familyName.rawValue) run")
         }
         do { try model.restore(from: file.model, optimizerState: file.hasOptimizerState) } catch let TensorError.invalidArgument(m) {
-            throw TensorError.invalidArgument("\(path): \(m)")
+            throw ModelFileError(path: path, reason: m)
         }
         step = file.step
     }
@@ -397,7 +397,7 @@ public final class Trainer<S: BLASScalar> {
     /// Trains on `data` [n, D] (model units) from the current step up to `configuration.steps`, or only up to
     /// step `until` (the learning-rate schedule and the curriculum still span `configuration.steps`, as if the run
     /// were interrupted there). Labels, when given, are one per row of `data`.
-    /// - Throws: `TrainingDivergence` naming the step when the loss or the gradient norm is not finite (the weights
+    /// - Throws: `TrainingError.diverged` naming the step when the loss or the gradient norm is not finite (the weights
     ///   are left as they were before that step and nothing is saved).
     @discardableResult
     public func train(_ data: Tensor<S>, labels: [Int]? = nil, until: Int? = nil) throws -> TrainingReport {
@@ -413,10 +413,9 @@ public final class Trainer<S: BLASScalar> {
                 try onStep?(self)
                 if let p = c.checkpointPath, c.checkpointEvery > 0, done % c.checkpointEvery == 0, done < c.steps { try save(to: p) }
             }, progress: progress)
-        } catch var e as TrainingDivergence {
+        } catch let e as TrainingError {
             let kept = c.checkpointPath.map { FileManager.default.fileExists(atPath: $0) ? "; the last checkpoint (\($0)) was kept" : "; nothing was saved" } ?? ""
-            e.what += "; stopped before updating the weights" + kept
-            throw e
+            throw e.adding("; stopped before updating the weights" + kept)
         }
         if let p = c.checkpointPath { try save(to: p) }
         return TrainingReport(firstStep: r.firstStep, steps: r.steps, seconds: r.seconds,

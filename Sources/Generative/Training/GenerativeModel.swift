@@ -85,7 +85,7 @@ public protocol GenerativeModel<Scalar>: AnyObject {
     var trainingStream: UInt64 { get }
     /// One optimisation step (0-based `step`) on a batch in model units (labels for conditional models), drawing
     /// its randomness from `g`; returns its statistics, the first being the headline loss.
-    /// - Throws: `TrainingDivergence` when a loss or gradient is not finite before the weights were touched.
+    /// - Throws: `TrainingError.nonFinite` when a loss or gradient is not finite, before the weights were touched.
     func trainStep(_ x: Tensor<Scalar>, labels: [Int]?, step: Int, using g: inout RandomGenerator) throws -> StepStatistics
     /// Called by the trainer once the last step of a run is done (default: evaluation mode; the VQ-VAE also fits its
     /// code prior to the training data here).
@@ -159,16 +159,29 @@ extension GenerativeModel {
     }
 }
 
-/// A step whose loss or gradient is not finite: training stops before the update touches the weights.
-public struct TrainingDivergence: Error, CustomStringConvertible {
-    /// What was not finite, e.g. "the loss is nan".
-    public var what: String
-    /// The 0-based step (set by the trainer).
-    public var step: Int = 0
-    /// The run's last step (set by the trainer).
-    public var steps: Int = 0
-    public init(_ what: String) { self.what = what }
-    public var description: String { "training diverged at step \(step + 1) of \(steps): \(what)" }
+/// What stops a training run of any family.
+public enum TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// A loss, a gradient norm or a reported statistic was not finite at `step` (1-based) of a run of `of` steps;
+    /// the weights are as they were before that step. `reason` says what was not finite (and what was kept).
+    case diverged(step: Int, of: Int, reason: String)
+    /// Thrown by a model's `trainStep`, which does not know the step number, before it touches the weights;
+    /// `GenerativeTrainer` rethrows it as `.diverged` with the step.
+    case nonFinite(String)
+
+    /// The same error with `note` appended to its reason (e.g. which checkpoint was kept).
+    public func adding(_ note: String) -> TrainingError {
+        switch self {
+        case let .diverged(step, of, reason): return .diverged(step: step, of: of, reason: reason + note)
+        case let .nonFinite(reason): return .nonFinite(reason + note)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case let .diverged(step, of, reason): return "training diverged at step \(step) of \(of): \(reason)"
+        case let .nonFinite(reason): return "training diverged: \(reason)"
+        }
+    }
 }
 
 /// Activations of `FeedForward`, including the leaky ReLU that GAN discriminators use.

@@ -89,17 +89,25 @@ public struct GenerativeModelFile<S: BLASScalar> {
 
     /// Reads a model file of any version and rebuilds the model with its weights, buffers and optimiser states;
     /// `useEMA` puts a denoising model's EMA weights into its network (as for sampling).
-    /// - Throws: `TensorError.invalidArgument` naming the file for a foreign format, missing or malformed metadata,
-    ///   or weights that do not fit the configuration.
+    /// - Throws: `TensorError.file` when the file cannot be read as safetensors; `ModelFileError` naming the file
+    ///   for a foreign format, missing or malformed metadata, or weights, buffers or optimiser state that do not
+    ///   fit the configuration.
     public static func load(_ path: String, useEMA: Bool = false) throws -> GenerativeModelFile<S> {
         let file = try SafetensorsFile.read(path)
         let out: GenerativeModelFile<S>
-        switch file.metadata["format"] {
-        case format: out = try loadCurrent(file, path)
-        case denoisingFormat1: out = try loadDenoising1(file, path)
-        case multiNetworkFormat1: out = try loadMultiNetwork1(file, path)
-        case let other:
-            throw TensorError.invalidArgument("\(path): not a Substrate generative model file (format \(other ?? "missing"))")
+        do {
+            switch file.metadata["format"] {
+            case format: out = try loadCurrent(file, path)
+            case denoisingFormat1: out = try loadDenoising1(file, path)
+            case multiNetworkFormat1: out = try loadMultiNetwork1(file, path)
+            case let other:
+                throw ModelFileError(path: path, reason: "not a Substrate generative model file (format \(other ?? "missing"))")
+            }
+        } catch let e as TensorError {
+            // A configuration or state the model refuses (a bad setting, a tensor of the wrong shape): the file's fault.
+            if case .file = e { throw e }
+            let text = e.description, prefix = path + ": "
+            throw ModelFileError(path: path, reason: text.hasPrefix(prefix) ? String(text.dropFirst(prefix.count)) : text)
         }
         if useEMA, let d = out.denoising { d.useEMAWeights() }
         return out
@@ -122,14 +130,14 @@ public struct GenerativeModelFile<S: BLASScalar> {
     static func checkClaim(_ dc: DenoiserConfiguration, stored: Int, _ path: String) throws {
         let claimed = dc.approximateParameterCount
         guard claimed <= 4 * stored + 1_000_000 else {
-            throw TensorError.invalidArgument("\(path): the denoiser configuration describes about \(claimed) parameters but the file holds \(stored) raw weights")
+            throw ModelFileError(path: path, reason: "the denoiser configuration describes about \(claimed) parameters but the file holds \(stored) raw weights")
         }
     }
 
     static func loadCurrent(_ file: SafetensorsFile, _ path: String) throws -> GenerativeModelFile<S> {
         let m = file.metadata, r = MetadataReader(m: m, path: path)
         guard let family = GenerativeFamilyName(parsing: try r.need("family")) else {
-            throw TensorError.invalidArgument("\(path): unknown family '\(m["family"] ?? "")'")
+            throw ModelFileError(path: path, reason: "unknown family '\(m["family"] ?? "")'")
         }
         var params: [String: Tensor<S>] = [:], buffers: [String: Tensor<S>] = [:], moments: [String: Tensor<S>] = [:]
         for (k, _) in file.tensors {
@@ -140,10 +148,10 @@ public struct GenerativeModelFile<S: BLASScalar> {
         let stored = params.values.reduce(0) { $0 + $1.count }
         let model = try makeModel(family, configuration: r.need("configuration"), reader: r, storedParameters: stored)
         do { try model.networks.loadStateDict(params) } catch let TensorError.invalidArgument(msg) {
-            throw TensorError.invalidArgument("\(path): \(msg)")
+            throw ModelFileError(path: path, reason: msg)
         }
         do { try model.loadBuffers(buffers) } catch let TensorError.invalidArgument(msg) {
-            throw TensorError.invalidArgument("\(path): \(msg)")
+            throw ModelFileError(path: path, reason: msg)
         }
         var pathOf: [ObjectIdentifier: String] = [:]
         for (n, p) in model.networks.namedParameters() { pathOf[ObjectIdentifier(p)] = n }
@@ -152,23 +160,23 @@ public struct GenerativeModelFile<S: BLASScalar> {
             guard let count = m["optimizer.\(name).step_count"] else { continue }
             let steps = (try? ModelSupport.decode([String: Int].self, m["optimizer.\(name).steps"] ?? "")) ?? [:]
             guard let stepCount = Int(count), stepCount >= 0 else {
-                throw TensorError.invalidArgument("\(path): optimiser '\(name)' has step count '\(count)', not a whole number ≥ 0")
+                throw ModelFileError(path: path, reason: "optimiser '\(name)' has step count '\(count)', not a whole number ≥ 0")
             }
             var first: [Tensor<S>] = [], second: [Tensor<S>] = [], counts: [Int] = []
             for p in optimizer.parameters {
                 let n = pathOf[ObjectIdentifier(p)] ?? "?"
                 guard let a = moments["optimizer.\(name).m.\(n)"], let b = moments["optimizer.\(name).v.\(n)"] else {
-                    throw TensorError.invalidArgument("\(path): optimiser moment 'optimizer.\(name).\(moments["optimizer.\(name).m.\(n)"] == nil ? "m" : "v").\(n)' is missing")
+                    throw ModelFileError(path: path, reason: "optimiser moment 'optimizer.\(name).\(moments["optimizer.\(name).m.\(n)"] == nil ? "m" : "v").\(n)' is missing")
                 }
                 guard let t = steps[n], t >= 0, t <= stepCount else {
-                    throw TensorError.invalidArgument("\(path): optimiser '\(name)': the step counts must be one per parameter, in 0…step_count (\(stepCount)); '\(n)' has \(steps[n].map(String.init) ?? "none")")
+                    throw ModelFileError(path: path, reason: "optimiser '\(name)': the step counts must be one per parameter, in 0…step_count (\(stepCount)); '\(n)' has \(steps[n].map(String.init) ?? "none")")
                 }
                 first.append(a); second.append(b); counts.append(t)
             }
             do {
                 try optimizer.load(state: Adam<S>.State(firstMoments: first, secondMoments: second, parameterSteps: counts, stepCount: stepCount))
             } catch let TensorError.invalidArgument(msg) {
-                throw TensorError.invalidArgument("\(path): optimiser '\(name)': \(msg)")
+                throw ModelFileError(path: path, reason: "optimiser '\(name)': \(msg)")
             }
             loaded += 1
         }
@@ -187,7 +195,7 @@ public struct GenerativeModelFile<S: BLASScalar> {
             case .ddpm, .scoreSDE, .flowMatching, .consistency:
                 let c = try ModelSupport.decode(DenoisingModelConfiguration.self, config)
                 guard GenerativeFamilyName(c.family) == family else {
-                    throw TensorError.invalidArgument("\(path): the configuration is of family \(c.family.rawValue), the file says \(family.rawValue)")
+                    throw ModelFileError(path: path, reason: "the configuration is of family \(c.family.rawValue), the file says \(family.rawValue)")
                 }
                 try checkClaim(c.denoiser, stored: storedParameters, path)
                 let f = try DenoisingModel<S>.makeFamily(c.family, settings: c.settings, denoiser: c.denoiser, source: path)
@@ -201,7 +209,7 @@ public struct GenerativeModelFile<S: BLASScalar> {
                 return try LatentDiffusion<S>(vae: vae, configuration: ModelSupport.decode(LatentDiffusionConfiguration.self, config), seed: 0)
             }
         } catch let e as DecodingError {
-            throw TensorError.invalidArgument("\(path): bad configuration for \(family.rawValue): \(e)")
+            throw ModelFileError(path: path, reason: "bad configuration for \(family.rawValue): \(e)")
         }
     }
 
@@ -209,11 +217,11 @@ public struct GenerativeModelFile<S: BLASScalar> {
     static func loadDenoising1(_ file: SafetensorsFile, _ path: String) throws -> GenerativeModelFile<S> {
         let m = file.metadata, r = MetadataReader(m: m, path: path)
         let dc: DenoiserConfiguration
-        do { dc = try DenoiserConfiguration(metadata: m) } catch { throw TensorError.invalidArgument("\(path): \(error)") }
+        do { dc = try DenoiserConfiguration(metadata: m) } catch { throw ModelFileError(path: path, reason: "\(error)") }
         let stored = file.tensors.filter { $0.key.hasPrefix("raw.") }.reduce(0) { $0 + $1.value.shape.reduce(1, *) }
         try checkClaim(dc, stored: stored, path)
         let name: FamilyName
-        do { name = try FamilyName(parsing: r.need("family")) } catch let e as TensorError { throw TensorError.invalidArgument("\(path): \(e)") }
+        do { name = try FamilyName(parsing: r.need("family")) } catch let e as TensorError { throw ModelFileError(path: path, reason: "\(e)") }
         let family = try DenoisingModel<S>.makeFamily(name, settings: m, denoiser: dc, source: path)
         var training = TrainingConfiguration()
         training.seed = UInt64(try r.need("seed")) ?? 0
@@ -233,13 +241,13 @@ public struct GenerativeModelFile<S: BLASScalar> {
         if !am.isEmpty, let steps = m["adam_steps"], let count = m["adam_step_count"].flatMap(Int.init) {
             let names = family.denoiser.namedParameters().map(\.name)
             let ps = steps.split(separator: ",").compactMap { Int($0) }
-            guard ps.count == names.count else { throw TensorError.invalidArgument("\(path): 'adam_steps' has \(ps.count) entries for \(names.count) parameters") }
+            guard ps.count == names.count else { throw ModelFileError(path: path, reason: "'adam_steps' has \(ps.count) entries for \(names.count) parameters") }
             let mm = try names.map { n in
-                guard let t = am[n] else { throw TensorError.invalidArgument("\(path): optimiser moment 'adam.m.\(n)' is missing") }
+                guard let t = am[n] else { throw ModelFileError(path: path, reason: "optimiser moment 'adam.m.\(n)' is missing") }
                 return t
             }
             let vv = try names.map { n in
-                guard let t = av[n] else { throw TensorError.invalidArgument("\(path): optimiser moment 'adam.v.\(n)' is missing") }
+                guard let t = av[n] else { throw ModelFileError(path: path, reason: "optimiser moment 'adam.v.\(n)' is missing") }
                 return t
             }
             try model.optimizer.load(state: Adam<S>.State(firstMoments: mm, secondMoments: vv, parameterSteps: ps, stepCount: count))
@@ -253,7 +261,7 @@ public struct GenerativeModelFile<S: BLASScalar> {
     static func loadMultiNetwork1(_ file: SafetensorsFile, _ path: String) throws -> GenerativeModelFile<S> {
         let m = file.metadata, r = MetadataReader(m: m, path: path)
         guard let family = GenerativeFamilyName(parsing: try r.need("family")), !family.isDenoising else {
-            throw TensorError.invalidArgument("\(path): unknown family '\(m["family"] ?? "")'")
+            throw ModelFileError(path: path, reason: "unknown family '\(m["family"] ?? "")'")
         }
         let model = try makeModel(family, configuration: r.need("configuration"), reader: r, storedParameters: 0)
         var params: [String: Tensor<S>] = [:], buffers: [String: Tensor<S>] = [:], moments: [String: Tensor<S>] = [:]
@@ -263,7 +271,7 @@ public struct GenerativeModelFile<S: BLASScalar> {
             else { params[k] = try file.tensor(k, as: S.self) }
         }
         do { try model.networks.loadStateDict(params) } catch let TensorError.invalidArgument(msg) {
-            throw TensorError.invalidArgument("\(path): \(msg)")
+            throw ModelFileError(path: path, reason: msg)
         }
         try model.loadBuffers(buffers)
         var loadedOptimizers = 0
@@ -272,18 +280,18 @@ public struct GenerativeModelFile<S: BLASScalar> {
             let n = optimizer.parameters.count
             let steps = (m["optimizer.\(name).steps"] ?? "").split(separator: ",").compactMap { Int($0) }
             guard let stepCount = Int(count), stepCount >= 0, steps.count == n, steps.allSatisfy({ $0 >= 0 && $0 <= stepCount }) else {
-                throw TensorError.invalidArgument("\(path): optimiser '\(name)' has \(steps.count) step counts for \(n) parameters, or counts outside 0…step_count ('\(count)')")
+                throw ModelFileError(path: path, reason: "optimiser '\(name)' has \(steps.count) step counts for \(n) parameters, or counts outside 0…step_count ('\(count)')")
             }
             func moment(_ kind: String, _ i: Int) throws -> Tensor<S> {
                 guard let t = moments["optimizer.\(name).\(kind).\(i)"] else {
-                    throw TensorError.invalidArgument("\(path): optimiser moment 'optimizer.\(name).\(kind).\(i)' is missing")
+                    throw ModelFileError(path: path, reason: "optimiser moment 'optimizer.\(name).\(kind).\(i)' is missing")
                 }
                 return t
             }
             let state = Adam<S>.State(firstMoments: try (0..<n).map { try moment("m", $0) }, secondMoments: try (0..<n).map { try moment("v", $0) },
                                       parameterSteps: steps, stepCount: stepCount)
             do { try optimizer.load(state: state) } catch let TensorError.invalidArgument(msg) {
-                throw TensorError.invalidArgument("\(path): optimiser '\(name)': \(msg)")
+                throw ModelFileError(path: path, reason: "optimiser '\(name)': \(msg)")
             }
             loadedOptimizers += 1
         }
@@ -301,18 +309,18 @@ struct MetadataReader {
     /// What a key is called in messages: "metadata" (the file's) or "setting" (a family's configuration).
     var noun = "metadata"
     func need(_ k: String) throws -> String {
-        guard let v = m[k] else { throw TensorError.invalidArgument("\(path): \(noun) '\(k)' is missing") }
+        guard let v = m[k] else { throw ModelFileError(path: path, reason: "\(noun) '\(k)' is missing") }
         return v
     }
     func number(_ k: String) throws -> Double {
-        guard let v = Double(try need(k)), v.isFinite else { throw TensorError.invalidArgument("\(path): \(noun) '\(k)' is not a finite number") }
+        guard let v = Double(try need(k)), v.isFinite else { throw ModelFileError(path: path, reason: "\(noun) '\(k)' is not a finite number") }
         return v
     }
     /// A whole number in 0 … 2³¹ (a count or a step), refused before `Int(_:)` could trap on NaN, ±∞ or 1e300.
     func integer(_ k: String) throws -> Int {
         let v = try number(k)
         guard v >= 0, v <= Double(Int32.max), v == v.rounded() else {
-            throw TensorError.invalidArgument("\(path): \(noun) '\(k)' must be a whole number in 0…\(Int32.max), got \(m[k] ?? "")")
+            throw ModelFileError(path: path, reason: "\(noun) '\(k)' must be a whole number in 0…\(Int32.max), got \(m[k] ?? "")")
         }
         return Int(v)
     }

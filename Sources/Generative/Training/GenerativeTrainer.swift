@@ -52,8 +52,8 @@ public struct GenerativeTrainingReport: Sendable {
 /// (seed, k, the model's `trainingStream`), so a run is reproducible and a run resumed at step k (`firstStep`)
 /// takes exactly the updates of an uninterrupted one.
 ///
-/// Divergence: a step whose statistics are not finite, or whose model throws `TrainingDivergence`, stops the run
-/// with an error naming the step (1-based) and the number of steps.
+/// Divergence: a step whose statistics are not finite, or whose model throws `TrainingError.nonFinite`, stops the
+/// run with `TrainingError.diverged` naming the step (1-based) and the number of steps.
 public enum GenerativeTrainer {
     /// The generator of step k of a model whose `trainingStream` is `stream`.
     public static func generator(seed: UInt64, step: Int, stream: UInt64 = 0x6E4E_2_0000) -> RandomGenerator {
@@ -84,14 +84,11 @@ public enum GenerativeTrainer {
             let stats: StepStatistics
             do {
                 stats = try model.trainStep(x, labels: labels.map { l in rows.map { l[$0] } }, step: step, using: &g)
-            } catch var e as TrainingDivergence {
-                e.step = step; e.steps = c.steps
-                throw e
+            } catch let TrainingError.nonFinite(what) {
+                throw TrainingError.diverged(step: step + 1, of: c.steps, reason: what)
             }
             for (k, v) in stats where !v.isFinite {
-                var e = TrainingDivergence("\(k) is \(v)")
-                e.step = step; e.steps = c.steps
-                throw e
+                throw TrainingError.diverged(step: step + 1, of: c.steps, reason: "\(k) is \(v)")
             }
             history.append(stats)
             step += 1
