@@ -1,4 +1,4 @@
-// swift-tools-version:5.9
+// swift-tools-version:6.0
 import PackageDescription
 
 let package = Package(
@@ -98,5 +98,8 @@ let package = Package(
             name: "VSTTests",
             dependencies: ["vst", "Linear"]
         ),
-    ]
+    ],
+    // Swift 6 language mode: strict concurrency checking in every target (shared state is Sendable or
+    // `nonisolated(unsafe)` with the reason stated; threads start only in `Linear.Parallel`).
+    swiftLanguageModes: [.v6]
 )

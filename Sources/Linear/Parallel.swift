@@ -20,14 +20,28 @@ public enum Parallel {
         }
         let chunks = Swift.min(t, (count + minimum / 2 - 1) / Swift.max(1, minimum / 2))
         if chunks <= 1 { body(0..<count); return }
-        var chunk = (count + chunks - 1) / chunks
-        chunk = (chunk + 15) & ~15
+        let chunk = ((count + chunks - 1) / chunks + 15) & ~15
         withoutActuallyEscaping(body) { body in
+            // concurrentPerform returns only after every iteration ran: `body` does not outlive this call, and
+            // each iteration writes a disjoint range, so sharing it across the iterations is safe.
+            nonisolated(unsafe) let body = body
             DispatchQueue.concurrentPerform(iterations: chunks) { c in
                 let lo = c * chunk
                 let hi = Swift.min(count, lo + chunk)
                 if lo < hi { body(lo..<hi) }
             }
+        }
+    }
+
+    /// Runs `body(i)` for every i in 0..<iterations, on up to `iterations` threads of Dispatch's pool, and returns
+    /// when all have finished (`DispatchQueue.concurrentPerform`). The iterations must be independent: each writes
+    /// only its own part of shared memory. This is the one place where Substrate's own code starts threads, so the
+    /// upper modules need neither Dispatch nor a `@Sendable` closure: `body` does not escape this call.
+    public static func perform(iterations: Int, _ body: (Int) -> Void) {
+        if iterations == 1 { body(0); return }
+        withoutActuallyEscaping(body) { body in
+            nonisolated(unsafe) let body = body
+            DispatchQueue.concurrentPerform(iterations: iterations) { body($0) }
         }
     }
 }

@@ -267,7 +267,7 @@ public enum Alignment {
                     if workers == 1 {
                         work(0)
                     } else {
-                        BLAS.withThreads(1) { DispatchQueue.concurrentPerform(iterations: workers) { work($0) } }
+                        BLAS.withThreads(1) { Parallel.perform(iterations: workers) { work($0) } }
                     }
                 }
             }

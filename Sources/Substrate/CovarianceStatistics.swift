@@ -147,7 +147,7 @@ public struct CovarianceStatistics: Sendable {
                     if workers == 1 {
                         work(0)
                     } else {
-                        BLAS.withThreads(1) { DispatchQueue.concurrentPerform(iterations: workers) { work($0) } }
+                        BLAS.withThreads(1) { Parallel.perform(iterations: workers) { work($0) } }
                     }
                 }
             }

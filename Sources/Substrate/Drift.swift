@@ -363,7 +363,7 @@ extension Drift {
         var results = [Result<RegimeReport, Error>?](repeating: nil, count: 2)
         results.withUnsafeMutableBufferPointer { rp in
             BLAS.withThreads(1) {
-                DispatchQueue.concurrentPerform(iterations: 2) { i in
+                Parallel.perform(iterations: 2) { i in
                     rp[i] = Result { try (i == 0 ? a : b).report(thresholds: t, twoNN: nil) }
                 }
             }

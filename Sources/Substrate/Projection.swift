@@ -542,7 +542,7 @@ public struct Projection: Sendable {
                     if workers == 1 {
                         work(0)
                     } else {
-                        BLAS.withThreads(1) { DispatchQueue.concurrentPerform(iterations: workers) { work($0) } }
+                        BLAS.withThreads(1) { Parallel.perform(iterations: workers) { work($0) } }
                     }
                 } }
             }

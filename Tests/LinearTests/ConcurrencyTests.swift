@@ -12,7 +12,7 @@ import Testing
         let threads = 8, rounds = 200
         let results = UnsafeMutableBufferPointer<Double>.allocate(capacity: threads)
         defer { results.deallocate() }
-        DispatchQueue.concurrentPerform(iterations: threads) { t in
+        Parallel.perform(iterations: threads) { t in
             var mine = original                     // shares storage until the first write
             var acc = 0.0
             for r in 0..<rounds {
@@ -32,7 +32,7 @@ import Testing
         let expected = try matmul(a, b).silu().sum(axis: 0)
         let ok = UnsafeMutableBufferPointer<Bool>.allocate(capacity: 16)
         defer { ok.deallocate() }
-        DispatchQueue.concurrentPerform(iterations: 16) { i in
+        Parallel.perform(iterations: 16) { i in
             let got = try? matmul(a, b).silu().sum(axis: 0)
             ok[i] = got == expected
         }
@@ -63,7 +63,7 @@ import Testing
         let failures = UnsafeMutableBufferPointer<Int>.allocate(capacity: threads)
         failures.initialize(repeating: 0)
         defer { failures.deallocate() }
-        DispatchQueue.concurrentPerform(iterations: threads) { t in
+        Parallel.perform(iterations: threads) { t in
             var g = RandomGenerator(seed: UInt64(t))
             var mine = base
             var bad = 0
@@ -104,7 +104,7 @@ import Testing
         let expected = try (x.exp() * x.tanh() + x).sum(axis: 1)
         let ok = UnsafeMutableBufferPointer<Bool>.allocate(capacity: 8)
         defer { ok.deallocate() }
-        DispatchQueue.concurrentPerform(iterations: 8) { i in
+        Parallel.perform(iterations: 8) { i in
             var same = true
             for _ in 0..<10 {
                 var y = x

@@ -91,4 +91,16 @@ struct LayeringTests {
         let declaring = files.filter { $0.text.contains("var isTraining") }.map(\.path)
         #expect(declaring == ["Sources/Neural/Module.swift"], "isTraining declared in \(declaring): inherit ModuleBase instead")
     }
+
+    /// Threads start in one place, `Linear.Parallel` (`forChunks`, `perform`): the modules above it neither import
+    /// Dispatch's pools nor spawn threads, so the thread policy (and the Swift 6 concurrency reasoning behind
+    /// `perform`'s non-escaping body) lives in one file.
+    @Test("threads start only in Linear.Parallel: no DispatchQueue, Thread or Task above Linear")
+    func threadsOnlyInLinear() throws {
+        for (path, text) in try Self.upperSources() {
+            for symbol in ["DispatchQueue", "DispatchGroup", "Thread(", "Thread.detachNewThread", "pthread_create", "Task {", "Task.detached"] {
+                #expect(!text.contains(symbol), "\(path) uses \(symbol): run the work through Parallel.perform or Parallel.forChunks")
+            }
+        }
+    }
 }

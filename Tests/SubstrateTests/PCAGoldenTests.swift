@@ -11,7 +11,7 @@ import Testing
         func doubles(_ key: String) -> [Double] { raw[key] as! [Double] }
     }
 
-    static let cases: [Case] = {
+    nonisolated(unsafe) static let cases: [Case] = {   // read-only after its first use
         let url = SubstrateSupport.dataURL("golden/pca_golden.json")
         let root = try! JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
         return (root["cases"] as! [[String: Any]]).map { c in

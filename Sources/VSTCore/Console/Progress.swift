@@ -1,7 +1,7 @@
 import Foundation
 
 /// Progress on stderr: steps, rate and ETA, on one line rewritten in place.
-public struct Progress {
+public struct Progress: Sendable {
     public let label: String
     public let quiet: Bool
     let start = DispatchTime.now().uptimeNanoseconds

@@ -145,7 +145,7 @@ final class DemoStudy {
         if concurrent {
             let lock = NSLock()
             BLAS.withThreads(1) {
-                DispatchQueue.concurrentPerform(iterations: 3) { i in
+                Parallel.perform(iterations: 3) { i in
                     let outcome = Result { try trainers[i].train(data) }
                     lock.lock(); defer { lock.unlock() }
                     switch outcome { case .success(let r): reports[i] = r; case .failure(let e): failures[i] = e }
