@@ -69,34 +69,41 @@ let package = Package(
             ],
             path: "Benchmarks/Sources/SubstrateBench"
         ),
+        // The one test-support library (locations, scratch directories, comparisons, running a built binary,
+        // shared synthetic inputs) that every test target imports.
+        .target(
+            name: "TestSupport",
+            dependencies: ["Linear"],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "SubstrateBenchTests",
-            dependencies: ["substrate-bench"],
+            dependencies: ["substrate-bench", "TestSupport"],
             path: "Benchmarks/Tests/SubstrateBenchTests"
         ),
         .testTarget(
             name: "LinearTests",
-            dependencies: ["Linear"]
+            dependencies: ["Linear", "TestSupport"]
         ),
         .testTarget(
             name: "NeuralTests",
-            dependencies: ["Neural", "Linear"]
+            dependencies: ["Neural", "Linear", "TestSupport"]
         ),
         .testTarget(
             name: "GenerativeTests",
-            dependencies: ["Generative", "Neural", "Linear", "Substrate"]
+            dependencies: ["Generative", "Neural", "Linear", "Substrate", "TestSupport"]
         ),
         .testTarget(
             name: "SubstrateTests",
-            dependencies: ["Substrate", "Linear"]
+            dependencies: ["Substrate", "Linear", "TestSupport"]
         ),
         .testTarget(
             name: "VSTCoreTests",
-            dependencies: ["VSTCore", "Substrate", "Linear"]
+            dependencies: ["VSTCore", "Substrate", "Linear", "TestSupport"]
         ),
         .testTarget(
             name: "VSTTests",
-            dependencies: ["vst", "Linear"]
+            dependencies: ["vst", "Linear", "TestSupport"]
         ),
     ],
     // Swift 6 language mode: strict concurrency checking in every target (shared state is Sendable or

@@ -3,6 +3,7 @@ import Foundation
 import Linear
 import Neural
 import Testing
+import TestSupport
 
 /// The exact velocity of flow matching's linear path when the data are N(0, s²I): x_t ~ N(0, σ_t²I) with
 /// σ_t² = (1 − ct)² + t²s², and v(x, t) = x·(−c(1 − ct) + ts²)/σ_t² (the velocity that keeps each marginal).

@@ -4,11 +4,12 @@ import Linear
 import Neural
 import Substrate
 import Testing
+import TestSupport
 
 /// The shipped digits classifier (data/classifier/) and the class statistics behind `vst evaluate --reference digits`.
 @Suite struct ClassifierTests {
-    static let weights = generativeDataPath("classifier/\(DigitsClassifier.fileName)")
-    static let digitsPath = generativeDataPath("digits.csv")
+    static let weights = dataPath("classifier/\(DigitsClassifier.fileName)")
+    static let digitsPath = dataPath("digits.csv")
     /// The accuracy stated in data/classifier/README.md (353 / 359 held-out digits).
     static let statedHeldOutAccuracy = 353.0 / 359.0
 

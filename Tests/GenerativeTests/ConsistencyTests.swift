@@ -8,6 +8,7 @@ import Neural
 import Substrate
 import Testing
 import Generative
+import TestSupport
 
 /// A teacher with the exact denoiser of N(0, s²·I) data: D(x, σ) = s²/(s² + σ²)·x. Its PF-ODE trajectories are
 /// x(σ) = x(σ₀)·√(s² + σ²)/√(s² + σ₀²).
@@ -216,7 +217,7 @@ struct ConsistencyTests {
 
     @Test("a consistency model file round-trips configuration, target network and samplers by name")
     func modelFile() throws {
-        let dir = try generativeTemporaryDirectory()
+        let dir = try makeTemporaryDirectory("GenerativeTests")
         let path = dir.appendingPathComponent("cm.safetensors").path
         let schedule = try ConsistencySchedule(sigmaMax: 40, sigmaData: 1)
         let cc = ConsistencyConfiguration(schedule: schedule, finalSteps: 40, metric: .pseudoHuber(c: 0.01))

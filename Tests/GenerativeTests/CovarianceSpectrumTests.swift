@@ -1,6 +1,7 @@
 import Linear
 import Testing
 @testable import Generative
+import TestSupport
 
 /// The covariance spectrum behind `vst train`'s data-dependent defaults (isotropic scaling, the Gaussian skip's floor,
 /// the VAE's latent dimension).
@@ -37,7 +38,7 @@ import Testing
 
     @Test("digits: effective rank far above 9, so the latent dimension stays at the demo's 9")
     func digits() throws {
-        let d: LabeledData<Float> = try Digits.load(path: generativeDataPath("digits.csv"))
+        let d: LabeledData<Float> = try Digits.load(path: dataPath("digits.csv"))
         let r = try CovarianceSpectrum(of: d.data).effectiveRank()
         #expect(r > 30)
         #expect(try VAEConfiguration.defaultLatentDimension(for: d.data) == 9)

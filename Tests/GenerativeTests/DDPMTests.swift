@@ -3,6 +3,7 @@ import Linear
 import Neural
 import Testing
 import Generative
+import TestSupport
 
 @Suite("DDPM and DDIM")
 struct DDPMTests {

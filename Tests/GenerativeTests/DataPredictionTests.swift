@@ -3,6 +3,7 @@ import Testing
 @testable import Generative
 import Linear
 import Neural
+import TestSupport
 
 /// The exact x̂₀-predictor of N(0, σ₀²·I) data under a VP/sub-VP SDE: x̂₀ = E[x₀ | x_t] = m·σ₀²·x/(m²σ₀² + s²).
 final class GaussianDataOracle: Denoiser {
@@ -122,7 +123,7 @@ struct DataPredictionTests {
 
     @Test("model files keep the prediction and weighting; the library's defaults stay the papers'")
     func modelFiles() throws {
-        let dir = try generativeTemporaryDirectory()
+        let dir = try makeTemporaryDirectory("GenerativeTests")
         let data: Tensor<Float> = try Toy2D.moons.sample(64, seed: 1)
         let dc = MLPDenoiserConfiguration(dimension: 2, hidden: 8, blocks: 1)
         let families: [any TrainableFamily<Float>] = [

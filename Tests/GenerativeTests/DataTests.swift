@@ -4,10 +4,11 @@ import Foundation
 @testable import Generative
 import Linear
 import Testing
+import TestSupport
 
 @Suite("Data")
 struct DataTests {
-    let digitsPath = generativeDataPath("digits.csv")
+    let digitsPath = dataPath("digits.csv")
 
     @Test("digits: 1797 × 64 in [−1, 1] with labels, matching numpy's statistics; the inverse gives 0 … 16 back")
     func digits() throws {
@@ -194,7 +195,7 @@ struct DataTests {
         #expect(digits.data.shape == [100, 64] && digits.labels!.count == 100 && digits.scaling == Digits.scaling)
         #expect(throws: TensorError.self) { try DataSource.digits.load(count: 5000, digitsPath: self.digitsPath, as: Double.self) }
         // Files.
-        let dir = try generativeTemporaryDirectory()
+        let dir = try makeTemporaryDirectory("GenerativeTests")
         defer { try? FileManager.default.removeItem(at: dir) }
         let npy = dir.appendingPathComponent("x.npy").path, csv = dir.appendingPathComponent("x.csv").path
         let x = try Tensor<Double>((0..<30).map { Double($0) / 7 }, shape: [10, 3])

@@ -6,6 +6,7 @@ import Linear
 import Neural
 import Testing
 import Generative
+import TestSupport
 
 @Suite("DiT denoiser")
 struct DiTTests {
@@ -122,7 +123,7 @@ struct DiTTests {
 
     @Test("a model file with a DiT round-trips (denoiser_kind dit); a file without denoiser_kind loads as an MLP")
     func modelFile() throws {
-        let dir = try generativeTemporaryDirectory()
+        let dir = try makeTemporaryDirectory("GenerativeTests")
         let path = dir.appendingPathComponent("dit.safetensors").path
         let c = DiTConfiguration(imageSide: 4, patch: 2, width: 8, depth: 1, heads: 2, classCount: 2)
         let m = try FlowMatching(denoiser: DiT<Float>(c, seed: 1))

@@ -6,6 +6,7 @@ import Linear
 import Neural
 import Testing
 @testable import Generative
+import TestSupport
 
 @Suite("Model files of the earlier formats", .serialized)
 struct EarlierModelFileTests {
@@ -24,7 +25,7 @@ struct EarlierModelFileTests {
 
     @Test("a substrate-generative/1 checkpoint (flow matching, consistency) loads whole and resumes exactly like one of the current format")
     func denoisingFormat1() throws {
-        let dir = try generativeTemporaryDirectory()
+        let dir = try makeTemporaryDirectory("GenerativeTests")
         let schedule = try ConsistencySchedule(sigmaData: 1)
         let makers: [(String, (UInt64) throws -> any TrainableFamily<Float>)] = [
             ("flow-matching", { try FlowMatching(denoiser: MLPDenoiser<Float>(Self.dc, seed: $0)) }),
@@ -65,7 +66,7 @@ struct EarlierModelFileTests {
 
     @Test("a substrate-generative-ii/1 file (gan, vae) loads whole, moments by index, and resumes exactly")
     func multiNetworkFormat1() throws {
-        let dir = try generativeTemporaryDirectory()
+        let dir = try makeTemporaryDirectory("GenerativeTests")
         var g = RandomGenerator(seed: 2)
         let x = Tensor<Float>.normal([40, 6], using: &g)
         let makers: [(String, () throws -> any GenerativeModel<Float>)] = [
@@ -101,7 +102,7 @@ struct EarlierModelFileTests {
     }
 
     /// data/golden/model-files/.
-    static func golden(_ name: String) -> String { generativeDataPath("golden/model-files/" + name) }
+    static func golden(_ name: String) -> String { dataPath("golden/model-files/" + name) }
 
     @Test("files written by the old vst binary (ddpm, flow-matching, consistency: format 1; vae, gan, realnvp: ii/1) sample bit for bit as it did",
           arguments: ["ddpm", "flow-matching", "consistency", "vae", "gan", "realnvp"])

@@ -6,6 +6,7 @@ import Foundation
 import Linear
 import Neural
 @testable import Generative
+import TestSupport
 
 enum EarlierModelFiles {
     /// `substrate-generative/1`: `raw.<path>`, `ema.<path>`, `adam.m/v.<path>`, `state.<name>`, the family's settings

@@ -6,6 +6,7 @@ import Linear
 import Neural
 import Testing
 @testable import Generative
+import TestSupport
 
 @Suite("Exact resume through the model file (vae, vqvae, GANs, realnvp, latent diffusion)")
 struct FamilyResumeTests {
@@ -35,7 +36,7 @@ struct FamilyResumeTests {
         var halfConfig = config
         halfConfig.steps = half
         try train(first, halfConfig, from: 0)
-        let path = try generativeTemporaryDirectory().appendingPathComponent("\(label).safetensors").path
+        let path = try makeTemporaryDirectory("GenerativeTests").appendingPathComponent("\(label).safetensors").path
         try GenerativeModelFile<Float>.save(first, scaling: AffineScaling(scale: 1, shift: 0), to: path, step: half, seed: 11)
         let file = try GenerativeModelFile<Float>.load(path)
         #expect(file.hasOptimizerState, "\(label): the file holds the optimiser state")
@@ -77,7 +78,7 @@ struct FamilyResumeTests {
         let x = Tensor<Float>.normal([30, 4], using: &g)
         let vae = try VAE<Float>(VAEConfiguration(dimension: 4, latentDimension: 2, hidden: 8), seed: 1)
         try GenerativeTrainer.train(vae, data: x, configuration: GenerativeTrainingConfiguration(steps: 5, batchSize: 8, seed: 4))
-        let dir = try generativeTemporaryDirectory()
+        let dir = try makeTemporaryDirectory("GenerativeTests")
         let path = dir.appendingPathComponent("v.safetensors").path
         try GenerativeModelFile<Float>.save(vae, scaling: AffineScaling(scale: 1, shift: 0), to: path, step: 5, seed: 4)
         // Strip the optimiser tensors and metadata, as in a file written before they were saved.

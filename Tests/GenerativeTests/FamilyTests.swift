@@ -3,6 +3,7 @@ import Linear
 import Neural
 import Testing
 import Generative
+import TestSupport
 
 @Suite("Flow matching, score SDE, OT pairing, model files")
 struct FamilyTests {
@@ -94,7 +95,7 @@ struct FamilyTests {
 
     @Test("a model file round-trips family, configuration, scaling, raw and EMA weights; training resumes at its step")
     func modelFile() throws {
-        let dir = try generativeTemporaryDirectory()
+        let dir = try makeTemporaryDirectory("GenerativeTests")
         let data: Tensor<Float> = try Toy2D.moons.sample(256, seed: 1)
         let scaling = try AffineScaling.standardizing(data)
         let dc = MLPDenoiserConfiguration(dimension: 2, hidden: 16, blocks: 1)
@@ -133,7 +134,7 @@ struct FamilyTests {
 struct ModelFileSamplingTests {
     @Test("samplers by name: validated per family, batched identically, returned in data units")
     func samplers() throws {
-        let dir = try generativeTemporaryDirectory()
+        let dir = try makeTemporaryDirectory("GenerativeTests")
         let data: Tensor<Float> = try Toy2D.moons.sample(128, seed: 1)
         let scaling = try AffineScaling.standardizing(data)
         let dc = MLPDenoiserConfiguration(dimension: 2, hidden: 8, blocks: 1)

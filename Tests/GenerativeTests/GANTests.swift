@@ -8,6 +8,7 @@ import Neural
 import Substrate
 import Testing
 @testable import Generative
+import TestSupport
 
 enum GANToy {
     static let raw: Tensor<Float> = try! Toy2D.eightGaussians.sample(4000, seed: 21)

@@ -1,24 +1,16 @@
-// Helpers for the GenerativeTests target: data paths, the numpy golden file, comparisons.
+// Helpers of the GenerativeTests target: the numpy golden file, relative comparisons, Gaussian log-densities.
+// Locations, scratch directories and `maxDifference` come from the shared TestSupport library.
 
 import Foundation
 import Linear
 import Testing
-
-/// `<root>/data/<relative>`, the root being the directory that holds Package.swift above this file.
-func generativeDataPath(_ relative: String, _ filePath: String = #filePath) -> String {
-    var url = URL(fileURLWithPath: filePath)
-    for _ in 0..<6 {
-        url.deleteLastPathComponent()
-        if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { break }
-    }
-    return url.appendingPathComponent("data").appendingPathComponent(relative).path
-}
+import TestSupport
 
 /// The values of data/golden/generative_golden.json (written by data/golden/make_generative_golden.py).
 struct GenerativeGolden {
     let json: [String: Any]
     init() throws {
-        let data = try Data(contentsOf: URL(fileURLWithPath: generativeDataPath("golden/generative_golden.json")))
+        let data = try Data(contentsOf: URL(fileURLWithPath: dataPath("golden/generative_golden.json")))
         json = try JSONSerialization.jsonObject(with: data) as! [String: Any]
     }
     func section(_ name: String) -> [String: Any] { json[name] as! [String: Any] }
@@ -36,27 +28,12 @@ func maxRelativeDifference(_ a: [Double], _ b: [Double], floor: Double = 1e-300)
     return m
 }
 
-/// Largest |aᵢ − bᵢ| (∞ when shapes differ).
-func maxDifference<S: BLASScalar>(_ a: Tensor<S>, _ b: Tensor<S>) -> Double {
-    guard a.shape == b.shape else { return .infinity }
-    var m = 0.0
-    for (x, y) in zip(a.scalars, b.scalars) { m = max(m, abs(Double(x) - Double(y))) }
-    return m
-}
-
 /// Rounds to `digits` significant digits (to compare with a value published to that many digits).
 func significant(_ x: Double, _ digits: Int) -> Double {
     if x == 0 { return 0 }
     let e = Foundation.floor(Foundation.log10(abs(x))) + 1
     let scale = Foundation.pow(10, Double(digits) - e)
     return (x * scale).rounded() / scale
-}
-
-/// A fresh temporary directory.
-func generativeTemporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("GenerativeTests-\(UUID().uuidString)", isDirectory: true)
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
 }
 
 /// log N(x; 0, v·I) of each row of [n, d] x.

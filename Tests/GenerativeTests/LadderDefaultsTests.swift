@@ -2,6 +2,7 @@ import Foundation
 @testable import Generative
 import Linear
 import Testing
+import TestSupport
 
 /// The pieces behind `vst train`'s defaults for the consistency, VQ-VAE and GAN families on data lifted to many
 /// dimensions: each checked against its formula, its boundary conditions and a model-file round trip.

@@ -7,6 +7,7 @@ import Neural
 import Substrate
 import Testing
 @testable import Generative
+import TestSupport
 
 @Suite("Latent diffusion", .serialized)
 struct LatentDiffusionTests {

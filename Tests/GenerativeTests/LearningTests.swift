@@ -7,6 +7,7 @@ import Neural
 import Substrate
 import Testing
 import Generative
+import TestSupport
 
 enum Toy {
     static let train: Tensor<Float> = try! Toy2D.eightGaussians.sample(2000, seed: 11)

@@ -6,12 +6,13 @@ import Linear
 import Neural
 import Testing
 @testable import Generative
+import TestSupport
 
 @Suite("Model files of vae, vqvae, GANs, realnvp, latent diffusion")
 struct ModelFileTests {
     /// Saves and loads `model`; returns the loaded model.
     func roundTrip(_ model: any GenerativeModel<Float>) throws -> any GenerativeModel<Float> {
-        let dir = try generativeTemporaryDirectory()
+        let dir = try makeTemporaryDirectory("GenerativeTests")
         let path = dir.appendingPathComponent("m.safetensors").path
         let scaling = try AffineScaling(scale: 2, shift: 1)
         try GenerativeModelFile<Float>.save(model, scaling: scaling, to: path, step: 7, seed: 3, extra: ["data": "test"])
@@ -71,7 +72,7 @@ struct ModelFileTests {
 
     @Test("a file that is not a generative model file is refused with its name")
     func foreign() throws {
-        let dir = try generativeTemporaryDirectory()
+        let dir = try makeTemporaryDirectory("GenerativeTests")
         let path = dir.appendingPathComponent("other.safetensors").path
         try SafetensorsFile(tensors: ["w": NDArray(Tensor<Float>.zeros([2]))], metadata: ["format": "something"]).write(to: path)
         #expect(!GenerativeModelFile<Float>.isModelFile(path))

@@ -2,6 +2,7 @@
 import Linear
 import Neural
 import Testing
+import TestSupport
 
 /// Every network of the generative families lists every parameter it holds, so optimisers, EMA and model files
 /// see all of them (the Neural layers are checked in NeuralTests).

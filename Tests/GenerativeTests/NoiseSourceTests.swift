@@ -4,6 +4,7 @@ import Foundation
 @testable import Generative
 import Linear
 import Testing
+import TestSupport
 
 @Suite("Noise source")
 struct NoiseSourceTests {

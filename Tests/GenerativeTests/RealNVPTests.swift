@@ -6,6 +6,7 @@ import Linear
 import Neural
 import Testing
 @testable import Generative
+import TestSupport
 
 @Suite("RealNVP", .serialized)
 struct RealNVPTests {

@@ -6,6 +6,7 @@ import Linear
 import Neural
 import Testing
 import Generative
+import TestSupport
 
 /// Flow matching whose loss becomes NaN at one step (to test divergence handling).
 final class ExplodingFamily: TrainableFamily {
@@ -40,7 +41,7 @@ struct ResumeTests {
 
     @Test("2 000 steps straight equal 1 000 steps, a checkpoint, and 1 000 resumed steps, bit for bit (flow matching)")
     func flowMatchingResume() throws {
-        let dir = try generativeTemporaryDirectory()
+        let dir = try makeTemporaryDirectory("GenerativeTests")
         var c = TrainingConfiguration(steps: 2000, batchSize: 64, learningRate: 3e-3, seed: 4)
         c.weightDecay = 0.01
         let straight = try Trainer(family: FlowMatching(denoiser: MLPDenoiser<Float>(Self.dc, seed: 1)), scaling: .identity, configuration: c)
@@ -82,7 +83,7 @@ struct ResumeTests {
 
     @Test("a consistency-training run resumes exactly too (target network and N(k) curriculum)")
     func consistencyResume() throws {
-        let dir = try generativeTemporaryDirectory()
+        let dir = try makeTemporaryDirectory("GenerativeTests")
         let schedule = try ConsistencySchedule(sigmaData: 1)
         func model(_ seed: UInt64) throws -> ConsistencyModel<Float> {
             try ConsistencyModel(denoiser: MLPDenoiser<Float>(Self.dc, seed: seed), configuration: ConsistencyConfiguration(schedule: schedule, finalSteps: 40))
@@ -105,7 +106,7 @@ struct ResumeTests {
 
     @Test("a NaN loss stops training with an error naming the step; the last good checkpoint is kept")
     func divergence() throws {
-        let dir = try generativeTemporaryDirectory()
+        let dir = try makeTemporaryDirectory("GenerativeTests")
         let path = dir.appendingPathComponent("run.safetensors").path
         var c = TrainingConfiguration(steps: 100, batchSize: 32, seed: 2)
         c.checkpointPath = path
@@ -136,7 +137,7 @@ struct ResumeTests {
 
     @Test("a model file that does not fit its configuration throws ModelFileError naming the file and the key or tensor")
     func modelFileErrors() throws {
-        let dir = try generativeTemporaryDirectory()
+        let dir = try makeTemporaryDirectory("GenerativeTests")
         let good = dir.appendingPathComponent("good.safetensors").path
         var c = TrainingConfiguration(steps: 3, batchSize: 16, seed: 2)
         c.checkpointPath = good

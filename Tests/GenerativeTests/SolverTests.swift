@@ -5,6 +5,7 @@ import Foundation
 @testable import Generative
 import Linear
 import Testing
+import TestSupport
 
 /// dx/dt = A·x row-wise for x of shape [n, 2], A = [[−½, 2], [−2, −½]]: x(t) = e^{−t/2}·R(−2t)·x₀ (a damped rotation).
 private func dampedRotation(_ t: Double, _ x: Tensor<Double>) throws -> Tensor<Double> {

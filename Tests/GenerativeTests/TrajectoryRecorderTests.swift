@@ -4,6 +4,7 @@ import Foundation
 @testable import Generative
 import Linear
 import Testing
+import TestSupport
 
 @Suite("Trajectory recorder")
 struct TrajectoryRecorderTests {
@@ -38,7 +39,7 @@ struct TrajectoryRecorderTests {
         #expect(recorder.steps == [0, 3, 6, 9, 10])
         #expect(try path.slice(0..<1).reshaped([16, 8]) == x0)
         #expect(try path.slice(4..<5).reshaped([16, 8]) == sol.state)
-        let dir = try generativeTemporaryDirectory()
+        let dir = try makeTemporaryDirectory("GenerativeTests")
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("trajectory.npy").path
         try recorder.write(npy: file)

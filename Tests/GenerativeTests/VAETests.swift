@@ -6,10 +6,11 @@ import Linear
 import Neural
 import Testing
 @testable import Generative
+import TestSupport
 
 /// Data shared by the VAE, VQ-VAE, RealNVP and latent-diffusion tests: the digits split 80/20 (seed 0).
 enum DigitsSplit {
-    static let digits: LabeledData<Float> = try! Digits.load(path: generativeDataPath("digits.csv"))
+    static let digits: LabeledData<Float> = try! Digits.load(path: dataPath("digits.csv"))
     static let split = try! digits.split(heldOutFraction: 0.2, seed: 0)
     static var train: Tensor<Float> { split.train.data }
     static var heldOut: Tensor<Float> { split.heldOut.data }

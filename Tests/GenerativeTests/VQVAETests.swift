@@ -7,6 +7,7 @@ import Linear
 import Neural
 import Testing
 @testable import Generative
+import TestSupport
 
 @Suite("VQ-VAE", .serialized)
 struct VQVAETests {

@@ -5,6 +5,7 @@
 import Foundation
 import Linear
 import Testing
+import TestSupport
 
 /// Small distinct values (k/4 − 3): exact in Float and Double under +, −, ×.
 private func values<S: BLASScalar>(_ shape: [Int], offset: Int = 0, _: S.Type = S.self) -> Tensor<S> {

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Linear
 import Testing
+import TestSupport
 
 /// Tensor values used from many threads at once: copy-on-write must give every thread its own buffer on write
 /// and never let a write show through another thread's copy.

@@ -1,5 +1,6 @@
 import Linear
 import Testing
+import TestSupport
 
 /// numpy's conventions at the edges: NaN in arg-extremes, half-open uniform ranges, non-finite solver input.
 @Suite struct EdgeCaseTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Linear
 import Testing
+import TestSupport
 
 // Replays the fuzzing corpus (fuzz/corpus/<target>/) and every saved crash (fuzz/regressions/) through the readers,
 // runs a deterministic in-process mutation fuzz over the same seeds, and checks the hostile headers the fuzzer

@@ -29,6 +29,7 @@
 import Foundation
 import Linear
 import Testing
+import TestSupport
 
 // MARK: - The file
 

@@ -1,6 +1,7 @@
 import Foundation
 @testable import Linear
 import Testing
+import TestSupport
 
 /// The kernel self-test that decides which OpenBLAS core types count for the machine's floor, the CPU feature
 /// reader behind the candidate list, and the advice `vst info` prints.

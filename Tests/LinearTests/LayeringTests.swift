@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The layering rule of the package: `Linear` owns every BLAS/LAPACK call, raw allocation and thread pool; the
 /// modules above it (`Neural`, `Generative`, `Substrate`, `vst`) use its Tensor API. These checks read the sources,

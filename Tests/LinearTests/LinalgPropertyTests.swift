@@ -9,13 +9,14 @@
 import Foundation
 import Linear
 import Testing
+import TestSupport
 
 private func tol<S: BLASScalar>(_: S.Type) -> Double { tolerance(S.self, float: 1e-4, double: 1e-11) }
 
 /// Max |MᵀM − I| for a matrix with (supposedly) orthonormal columns.
 private func orthonormalityError<S: BLASScalar>(_ m: Tensor<S>) throws -> Double {
     let g = try matmul(m, m, transposeA: true)
-    return maxAbsDifference(g, Tensor<S>.eye(m.shape[1]))
+    return maxDifference(g, Tensor<S>.eye(m.shape[1]))
 }
 
 /// M · diag(d) (scales column j by d[j]).
@@ -82,7 +83,7 @@ struct LinalgPropertyTests {
         let sigma1 = Double(s[0])
         #expect(s.allSatisfy { $0 >= 0 }, "singular values must be non-negative: \(s)")
         #expect(zip(s, s.dropFirst()).allSatisfy { $0 >= $1 }, "singular values must descend: \(s)")
-        #expect(try maxAbsDifference(full.s, thin.s) <= t * sigma1)
+        #expect(try maxDifference(full.s, thin.s) <= t * sigma1)
 
         // Orthonormality: UᵀU = I and V·Vᵀ = I (thin: k columns; full: square and orthogonal).
         #expect(try orthonormalityError(thin.u) <= t)
@@ -100,7 +101,7 @@ struct LinalgPropertyTests {
         assertNormwiseClose(fullA, a, tol: t, scale: sigma1, "full reconstruction")
 
         // singularValues() agrees with svd().
-        #expect(try maxAbsDifference(a.singularValues(), thin.s) <= t * sigma1)
+        #expect(try maxDifference(a.singularValues(), thin.s) <= t * sigma1)
 
         // Rank deficiency: exactly `rank` singular values are above the noise level.
         if let r = c.rank {
@@ -266,7 +267,7 @@ struct LinalgPropertyTests {
             let resid = try matvec(a, ls.solution) - b
             let grad = try matvec(a, resid, transposeA: true)
             #expect(Double(grad.maxAbs()) <= t * Double(a.norm()) * Double(a.norm()) * Double(ls.solution.maxAbs() + b.maxAbs()))
-            #expect(try maxAbsDifference(ls.singularValues, a.singularValues()) <= t * Double(ls.singularValues[0]))
+            #expect(try maxDifference(ls.singularValues, a.singularValues()) <= t * Double(ls.singularValues[0]))
             // Square, invertible: same as solve.
             let sq: Tensor<S> = try spd(5, seed: 13), bs: Tensor<S> = randomMatrix(5, 2, seed: 14)
             assertNormwiseClose(try lstsq(sq, bs).solution, try solve(sq, bs), tol: t, scale: 10, "lstsq = solve on square A")
@@ -319,18 +320,18 @@ struct LinalgPropertyTests {
             #expect(try orthonormalityError(e.vectors) <= t)
             assertNormwiseClose(try matmul(a, e.vectors), try timesDiag(e.vectors, e.values), tol: t, scale: lmax, "A·V = V·Λ")
             assertNormwiseClose(try matmul(timesDiag(e.vectors, e.values), e.vectors, transposeB: true), a, tol: t, scale: lmax, "V·Λ·Vᵀ = A")
-            #expect(try maxAbsDifference(a.eigvalsh(), e.values) <= t * lmax)
+            #expect(try maxDifference(a.eigvalsh(), e.values) <= t * lmax)
             // Only the upper triangle is read.
             var lowerJunk = a
             for i in 0..<n { for j in 0..<i { lowerJunk[i, j] = 99 } }
-            #expect(try maxAbsDifference(lowerJunk.eigvalsh(), e.values) <= t * lmax)
+            #expect(try maxDifference(lowerJunk.eigvalsh(), e.values) <= t * lmax)
 
             for k in Set([0, 1, n / 2, n]) {
                 let top = try a.eigh(top: k)
                 #expect(top.values.shape == [k] && top.vectors.shape == [n, k])
                 guard k > 0 else { continue }
                 let last = try e.values.slice((n - k)..<n)
-                #expect(try maxAbsDifference(top.values, last) <= t * lmax, "eigh(top: \(k)) values")
+                #expect(try maxDifference(top.values, last) <= t * lmax, "eigh(top: \(k)) values")
                 #expect(try orthonormalityError(top.vectors) <= t)
                 assertNormwiseClose(try matmul(a, top.vectors), try timesDiag(top.vectors, top.values), tol: t, scale: lmax, "top-\(k) A·V = V·Λ")
                 // Vectors equal the last k of eigh() up to sign (random spectra are well separated).

@@ -1,6 +1,7 @@
 import Foundation
 import Linear
 import Testing
+import TestSupport
 
 /// Row-block reading and writing of large `.npy` files.
 @Suite struct NPYStreamTests {

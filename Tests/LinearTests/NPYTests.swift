@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Linear
+import TestSupport
 
 // MARK: - Helpers (file-private so other test files can define their own)
 

@@ -7,6 +7,7 @@
 import Foundation
 import Linear
 import Testing
+import TestSupport
 
 @Suite("RandomGenerator")
 struct RandomTests {

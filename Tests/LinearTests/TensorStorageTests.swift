@@ -1,6 +1,7 @@
 import Foundation
 import Linear
 import Testing
+import TestSupport
 
 /// The storage behind a tensor: 64-byte alignment for every size, element access across the whole block, and
 /// copies that are independent.

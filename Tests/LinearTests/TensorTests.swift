@@ -8,6 +8,7 @@
 import Foundation
 import Linear
 import Testing
+import TestSupport
 
 /// 0, 1, 2, … as a tensor of the given shape (every element distinct, so misplaced values are caught).
 private func iota<S: BLASScalar>(_ shape: [Int], _: S.Type = S.self) -> Tensor<S> {

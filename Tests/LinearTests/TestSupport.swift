@@ -1,37 +1,10 @@
-// Shared helpers for the LinearTests target: locating the repository, approximate comparisons, small
-// deterministic inputs. Everything here is generic (no test data formats), so any test file may use it.
+// Helpers of the LinearTests target: precisions, element-wise and normwise tensor checks, small deterministic
+// inputs. Locations, scratch directories and `isClose` come from the shared TestSupport library.
 
 import Foundation
 import Linear
 import Testing
-
-// MARK: - Locations
-
-/// The package root (the directory holding Package.swift), found from this file's own path:
-/// `<root>/Tests/LinearTests/TestSupport.swift`.
-func repoRoot(_ filePath: String = #filePath) -> URL {
-    var url = URL(fileURLWithPath: filePath)
-    // Walk up until a directory containing Package.swift is found (at most a few levels).
-    for _ in 0..<6 {
-        url.deleteLastPathComponent()
-        if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
-    }
-    // Fall back to the fixed layout: Tests/LinearTests/<file> → root.
-    return URL(fileURLWithPath: filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-}
-
-/// `<root>/data/<relative>`.
-func dataURL(_ relative: String) -> URL {
-    repoRoot().appendingPathComponent("data").appendingPathComponent(relative)
-}
-
-/// A fresh empty directory under the system temporary directory (the caller may delete it).
-func makeTemporaryDirectory(_ prefix: String = "LinearTests") throws -> URL {
-    let url = FileManager.default.temporaryDirectory
-        .appendingPathComponent("\(prefix)-\(UUID().uuidString)", isDirectory: true)
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
+import TestSupport
 
 // MARK: - Scalar precision
 
@@ -46,14 +19,6 @@ enum Precision: String, CaseIterable, Sendable, CustomStringConvertible {
 func epsilon<S: BLASScalar>(_: S.Type) -> Double { Double(S.ulpOfOne) }
 
 // MARK: - Approximate comparison
-
-/// |a − b| ≤ atol + rtol·|b| (numpy `isclose` semantics; `b` is the reference). NaNs compare equal to NaNs,
-/// infinities must match exactly.
-func isClose(_ a: Double, _ b: Double, rtol: Double, atol: Double = 0) -> Bool {
-    if a.isNaN || b.isNaN { return a.isNaN && b.isNaN }
-    if a.isInfinite || b.isInfinite { return a == b }
-    return Swift.abs(a - b) <= atol + rtol * Swift.abs(b)
-}
 
 /// Checks `actual` against `expected` element-wise with `isClose`; records one issue describing the worst
 /// element (index, both values, both shapes) when any element fails or the shapes differ.
@@ -110,14 +75,6 @@ func assertClose(_ actual: Double, _ expected: Double, rtol: Double, atol: Doubl
     return ok
 }
 
-/// Largest |aᵢ − bᵢ| (shapes must match; +∞ when they do not).
-func maxAbsDifference<S: BLASScalar>(_ a: Tensor<S>, _ b: Tensor<S>) -> Double {
-    guard a.shape == b.shape else { return .infinity }
-    var m = 0.0
-    for (x, y) in zip(a.scalars, b.scalars) { m = Swift.max(m, Swift.abs(Double(x) - Double(y))) }
-    return m
-}
-
 /// Checks ‖actual − expected‖_max ≤ tol·scale: a normwise comparison for results whose error is bounded
 /// relative to the size of the whole problem (matrix products, factorisations), not element by element.
 @discardableResult
@@ -128,7 +85,7 @@ func assertNormwiseClose<S: BLASScalar>(_ actual: Tensor<S>, _ expected: Tensor<
         Issue.record("shape \(actual.shape) ≠ expected \(expected.shape). \(comment())", sourceLocation: sourceLocation)
         return false
     }
-    let d = maxAbsDifference(actual, expected)
+    let d = maxDifference(actual, expected)
     let ok = d <= tol * scale
     if !ok {
         Issue.record("max |diff| = \(d) exceeds \(tol) × \(scale) = \(tol * scale). \(comment())", sourceLocation: sourceLocation)
@@ -179,15 +136,6 @@ func naiveMatmul<S: BLASScalar>(_ a: Tensor<S>, _ b: Tensor<S>) -> [Double] {
 /// Picks a tolerance by precision: `float` for `Float`, `double` for `Double`.
 func tolerance<S: BLASScalar>(_: S.Type, float: Double, double: Double) -> Double {
     S.self == Float.self ? float : double
-}
-
-/// Runs `body` with a fresh directory (named after `prefix`) under the system temporary directory, removed afterwards.
-func withTemporaryDirectory<R>(_ prefix: String, _ body: (String) throws -> R) throws -> R {
-    let dir = FileManager.default.temporaryDirectory
-        .appendingPathComponent("substrate-\(prefix)-tests-\(UUID().uuidString)", isDirectory: true)
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: dir) }
-    return try body(dir.path)
 }
 
 /// Records an issue unless `body` throws `TensorError.file` whose message contains every fragment

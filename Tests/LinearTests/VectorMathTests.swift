@@ -1,6 +1,7 @@
 import Foundation
 import Linear
 import Testing
+import TestSupport
 
 /// The vector kernels (libmvec, AVX-512/AVX2) against scalar libm evaluated in Double, on every tail length
 /// and on extreme inputs (overflow, underflow, NaN, ±Inf, signed zero).

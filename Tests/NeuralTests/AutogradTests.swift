@@ -5,6 +5,7 @@ import Foundation
 import Linear
 import Neural
 import Testing
+import TestSupport
 
 @Suite("Autograd semantics")
 struct AutogradTests {

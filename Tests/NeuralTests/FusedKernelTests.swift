@@ -7,6 +7,7 @@ import Foundation
 import Linear
 import Neural
 import Testing
+import TestSupport
 
 /// Σ w ⊙ y with fixed weights w (every output element counts).
 private func weightedSum<S: BLASScalar>(_ y: Variable<S>) throws -> Variable<S> {

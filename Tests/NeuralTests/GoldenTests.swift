@@ -4,11 +4,12 @@ import Foundation
 import Linear
 import Neural
 import Testing
+import TestSupport
 
 private struct Golden {
     let json: [String: Any]
     init() throws {
-        let data = try Data(contentsOf: URL(fileURLWithPath: neuralDataPath("golden/neural_golden.json")))
+        let data = try Data(contentsOf: URL(fileURLWithPath: dataPath("golden/neural_golden.json")))
         json = try JSONSerialization.jsonObject(with: data) as! [String: Any]
     }
     func section(_ name: String) -> [String: Any] { json[name] as! [String: Any] }

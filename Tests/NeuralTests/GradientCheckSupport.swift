@@ -14,6 +14,7 @@ import Foundation
 import Linear
 import Neural
 import Testing
+import TestSupport
 
 /// A differentiable function of Double variables under test.
 typealias TestFunction = @Sendable ([Variable<Double>]) throws -> Variable<Double>

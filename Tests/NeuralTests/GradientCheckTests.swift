@@ -6,6 +6,7 @@ import Foundation
 import Linear
 import Neural
 import Testing
+import TestSupport
 
 typealias V = Variable<Double>
 

@@ -5,10 +5,11 @@ import Foundation
 import Linear
 import Neural
 import Testing
+import TestSupport
 
 /// The digits (1797 × 64 pixels in 0…16, labels 0…9) scaled to [0, 1], split 80/20 by a seeded permutation.
 private func digits() throws -> (train: Tensor<Float>, trainLabels: [Int], test: Tensor<Float>, testLabels: [Int]) {
-    let table = try CSV.read(neuralDataPath("digits.csv"), labelColumn: -1)
+    let table = try CSV.read(dataPath("digits.csv"), labelColumn: -1)
     let x: Tensor<Float> = (table.data * (1.0 / 16)).cast()
     let labels = table.labels!
     var g = RandomGenerator(seed: 2024)

@@ -2,6 +2,7 @@ import Foundation
 import Linear
 import Neural
 import Testing
+import TestSupport
 
 // Memory under long runs (issue #9): the autodiff graph is owned by the result variables only, so once a step's
 // loss goes out of scope every intermediate node is freed (no global tape, no leaf → graph reference, no cycles

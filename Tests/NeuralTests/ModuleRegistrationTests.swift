@@ -1,6 +1,7 @@
 import Linear
 @testable import Neural
 import Testing
+import TestSupport
 
 /// Parameters are declared once, as stored properties; the listing that optimisers, EMA and checkpoints use comes
 /// from them. These tests fail for any layer holding a parameter the optimiser would not see.

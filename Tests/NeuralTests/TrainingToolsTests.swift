@@ -4,6 +4,7 @@ import Foundation
 import Linear
 import Neural
 import Testing
+import TestSupport
 
 @Suite("Training tools")
 struct TrainingToolsTests {
@@ -139,7 +140,7 @@ struct TrainingToolsTests {
 struct CheckpointTests {
     @Test("save → load gives identical outputs, and the metadata comes back")
     func roundTrip() throws {
-        let dir = try neuralTemporaryDirectory()
+        let dir = try makeTemporaryDirectory("NeuralTests")
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("model.safetensors").path
         var g1 = RandomGenerator(seed: 1), g2 = RandomGenerator(seed: 2)
@@ -162,7 +163,7 @@ struct CheckpointTests {
 
     @Test("a file with other names or shapes is refused, listing every difference, and nothing is changed")
     func mismatch() throws {
-        let dir = try neuralTemporaryDirectory()
+        let dir = try makeTemporaryDirectory("NeuralTests")
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("mlp.safetensors").path
         var g = RandomGenerator(seed: 1)

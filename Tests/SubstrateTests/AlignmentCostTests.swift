@@ -2,6 +2,7 @@ import Foundation
 import Linear
 @testable import Substrate
 import Testing
+import TestSupport
 
 /// The pieces that make `vst align` affordable at many rows: the symmetric k-NN self-join, the median by selection,
 /// and leaving optional measures out.

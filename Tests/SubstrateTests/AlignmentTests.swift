@@ -7,6 +7,7 @@ import Foundation
 import Linear
 import Substrate
 import Testing
+import TestSupport
 
 @Suite struct AlignmentTests {
     typealias S = SubstrateSupport

@@ -2,6 +2,7 @@ import Foundation
 import Linear
 import Substrate
 import Testing
+import TestSupport
 
 /// The streamed, mergeable covariance statistics: against a two-pass Double reference, for Double and Float rows,
 /// with large offsets, odd chunk sizes and several threads.

@@ -2,6 +2,7 @@ import Foundation
 import Linear
 import Substrate
 import Testing
+import TestSupport
 
 // Numerics under stress (issue #9): every main analysis entry point on NaN/Inf, rank-deficient, constant-column,
 // all-constant, n < D, n = 1 and D = 1 inputs. Each either gives a defined result (finite numbers behind every

@@ -2,6 +2,7 @@ import Foundation
 import Linear
 import Substrate
 import Testing
+import TestSupport
 
 /// The streamed drift comparison of single-precision sets reads them as Float (half the bytes) and widens each block
 /// pair to Double only for its kernels: the block MMD test must be that of the same values held in Double, exactly,

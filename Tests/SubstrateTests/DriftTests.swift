@@ -4,6 +4,7 @@ import Foundation
 import Linear
 import Substrate
 import Testing
+import TestSupport
 
 @Suite struct DriftTests {
     typealias S = SubstrateSupport

@@ -2,6 +2,7 @@ import Foundation
 import Linear
 import Substrate
 import Testing
+import TestSupport
 
 /// Exactness on every input (issue 15): exactly low-rank states get k* = their rank (the rounding floor of
 /// `Spectrum.roundingFloor`), fits and statistics are invariant under the data's scale from 1e-30 to 1e200, and
@@ -78,7 +79,7 @@ import Testing
         let a = p.explainedVarianceRatio, b = ref.explainedVarianceRatio
         #expect(a.count == b.count, "\(what)", sourceLocation: sourceLocation)
         for i in 0..<Swift.min(6, a.count) {
-            #expect(SubstrateSupport.isClose(a[i], b[i], rtol: rtol), "\(what): ratio \(i) = \(a[i]) vs \(b[i])", sourceLocation: sourceLocation)
+            #expect(isClose(a[i], b[i], rtol: rtol), "\(what): ratio \(i) = \(a[i]) vs \(b[i])", sourceLocation: sourceLocation)
         }
         let dv = try (p.coreBasis - ref.coreBasis).maxAbs()
         #expect(dv <= rtol * 100, "\(what): core directions differ by \(dv)", sourceLocation: sourceLocation)
@@ -153,10 +154,10 @@ import Testing
         for method in ProjectionMethod.allCases {
             let p = try Projection.fit(tiny, options: ProjectionOptions(k: 4, method: method))
             let ref = try Projection.fit(x, options: ProjectionOptions(k: 4, method: method))
-            for i in 0..<3 { #expect(SubstrateSupport.isClose(p.explainedVarianceRatio[i], ref.explainedVarianceRatio[i], rtol: 2e-2), "\(method) \(i)") }
+            for i in 0..<3 { #expect(isClose(p.explainedVarianceRatio[i], ref.explainedVarianceRatio[i], rtol: 2e-2), "\(method) \(i)") }
         }
         let s = try Spectrum.analyze(tiny, twoNN: false), r = try Spectrum.analyze(x, twoNN: false)
-        #expect(SubstrateSupport.isClose(s.participationRatio, r.participationRatio, rtol: 2e-2))
+        #expect(isClose(s.participationRatio, r.participationRatio, rtol: 2e-2))
     }
 
     @Test("spectrum statistics at 1e-30 … 1e200 match unit scale")

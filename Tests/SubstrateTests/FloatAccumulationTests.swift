@@ -2,6 +2,7 @@ import Foundation
 import Linear
 import Substrate
 import Testing
+import TestSupport
 
 /// Float rows accumulated in single precision: each block of at most 4096 rows is centred on a shift near its mean
 /// (in Float, exactly: the rows and the shift are Float numbers of one binade), folded in by `ssyrk` and flushed into

@@ -2,6 +2,7 @@ import Foundation
 import Linear
 import Substrate
 import Testing
+import TestSupport
 
 /// docs/method.md §2: the invertible projection, its three fitting methods, signs, completion, whitening, files and shards.
 @Suite struct ProjectionTests {

@@ -2,6 +2,7 @@ import Foundation
 import Linear
 import Substrate
 import Testing
+import TestSupport
 
 /// The randomized method's two ways of applying C = X_cᵀX_c (formed once, or streamed in q + 2 reads) and the cost
 /// model that chooses between them.

@@ -2,6 +2,7 @@ import Foundation
 import Linear
 import Substrate
 import Testing
+import TestSupport
 
 // The README's "Use it from Swift" example, compiled here. The test below checks that the README shows exactly
 // this text, so the example cannot rot.

@@ -2,6 +2,7 @@ import Foundation
 import Linear
 import Substrate
 import Testing
+import TestSupport
 
 /// The calibration of docs/method.md §4: X = ZA + ε with Z ∈ ℝ^{n×r} standard normal, A ∈ ℝ^{r×D} with orthonormal rows
 /// scaled by s, ε ~ N(0, I); numbers checked with numpy at n = 2000.

@@ -6,6 +6,7 @@ import Foundation
 import Linear
 @testable import Substrate
 import Testing
+import TestSupport
 
 @Suite struct ReportFigureTests {
     // MARK: Ticks

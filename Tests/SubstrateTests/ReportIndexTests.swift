@@ -2,6 +2,7 @@ import Foundation
 import Linear
 import Testing
 @testable import Substrate
+import TestSupport
 
 /// One index page for a job's reports (issue 18 item 3) and the drift test shown once in validation (item 1).
 @Suite struct ReportIndexTests {

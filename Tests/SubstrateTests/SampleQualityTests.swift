@@ -6,6 +6,7 @@ import Foundation
 import Linear
 import Substrate
 import Testing
+import TestSupport
 
 @Suite struct SampleQualityTests {
     typealias S = SubstrateSupport

@@ -2,6 +2,7 @@ import Foundation
 import Linear
 import Substrate
 import Testing
+import TestSupport
 
 /// Issue 15, large sets: TwoNN on a subsample with its interval, blocked k-NN, streamed regimes, the block MMD drift
 /// test over all rows, and trajectory phases in sampler steps.

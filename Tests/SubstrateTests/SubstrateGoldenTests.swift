@@ -16,6 +16,7 @@ import Foundation
 import Linear
 import Substrate
 import Testing
+import TestSupport
 
 /// A matrix of the golden file.
 struct SubstrateGoldenMatrix: Decodable, Sendable {
@@ -64,7 +65,7 @@ struct SubstrateGoldenFile: Decodable, Sendable {
     let ks_matrix: KSMatrix
 
     static let shared: SubstrateGoldenFile = {
-        let url = SubstrateSupport.dataURL("golden/substrate_golden.json")
+        let url = dataURL("golden/substrate_golden.json")
         do {
             return try JSONDecoder().decode(SubstrateGoldenFile.self, from: Data(contentsOf: url))
         } catch {

@@ -1,35 +1,12 @@
-// Shared helpers of the SubstrateTests target: the repository root (found from this file's path), the data
-// directory, approximate comparisons that record one readable issue, and small deterministic inputs.
-// Everything sits in one namespace so other test files can add their own helpers without name clashes.
+// Helpers of the SubstrateTests target: approximate comparisons that record one readable issue, and small
+// deterministic inputs, in one namespace. Locations and `isClose` come from the shared TestSupport library.
 
 import Foundation
 import Linear
 import Testing
+import TestSupport
 
 enum SubstrateSupport {
-    /// The package root (the directory holding Package.swift), found by walking up from this file:
-    /// `<root>/Tests/SubstrateTests/SupportSubstrate.swift`.
-    static func repoRoot(_ filePath: String = #filePath) -> URL {
-        var url = URL(fileURLWithPath: filePath)
-        for _ in 0..<6 {
-            url.deleteLastPathComponent()
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
-        }
-        return URL(fileURLWithPath: filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    }
-
-    /// `<root>/data/<relative>`.
-    static func dataURL(_ relative: String) -> URL {
-        repoRoot().appendingPathComponent("data").appendingPathComponent(relative)
-    }
-
-    /// |a − b| ≤ atol + rtol·|b| (numpy `isclose`; `b` is the reference). NaN matches only NaN.
-    static func isClose(_ a: Double, _ b: Double, rtol: Double, atol: Double = 0) -> Bool {
-        if a.isNaN || b.isNaN { return a.isNaN && b.isNaN }
-        if a.isInfinite || b.isInfinite { return a == b }
-        return Swift.abs(a - b) <= atol + rtol * Swift.abs(b)
-    }
-
     /// Records an issue naming both values and the allowance when `actual` is not close to `expected`.
     @discardableResult
     static func expectClose(_ actual: Double, _ expected: Double, rtol: Double, atol: Double = 0,

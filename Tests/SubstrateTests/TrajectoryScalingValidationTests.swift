@@ -2,6 +2,7 @@ import Foundation
 import Linear
 import Substrate
 import Testing
+import TestSupport
 
 /// docs/method.md §5 (trajectories), §6 (scaling) and §9 (validation).
 @Suite struct TrajectoryTests {

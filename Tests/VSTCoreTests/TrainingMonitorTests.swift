@@ -3,6 +3,7 @@ import Linear
 import Substrate
 import Testing
 import VSTCore
+import TestSupport
 
 /// The training monitor on synthetic runs whose samples are known: a ring (radius 3) in a random 2-D plane of
 /// R¹⁶ with noise 0.05 is the data; a "learning" run's samples are the ring plus noise shrinking from 2 to 0.05, a

@@ -3,18 +3,16 @@ import Linear
 import Substrate
 import Testing
 import VSTCore
+import TestSupport
 
 /// VSTCore called directly (no process): the fit dispatch, the analysis jobs and their typed errors.
 @Suite struct VSTCoreTests {
     /// A scratch directory holding x.npy (300×16 with a 3-D signal, seed 1), y.npy (x + 2), narrow.npy (300×5),
     /// one.npy (1×16), nan.npy (x with NaN at [7, 4]) and x32.npy (x as float32).
     static func workspace() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vstcore-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        var g = RandomGenerator(seed: 1)
-        let z = Tensor<Double>.normal([300, 3], using: &g)
-        let a = try Tensor<Double>.normal([16, 3], using: &g).qr().q.transposed() * 6
-        let x = try matmul(z, a) + Tensor<Double>.normal([300, 16], using: &g)
+        let dir = try makeTemporaryDirectory("vstcore")
+        let (x, generator) = try SyntheticRows.lowRank()
+        var g = generator
         try x.save(npy: dir.appendingPathComponent("x.npy").path)
         try (x + 2).save(npy: dir.appendingPathComponent("y.npy").path)
         try Tensor<Double>.normal([300, 5], using: &g).save(npy: dir.appendingPathComponent("narrow.npy").path)

@@ -1,6 +1,7 @@
 import Foundation
 import Linear
 import Testing
+import TestSupport
 
 // Issue 15's adversarial corpus: the built `vst` against a generated table of situations real corpora produce and
 // adversaries try (dtypes, layouts, extreme values, exact low rank, malformed files, paths, signals, concurrency,
@@ -211,34 +212,12 @@ enum Corpus {
     }
 
     /// Starts vst without waiting (for signals and concurrency).
-    static func start(_ args: [String], in dir: URL, environment: [String: String] = [:]) throws -> (Process, URL, URL) {
-        let p = Process()
-        p.executableURL = CLI.vst
-        p.arguments = args
-        p.currentDirectoryURL = dir
-        var env = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        env["OPENBLAS_NUM_THREADS"] = "1"
-        p.environment = env
-        let id = UUID().uuidString
-        let o = dir.appendingPathComponent(".out-\(id)"), e = dir.appendingPathComponent(".err-\(id)")
-        _ = FileManager.default.createFile(atPath: o.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: e.path, contents: nil)
-        p.standardOutput = try FileHandle(forWritingTo: o)
-        p.standardError = try FileHandle(forWritingTo: e)
-        try p.run()
-        return (p, o, e)
+    static func start(_ args: [String], in dir: URL, environment: [String: String] = [:]) throws -> StartedProcess {
+        try startProcess(CLI.vst, args, in: dir, environment: environment)
     }
 
-    static func finish(_ s: (Process, URL, URL), timeout: Double = 60) -> CLI.Result {
-        let deadline = Date().addingTimeInterval(timeout)
-        while s.0.isRunning && Date() < deadline { usleep(20_000) }
-        if s.0.isRunning { kill(s.0.processIdentifier, SIGKILL); s.0.waitUntilExit() }
-        let o = (try? Data(contentsOf: s.1)) ?? Data(), e = (try? Data(contentsOf: s.2)) ?? Data()
-        try? FileManager.default.removeItem(at: s.1); try? FileManager.default.removeItem(at: s.2)
-        // A process ended by a signal (not by exit) reports 128 + the signal, as a shell does.
-        let code = s.0.terminationReason == .uncaughtSignal ? 128 + s.0.terminationStatus : s.0.terminationStatus
-        return CLI.Result(code: code, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
-    }
+    /// Waits for a started vst (SIGKILL after `timeout` seconds); a process ended by a signal reports 128 + the signal.
+    static func finish(_ s: StartedProcess, timeout: Double = 60) -> CLI.Result { finishProcess(s, timeout: timeout) }
 }
 
 @Suite struct AdversarialSuiteTests {
@@ -553,8 +532,8 @@ enum AdversarialCorpus {
                                            // Refused at once (exit 2); a hang would be ended by SIGTERM after 5 s and fail the case.
                                            let s = try Corpus.start(fifoArgs, in: dir)
                                            let deadline = Date().addingTimeInterval(5)
-                                           while s.0.isRunning && Date() < deadline { usleep(20_000) }
-                                           if s.0.isRunning { kill(s.0.processIdentifier, SIGTERM) }
+                                           while s.process.isRunning && Date() < deadline { usleep(20_000) }
+                                           if s.process.isRunning { kill(s.process.processIdentifier, SIGTERM) }
                                            return Corpus.finish(s)
                                        }, expect: .failure(2, ["pipe.npy", "FIFO", "not a regular file"]), absent: ["p.safetensors"]))
         }
@@ -707,7 +686,7 @@ enum AdversarialCorpus {
                                            let s = try Corpus.start(["project", "--projection", "p.safetensors", "s0.npy", "s1.npy", "s2.npy", "s3.npy", "--out-dir", "cores", "--residual"],
                                                                     in: dir, environment: ["VST_TEST_PAUSE_MS": "300"])
                                            usleep(450_000)
-                                           kill(s.0.processIdentifier, sig)
+                                           kill(s.process.processIdentifier, sig)
                                            return Corpus.finish(s)
                                        }, expect: .failure(code, [name]), absent: ["cores/s3.core.npy"]))
             out.append(AdversarialCase(id: "signal/second-\(name)-ends-at-once", files: files, pre: [fit],
@@ -715,9 +694,9 @@ enum AdversarialCorpus {
                                            let s = try Corpus.start(["project", "--projection", "p.safetensors", "s0.npy", "s1.npy", "s2.npy", "s3.npy", "--out-dir", "cores"],
                                                                     in: dir, environment: ["VST_TEST_PAUSE_MS": "3000"])
                                            usleep(400_000)
-                                           kill(s.0.processIdentifier, sig)
+                                           kill(s.process.processIdentifier, sig)
                                            usleep(100_000)
-                                           kill(s.0.processIdentifier, sig)
+                                           kill(s.process.processIdentifier, sig)
                                            let started = Date()
                                            let r = Corpus.finish(s)
                                            #expect(Date().timeIntervalSince(started) < 2.5, "the second signal did not end the process at once")

@@ -1,6 +1,7 @@
 import Foundation
 import Linear
 import Testing
+import TestSupport
 
 /// `vst align`: choosing measures, and float32 files kept in float32 for the k-NN products.
 @Suite struct AlignCommandTests {

@@ -1,43 +1,18 @@
 import Foundation
 import Linear
 import Testing
+import TestSupport
 
 /// End-to-end tests of the `vst` tool: every analysis command, its JSON keys (docs/method.md §10) and every error exit.
 @Suite(.serialized) struct CommandLineTests {
     /// The vst binary built beside this test bundle.
-    static let vst: URL = {
-        let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for dir in [here, here.deletingLastPathComponent()] {
-            let candidate = dir.appendingPathComponent("vst")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        return here.appendingPathComponent("vst")
-    }()
+    static let vst = builtExecutable("vst")
 
-    struct Result { var code: Int32; var out: String; var err: String }
+    typealias Result = ProcessOutput
 
-    /// Runs vst with `args` in `dir` (with `environment` added to this process's). stdout and stderr go through files
-    /// in `dir` (a pipe read can be interrupted by the child's SIGCHLD, which Foundation's FileHandle does not retry).
+    /// Runs vst with `args` in `dir` (with `environment` added to this process's; one BLAS thread).
     static func run(_ args: [String], in dir: URL, environment: [String: String] = [:]) throws -> Result {
-        let p = Process()
-        p.executableURL = vst
-        p.arguments = args
-        p.currentDirectoryURL = dir
-        var env = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        env["OPENBLAS_NUM_THREADS"] = "1"
-        p.environment = env
-        let id = UUID().uuidString
-        let outURL = dir.appendingPathComponent(".out-\(id)"), errURL = dir.appendingPathComponent(".err-\(id)")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-        p.standardOutput = out; p.standardError = err
-        try p.run()
-        p.waitUntilExit()
-        try out.close(); try err.close()
-        let o = try Data(contentsOf: outURL), e = try Data(contentsOf: errURL)
-        try? FileManager.default.removeItem(at: outURL); try? FileManager.default.removeItem(at: errURL)
-        return Result(code: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+        try runProcess(vst, args, in: dir, environment: environment)
     }
 
     static func json(_ r: Result) throws -> [String: Any] {
@@ -48,12 +23,9 @@ import Testing
 
     /// A scratch directory with a few input files.
     static func workspace() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vst-e2e-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        var g = RandomGenerator(seed: 1)
-        let z = Tensor<Double>.normal([300, 3], using: &g)
-        let a = try Tensor<Double>.normal([16, 3], using: &g).qr().q.transposed() * 6
-        let x = try matmul(z, a) + Tensor<Double>.normal([300, 16], using: &g)
+        let dir = try makeTemporaryDirectory("vst-e2e")
+        let (x, generator) = try SyntheticRows.lowRank()
+        var g = generator
         try x.save(npy: dir.appendingPathComponent("x.npy").path)
         try (x + 2).save(npy: dir.appendingPathComponent("shifted.npy").path)
         try x.slice(0..<150).save(npy: dir.appendingPathComponent("half1.npy").path)

@@ -2,6 +2,7 @@ import Foundation
 import Linear
 import Substrate
 import Testing
+import TestSupport
 
 /// Issue 19: `vst corpus regimes | block-mmd | drift` — the reduce steps of the scale-out driver — give the
 /// one-machine numbers from per-shard statistics where the method allows, with the one-machine JSON keys.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// End to end: `vst demo --quick` trains, samples and analyses, and its report says what the issue promises —
 /// every section's keys, models that beat the Gaussian baseline, a passing validation.

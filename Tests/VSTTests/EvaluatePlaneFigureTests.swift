@@ -1,6 +1,7 @@
 import Foundation
 import Linear
 import Testing
+import TestSupport
 
 /// `vst evaluate --reference <toy> --report DIR` draws the samples on the toy's own 2-D plane beside held-out points
 /// (plane.svg), the figure `make quality` links for every family; other references get no such figure.

@@ -1,6 +1,7 @@
 import Foundation
 import Linear
 import Testing
+import TestSupport
 
 /// `vst evaluate --reference <data name>`: bundled references, the digits classifier figures, the JSON keys and the
 /// usage errors (run through the built vst binary, as CommandLineTests does).

@@ -1,6 +1,7 @@
 import Foundation
 import Linear
 import Testing
+import TestSupport
 
 // Issue 15 on the command line: exactly low-rank states, scale-invariant fits (covariance, randomized, stats-only +
 // merge-stats), validation with exit 2 naming the file, and batch outputs that cannot collide.

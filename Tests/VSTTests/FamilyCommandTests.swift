@@ -1,6 +1,7 @@
 import Foundation
 import Linear
 import Testing
+import TestSupport
 
 /// End-to-end tests of `vst train / sample / encode / decode` for vae, vqvae, the GANs, realnvp and latent diffusion (tiny runs).
 @Suite(.serialized) struct FamilyCommandTests {

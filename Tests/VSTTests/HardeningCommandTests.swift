@@ -1,6 +1,7 @@
 import Foundation
 import Linear
 import Testing
+import TestSupport
 
 // Hardening of the vst tool (issue #9): bad numbers and degenerate shapes end in exit 2 with one line naming the
 // file and the problem; `vst project` and `vst train` survive SIGINT/SIGTERM (no partial file in place of a good
@@ -293,7 +294,7 @@ import Testing
         // The command announces the training loop (its signal handlers are installed by then).
         let started = Self.wait(seconds: 120) { p.stderr.contains("training steps") }
         #expect(started, "no start line: \(p.stderr.suffix(300))")
-        let err = Self.stopTraining(p, SIGTERM)
+        _ = Self.stopTraining(p, SIGTERM)
         let file = try SafetensorsFile.read(dir.appendingPathComponent("g.safetensors").path)
         let step = Int(file.metadata["step"] ?? "") ?? -1
         #expect(step >= 1, "saved step \(step)")

@@ -1,6 +1,7 @@
 import Foundation
 import Linear
 import Testing
+import TestSupport
 
 /// `vst info`: the probe of OpenBLAS core types in child processes, its JSON, and that it only reads the variables.
 @Suite struct InfoCommandTests {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// What a new user meets first: `vst --version`, and the bundled data found wherever `vst` is run from.
 @Suite(.serialized) struct InstallationTests {
@@ -11,24 +12,10 @@ import Testing
 
     /// Runs `vst` the way a shell does from PATH: argv[0] is the bare name "vst", found through a symlink in `bin`.
     static func runFromPath(_ args: [String], bin: URL, in dir: URL, environment: [String: String] = [:]) throws -> CommandLineTests.Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["vst"] + args
-        p.currentDirectoryURL = dir
-        var env = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        var env = environment
         env["PATH"] = bin.path + ":/usr/bin:/bin"
-        env["OPENBLAS_NUM_THREADS"] = "1"
-        if environment["SUBSTRATE_DATA"] == nil { env.removeValue(forKey: "SUBSTRATE_DATA") }
-        p.environment = env
-        let out = dir.appendingPathComponent(".out"), err = dir.appendingPathComponent(".err")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        let o = try FileHandle(forWritingTo: out), e = try FileHandle(forWritingTo: err)
-        p.standardOutput = o; p.standardError = e
-        try p.run(); p.waitUntilExit()
-        try o.close(); try e.close()
-        return CommandLineTests.Result(code: p.terminationStatus, out: try String(contentsOf: out, encoding: .utf8),
-                                       err: try String(contentsOf: err, encoding: .utf8))
+        return try runProcess(URL(fileURLWithPath: "/usr/bin/env"), ["vst"] + args, in: dir, environment: env,
+                              unset: environment["SUBSTRATE_DATA"] == nil ? ["SUBSTRATE_DATA"] : [])
     }
 
     @Test("vst --version names the release and the BLAS it runs on")

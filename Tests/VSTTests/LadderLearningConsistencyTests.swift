@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Consistency models on the D = 64 rung through `vst train`'s defaults (moons lifted to 64-D, no option but the data
 /// and the seed; one-step samples), scored like `LadderLearningTests`: both must beat the moment-matched Gaussian

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The non-saturating GAN and WGAN-GP on the D = 64 rung through `vst train`'s defaults (moons lifted to 64-D, no option but the
 /// data and the seed), scored like `LadderLearningTests`. Its default is 10 000 steps: the GAN's samples leave the

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Learning on a rung of the ladder, through `vst train`'s defaults: two moons lifted to D = 64 (a 2-D manifold plus
 /// 0.01 noise in 64 dimensions), trained with no option but the data, sampled with the family's default sampler and

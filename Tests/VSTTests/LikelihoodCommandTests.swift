@@ -1,6 +1,7 @@
 import Foundation
 import Linear
 import Testing
+import TestSupport
 
 /// `vst likelihood`: densities in the data's own units, for every family that has one, and clear refusals.
 @Suite(.serialized) struct LikelihoodCommandTests {

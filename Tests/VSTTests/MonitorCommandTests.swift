@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `vst train … --monitor K`: the option is checked, the curves are written beside the model at every point and
 /// are the same for the same seed, the monitor does not change what is trained, and a broken run is flagged.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `vst report-index`: bad input exits 2 naming the directory (the index builder itself is tested in SubstrateTests).
 @Suite struct ReportIndexCommandTests {

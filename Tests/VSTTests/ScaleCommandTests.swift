@@ -2,6 +2,7 @@ import Foundation
 import Linear
 import Substrate
 import Testing
+import TestSupport
 
 /// Issue 15 through the CLI: streamed `vst regimes` with the TwoNN subsample, `vst drift` over all rows, and
 /// `vst trajectory` read a time slice at a time with phases in sampler steps.

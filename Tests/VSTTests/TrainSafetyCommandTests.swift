@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `vst train` and `vst sample` refuse what they cannot do before doing any of it (issue 15): sizes no machine could
 /// allocate, a resume that would overwrite an unrelated file or continue a different run, and a trajectory that

@@ -1,48 +1,20 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// End-to-end tests of `substrate-bench`: the suite's results and regression guard, the JSON views the Python
 /// comparisons read, and the BLAS environment every output records.
 @Suite(.serialized) struct SubstrateBenchTests {
     /// The substrate-bench binary built beside this test bundle.
-    static let binary: URL = {
-        let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for dir in [here, here.deletingLastPathComponent()] {
-            let candidate = dir.appendingPathComponent("substrate-bench")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        return here.appendingPathComponent("substrate-bench")
-    }()
+    static let binary = builtExecutable("substrate-bench")
 
-    struct Result { var code: Int32; var out: String; var err: String }
+    typealias Result = ProcessOutput
 
     /// Runs substrate-bench with `args` in `dir` (OPENBLAS_NUM_THREADS=1); stdout and stderr go through files.
-    static func run(_ args: [String], in dir: URL) throws -> Result {
-        let p = Process()
-        p.executableURL = binary
-        p.arguments = args
-        p.currentDirectoryURL = dir
-        var env = ProcessInfo.processInfo.environment
-        env["OPENBLAS_NUM_THREADS"] = "1"
-        p.environment = env
-        let id = UUID().uuidString
-        let outURL = dir.appendingPathComponent(".out-\(id)"), errURL = dir.appendingPathComponent(".err-\(id)")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-        p.standardOutput = out; p.standardError = err
-        try p.run()
-        p.waitUntilExit()
-        try out.close(); try err.close()
-        let o = try Data(contentsOf: outURL), e = try Data(contentsOf: errURL)
-        try? FileManager.default.removeItem(at: outURL); try? FileManager.default.removeItem(at: errURL)
-        return Result(code: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
-    }
+    static func run(_ args: [String], in dir: URL) throws -> Result { try runProcess(binary, args, in: dir) }
 
     static func scratch() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("substrate-bench-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir
+        try makeTemporaryDirectory("substrate-bench")
     }
 
     static func object(_ data: Data) throws -> [String: Any] {
