@@ -79,7 +79,7 @@ extension SampleCommand {
     func checkOutputs() throws {
         var outputs = [("-o", output)]
         if let t = trajectory {
-            guard !TrainCommand.samePath(t, output) else { throw InputError("--trajectory \(t) and -o \(output) name the same file") }
+            guard !TrainingJob.samePath(t, output) else { throw InputError("--trajectory \(t) and -o \(output) name the same file") }
             outputs.append(("--trajectory", t))
         }
         for (option, path) in outputs {
