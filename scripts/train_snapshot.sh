@@ -122,3 +122,14 @@ evaluate eval-dit-digits   dit-digits.npy --reference digits --count 400 --refer
 err err-eval-both          evaluate ddpm.npy vae.npy --reference moons
 err err-eval-dim           evaluate ddpm.npy --reference digits
 err err-eval-ref           evaluate ddpm.npy --reference nowhere
+
+# Builds with --recipe / --print-recipe (lines absent on older builds): the printed recipe trains the same model as the
+# options it came from, so each "recipe-…" hash equals the case of the same name above.
+if "$VST" train --help 2>/dev/null | grep -q -- '--print-recipe'; then
+    for f in ddpm consistency vae gan latent-diffusion; do
+        "$VST" train "$f" "${M[@]}" -o unused.safetensors --print-recipe > "$f.recipe.json" 2>/dev/null
+        "$VST" train "$f" --data moons --recipe "$f.recipe.json" --quiet -o "recipe-$f.safetensors" >/dev/null 2>&1
+        "$VST" sample --model "recipe-$f.safetensors" -n 64 --seed 9 --quiet -o "recipe-$f.npy" >/dev/null 2>&1
+        printf '%-22s npy %s (%s: %s)\n' "recipe-$f" "$(sha256sum "recipe-$f.npy" 2>/dev/null | cut -c1-16)" "$f" "$(sha256sum "$( [ "$f" = consistency ] && echo consistency-ct || echo "$f").npy" | cut -c1-16)"
+    done
+fi

@@ -7,7 +7,7 @@ extension TrainingRecipe {
     /// `ConfigurationError` naming `family`.
     public func familyName() throws -> GenerativeFamilyName {
         guard let f = GenerativeFamilyName(parsing: isDiT ? "ddpm" : family) else {
-            throw ConfigurationError(field: "family", reason: "unknown family '\(family)': expected ddpm, score-sde, flow-matching, consistency, dit (ddpm with a DiT denoiser), vae, vqvae, gan, wgan-gp, cgan, realnvp or latent-diffusion")
+            throw ConfigurationError(field: "family", reason: "'\(family)' is not a family: expected ddpm, score-sde, flow-matching, consistency, dit (ddpm with a DiT denoiser), vae, vqvae, gan, wgan-gp, cgan, realnvp or latent-diffusion")
         }
         return f
     }

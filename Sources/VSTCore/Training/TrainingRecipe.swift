@@ -110,10 +110,11 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
         return try JSONDecoder().decode(TrainingRecipe.self, from: JSONSerialization.data(withJSONObject: merged))
     }
 
-    /// The recipe as JSON (keys sorted, indented), as `vst train --print-recipe` prints it and `--recipe` reads it.
-    public func json() throws -> String {
+    /// The recipe as JSON (keys sorted; indented unless `compact`), as `vst train --print-recipe` prints it, `--recipe`
+    /// reads it and the model file's `recipe` metadata holds it (compact).
+    public func json(compact: Bool = false) throws -> String {
         let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        e.outputFormatting = compact ? [.sortedKeys, .withoutEscapingSlashes] : [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try e.encode(self), as: UTF8.self)
     }
 

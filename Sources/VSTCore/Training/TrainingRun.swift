@@ -34,7 +34,10 @@ extension TrainingJob {
         // 128 + signal, so that `--resume` continues exactly where the run stopped.
         Interruption.install()
         log?("\(family.rawValue): training steps \(firstStep + 1)…\(steps), batch \(recipe.batchValue), seed \(seed)\n")
-        let metadata = built.metadata, scaling = built.scaling
+        // The resolved recipe goes into the file's metadata (`recipe`, compact JSON): what trained it, every default written out.
+        var metadata = built.metadata
+        metadata["recipe"] = try recipe.resolved(latentDimension: Self.latentDimension(of: model)).json(compact: true)
+        let scaling = built.scaling
         let monitorHook = try makeMonitor(options, model: model, built: built, firstStep: firstStep)
         // The model with its optimisers' state at `step`, written atomically over the output.
         func save(step: Int) throws {
@@ -66,6 +69,13 @@ extension TrainingJob {
         summary += try built.details(seed: seed)
         summary += "; wrote " + output + (monitorHook?.summary ?? "")
         return TrainingRunResult(report: report, firstStep: firstStep, summary: summary)
+    }
+
+    /// The latent size of a vae or a latent-diffusion model's VAE (nil for the other families).
+    static func latentDimension(of model: any GenerativeModel<Float>) -> Int? {
+        if let v = model as? VAE<Float> { return v.configuration.latentDimension }
+        if let ld = model as? LatentDiffusion<Float> { return ld.vae.configuration.latentDimension }
+        return nil
     }
 
     /// Whether two paths name the same file (after standardising and resolving symbolic links).
