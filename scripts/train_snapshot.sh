@@ -123,6 +123,21 @@ err err-eval-both          evaluate ddpm.npy vae.npy --reference moons
 err err-eval-dim           evaluate ddpm.npy --reference digits
 err err-eval-ref           evaluate ddpm.npy --reference nowhere
 
+# vst likelihood on the models above: the JSON (timings removed) and the per-row .npy.
+likelihood() {
+    local name="$1"; shift
+    local out rc
+    out="$("$VST" likelihood "$@" --json --quiet 2>/dev/null)"; rc=$?
+    printf '%-22s rc=%s json %s\n' "$name" "$rc" "$(printf '%s' "$out" | strip | sha256sum | cut -c1-16)"
+}
+likelihood lik-fm             --model flow-matching.safetensors --data moons --dim 16 --count 200 --seed 1 --steps 20 -o lik-fm.npy
+printf '%-22s file %s\n' "lik-fm.npy" "$(sha256sum < lik-fm.npy | cut -c1-16)"
+likelihood lik-sde            --model score-sde.safetensors --data moons --dim 16 --count 200 --steps 20 --method heun --divergence hutchinson:2
+likelihood lik-realnvp        --model realnvp.safetensors --data moons --dim 16 --count 300
+err err-lik-family            likelihood --model vae.safetensors --data moons --dim 16
+err err-lik-dim               likelihood --model flow-matching.safetensors --data moons --dim 8
+err err-lik-divergence        likelihood --model flow-matching.safetensors --data moons --dim 16 --divergence foo
+
 # Builds with --recipe / --print-recipe (lines absent on older builds): the printed recipe trains the same model as the
 # options it came from, so each "recipe-…" hash equals the case of the same name above.
 if "$VST" train --help 2>/dev/null | grep -q -- '--print-recipe'; then
