@@ -147,4 +147,8 @@ if "$VST" train --help 2>/dev/null | grep -q -- '--print-recipe'; then
         "$VST" sample --model "recipe-$f.safetensors" -n 64 --seed 9 --quiet -o "recipe-$f.npy" >/dev/null 2>&1
         printf '%-22s npy %s (%s: %s)\n' "recipe-$f" "$(sha256sum "recipe-$f.npy" 2>/dev/null | cut -c1-16)" "$f" "$(sha256sum "$( [ "$f" = consistency ] && echo consistency-ct || echo "$f").npy" | cut -c1-16)"
     done
+    # The recipe a model file records.
+    "$VST" train vae --data moons --recipe vae.safetensors --quiet -o recipe-file-vae.safetensors >/dev/null 2>&1
+    "$VST" sample --model recipe-file-vae.safetensors -n 64 --seed 9 --quiet -o recipe-file-vae.npy >/dev/null 2>&1
+    printf '%-22s npy %s (vae: %s)\n' "recipe-from-model" "$(sha256sum recipe-file-vae.npy 2>/dev/null | cut -c1-16)" "$(sha256sum vae.npy | cut -c1-16)"
 fi

@@ -92,7 +92,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Training-health monitor: every K steps (and after the last) sample a fixed noise batch and write MMD², precision/recall (with the Gaussian baseline), k*, regime, drift and loss curves to <model>.monitor.json and <model>.monitor.html (K ≥ 1).", valueName: "K")) var monitor: Int?
     @Option(name: .customLong("monitor-samples"), help: "--monitor: rows of the fixed noise batch (≥ 8).") var monitorSamples: Int = 512
     @Flag(help: "Hide progress on stderr.") var quiet = false
-    @Option(help: ArgumentHelp("Train from this recipe (JSON: the long option names without --, e.g. {\"family\": \"ddpm\", \"data\": \"moons\", \"steps\": 500}); options given on the command line override it (an option left at its default does not).", valueName: "FILE.json")) var recipe: String?
+    @Option(help: ArgumentHelp("Train from this recipe: a JSON file (the long option names without --, e.g. {\"family\": \"ddpm\", \"data\": \"moons\", \"steps\": 500}) or a model file written by vst train (the recipe it records); options given on the command line with another value than their default override it.", valueName: "FILE")) var recipe: String?
     @Flag(name: .customLong("print-recipe"), help: "Print the resolved recipe (every default written out) as JSON and exit without training.") var printRecipe = false
     @OptionGroup(title: "VAE, VQ-VAE, GAN, RealNVP and latent-diffusion options") var familyOptions: FamilyTrainOptions
 

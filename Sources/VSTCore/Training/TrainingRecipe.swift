@@ -1,4 +1,5 @@
 import Foundation
+import Generative
 import Substrate
 
 /// Everything that decides what `vst train` trains: the family, the data, the training loop's sizes and every option
@@ -118,8 +119,17 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
         return String(decoding: try e.encode(self), as: UTF8.self)
     }
 
-    /// Reads a recipe file (JSON); a file that cannot be read or decoded is an `InputFileError` naming it.
+    /// Reads a recipe file (JSON), or the recipe a model file written by `vst train` records (its `recipe` metadata);
+    /// a file that cannot be read or decoded is an `InputFileError` naming it.
     public static func load(_ path: String) throws -> TrainingRecipe {
+        if GenerativeModelFile<Float>.isModelFile(path) {
+            let file: GenerativeModelFile<Float>
+            do { file = try GenerativeModelFile<Float>.load(path) } catch { throw InputFileError(path: path, reason: "\(error)") }
+            guard let text = file.metadata["recipe"], let r = try? JSONDecoder().decode(TrainingRecipe.self, from: Data(text.utf8)) else {
+                throw InputFileError(path: path, reason: "the model file records no recipe (written by an earlier vst train)")
+            }
+            return r
+        }
         let bytes: Data
         do { bytes = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw InputFileError(path: path, reason: "cannot read the recipe: \(error.localizedDescription)")
