@@ -138,6 +138,25 @@ err err-lik-family            likelihood --model vae.safetensors --data moons --
 err err-lik-dim               likelihood --model flow-matching.safetensors --data moons --dim 8
 err err-lik-divergence        likelihood --model flow-matching.safetensors --data moons --dim 16 --divergence foo
 
+# vst encode / decode on the vae, vqvae and latent-diffusion models: every written .npy.
+code() {
+    local name="$1" file="$2"; shift 2
+    "$VST" "$@" >/dev/null 2>&1; local rc=$?
+    printf '%-22s rc=%s file %s\n' "$name" "$rc" "$( [ -f "$file" ] && sha256sum < "$file" | cut -c1-16 || echo missing)"
+}
+code enc-vae          z-vae.npy     encode --model vae.safetensors --data moons --dim 16 --count 300 --seed 2 --log-variance lv-vae.npy -o z-vae.npy
+printf '%-22s file %s\n' "enc-vae-logvar" "$(sha256sum < lv-vae.npy | cut -c1-16)"
+code dec-vae          x-vae.npy     decode --model vae.safetensors z-vae.npy -o x-vae.npy
+code enc-vqvae        c-vq.npy      encode --model vqvae.safetensors --data moons --dim 16 --count 300 -o c-vq.npy
+code enc-vqvae-ze     ze-vq.npy     encode --model vqvae.safetensors --data moons --dim 16 --count 300 --continuous -o ze-vq.npy
+code enc-vqvae-zq     zq-vq.npy     encode --model vqvae.safetensors --data moons --dim 16 --count 300 --quantized -o zq-vq.npy
+code dec-vqvae        x-vq.npy      decode --model vqvae.safetensors c-vq.npy -o x-vq.npy
+code enc-ld           z-ld.npy      encode --model latent-diffusion.safetensors --data moons --dim 16 --count 300 -o z-ld.npy
+code dec-ld           x-ld.npy      decode --model latent-diffusion.safetensors z-ld.npy -o x-ld.npy
+err err-enc-family    encode --model ddpm.safetensors --data moons --dim 16 -o e.npy
+err err-enc-both      encode --model vqvae.safetensors --data moons --dim 16 --continuous --quantized -o e.npy
+err err-dec-width     decode --model vae.safetensors c-vq.npy -o d.npy
+
 # Builds with --recipe / --print-recipe (lines absent on older builds): the printed recipe trains the same model as the
 # options it came from, so each "recipe-…" hash equals the case of the same name above.
 if "$VST" train --help 2>/dev/null | grep -q -- '--print-recipe'; then
