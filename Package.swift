@@ -40,10 +40,11 @@ let package = Package(
             name: "Generative",
             dependencies: ["Neural", "Linear"]
         ),
-        // What the analysis commands do (reading, fit dispatch, analyses, reports), testable without a process.
+        // What the commands do (reading, fit dispatch, analyses, reports; building and training generative models
+        // from a recipe, evaluating samples), testable without a process.
         .target(
             name: "VSTCore",
-            dependencies: ["Linear", "Substrate"]
+            dependencies: ["Linear", "Substrate", "Neural", "Generative"]
         ),
         .executableTarget(
             name: "vst",
@@ -99,7 +100,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VSTCoreTests",
-            dependencies: ["VSTCore", "Substrate", "Linear", "TestSupport"]
+            dependencies: ["VSTCore", "Substrate", "Linear", "Generative", "TestSupport"]
         ),
         .testTarget(
             name: "VSTTests",

@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
 import Generative
-import Linear
-import Neural
 
 /// Options of the families that own several networks or a latent space (vae, vqvae, gan, wgan-gp, cgan, realnvp,
 /// latent-diffusion) in `vst train`.
@@ -37,44 +35,6 @@ struct FamilySampleOptions: ParsableArguments {
     @Option(name: .customLong("class-label"), help: .hidden) var classLabel: Int?
 }
 
-/// The default of `vst train --lr`: when it is left alone vae, vqvae, the GANs, realnvp and latent-diffusion use their
-/// papers' learning rates.
-private let defaultTrainLearningRate = 2e-3
-
-/// What `vst train` trains: the model, its data in model units and the units, the labels, and metadata for the file.
-struct TrainingSetup {
-    var model: any GenerativeModel<Float>
-    var scaling: AffineScaling
-    var x: Tensor<Float>
-    var labels: [Int]?
-    var metadata: [String: String] = [:]
-    var dequantization: UniformDequantization? = nil
-
-    /// What the summary line adds for a family with a tractable bound or a codebook: RealNVP's training NLL, the
-    /// VAE's IWAE-50 bound, the VQ-VAE's codebook usage.
-    func details(_ model: any GenerativeModel<Float>, _ x: Tensor<Float>, seed: UInt64) throws -> String {
-        let d = x.shape[1]
-        if let flow = model as? RealNVP<Float> {
-            let nll = try flow.negativeLogLikelihood(x.shape[0] > 2000 ? x.slice(0..<2000) : x)
-            if let q = dequantization {
-                return String(format: "; training NLL %.2f nats, %.3f bits/dim (dequantised)", q.discreteNLL(continuousNLL: nll, dimension: d),
-                              q.bitsPerDimension(continuousNLL: nll, dimension: d))
-            }
-            return String(format: "; training NLL %.2f nats (model units)", nll)
-        }
-        if let v = model as? VAE<Float> {
-            let sub = x.shape[0] > 1000 ? try x.slice(0..<1000) : x
-            let iw = try v.iwae(sub, samples: 50, seed: seed)
-            return String(format: "; training IWAE-50 %.2f nats (model units)", iw.reduce(0, +) / Double(iw.count))
-        }
-        if let vq = model as? VQVAE<Float> {
-            let u = try vq.usage(x)
-            return String(format: "; codebook usage %.0f%%, perplexity %.1f", 100 * u.usedFraction, u.perplexity)
-        }
-        return ""
-    }
-}
-
 /// The progress line of `vst train` on stderr: `step k/N  loss …  r steps/s  ETA s` (the trainer reports, the
 /// command line draws).
 enum TrainingProgressLine {
@@ -86,132 +46,32 @@ enum TrainingProgressLine {
 }
 
 extension TrainCommand {
-    /// vae, vqvae, gan, wgan-gp, cgan, realnvp or latent-diffusion, built from the options (or taken from the
-    /// --resume file, with its units).
-    func familySetup(_ fam: GenerativeFamilyName, source: DataSource, loaded: LabeledData<Float>, resumed: GenerativeModelFile<Float>?) throws -> TrainingSetup {
+    /// The recipe the options ask for: an option left at its default is nil (the family's default), so that a
+    /// --recipe file's value stands unless the option is given with another value. --lr 2e-3 is the default: vae,
+    /// vqvae, the GANs, realnvp and latent-diffusion then use their papers' learning rates.
+    func makeRecipe() throws -> TrainingRecipe {
+        func given<T: Equatable>(_ v: T, _ d: T) -> T? { v == d ? nil : v }
         let o = familyOptions
-        let isDigits: Bool = { if case .digits = source { return true } else { return false } }()
-        let lrGiven: Double? = lr == defaultTrainLearningRate ? nil : lr
-
-        // Data in model units.
-        var scaling: AffineScaling
-        var x: Tensor<Float>
-        var dequantization: UniformDequantization? = nil
-        if fam == .realNVP, let levels = o.dequantize ?? (isDigits ? 17 : nil), levels > 0 {
-            // Original units are the integer levels 0 … L − 1; model units [−1, 1]; fresh uniform noise per copy.
-            let q = try UniformDequantization(levels: levels)
-            let k = try loaded.scaling.invert(loaded.data)
-            var g = RandomGenerator(seed: seed ^ 0xDE0)
-            x = try Tensor.concatenate((0..<4).map { _ in try q.apply(levels: k, using: &g) }, axis: 0)
-            scaling = try AffineScaling(scale: q.width, shift: q.low)          // (k + u) ↦ low + (k + u)·w
-            dequantization = q
-        } else if o.likelihood.lowercased() == "bernoulli" && (fam == .vae || fam == .latentDiffusion) {
-            let orig = try loaded.scaling.invert(loaded.data)
-            let lo = Double(orig.min()), hi = Double(orig.max())
-            guard hi > lo else { throw InputError("data '\(data)' is constant") }
-            scaling = try AffineScaling(scale: 1 / (hi - lo), shift: -lo / (hi - lo))       // onto [0, 1]
-            x = try scaling.apply(orig)
-        } else if isDigits {
-            scaling = loaded.scaling; x = loaded.data
-        } else {
-            scaling = try fitScaling(loaded.data); x = try scaling.apply(loaded.data)
-        }
-        let d = x.shape[1]
-        var labels: [Int]? = nil
-        if fam == .cgan {
-            if let f = o.labelsFile {
-                labels = try NPY.read(f).integers()
-                guard labels!.count == loaded.count else { throw InputError("\(f): \(labels!.count) labels for \(loaded.count) rows") }
-            } else {
-                guard let l = loaded.labels else { throw InputError("cgan: data '\(data)' has no labels; give --labels-file") }
-                labels = l
-            }
-            guard labels!.allSatisfy({ $0 >= 0 }) else { throw InputError("cgan: labels must be ≥ 0") }
-        }
-
-        var built: (any GenerativeModel<Float>)? = nil
-        var vaeModelForLD: VAE<Float>? = nil
-        if let f = resumed {
-            // The model, its optimisers and its units come from the file; the data are put into those units.
-            built = f.model
-            if dequantization == nil { x = try f.scaling.apply(loaded.scaling.invert(loaded.data)) }
-            scaling = f.scaling
-        } else {
-            switch fam {
-            case .vae, .latentDiffusion:
-                guard let lik = VAELikelihood(rawValue: o.likelihood.lowercased()) else {
-                    throw InputError("unknown --likelihood '\(o.likelihood)': expected gaussian or bernoulli")
-                }
-                if fam == .latentDiffusion, let path = o.vae {
-                    let f = try GenerativeModelFile<Float>.load(path)
-                    guard let v = f.model as? VAE<Float> else { throw InputError("--vae \(path): a \(f.model.familyName.rawValue) model, not a vae") }
-                    guard v.configuration.dimension == d else { throw InputError("--vae \(path): the VAE is \(v.configuration.dimension)-dimensional, the data \(d)-dimensional") }
-                    scaling = f.scaling
-                    x = try scaling.apply(loaded.scaling.invert(loaded.data))
-                    vaeModelForLD = v
-                } else {
-                    var c = VAEConfiguration(dimension: d, latentDimension: try o.latentDim ?? VAEConfiguration.defaultLatentDimension(for: x), hidden: hidden, hiddenLayers: o.hiddenLayers ?? 2,
-                                             likelihood: lik, beta: o.beta, warmupSteps: o.klWarmup)
-                    if let l = lrGiven { c.learningRate = l }
-                    let v = try VAE<Float>(c, seed: seed)
-                    if fam == .latentDiffusion {
-                        if !quiet { FileHandle.standardError.write(Data("latent-diffusion: training the VAE first (\(steps) steps)\n".utf8)) }
-                        try train(v, x, nil)
-                        vaeModelForLD = v
-                    }
-                    built = v
-                }
-                if fam == .latentDiffusion {
-                    guard let p = LatentPriorFamily(rawValue: o.prior.lowercased()) else {
-                        throw InputError("unknown --prior '\(o.prior)': expected ddpm or flow-matching")
-                    }
-                    var c = LatentDiffusionConfiguration(family: p, hidden: hidden, blocks: blocks)
-                    if let l = lrGiven { c.learningRate = l }
-                    built = try LatentDiffusion(vae: vaeModelForLD!, data: x, configuration: c, seed: seed)
-                }
-            case .vqvae:
-                var c = VQVAEConfiguration(dimension: d, codeCount: o.codebookSize, codeDimension: o.latentDim ?? 8, positions: o.codePositions,
-                                           hidden: hidden, hiddenLayers: o.hiddenLayers ?? 2, commitment: o.commitment, ema: o.emaCodebook)
-                c.restartEvery = o.restartEvery
-                if let l = lrGiven { c.learningRate = l }
-                built = try VQVAE<Float>(c, seed: seed)
-            case .gan, .wganGP, .cgan:
-                let objective: GANObjective = fam == .gan ? .nonSaturating : .wasserstein
-                let classes = labels.map { ($0.max() ?? 0) + 1 } ?? 0
-                var c = GANConfiguration(dimension: d, objective: objective, latentDimension: o.latentDim ?? 16, hidden: hidden,
-                                         hiddenLayers: o.hiddenLayers ?? 3, classCount: classes)
-                if objective == .wasserstein { c.penaltyWeight = o.penalty }
-                if let k = o.criticSteps { c.criticSteps = k }
-                // WGAN-GP: the paper's 1e-4 leaves the generator off the manifold of lifted data at 2 000–6 000 steps
-                // (moons in 64-D: precision 0.41 / 0.47 against the Gaussian's 0.71); 6e-4 for 4 000 steps learns it.
-                if objective == .wasserstein && classes == 0 { c.learningRate = 6e-4 }
-                if let l = lrGiven { c.learningRate = l }
-                // vst train samples an average of the generator's weights (--ema-decay, 0: the raw generator).
-                c.emaDecay = emaDecay
-                switch o.lrDecay.lowercased() {
-                case "linear": c.decaySteps = steps
-                case "none": c.decaySteps = nil
-                default: throw InputError("--lr-decay \(o.lrDecay): expected linear or none")
-                }
-                guard o.r1.isFinite, o.r1 >= 0 else { throw InputError("--r1 must be a finite number ≥ 0, got \(o.r1)") }
-                if o.r1 > 0 {
-                    guard objective == .nonSaturating else { throw InputError("--r1 applies to gan and cgan (wgan-gp has its own penalty, --penalty)") }
-                    c.r1Weight = o.r1
-                }
-                built = try GAN<Float>(c, seed: seed)
-            case .realNVP:
-                var c = RealNVPConfiguration(dimension: d, couplings: o.couplings, hidden: hidden, hiddenLayers: o.hiddenLayers ?? 2, actNorm: !o.noActnorm)
-                if let l = lrGiven { c.learningRate = l }
-                built = try RealNVP<Float>(c, seed: seed)
-            case .ddpm, .scoreSDE, .flowMatching, .consistency:
-                throw InputError("\(fam.rawValue) is a denoising family (its options are those of the diffusion models)")
-            }
-        }
-        var setup = TrainingSetup(model: built!, scaling: scaling, x: x, labels: labels, dequantization: dequantization)
-        if let q = dequantization {
-            setup.metadata["dequantization"] = String(decoding: try JSONEncoder().encode(q), as: UTF8.self)
-        }
-        return setup
+        var r = TrainingRecipe(family: family, data: data)
+        r.dim = dim; r.count = count; r.steps = stepsOption; r.batchSize = given(batchSize, 256); r.scaling = dataScalingOption
+        r.lr = given(lr, TrainingRecipe.defaultLearningRate); r.seed = given(seed, 0)
+        r.hidden = given(hidden, 128); r.blocks = given(blocks, 3); r.emaDecay = given(emaDecay, 0.999)
+        r.schedule = given(schedule, "linear"); r.timesteps = given(timesteps, 1000); r.target = given(target, "x0")
+        r.variance = given(variance, "beta-tilde"); r.lossWeighting = given(lossWeighting, "velocity"); r.clipSample = clipSample
+        r.sde = given(sde, "vp"); r.pairing = given(pairing, "none"); r.sigmaMin = given(sigmaMin, 1e-4)
+        r.skipVariance = given(skipVariance, "none"); r.prediction = prediction
+        r.denoiser = given(denoiser, "mlp"); r.patch = given(patch, 2); r.depth = given(depth, 4); r.heads = given(heads, 4)
+        r.width = given(width, 64); r.positional = given(positional, "sincos")
+        r.conditional = given(conditional, false); r.labelDropout = given(labelDropout, 0.1)
+        r.teacher = teacher; r.sigmaData = sigmaData; r.sigmaMax = given(sigmaMax, 80); r.ctFinalSteps = given(ctFinalSteps, 150)
+        r.cdSteps = given(cdSteps, 18); r.metric = metric; r.ctInitialSteps = ctInitialSteps; r.targetDecay = targetDecay
+        r.weighting = weighting; r.noiseSampling = noiseSampling; r.ctRecipe = given(ctRecipe, "improved"); r.improvedCT = given(improvedCT, false)
+        r.latentDim = o.latentDim; r.hiddenLayers = o.hiddenLayers; r.beta = given(o.beta, 1); r.klWarmup = given(o.klWarmup, 0)
+        r.likelihood = given(o.likelihood, "gaussian"); r.codebookSize = given(o.codebookSize, 64); r.codePositions = given(o.codePositions, 4)
+        r.commitment = given(o.commitment, 0.25); r.emaCodebook = given(o.emaCodebook, false); r.restartEvery = given(o.restartEvery, 100)
+        r.criticSteps = o.criticSteps; r.penalty = given(o.penalty, 10); r.lrDecay = given(o.lrDecay, "none"); r.r1 = given(o.r1, 0)
+        r.labelsFile = o.labelsFile; r.couplings = given(o.couplings, 8); r.noActnorm = given(o.noActnorm, false); r.dequantize = o.dequantize
+        r.vae = o.vae; r.prior = given(o.prior, "ddpm")
+        return r
     }
 }
-

@@ -1,7 +1,5 @@
 import ArgumentParser
 import Foundation
-import Generative
-import Linear
 
 /// `vst sample`: draws samples from a model file written by `vst train`, in the data's original units.
 struct SampleCommand: ParsableCommand {
@@ -39,68 +37,11 @@ struct SampleCommand: ParsableCommand {
     @OptionGroup(title: "VAE, VQ-VAE, GAN, RealNVP and latent-diffusion options") var familyOptions: FamilySampleOptions
 
     func run() throws {
-        try checkOutputs()
-        guard n >= 1 else { throw InputError("-n must be ≥ 1") }
-        let file: GenerativeModelFile<Float>
-        do { file = try GenerativeModelFile<Float>.load(model, useEMA: true) } catch { throw InputError("--model \(model): \(error)") }
-        let name: SamplerName?
-        do { name = try sampler.map(SamplerName.init(parsing:)) } catch { throw InputError("\(error)") }
-        if let a = label, let b = familyOptions.classLabel, a != b {
-            throw InputError("--label \(a) and --class-label \(b) disagree (--class-label is the old name of --label)")
-        }
-        var o = SamplingOptions()
-        o.eta = eta
-        o.batchSize = batchSize
-        o.label = label ?? familyOptions.classLabel
-        o.guidance = guidance
-        let classes = file.model.classCount
-        if let l = o.label {
-            guard classes > 0 else { throw InputError("--label: \(model) is not class-conditional") }
-            guard (0..<classes).contains(l) else { throw InputError("--label \(l): the model has classes 0…\(classes - 1)") }
-        }
-        let recorder = try trajectory.map { _ in try TrajectoryRecorder<Float>(every: every, rows: trajectoryRows) }
-        let progress = Progress(label: "sampling", quiet: quiet)
-        let start = Date()
-        let r: SamplingResult<Float>
-        do {
-            r = try file.sample(n, sampler: name, steps: steps, seed: seed, options: o, recorder: recorder) { progress.update($0, $1) }
-        } catch let TensorError.invalidArgument(m) { throw InputError("--model \(model): \(m)") }
-        try writeOutputs(samples: { try r.samples.save(npy: output, overwrite: force) },
-                         trajectory: trajectory.flatMap { t in recorder.map { rec in { try rec.write(npy: t, overwrite: force) } } })
-        print(String(format: "%@ model: %d samples × %d in %.2f s, %d network evaluations per batch, %d steps; wrote %@",
-                     file.model.familyName.rawValue, n, r.samples.shape[1], Date().timeIntervalSince(start),
-                     r.evaluations / Swift.max(1, (n + batchSize - 1) / batchSize), r.steps, output))
-    }
-}
-
-extension SampleCommand {
-    /// Refuses, before any sampling, outputs that could not all be written: an existing -o or --trajectory file
-    /// without --force, the two naming one file, or a directory that does not exist.
-    func checkOutputs() throws {
-        var outputs = [("-o", output)]
-        if let t = trajectory {
-            guard !TrainCommand.samePath(t, output) else { throw InputError("--trajectory \(t) and -o \(output) name the same file") }
-            outputs.append(("--trajectory", t))
-        }
-        for (option, path) in outputs {
-            if !force && FileManager.default.fileExists(atPath: path) { throw InputError("\(option) \(path) exists; pass --force to overwrite it") }
-            let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw InputError("\(option) \(path): the directory \(dir) does not exist")
-            }
-        }
-    }
-
-    /// Writes the samples, then the trajectory (each write is atomic); when the trajectory cannot be written the
-    /// samples file is removed again if this run created it, so a failed command leaves no partial output.
-    func writeOutputs(samples: () throws -> Void, trajectory: (() throws -> Void)?) throws {
-        let existed = FileManager.default.fileExists(atPath: output)
-        try samples()
-        guard let trajectory else { return }
-        do { try trajectory() } catch {
-            if !existed { try? FileManager.default.removeItem(atPath: output) }
-            throw InputError("--trajectory \(self.trajectory ?? ""): \(error)" + (existed ? "" : "; \(output) was removed again"))
-        }
+        var job = SamplingJob(model: model, output: output)
+        job.sampler = sampler; job.steps = steps; job.n = n; job.seed = seed; job.eta = eta; job.batchSize = batchSize
+        job.label = label; job.classLabel = familyOptions.classLabel; job.guidance = guidance
+        job.trajectory = trajectory; job.every = every; job.trajectoryRows = trajectoryRows
+        job.force = force; job.quiet = quiet
+        print(try job.run())
     }
 }

@@ -3,14 +3,13 @@ import Generative
 import Linear
 import Neural
 import Substrate
-import VSTCore
 
-/// `vst train --monitor K`: joins a model of any family (Generative) to the training monitor (VSTCore, which
-/// analyses with Substrate). The trainer's progress callback feeds it every step's loss and, every K steps, the
-/// samples of a fixed noise batch drawn as `vst sample` would draw them (EMA weights, evaluation mode); the last
+/// `vst train --monitor K` (`TrainingRunOptions.monitor`): joins a model of any family (Generative) to the training
+/// monitor (which analyses with Substrate). The trainer's progress callback feeds it every step's loss and, every K
+/// steps, the samples of a fixed noise batch drawn as `vst sample` would draw them (EMA weights, evaluation mode); the last
 /// point is taken after training ends.
-final class TrainMonitorHook {
-    let monitor: TrainingMonitor
+public final class TrainMonitorHook {
+    public let monitor: TrainingMonitor
     let model: any GenerativeModel<Float>
     let samples: Int
     let noiseSeed: UInt64
@@ -20,7 +19,7 @@ final class TrainMonitorHook {
 
     /// Sampler steps of the monitor's draws: the default sampler, with fewer steps for the slow ones (ddpm's DDIM
     /// 100 → 50, score-sde's Euler–Maruyama 500 → 50), so the monitor costs a fraction of training.
-    static func samplerSteps(_ model: any GenerativeModel<Float>) -> (steps: Int?, description: String) {
+    public static func samplerSteps(_ model: any GenerativeModel<Float>) -> (steps: Int?, description: String) {
         guard let d = model as? DenoisingModel<Float> else { return (nil, "the family's sampler") }
         let fam = d.family.familyName
         let (name, steps) = fam.defaultSampler
@@ -35,7 +34,7 @@ final class TrainMonitorHook {
 
     /// The held-out reference in model units: a fresh draw of a toy (another seed than training's, 2000 rows), or
     /// for digits and files, which have no held-out split, a seeded subset of up to 2000 training rows.
-    static func reference(source: DataSource, x: Tensor<Float>, scaling: AffineScaling, seed: UInt64) throws -> (Tensor<Double>, String) {
+    public static func reference(source: DataSource, x: Tensor<Float>, scaling: AffineScaling, seed: UInt64) throws -> (Tensor<Double>, String) {
         let heldOutSeed = seed ^ 0x6D6F_6E69_746F_72
         if case .toy = source {
             let h = try source.load(count: 2000, seed: heldOutSeed, as: Float.self)
@@ -49,7 +48,7 @@ final class TrainMonitorHook {
         return (try x.gather(rows: rows).cast(), "2000 of the \(n) training rows (seeded; digits and files have no held-out split), in model units")
     }
 
-    init(model: any GenerativeModel<Float>, settings: TrainingMonitorSettings, reference: Tensor<Double>, output: String) throws {
+    public init(model: any GenerativeModel<Float>, settings: TrainingMonitorSettings, reference: Tensor<Double>, output: String) throws {
         self.model = model
         samples = settings.samples
         noiseSeed = settings.noiseSeed
@@ -63,7 +62,7 @@ final class TrainMonitorHook {
     }
 
     /// What the summary line of vst train adds: the points, the health, the overhead and the files.
-    var summary: String {
+    public var summary: String {
         let o = monitor.overhead
         let out = monitor.outputs!
         return String(format: "; monitor: %d points, %@, %.1f s of monitoring for %.1f s of training (%.0f%%); wrote %@ and %@",
@@ -71,25 +70,25 @@ final class TrainMonitorHook {
     }
 
     /// The progress callback's part: the loss of every step, and a point every K steps before the last.
-    func observe(_ p: TrainingProgress) {
+    public func observe(_ p: TrainingProgress) {
         monitor.observe(loss: p.statistics.first?.1, name: p.statistics.first?.0)
         guard p.step % monitor.settings.every == 0, p.step < p.totalSteps, pending == nil else { return }
         do { try point(p.step, training: true) } catch { pending = error }
     }
 
     /// Throws a failure of the last point's writing (called after each step).
-    func check() throws {
+    public func check() throws {
         if let e = pending { pending = nil; throw e }
     }
 
     /// The last point, after training (and `finishTraining`) ended.
-    func finish(step: Int) throws {
+    public func finish(step: Int) throws {
         try check()
         try point(step, training: false)
     }
 
     /// Training stopped on a non-finite loss at `step`.
-    func stopped(step: Int, reason: String) {
+    public func stopped(step: Int, reason: String) {
         try? monitor.stop(step: step, reason: reason)
     }
 
@@ -117,41 +116,3 @@ final class TrainMonitorHook {
     }
 }
 
-extension TrainCommand {
-    /// --monitor K ≥ 1, --monitor-samples ≥ 8 (and only with --monitor), and its files are not overwritten without
-    /// --force (or a --resume onto the same output).
-    func checkMonitorOptions() throws {
-        guard let k = monitor else {
-            if monitorSamples != 512 { throw InputError("--monitor-samples applies with --monitor K only") }
-            return
-        }
-        guard k >= 1 else { throw InputError("--monitor \(k): a point every K training steps needs K ≥ 1") }
-        guard monitorSamples >= 8 else { throw InputError("--monitor-samples \(monitorSamples): the monitor needs at least 8 rows") }
-        let paths = TrainingMonitor.outputPaths(model: output)
-        let resumingOver = resume.map { Self.samePath($0, output) } ?? false
-        for p in [paths.json, paths.html] where !force && !resumingOver && FileManager.default.fileExists(atPath: p) {
-            throw InputError("\(p) exists; pass --force to overwrite it")
-        }
-    }
-
-    /// The monitor of this run (nil without --monitor).
-    func makeMonitor(model: any GenerativeModel<Float>, source: DataSource, built: TrainingSetup, firstStep: Int) throws -> TrainMonitorHook? {
-        guard let k = monitor else { return nil }
-        var s = TrainingMonitorSettings(every: k, totalSteps: steps)
-        s.firstStep = firstStep
-        s.samples = monitorSamples
-        s.noiseSeed = seed ^ 0x6E6F_6973_65
-        s.analysisSeed = seed
-        s.family = family.lowercased()
-        s.data = source.description
-        s.model = URL(fileURLWithPath: output).lastPathComponent
-        s.sampler = TrainMonitorHook.samplerSteps(model).description
-        let (reference, description) = try TrainMonitorHook.reference(source: source, x: built.x, scaling: built.scaling, seed: seed)
-        s.reference = description
-        do {
-            return try TrainMonitorHook(model: model, settings: s, reference: reference, output: output)
-        } catch let e as AnalysisError {
-            throw InputError("--monitor: \(e)")
-        }
-    }
-}
