@@ -33,11 +33,13 @@ import Testing
         // Scaling the data by a scales σ_data by a.
         #expect(abs(try ConsistencySchedule.fittedSigmaData(to: iso * 3) / ConsistencySchedule.fittedSigmaData(to: iso) - 3) < 1e-9)
         // Eight Gaussians lifted to D and standardised per feature: λ₁ ≈ D/2 along the plane, λ_med the noise floor.
-        for (d, low, high) in [(64, 0.35, 0.6), (256, 0.7, 1.1), (1024, 1.4, 2.1)] {
-            let x = try DataSource.toy(.eightGaussians, dimension: d).load(count: 4000, seed: 1, as: Double.self).data
+        for (toy, d, low, high) in [(Toy2D.eightGaussians, 64, 0.35, 0.6), (.eightGaussians, 256, 0.7, 1.1), (.eightGaussians, 1024, 1.4, 2.1),
+                                    (.moons, 64, 0.45, 0.75), (.moons, 256, 0.9, 1.4), (.moons, 1024, 1.7, 2.6)] {
+            let x = try DataSource.toy(toy, dimension: d).load(count: 4000, seed: 1, as: Double.self).data
             let z = try AffineScaling.standardizing(x).apply(x)
             let s = try ConsistencySchedule.fittedSigmaData(to: z)
-            #expect(s > low && s < high, "D = \(d): σ_data \(s)")
+            print(String(format: "fitted σ_data %@ D = %d: %.3f", toy.rawValue, d, s))
+            #expect(s > low && s < high, "\(toy) D = \(d): σ_data \(s)")
         }
         // The skip passes c_skip(σ)·(σ − σ_min) of the noise: at most σ_data/2, at σ − σ_min = σ_data.
         for sd in [0.44, 1, 2.19] {
