@@ -26,6 +26,33 @@ import TestSupport
         #expect(try ConsistencyPrediction(parsing: "x0") == .data && ConsistencyPrediction(parsing: "paper") == .edm)
     }
 
+    @Test("consistency σ_data fitted to data: (λ₁·λ_med)^¼ — 1 for identity covariance, ≈ √D/16 for a standardised lifted toy; the EDM skip's leak peaks at σ_data/2")
+    func consistencyFittedSigmaData() throws {
+        var g = RandomGenerator(seed: 11)
+        let iso = Tensor<Double>.normal([4000, 16], using: &g)
+        #expect(abs(try ConsistencySchedule.fittedSigmaData(to: iso) - 1) < 0.1)
+        // Scaling the data by a scales σ_data by a.
+        #expect(abs(try ConsistencySchedule.fittedSigmaData(to: iso * 3) / ConsistencySchedule.fittedSigmaData(to: iso) - 3) < 1e-9)
+        // Eight Gaussians lifted to D and standardised per feature: λ₁ ≈ D/2 along the plane, λ_med the noise floor.
+        for (toy, d, low, high) in [(Toy2D.eightGaussians, 64, 0.35, 0.6), (.eightGaussians, 256, 0.7, 1.1), (.eightGaussians, 1024, 1.4, 2.1),
+                                    (.moons, 64, 0.45, 0.75), (.moons, 256, 0.9, 1.4), (.moons, 1024, 1.7, 2.6)] {
+            let x = try DataSource.toy(toy, dimension: d).load(count: 4000, seed: 1, as: Double.self).data
+            let z = try AffineScaling.standardizing(x).apply(x)
+            let s = try ConsistencySchedule.fittedSigmaData(to: z)
+            print(String(format: "fitted σ_data %@ D = %d: %.3f", toy.rawValue, d, s))
+            #expect(s > low && s < high, "\(toy) D = \(d): σ_data \(s)")
+        }
+        // The skip passes c_skip(σ)·(σ − σ_min) of the noise: at most σ_data/2, at σ − σ_min = σ_data.
+        for sd in [0.44, 1, 2.19] {
+            let e = try ConsistencySchedule(sigmaData: sd)
+            let leak = stride(from: 0.0, through: 10, by: 0.001).map { d in e.cSkip(e.sigmaMin + d) * d }.max()!
+            #expect(abs(leak - sd / 2) < 1e-6)
+            #expect(abs(e.cSkip(e.sigmaMin + sd) * sd - sd / 2) < 1e-12)
+        }
+        // Rank-deficient data: the median eigenvalue is 0 and σ_data must be given.
+        #expect(throws: TensorError.self) { try ConsistencySchedule.fittedSigmaData(to: Tensor<Double>.normal([10, 64], using: &g)) }
+    }
+
     @Test("consistency model files record the data prediction; files without the key load as EDM")
     func consistencyModelFile() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ladder-defaults-\(UUID().uuidString)")
