@@ -26,7 +26,7 @@ struct FamilyTrainOptions: ParsableArguments {
     @Flag(name: .customLong("no-actnorm"), help: "realnvp: no ActNorm layers.") var noActnorm = false
     @Option(help: "realnvp: uniform dequantisation with this many integer levels of the data's original units (default: 17 for digits, none otherwise; 0: none).") var dequantize: Int?
     @Option(help: "latent-diffusion: frozen VAE model file (default: train one first with the same --steps and --latent-dim).") var vae: String?
-    @Option(help: "latent-diffusion: the latent family, ddpm or flow-matching.") var prior: String = "ddpm"
+    @Option(help: "latent-diffusion: the latent family, flow-matching (the default: on the checkerboard in 64-D it gives MMD² 0.0002–0.0047 over seeds 3–5 where ddpm gives 0.0039–0.0068) or ddpm.") var prior: String = TrainingRecipe.defaultLatentPrior
 }
 
 /// Options of `vst sample` kept for older command lines.
@@ -71,7 +71,7 @@ extension TrainCommand {
         r.commitment = given(o.commitment, 0.25); r.emaCodebook = given(o.emaCodebook, false); r.restartEvery = given(o.restartEvery, 100)
         r.criticSteps = o.criticSteps; r.penalty = given(o.penalty, 10); r.lrDecay = given(o.lrDecay, "none"); r.r1 = given(o.r1, 0)
         r.labelsFile = o.labelsFile; r.couplings = given(o.couplings, 8); r.noActnorm = given(o.noActnorm, false); r.dequantize = o.dequantize
-        r.vae = o.vae; r.prior = given(o.prior, "ddpm")
+        r.vae = o.vae; r.prior = given(o.prior, TrainingRecipe.defaultLatentPrior)
         return r
     }
 }

@@ -74,7 +74,7 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Condition on the data's class labels (digits), for class-conditional sampling and guidance.") var conditional = false
     @Option(name: .customLong("label-dropout"), help: "With --conditional: probability of the null label (classifier-free guidance).") var labelDropout: Double = 0.1
     @Option(help: "consistency: distil from this trained ddpm, score-sde or flow-matching model file (cd); without it, consistency training (ct).") var teacher: String?
-    @Option(name: .customLong("sigma-data"), help: "consistency: σ_data of the EDM parameterisation (0.5: images in [−1, 1]; 1: standardised data).") var sigmaData: Double?
+    @Option(name: .customLong("sigma-data"), help: "consistency: σ_data of the EDM parameterisation (default: 0.5 for the digits in [−1, 1]; for consistency training on other data (λ₁·λ_med)^¼ of the training data's covariance, 1 for isotropic data, 0.45 / 0.89 / 1.67 for eight Gaussians lifted to 64 / 256 / 1024-D; 1 for distillation). With σ_data 1, eight Gaussians in 64-D reached precision 0.48 against the Gaussian baseline's 0.54 and moons in 1024-D MMD² 0.0101 against 0.0063; with the fitted value 0.88 and 0.0012.") var sigmaData: Double?
     @Option(name: .customLong("sigma-max"), help: "consistency: σ_max (80 in the paper).") var sigmaMax: Double = 80
     @Option(name: .customLong("ct-final-steps"), help: "consistency training: s₁ of the N(k) curriculum (N(K) = s₁ + 1).") var ctFinalSteps: Int = 150
     @Option(name: .customLong("cd-steps"), help: "consistency distillation: number N of Karras boundaries.") var cdSteps: Int = 18

@@ -49,7 +49,11 @@ import VSTCore
         // consistency training: the improved recipe (Song & Dhariwal 2023) with EDM prediction.
         let ct = try TrainingJob(recipe: Self.recipe("consistency")).resolvedRecipe()
         #expect(ct.ctRecipe == "improved" && ct.metric == "pseudo-huber" && ct.weighting == "inverse-gap")
-        #expect(ct.noiseSampling == "lognormal" && ct.ctInitialSteps == 10 && ct.targetDecay == 0 && ct.prediction == "edm" && ct.sigmaData == 1)
+        #expect(ct.noiseSampling == "lognormal" && ct.ctInitialSteps == 10 && ct.targetDecay == 0 && ct.prediction == "edm")
+        // σ_data fitted to the data, (λ₁·λ_med)^¼: 0.60 for moons standardised in 64-D (1 would be isotropic data).
+        #expect((0.55...0.65).contains(ct.sigmaData ?? 0), "σ_data \(String(describing: ct.sigmaData))")
+        // latent diffusion: the flow-matching prior.
+        #expect(try TrainingJob(recipe: Self.recipe("latent-diffusion")).resolvedRecipe().prior == "flow-matching")
         var original = Self.recipe("consistency"); original.ctRecipe = "original"
         let ctOriginal = try TrainingJob(recipe: original).resolvedRecipe()
         #expect(ctOriginal.metric == "l2" && ctOriginal.ctInitialSteps == 2 && ctOriginal.targetDecay == nil)

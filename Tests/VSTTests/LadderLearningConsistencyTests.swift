@@ -15,11 +15,11 @@ import TestSupport
     /// (seed 3). The modes were all hit (103–133 samples near each of the 8, 79 between them against DDPM's 89); the
     /// samples' error was off the plane: centred singular values 0.109, 0.087 in the 3rd and 4th directions against
     /// 0.015 for flow matching, because EDM's c_skip(σ)·σ passes up to σ_data/2 of the full-rank noise (at σ = σ_data)
-    /// that the network must cancel. σ_data = 0.5 halves that: 0.02 and precision 0.889. Until `vst train` defaults
-    /// to it the option is given here.
-    @Test("consistency training learns eight Gaussians in 64-D with σ_data 0.5")
+    /// that the network must cancel. σ_data = 0.5 halves that: 0.02 and precision 0.889. `vst train` now fits
+    /// σ_data = (λ₁·λ_med)^¼ to the data (0.45 here), which is what this test runs.
+    @Test("consistency training learns eight Gaussians in 64-D with vst train's defaults (fitted σ_data)")
     func consistencyTrainingEightGaussians() throws {
-        try LadderLearningTests.learns("consistency", seed: 3, data: "eight-gaussians", extra: ["--sigma-data", "0.5"])
+        try LadderLearningTests.learns("consistency", seed: 3, data: "eight-gaussians")
     }
 
     @Test("consistency distillation (data prediction) from a flow-matching teacher learns moons in 64-D with vst train's defaults")

@@ -47,9 +47,9 @@ import TestSupport
     /// VAE's own N(0, I) prior passes (0.0022, seed 3). The flow-matching prior (RK4 20) over a VAE trained the same way gives
     /// 0.00024 / 0.0047 / 0.00020 (precision 0.789 / 0.779 / 0.779): better on every seed, seed 4 still above its
     /// baseline (its samples' mean is off by 0.33 along the plane: the cells are unevenly filled).
-    /// Until `vst train` defaults to it the option is given here.
-    @Test("latent diffusion (flow-matching prior) learns the checkerboard in 64-D") func latentDiffusionCheckerboard() throws {
-        try Self.learns("latent-diffusion", seed: 3, data: "checkerboard", extra: ["--prior", "flow-matching"])
+    /// It is `vst train`'s default prior now, which is what this test runs.
+    @Test("latent diffusion (flow-matching prior, the default) learns the checkerboard in 64-D") func latentDiffusionCheckerboard() throws {
+        try Self.learns("latent-diffusion", seed: 3, data: "checkerboard")
     }
 
     /// The VAE's latent dimension follows the data's effective rank (2 here); with the former fixed d = 9 prior

@@ -76,8 +76,10 @@ extension TrainingJob {
                 }
                 teacherModel = tm
             }
-            // σ_data: 0.5 for the digits in [−1, 1] (the paper's images); 1 for standardised data.
-            let sd: Double = r.sigmaData ?? { if case .digits = source { return 0.5 } else { return 1 } }()
+            // σ_data: 0.5 for the digits in [−1, 1] (the paper's images); for consistency training on other data
+            // (λ₁·λ_med)^¼ of the training data's covariance (README, "Where each family stands on the ladder");
+            // 1 for distillation.
+            let sd: Double = try r.sigmaData ?? r.defaultSigmaData(fitted: r.fitsSigmaData ? Self.fittedSigmaData(x) : nil)
             // Prediction: data for distillation, EDM for training (measured on moons lifted to 64-D, seeds 3–5; README).
             let schedule: ConsistencySchedule
             do {
@@ -268,6 +270,14 @@ extension TrainingJob {
         case "standardize", "standardise": return try AffineScaling.standardizing(data)
         case "isotropic": return try AffineScaling.isotropic(data)
         default: throw ConfigurationError(field: "--scaling", reason: "\(s): expected standardize or isotropic")
+        }
+    }
+
+    /// `ConsistencySchedule.fittedSigmaData` of data in model units, refused as `--sigma-data` when it cannot be
+    /// fitted (a covariance whose median eigenvalue is 0).
+    static func fittedSigmaData(_ x: Tensor<Float>) throws -> Double {
+        do { return try ConsistencySchedule.fittedSigmaData(to: x) } catch {
+            throw ConfigurationError(field: "--sigma-data", reason: "cannot be fitted to this data, give it: \(error)")
         }
     }
 }

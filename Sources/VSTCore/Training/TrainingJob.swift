@@ -114,7 +114,13 @@ public struct TrainingJob {
             }
             latent = try VAEConfiguration.defaultLatentDimension(for: x)
         }
-        return try recipe.resolved(latentDimension: latent)
+        var sigmaData: Double? = nil
+        if family == .consistency && recipe.fitsSigmaData {
+            try checkAllocationSizes()
+            let loaded = try source.load(count: recipe.count, seed: recipe.seedValue, as: Float.self)
+            sigmaData = try Self.fittedSigmaData(fitScaling(loaded.data).apply(loaded.data))
+        }
+        return try recipe.resolved(latentDimension: latent, fittedSigmaData: sigmaData)
     }
 
     /// Runs the one trainer on any family from `firstStep`, reporting to `observe` (the monitor) every step when

@@ -36,7 +36,8 @@ extension TrainingJob {
         log?("\(family.rawValue): training steps \(firstStep + 1)…\(steps), batch \(recipe.batchValue), seed \(seed)\n")
         // The resolved recipe goes into the file's metadata (`recipe`, compact JSON): what trained it, every default written out.
         var metadata = built.metadata
-        metadata["recipe"] = try recipe.resolved(latentDimension: Self.latentDimension(of: model)).json(compact: true)
+        metadata["recipe"] = try recipe.resolved(latentDimension: Self.latentDimension(of: model),
+                                                 fittedSigmaData: Self.sigmaData(of: model)).json(compact: true)
         let scaling = built.scaling
         let monitorHook = try makeMonitor(options, model: model, built: built, firstStep: firstStep)
         // The model with its optimisers' state at `step`, written atomically over the output.
@@ -75,6 +76,11 @@ extension TrainingJob {
         if let v = model as? VAE<Float> { return v.configuration.latentDimension }
         if let ld = model as? LatentDiffusion<Float> { return ld.vae.configuration.latentDimension }
         return nil
+    }
+
+    /// σ_data of a consistency model's schedule, nil for the other families.
+    static func sigmaData(of model: any GenerativeModel<Float>) -> Double? {
+        ((model as? DenoisingModel<Float>)?.family as? ConsistencyModel<Float>)?.schedule.sigmaData
     }
 
     /// Whether two paths name the same file (after standardising and resolving symbolic links).
