@@ -12,6 +12,7 @@
 set -u
 VST="${1:-.build/release/vst}"
 VST="$(cd "$(dirname "$VST")" && pwd)/$(basename "$VST")"
+SCRIPTS="$(cd "$(dirname "$0")" && pwd)"
 WORK="$(mktemp -d)"
 [ -n "${KEEP:-}" ] && echo "keeping $WORK" >&2 || trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
@@ -45,27 +46,7 @@ np.save("sample_a.npy", a[::3]); np.save("sample_b.npy", b[::3])
 EOF
 
 # Removes timing keys and prints the canonical compact JSON of stdin (one object per line).
-strip() {
-    python3 -c '
-import json, sys
-def clean(v):
-    if isinstance(v, dict):
-        return {k: clean(x) for k, x in v.items() if not ("seconds" in k or "_time" in k or k in ("elapsed", "duration"))}
-    if isinstance(v, list):
-        return [clean(x) for x in v]
-    return v
-raw = sys.stdin.read()
-try:
-    obj = json.loads(raw)
-except Exception:
-    sys.stdout.write(raw); sys.exit(0)
-# Only re-serialise when timing keys were present, so the bytes are otherwise the command'"'"'s own.
-if clean(obj) == obj:
-    sys.stdout.write(raw)
-else:
-    sys.stdout.write(json.dumps(clean(obj), sort_keys=False, separators=(",", ":")) + "\n")
-'
-}
+strip() { python3 "$SCRIPTS/strip_timings.py"; }
 
 # run NAME ARGS...: hashes stdout (timings stripped) and records the exit code.
 run() {

@@ -13,6 +13,7 @@ VST="${1:-.build/release/vst}"
 VST="$(cd "$(dirname "$VST")" && pwd)/$(basename "$VST")"
 # The bundled digits (and the digits classifier) are found through SUBSTRATE_DATA from the scratch directory.
 export SUBSTRATE_DATA="${SUBSTRATE_DATA:-$(cd "$(dirname "$0")/.." && pwd)/data}"
+SCRIPTS="$(cd "$(dirname "$0")" && pwd)"
 WORK="$(mktemp -d)"
 [ -n "${KEEP:-}" ] && echo "keeping $WORK" >&2 || trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
@@ -90,22 +91,7 @@ err err-monitor       train ddpm --data moons --monitor 0 -o x.safetensors
 err err-hidden-layers train vae --data moons --hidden-layers=-1 -o x.safetensors
 
 # vst evaluate on the samples above: the JSON (keys holding timings removed) and the report files.
-strip() {
-    python3 -c '
-import json, sys
-def clean(v):
-    if isinstance(v, dict):
-        return {k: clean(x) for k, x in v.items() if not ("seconds" in k or "_time" in k or k in ("elapsed", "duration"))}
-    if isinstance(v, list):
-        return [clean(x) for x in v]
-    return v
-raw = sys.stdin.read()
-try:
-    print(json.dumps(clean(json.loads(raw)), separators=(",", ":")))
-except Exception:
-    sys.stdout.write(raw)
-'
-}
+strip() { python3 "$SCRIPTS/strip_timings.py"; }
 evaluate() {
     local name="$1"; shift
     local out rc
