@@ -131,8 +131,10 @@ import VSTCore
     }
 
     /// A tiny run through the library: the loss falls below its first steps' (the untrained model's), and the
-    /// resolved recipe (every default written out) trains the same model bit for bit, for each family's defaults.
-    @Test(arguments: ["ddpm", "consistency", "vae", "wgan-gp", "realnvp"])
+    /// resolved recipe (every default written out) trains the same model bit for bit, for each family's defaults:
+    /// the defaults the model construction applies to a nil field must be the ones `resolved()` writes out (a prior
+    /// default changed in one place but not the other failed here for latent-diffusion).
+    @Test(arguments: ["ddpm", "score-sde", "flow-matching", "consistency", "vae", "vqvae", "gan", "wgan-gp", "realnvp", "latent-diffusion"])
     func tinyTrainingRun(family: String) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("recipe-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -142,7 +144,8 @@ import VSTCore
         let (a, sa) = try Self.trainAndSample(r, dir.appendingPathComponent("a.safetensors").path)
         let first = a.report.initial.first?.1 ?? .nan, last = a.report.final.first?.1 ?? .nan
         #expect(first.isFinite && last.isFinite)
-        if family != "wgan-gp" { #expect(last < first, "\(family): loss \(first) → \(last)") }   // a critic's loss need not fall
+        // A GAN's losses need not fall; the others' must, even in 120 steps.
+        if !["gan", "wgan-gp"].contains(family) { #expect(last < first, "\(family): loss \(first) → \(last)") }
         let resolved = try TrainingJob(recipe: r).resolvedRecipe()
         // The model file records the resolved recipe, and --recipe reads it back from the model file.
         #expect(try TrainingRecipe.load(dir.appendingPathComponent("a.safetensors").path) == resolved)

@@ -193,7 +193,7 @@ extension TrainingJob {
                     built = v
                 }
                 if fam == .latentDiffusion {
-                    let prior = r.prior ?? "ddpm"
+                    let prior = r.prior ?? TrainingRecipe.defaultLatentPrior
                     guard let p = LatentPriorFamily(rawValue: prior.lowercased()) else {
                         throw ConfigurationError(field: "--prior", reason: "unknown prior '\(prior)': expected ddpm or flow-matching")
                     }
