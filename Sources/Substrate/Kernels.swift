@@ -15,16 +15,7 @@ public enum Kernels {
         var g: Tensor<Double>
         if same {
             // AAᵀ by syrk (half the flops of the general product), mirrored.
-            g = Tensor<Double>.zeros([m, m])
-            if m > 0 && a.shape[1] > 0 {
-                g.withUnsafeMutableBufferPointer { gp in
-                    a.withUnsafeBufferPointer { ap in
-                        Double.syrk(trans: false, n: m, k: a.shape[1], alpha: 1, a: ap.baseAddress!, lda: a.shape[1], beta: 0,
-                                    c: gp.baseAddress!, ldc: m)
-                    }
-                }
-                g.symmetrizeFromUpper()
-            }
+            g = try a.rowGram()
         } else {
             g = try matmul(a, b, transposeB: true)
         }

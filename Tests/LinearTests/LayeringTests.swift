@@ -49,7 +49,6 @@ struct LayeringTests {
         "Sources/Neural/Autograd/Kernels.swift": 1,
         "Sources/Substrate/Alignment.swift": 1,
         "Sources/Substrate/CovarianceStatistics.swift": 2,
-        "Sources/Substrate/Kernels.swift": 1,
         "Sources/Substrate/Projection.swift": 6,
     ]
 

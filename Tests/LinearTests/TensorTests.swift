@@ -536,6 +536,11 @@ struct TensorTests {
             let g = try a.gram()
             try assertClose(g, naiveMatmul(a.transposed(), a), shape: [5, 5], rtol: r, atol: r * 10)
             #expect(g == (try g.transposed()), "gram is exactly symmetric")
+            let rg = try a.rowGram()
+            try assertClose(rg, naiveMatmul(a, a.transposed()), shape: [7, 7], rtol: r, atol: r * 10)
+            #expect(rg == (try rg.transposed()), "rowGram is exactly symmetric")
+            try assertClose(a.transposed().rowGram(), g, rtol: r, atol: r * 10)    // the rows of Aᵀ are the columns of A
+            #expect(try Tensor<S>.zeros([3, 0]).rowGram() == Tensor<S>.zeros([3, 3]))
             // Empty inner dimension: zeros.
             #expect(try matmul(Tensor<S>.zeros([3, 0]), Tensor<S>.zeros([0, 2])) == Tensor<S>.zeros([3, 2]))
             #expect(try matvec(Tensor<S>.zeros([2, 0]), Tensor<S>.zeros([0])) == Tensor<S>.zeros([2]))
