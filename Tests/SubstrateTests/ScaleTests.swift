@@ -84,7 +84,11 @@ import TestSupport
         // The same seeded TwoNN subsample: the same rows, estimate and interval.
         #expect(streamed.spectrum.twoNNRows == 1_000 && mem.spectrum.twoNNRows == 1_000)
         #expect(Swift.abs(streamed.spectrum.twoNNDimension! - mem.spectrum.twoNNDimension!) < 1e-9)
-        #expect(streamed.spectrum.twoNNInterval! == mem.spectrum.twoNNInterval!)
+        // To rounding, like the estimate: the in-memory and streamed subsamples are standardised by sums in
+        // different orders, and the covariance fits split rows by the process-wide BLAS.threads, which tests running
+        // beside this one change (CI measured 9.896493346817666 against …667).
+        let (a, b) = (streamed.spectrum.twoNNInterval!, mem.spectrum.twoNNInterval!)
+        #expect(a.count == b.count && zip(a, b).allSatisfy { Swift.abs($0 - $1) < 1e-9 }, "\(a) vs \(b)")
     }
 
     /// Regimes.stability at 1e-300, 1e200 and 1e300: the same P(k) as at scale 1 (the products of data near 1e200
