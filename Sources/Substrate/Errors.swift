@@ -59,22 +59,6 @@ public struct InputFileError: Error, CustomStringConvertible, Equatable, Sendabl
     public var description: String { "\(path): \(reason)" }
 }
 
-/// A setting (a command-line option, an options field) whose value cannot be used with these inputs, e.g.
-/// `--rank: 40 exceeds the dimension D = 24`. `field` is the option or field name as the user wrote it.
-public struct ConfigurationError: Error, CustomStringConvertible, Equatable, Sendable {
-    /// The option or field, e.g. `--rank` or `ProjectionOptions.k`.
-    public var field: String
-    /// What is wrong with its value.
-    public var reason: String
-
-    public init(field: String, reason: String) {
-        self.field = field
-        self.reason = reason
-    }
-
-    public var description: String { "\(field): \(reason)" }
-}
-
 extension AnalysisError {
     /// Throws `.nonFinite` naming `term`, with the count of NaN/±Inf values and the row and column of the first,
     /// when `x` [n, D] holds any.

@@ -1,4 +1,5 @@
 import Generative
+import Linear
 import Substrate
 
 /// The families' defaults, in one place: what a `nil` field of a `TrainingRecipe` means.
