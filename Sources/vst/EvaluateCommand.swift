@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Generative
+import Linear
+import Substrate
 
 /// `vst evaluate` (docs/method.md §8b): parses, calls `SampleEvaluation` (VSTCore), prints. `vst train-classifier`.
 struct EvaluateCommand: ParsableCommand {
@@ -76,8 +78,8 @@ struct TrainClassifierCommand: ParsableCommand {
     @Flag(help: "Hide progress on stderr.") var quiet = false
 
     func run() throws {
-        if !force && FileManager.default.fileExists(atPath: output) { throw InputError("\(output) exists; pass --force to overwrite it") }
-        guard epochs >= 1 else { throw InputError("--epochs must be ≥ 1, got \(epochs)") }
+        if !force && FileManager.default.fileExists(atPath: output) { throw InputFileError(path: output, reason: "exists; pass --force to overwrite it") }
+        guard epochs >= 1 else { throw ConfigurationError(field: "--epochs", reason: "must be ≥ 1, got \(epochs)") }
         var s = DigitsClassifierTraining()
         s.epochs = epochs; s.seed = seed; s.splitSeed = splitSeed
         let digits = try Digits.load(as: Float.self)

@@ -59,7 +59,7 @@ import TestSupport
         let j = try CommandLineTests.json(ok)
         #expect(j["family"] as? String == "realnvp" && (j["nll"] as? Double)?.isFinite == true)
         let gan = try CommandLineTests.run(["likelihood", "--model", "gan.safetensors", "--data", "moons", "--dim", "4", "--quiet"], in: dir)
-        #expect(gan.code == 2 && gan.err.contains("--model gan.safetensors") && gan.err.contains("no tractable likelihood"), "\(gan.err)")
+        #expect(gan.code == 2 && gan.err.contains("--model: gan.safetensors") && gan.err.contains("no tractable likelihood"), "\(gan.err)")
         let badDivergence = try CommandLineTests.run(["likelihood", "--model", "nvp.safetensors", "--data", "moons", "--dim", "4",
                                                       "--divergence", "hutchinson:0"], in: dir)
         #expect(badDivergence.code == 2 && badDivergence.err.contains("--divergence"), "\(badDivergence.err)")

@@ -1,6 +1,7 @@
 import Foundation
 import Generative
 import Linear
+import Substrate
 
 /// What `vst encode` does: the latents of a VAE (posterior means μ(x), Kingma & Welling 2014), a VQ-VAE (codes
 /// argmin_k ‖z_e(x) − e_k‖, van den Oord et al. 2017; or z_e, or z_q) or a latent-diffusion model (its scaled latents
@@ -28,20 +29,17 @@ public struct EncodeJob {
 
     /// Encodes the data (original units, mapped with the model's scaling), writes the latents, returns the line to print.
     public func run() throws -> String {
-        guard GenerativeModelFile<Float>.isModelFile(model) else {
-            throw InputError("\(model): not a vae / vqvae / latent-diffusion model file written by vst train")
-        }
-        let file = try GenerativeModelFile<Float>.load(model)
+        let file = try loadLatentModel(model)
         let source: DataSource
         do { source = try DataSource(parsing: data, dimension: dim) } catch { throw InputError("\(error)") }
         let loaded = try source.load(count: count, seed: seed, as: Float.self)
         let x = try file.scaling.apply(loaded.scaling.invert(loaded.data))
-        if continuous && quantized { throw InputError("--continuous and --quantized exclude each other") }
+        if continuous && quantized { throw ConfigurationError(field: "--continuous", reason: "cannot be combined with --quantized") }
         let what: String
         switch file.model {
         case let vae as VAE<Float>:
             guard x.shape[1] == vae.configuration.dimension else { throw dimensionError(x.shape[1], vae.configuration.dimension) }
-            if continuous || quantized { throw InputError("--continuous / --quantized apply to vqvae models") }
+            if continuous || quantized { throw ConfigurationError(field: "--continuous / --quantized", reason: "apply to vqvae models") }
             let (mu, lv) = try vae.encode(x)
             try mu.save(npy: output, overwrite: force)
             if let p = logVariance { try lv.save(npy: p, overwrite: force) }
@@ -72,7 +70,7 @@ public struct EncodeJob {
                 }
             }
         default:
-            throw InputError("\(model): a \(file.model.familyName.rawValue) model has no encoder (use vae, vqvae or latent-diffusion)")
+            throw InputFileError(path: model, reason: "a \(file.model.familyName.rawValue) model has no encoder (use vae, vqvae or latent-diffusion)")
         }
         return "\(file.model.familyName.rawValue): wrote \(what) to \(output)"
     }
@@ -99,39 +97,45 @@ public struct DecodeJob {
 
     /// Decodes the latents or codes to data in the original units, writes them, returns the line to print.
     public func run() throws -> String {
-        guard GenerativeModelFile<Float>.isModelFile(model) else {
-            throw InputError("\(model): not a vae / vqvae / latent-diffusion model file written by vst train")
-        }
-        let file = try GenerativeModelFile<Float>.load(model)
+        let file = try loadLatentModel(model)
         let array = try NPY.read(latents)
-        guard array.shape.count == 2 else { throw InputError("\(latents): expected an [n, d] array, got shape \(array.shape)") }
+        guard array.shape.count == 2 else { throw InputFileError(path: latents, reason: "expected an [n, d] array, got shape \(array.shape)") }
         let x: Tensor<Float>
         switch file.model {
         case let vae as VAE<Float>:
             let z: Tensor<Float> = try array.tensor()
             guard z.shape[1] == vae.configuration.latentDimension else {
-                throw InputError("\(latents): \(z.shape[1]) latent dimensions but the model has \(vae.configuration.latentDimension)")
+                throw InputFileError(path: latents, reason: "\(z.shape[1]) latent dimensions but the model has \(vae.configuration.latentDimension)")
             }
             try z.checkFinite(latents)
             x = try vae.decode(z)
         case let ld as LatentDiffusion<Float>:
             let z: Tensor<Float> = try array.tensor()
             guard z.shape[1] == ld.latentDimension else {
-                throw InputError("\(latents): \(z.shape[1]) latent dimensions but the model has \(ld.latentDimension)")
+                throw InputFileError(path: latents, reason: "\(z.shape[1]) latent dimensions but the model has \(ld.latentDimension)")
             }
             x = try ld.decodeLatents(z)
         case let vq as VQVAE<Float>:
             let p = vq.configuration.positions, k = vq.configuration.codeCount
-            guard array.shape[1] == p else { throw InputError("\(latents): \(array.shape[1]) codes per row but the model has \(p) positions") }
+            guard array.shape[1] == p else { throw InputFileError(path: latents, reason: "\(array.shape[1]) codes per row but the model has \(p) positions") }
             let flat: [Int]
-            do { flat = try array.integers() } catch { throw InputError("\(latents): codes must be integers (\(error))") }
-            if let bad = flat.first(where: { $0 < 0 || $0 >= k }) { throw InputError("\(latents): code \(bad) outside 0…\(k - 1)") }
+            do { flat = try array.integers() } catch { throw InputFileError(path: latents, reason: "codes must be integers (\(error))") }
+            if let bad = flat.first(where: { $0 < 0 || $0 >= k }) { throw InputFileError(path: latents, reason: "code \(bad) outside 0…\(k - 1)") }
             x = try vq.decode(codes: (0..<array.shape[0]).map { Array(flat[($0 * p)..<(($0 + 1) * p)]) })
         default:
-            throw InputError("\(model): a \(file.model.familyName.rawValue) model has no decoder (use vae, vqvae or latent-diffusion)")
+            throw InputFileError(path: model, reason: "a \(file.model.familyName.rawValue) model has no decoder (use vae, vqvae or latent-diffusion)")
         }
         let out = try file.scaling.invert(x)
         try out.save(npy: output, overwrite: force)
         return "\(file.model.familyName.rawValue): decoded [\(out.shape[0]), \(out.shape[1])] to \(output)"
     }
+}
+
+/// The model file of `vst encode` / `vst decode`: one written by `vst train` (a vae, vqvae or latent-diffusion model
+/// is checked by the caller), or an `InputFileError` naming the path.
+func loadLatentModel(_ model: String) throws -> GenerativeModelFile<Float> {
+    guard GenerativeModelFile<Float>.isModelFile(model) else {
+        throw InputFileError(path: model, reason: "not a vae / vqvae / latent-diffusion model file written by vst train")
+    }
+    return try openModelFile(model)
 }

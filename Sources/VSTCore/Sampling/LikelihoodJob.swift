@@ -37,15 +37,15 @@ public struct LikelihoodJob {
 
     public func options() throws -> LikelihoodOptions {
         var o = LikelihoodOptions()
-        guard steps >= 1 && steps <= 100_000 else { throw InputError("--steps must be in 1…100000, got \(steps)") }
+        guard steps >= 1 && steps <= 100_000 else { throw ConfigurationError(field: "--steps", reason: "must be in 1…100000, got \(steps)") }
         o.steps = steps
         guard let m = ODEMethod(rawValue: method.lowercased()), m != .dopri5 else {
-            throw InputError("--method \(method): expected euler, heun or rk4")
+            throw ConfigurationError(field: "--method", reason: "\(method): expected euler, heun or rk4")
         }
         o.method = m
         o.seed = seed
         if let e = epsilon {
-            guard e.isFinite, e > 0, e < 1 else { throw InputError("--epsilon must be in (0, 1), got \(e)") }
+            guard e.isFinite, e > 0, e < 1 else { throw ConfigurationError(field: "--epsilon", reason: "must be in (0, 1), got \(e)") }
             o.epsilon = e
         }
         let text = divergence.lowercased()
@@ -53,9 +53,9 @@ public struct LikelihoodJob {
         else if text.hasPrefix("hutchinson") {
             let parts = text.split(separator: ":")
             let k = parts.count == 2 ? Int(parts[1]) : 4
-            guard let k, k >= 1, k <= 10_000 else { throw InputError("--divergence \(divergence): expected hutchinson:K with K in 1…10000") }
+            guard let k, k >= 1, k <= 10_000 else { throw ConfigurationError(field: "--divergence", reason: "\(divergence): expected hutchinson:K with K in 1…10000") }
             o.divergence = .hutchinson(probes: k)
-        } else if text != "auto" { throw InputError("--divergence \(divergence): expected auto, exact or hutchinson:K") }
+        } else if text != "auto" { throw ConfigurationError(field: "--divergence", reason: "\(divergence): expected auto, exact or hutchinson:K") }
         return o
     }
 
@@ -65,28 +65,27 @@ public struct LikelihoodJob {
         let opts = try options()
         if let out = output {
             try Outputs.checkReplaceable(out)
-            if !force && FileManager.default.fileExists(atPath: out) { throw InputError("\(out) exists; pass --force to overwrite it") }
+            if !force && FileManager.default.fileExists(atPath: out) { throw InputFileError(path: out, reason: "exists; pass --force to overwrite it") }
         }
         // The model and the map from data units to its units.
         let density: any DensityModel<Float>, scaling: AffineScaling, family: String, dimension: Int
         var startTime: Double? = nil
-        let file: GenerativeModelFile<Float>
-        do { file = try GenerativeModelFile<Float>.load(model, useEMA: true) } catch { throw InputError("--model \(model): \(error)") }
+        let file = try openModelFile(model, useEMA: true)
         // A denoising family has a density through its ODE (flow matching, score SDE); RealNVP has one exactly.
         guard let densityModel = (file.denoising?.family as? any DensityModel<Float>) ?? (file.model as? any DensityModel<Float>) else {
-            throw InputError("--model \(model): a \(file.model.familyName.rawValue) model has no tractable likelihood (use flow-matching, score-sde or realnvp)")
+            throw ConfigurationError(field: "--model", reason: "\(model): a \(file.model.familyName.rawValue) model has no tractable likelihood (use flow-matching, score-sde or realnvp)")
         }
         density = densityModel; scaling = file.scaling; family = file.model.familyName.rawValue
         dimension = file.denoising?.denoiserConfiguration.dimension ?? Int(file.metadata["dimension"] ?? "") ?? -1
         if let sde = file.denoising?.family as? ScoreSDEModel<Float> { startTime = opts.epsilon ?? sde.likelihoodEpsilon }
         // The rows, in the data's original units.
         let source: DataSource
-        do { source = try DataSource(parsing: data, dimension: dim) } catch { throw InputError("--data \(data): \(error)") }
-        if let c = count, c < 2 { throw InputError("--count must be ≥ 2, got \(c)") }
+        do { source = try DataSource(parsing: data, dimension: dim) } catch { throw ConfigurationError(field: "--data", reason: "\(data): \(error)") }
+        if let c = count, c < 2 { throw ConfigurationError(field: "--count", reason: "must be ≥ 2, got \(c)") }
         let loaded = try source.load(count: count ?? (source.isGenerated ? 1000 : nil), seed: seed, as: Float.self)
         let x = try loaded.scaling.invert(loaded.data)
         if dimension > 0 && x.shape[1] != dimension {
-            throw InputError("--data \(data): \(x.shape[1]) columns, but the model is \(dimension)-dimensional")
+            throw ConfigurationError(field: "--data", reason: "\(data): \(x.shape[1]) columns, but the model is \(dimension)-dimensional")
         }
         let progress = Progress(label: "likelihood rows", quiet: quiet)
         let start = Date()

@@ -79,20 +79,20 @@ public struct SampleEvaluation {
         let text = reference!
         let source: DataSource
         do { source = try DataSource(parsing: text, dimension: nil) } catch {
-            throw InputError("--reference '\(text)': unknown data (expected \(Self.referenceNames), or a .npy / .csv file)")
+            throw ConfigurationError(field: "--reference", reason: "'\(text)': unknown data (expected \(Self.referenceNames), or a .npy / .csv file)")
         }
         switch source {
         case .digits:
             guard d == Digits.dimension else {
-                throw InputError("--reference digits: the digits are \(Digits.dimension)-dimensional but \(generated) has D = \(d)")
+                throw ConfigurationError(field: "--reference", reason: "digits: the digits are \(Digits.dimension)-dimensional but \(generated) has D = \(d)")
             }
             let digits = try source.load(count: count, seed: referenceSeed, as: Double.self)
             let x = modelUnits ? digits.data : try digits.scaling.invert(digits.data)
             return (x, source.description, true, count != nil)
         case let .toy(toy, parsedDim):
             let target = dim ?? (parsedDim == 2 ? d : parsedDim)
-            guard target == d else { throw InputError("--reference \(text): lifted to D = \(target) but \(generated) has D = \(d)") }
-            guard target >= 2 else { throw InputError("--reference \(text): a toy's dimension must be ≥ 2, got \(target)") }
+            guard target == d else { throw ConfigurationError(field: "--reference", reason: "\(text): lifted to D = \(target) but \(generated) has D = \(d)") }
+            guard target >= 2 else { throw ConfigurationError(field: "--reference", reason: "\(text): a toy's dimension must be ≥ 2, got \(target)") }
             let lifted = DataSource.toy(toy, dimension: target)
             let x = try lifted.load(count: count ?? 2000, seed: referenceSeed, as: Double.self).data
             return (x, lifted.description, false, true)

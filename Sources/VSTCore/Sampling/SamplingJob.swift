@@ -41,13 +41,12 @@ public struct SamplingJob {
     /// them (and the trajectory), and returns the summary line.
     public func run() throws -> String {
         try checkOutputs()
-        guard n >= 1 else { throw InputError("-n must be ≥ 1") }
-        let file: GenerativeModelFile<Float>
-        do { file = try GenerativeModelFile<Float>.load(model, useEMA: true) } catch { throw InputError("--model \(model): \(error)") }
+        guard n >= 1 else { throw ConfigurationError(field: "-n", reason: "must be ≥ 1, got \(n)") }
+        let file = try openModelFile(model, useEMA: true)
         let name: SamplerName?
-        do { name = try sampler.map(SamplerName.init(parsing:)) } catch { throw InputError("\(error)") }
+        do { name = try sampler.map(SamplerName.init(parsing:)) } catch { throw ConfigurationError(field: "--sampler", reason: "\(error)") }
         if let a = label, let b = classLabel, a != b {
-            throw InputError("--label \(a) and --class-label \(b) disagree (--class-label is the old name of --label)")
+            throw ConfigurationError(field: "--label", reason: "\(a) and --class-label \(b) disagree (--class-label is the old name of --label)")
         }
         var o = SamplingOptions()
         o.eta = eta
@@ -56,8 +55,8 @@ public struct SamplingJob {
         o.guidance = guidance
         let classes = file.model.classCount
         if let l = o.label {
-            guard classes > 0 else { throw InputError("--label: \(model) is not class-conditional") }
-            guard (0..<classes).contains(l) else { throw InputError("--label \(l): the model has classes 0…\(classes - 1)") }
+            guard classes > 0 else { throw ConfigurationError(field: "--label", reason: "\(model) is not class-conditional") }
+            guard (0..<classes).contains(l) else { throw ConfigurationError(field: "--label", reason: "\(l): the model has classes 0…\(classes - 1)") }
         }
         let recorder = try trajectory.map { _ in try TrajectoryRecorder<Float>(every: every, rows: trajectoryRows) }
         let progress = Progress(label: "sampling", quiet: quiet)
@@ -65,7 +64,7 @@ public struct SamplingJob {
         let r: SamplingResult<Float>
         do {
             r = try file.sample(n, sampler: name, steps: steps, seed: seed, options: o, recorder: recorder) { progress.update($0, $1) }
-        } catch let TensorError.invalidArgument(m) { throw InputError("--model \(model): \(m)") }
+        } catch let TensorError.invalidArgument(m) { throw ConfigurationError(field: "--model", reason: "\(model): \(m)") }
         try writeOutputs(samples: { try r.samples.save(npy: output, overwrite: force) },
                          trajectory: trajectory.flatMap { t in recorder.map { rec in { try rec.write(npy: t, overwrite: force) } } })
         return String(format: "%@ model: %d samples × %d in %.2f s, %d network evaluations per batch, %d steps; wrote %@",
@@ -78,7 +77,7 @@ public struct SamplingJob {
     public func checkOutputs() throws {
         var outputs = [("-o", output)]
         if let t = trajectory {
-            guard !TrainingJob.samePath(t, output) else { throw InputError("--trajectory \(t) and -o \(output) name the same file") }
+            guard !TrainingJob.samePath(t, output) else { throw ConfigurationError(field: "--trajectory", reason: "\(t) and -o \(output) name the same file") }
             outputs.append(("--trajectory", t))
         }
         for (option, path) in outputs {

@@ -4,17 +4,19 @@ import Linear
 import Neural
 import Substrate
 
-/// Building a recipe's model: the data in model units, the networks and the family's configuration, with the
-/// family's defaults (`TrainingRecipe+Defaults.swift`) applied exactly where `vst train` has always applied them.
+/// Building a recipe's model: the data in model units, the networks and the family's configuration. Every default
+/// comes from `TrainingRecipe.resolved` (`TrainingRecipe+Defaults.swift`), the one place that states them: the
+/// construction reads the resolved recipe's fields and applies none of its own, so a model built from a recipe
+/// and one built from that recipe written out (`--print-recipe`, the model file's metadata) are the same.
 extension TrainingJob {
     /// A denoising family (ddpm, score-sde, flow-matching, consistency; dit = ddpm with a DiT) built from the recipe.
     func denoisingSetup(loaded: LabeledData<Float>) throws -> TrainingSetup {
-        let r = recipe
+        let given = recipe
         let teacherFile: GenerativeModelFile<Float>?
-        do { teacherFile = try r.teacher.map { try GenerativeModelFile<Float>.load($0, useEMA: true) } } catch { throw InputError("--teacher \(r.teacher ?? ""): \(error)") }
+        do { teacherFile = try given.teacher.map { try GenerativeModelFile<Float>.load($0, useEMA: true) } } catch { throw ConfigurationError(field: "--teacher", reason: "\(given.teacher ?? ""): \(error)") }
         let teacherModel0 = try teacherFile.map { t -> DenoisingModel<Float> in
             guard let d = t.denoising else {
-                throw ConfigurationError(field: "--teacher", reason: "\(r.teacher!): a \(t.model.familyName.rawValue) model cannot teach (use ddpm, score-sde or flow-matching)")
+                throw ConfigurationError(field: "--teacher", reason: "\(given.teacher!): a \(t.model.familyName.rawValue) model cannot teach (use ddpm, score-sde or flow-matching)")
             }
             return d
         }
@@ -28,38 +30,39 @@ extension TrainingJob {
         } else {
             scaling = try fitScaling(loaded.data); x = try scaling.apply(loaded.data)
         }
+        // σ_data of consistency training is fitted to the data in model units (when not given).
+        let fitted = family == .consistency && given.fitsSigmaData ? try Self.fittedSigmaData(x) : nil
+        let r = try given.resolved(fittedSigmaData: fitted)
         var classes = 0
-        let conditional = r.conditional ?? false
+        let conditional = r.conditional!
         if conditional {
             guard let l = loaded.labels else { throw ConfigurationError(field: "--conditional", reason: "data '\(r.data)' has no labels") }
             classes = (l.max() ?? 0) + 1
         }
         let dc: DenoiserConfiguration
         if network == "dit" {
-            do {
-                dc = .dit(try DiTConfiguration(dimension: x.shape[1], patch: r.patch ?? 2, width: r.width ?? 64, depth: r.depth ?? 4, heads: r.heads ?? 4,
-                                               classCount: classes, positionalEmbedding: DiTPositionalEmbedding(parsing: r.positional ?? "sincos")))
-            } catch { throw InputError("\(error)") }
+            dc = .dit(try DiTConfiguration(dimension: x.shape[1], patch: r.patch!, width: r.width!, depth: r.depth!, heads: r.heads!,
+                                           classCount: classes, positionalEmbedding: DiTPositionalEmbedding(parsing: r.positional!)))
         } else {
-            dc = .mlp(MLPDenoiserConfiguration(dimension: x.shape[1], hidden: r.hiddenValue, blocks: r.blocksValue, classCount: classes))
+            dc = .mlp(MLPDenoiserConfiguration(dimension: x.shape[1], hidden: r.hidden!, blocks: r.blocks!, classCount: classes))
         }
-        let net: any Denoiser<Float> = try dc.makeDenoiser(seed: r.seedValue)
+        let net: any Denoiser<Float> = try dc.makeDenoiser(seed: r.seed!)
         let model: any TrainableFamily<Float>
         switch family.denoisingFamily! {
         case .ddpm:
-            model = try DDPM(denoiser: net, configuration: DDPMConfiguration(betaSchedule: BetaSchedule(parsing: r.schedule ?? "linear"), timesteps: r.timesteps ?? 1000,
-                                                                             target: PredictionTarget(parsing: r.target ?? "x0"),
-                                                                             variance: PosteriorVariance(parsing: r.variance ?? "beta-tilde"), clipSample: r.clipSample,
-                                                                             lossWeighting: DiffusionLossWeighting(parsing: r.lossWeighting ?? "velocity"),
+            model = try DDPM(denoiser: net, configuration: DDPMConfiguration(betaSchedule: BetaSchedule(parsing: r.schedule!), timesteps: r.timesteps!,
+                                                                             target: PredictionTarget(parsing: r.target!),
+                                                                             variance: PosteriorVariance(parsing: r.variance!), clipSample: r.clipSample,
+                                                                             lossWeighting: DiffusionLossWeighting(parsing: r.lossWeighting!),
                                                                              skipVariance: try skip(x)))
         case .scoreSDE:
-            var s = try ScoreSDE(parsing: r.sde ?? "vp")
+            var s = try ScoreSDE(parsing: r.sde!)
             if case .ve = s { s = try ScoreSDE.ve(fittedTo: x.shape[0] > 2000 ? x.slice(0..<2000) : x) }
-            model = try ScoreSDEModel(denoiser: net, configuration: ScoreSDEConfiguration(sde: s, prediction: ScorePrediction(parsing: r.prediction ?? "data"),
+            model = try ScoreSDEModel(denoiser: net, configuration: ScoreSDEConfiguration(sde: s, prediction: ScorePrediction(parsing: r.prediction!),
                                                                                           skipVariance: try skip(x)))
         case .flowMatching:
-            model = try FlowMatching(denoiser: net, configuration: FlowMatchingConfiguration(sigmaMin: r.sigmaMin ?? 1e-4, pairing: OTPairing(parsing: r.pairing ?? "none"),
-                                                                                             prediction: FlowPrediction(parsing: r.prediction ?? "data"),
+            model = try FlowMatching(denoiser: net, configuration: FlowMatchingConfiguration(sigmaMin: r.sigmaMin!, pairing: OTPairing(parsing: r.pairing!),
+                                                                                             prediction: FlowPrediction(parsing: r.prediction!),
                                                                                              skipVariance: try skip(x)))
         case .consistency:
             var teacherModel: (any ConsistencyTeacher<Float>)? = nil
@@ -76,39 +79,27 @@ extension TrainingJob {
                 }
                 teacherModel = tm
             }
-            // σ_data: 0.5 for the digits in [−1, 1] (the paper's images); for consistency training on other data
-            // (λ₁·λ_med)^¼ of the training data's covariance (README, "Where each family stands on the ladder");
-            // 1 for distillation.
-            let sd: Double = try r.sigmaData ?? r.defaultSigmaData(fitted: r.fitsSigmaData ? Self.fittedSigmaData(x) : nil)
-            // Prediction: data for distillation, EDM for training (measured on moons lifted to 64-D, seeds 3–5; README).
+            // σ_data, prediction, the curriculum, metric, weighting and noise sampling as resolved: the improved
+            // recipe (Song & Dhariwal 2023) for consistency training, the paper's (l2, uniform) for distillation.
             let schedule: ConsistencySchedule
             do {
-                schedule = try ConsistencySchedule(sigmaMax: r.sigmaMax ?? 80, sigmaData: sd,
-                                                   prediction: ConsistencyPrediction(parsing: r.prediction ?? (teacherModel == nil ? "edm" : "data")))
-            } catch { throw InputError("--prediction / --sigma-max / --sigma-data: \(error)") }
-            let improved: Bool
-            let ctRecipe = r.ctRecipe ?? "improved"
-            switch ctRecipe.lowercased() {
-            case "improved": improved = true
-            case "original": improved = r.improvedCT ?? false
-            default: throw ConfigurationError(field: "--ct-recipe", reason: "\(ctRecipe): expected improved or original")
+                schedule = try ConsistencySchedule(sigmaMax: r.sigmaMax!, sigmaData: r.sigmaData!, prediction: ConsistencyPrediction(parsing: r.prediction!))
+            } catch { throw ConfigurationError(field: "--prediction / --sigma-max / --sigma-data", reason: "\(error)") }
+            var cc: ConsistencyConfiguration
+            if teacherModel == nil {
+                cc = ConsistencyConfiguration(schedule: schedule, mode: .training, initialSteps: r.ctInitialSteps!, finalSteps: r.ctFinalSteps!)
+            } else {
+                cc = ConsistencyConfiguration(schedule: schedule, mode: .distillation, distillationSteps: r.cdSteps!)
             }
-            // The improved recipe applies to consistency training; distillation keeps the paper's (l2, uniform, μ).
-            let ict = improved && teacherModel == nil
-            var cc = ConsistencyConfiguration(schedule: schedule, mode: teacherModel == nil ? .training : .distillation,
-                                              initialSteps: r.ctInitialSteps ?? (ict ? 10 : 2), finalSteps: r.ctFinalSteps ?? 150,
-                                              distillationSteps: r.cdSteps ?? 18)
-            do {
-                cc.metric = try ConsistencyMetric(parsing: r.metric ?? (ict ? "pseudo-huber" : "l2"), dimension: x.shape[1])
-                cc.weighting = try ConsistencyWeighting(parsing: r.weighting ?? (ict ? "inverse-gap" : "uniform"))
-                cc.noiseSampling = try ConsistencyNoiseSampling(parsing: r.noiseSampling ?? (ict ? "lognormal" : "uniform"))
-            } catch { throw InputError("\(error)") }
-            cc.trainingDecay = r.targetDecay ?? (ict ? 0 : nil)
+            cc.metric = try ConsistencyMetric(parsing: r.metric!, dimension: x.shape[1])
+            cc.weighting = try ConsistencyWeighting(parsing: r.weighting!)
+            cc.noiseSampling = try ConsistencyNoiseSampling(parsing: r.noiseSampling!)
+            cc.trainingDecay = r.targetDecay
             model = try ConsistencyModel(denoiser: net, configuration: cc, teacher: teacherModel)
         }
-        var c = TrainingConfiguration(steps: r.stepsValue, batchSize: r.batchValue, learningRate: r.lr ?? TrainingRecipe.defaultLearningRate, seed: r.seedValue)
-        c.emaDecay = r.emaDecayValue
-        if conditional { c.labelDropout = r.labelDropout ?? 0.1 }
+        var c = TrainingConfiguration(steps: r.steps!, batchSize: r.batchSize!, learningRate: r.lr!, seed: r.seed!)
+        c.emaDecay = r.emaDecay!
+        if conditional { c.labelDropout = r.labelDropout! }
         var metadata: [String: String] = [:]
         if let t = r.teacher { metadata["teacher"] = t }
         return TrainingSetup(model: try DenoisingModel(family: model, denoiser: dc, training: c), scaling: scaling, x: x,
@@ -118,19 +109,21 @@ extension TrainingJob {
     /// vae, vqvae, gan, wgan-gp, cgan, realnvp or latent-diffusion, built from the recipe (or taken from the
     /// --resume file, with its units).
     func familySetup(loaded: LabeledData<Float>, resumed: GenerativeModelFile<Float>?) throws -> TrainingSetup {
-        let r = recipe, fam = family
+        // The latent size of vae and latent-diffusion is the one data-dependent default: it is read from the data
+        // in model units below (`VAEConfiguration.defaultLatentDimension`), when not given.
+        let r = try recipe.resolved(), fam = family
         let isDigits: Bool = { if case .digits = source { return true } else { return false } }()
-        let likelihood = r.likelihood ?? "gaussian"
+        let likelihood = r.likelihood ?? ""
 
         // Data in model units.
         var scaling: AffineScaling
         var x: Tensor<Float>
         var dequantization: UniformDequantization? = nil
-        if fam == .realNVP, let levels = r.dequantize ?? (isDigits ? 17 : nil), levels > 0 {
+        if fam == .realNVP, let levels = r.dequantize, levels > 0 {
             // Original units are the integer levels 0 … L − 1; model units [−1, 1]; fresh uniform noise per copy.
             let q = try UniformDequantization(levels: levels)
             let k = try loaded.scaling.invert(loaded.data)
-            var g = RandomGenerator(seed: r.seedValue ^ 0xDE0)
+            var g = RandomGenerator(seed: r.seed! ^ 0xDE0)
             x = try Tensor.concatenate((0..<4).map { _ in try q.apply(levels: k, using: &g) }, axis: 0)
             scaling = try AffineScaling(scale: q.width, shift: q.low)          // (k + u) ↦ low + (k + u)·w
             dequantization = q
@@ -181,63 +174,56 @@ extension TrainingJob {
                     x = try scaling.apply(loaded.scaling.invert(loaded.data))
                     vaeModelForLD = v
                 } else {
-                    var c = VAEConfiguration(dimension: d, latentDimension: try r.latentDim ?? VAEConfiguration.defaultLatentDimension(for: x), hidden: r.hiddenValue,
-                                             hiddenLayers: r.hiddenLayers ?? 2, likelihood: lik, beta: r.beta ?? 1, warmupSteps: r.klWarmup ?? 0)
-                    if let l = r.lr { c.learningRate = l }
-                    let v = try VAE<Float>(c, seed: r.seedValue)
+                    let c = VAEConfiguration(dimension: d, latentDimension: try r.latentDim ?? VAEConfiguration.defaultLatentDimension(for: x), hidden: r.hidden!,
+                                             hiddenLayers: r.hiddenLayers!, likelihood: lik, beta: r.beta!, warmupSteps: r.klWarmup!, learningRate: r.lr!)
+                    let v = try VAE<Float>(c, seed: r.seed!)
                     if fam == .latentDiffusion {
-                        log?("latent-diffusion: training the VAE first (\(r.stepsValue) steps)\n")
+                        log?("latent-diffusion: training the VAE first (\(r.steps!) steps)\n")
                         try train(v, x, nil)
                         vaeModelForLD = v
                     }
                     built = v
                 }
                 if fam == .latentDiffusion {
-                    let prior = r.prior ?? TrainingRecipe.defaultLatentPrior
+                    let prior = r.prior!
                     guard let p = LatentPriorFamily(rawValue: prior.lowercased()) else {
                         throw ConfigurationError(field: "--prior", reason: "unknown prior '\(prior)': expected ddpm or flow-matching")
                     }
-                    var c = LatentDiffusionConfiguration(family: p, hidden: r.hiddenValue, blocks: r.blocksValue)
-                    if let l = r.lr { c.learningRate = l }
-                    built = try LatentDiffusion(vae: vaeModelForLD!, data: x, configuration: c, seed: r.seedValue)
+                    let c = LatentDiffusionConfiguration(family: p, hidden: r.hidden!, blocks: r.blocks!, learningRate: r.lr!)
+                    built = try LatentDiffusion(vae: vaeModelForLD!, data: x, configuration: c, seed: r.seed!)
                 }
             case .vqvae:
-                var c = VQVAEConfiguration(dimension: d, codeCount: r.codebookSize ?? 64, codeDimension: r.latentDim ?? 8, positions: r.codePositions ?? 4,
-                                           hidden: r.hiddenValue, hiddenLayers: r.hiddenLayers ?? 2, commitment: r.commitment ?? 0.25, ema: r.emaCodebook ?? false)
-                c.restartEvery = r.restartEvery ?? 100
-                if let l = r.lr { c.learningRate = l }
-                built = try VQVAE<Float>(c, seed: r.seedValue)
+                var c = VQVAEConfiguration(dimension: d, codeCount: r.codebookSize!, codeDimension: r.latentDim!, positions: r.codePositions!,
+                                           hidden: r.hidden!, hiddenLayers: r.hiddenLayers!, commitment: r.commitment!, ema: r.emaCodebook!, learningRate: r.lr!)
+                c.restartEvery = r.restartEvery!
+                built = try VQVAE<Float>(c, seed: r.seed!)
             case .gan, .wganGP, .cgan:
                 let objective: GANObjective = fam == .gan ? .nonSaturating : .wasserstein
                 let classes = labels.map { ($0.max() ?? 0) + 1 } ?? 0
-                var c = GANConfiguration(dimension: d, objective: objective, latentDimension: r.latentDim ?? 16, hidden: r.hiddenValue,
-                                         hiddenLayers: r.hiddenLayers ?? 3, classCount: classes)
-                if objective == .wasserstein { c.penaltyWeight = r.penalty ?? 10 }
-                if let k = r.criticSteps { c.criticSteps = k }
-                // WGAN-GP: the paper's 1e-4 leaves the generator off the manifold of lifted data at 2 000–6 000 steps
-                // (moons in 64-D: precision 0.41 / 0.47 against the Gaussian's 0.71); 6e-4 for 4 000 steps learns it.
-                if objective == .wasserstein && classes == 0 { c.learningRate = 6e-4 }
-                if let l = r.lr { c.learningRate = l }
+                var c = GANConfiguration(dimension: d, objective: objective, latentDimension: r.latentDim!, hidden: r.hidden!,
+                                         hiddenLayers: r.hiddenLayers!, classCount: classes)
+                if objective == .wasserstein { c.penaltyWeight = r.penalty! }
+                c.criticSteps = r.criticSteps!
+                c.learningRate = r.lr!
                 // vst train samples an average of the generator's weights (--ema-decay, 0: the raw generator).
-                c.emaDecay = r.emaDecayValue
-                let lrDecay = r.lrDecay ?? "none"
+                c.emaDecay = r.emaDecay!
+                let lrDecay = r.lrDecay!
                 switch lrDecay.lowercased() {
-                case "linear": c.decaySteps = r.stepsValue
+                case "linear": c.decaySteps = r.steps!
                 case "none": c.decaySteps = nil
                 default: throw ConfigurationError(field: "--lr-decay", reason: "\(lrDecay): expected linear or none")
                 }
-                let r1 = r.r1 ?? 0
+                let r1 = recipe.r1 ?? 0
                 guard r1.isFinite, r1 >= 0 else { throw ConfigurationError(field: "--r1", reason: "must be a finite number ≥ 0, got \(r1)") }
                 if r1 > 0 {
                     guard objective == .nonSaturating else { throw ConfigurationError(field: "--r1", reason: "applies to gan and cgan (wgan-gp has its own penalty, --penalty)") }
                     c.r1Weight = r1
                 }
-                built = try GAN<Float>(c, seed: r.seedValue)
+                built = try GAN<Float>(c, seed: r.seed!)
             case .realNVP:
-                var c = RealNVPConfiguration(dimension: d, couplings: r.couplings ?? 8, hidden: r.hiddenValue, hiddenLayers: r.hiddenLayers ?? 2,
-                                             actNorm: !(r.noActnorm ?? false))
-                if let l = r.lr { c.learningRate = l }
-                built = try RealNVP<Float>(c, seed: r.seedValue)
+                let c = RealNVPConfiguration(dimension: d, couplings: r.couplings!, hidden: r.hidden!, hiddenLayers: r.hiddenLayers!,
+                                             actNorm: !r.noActnorm!, learningRate: r.lr!)
+                built = try RealNVP<Float>(c, seed: r.seed!)
             case .ddpm, .scoreSDE, .flowMatching, .consistency:
                 throw InputError("\(fam.rawValue) is a denoising family (its options are those of the diffusion models)")
             }

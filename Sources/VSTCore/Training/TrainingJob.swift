@@ -54,7 +54,7 @@ public struct TrainingJob {
     /// same --seed and --data (step k's batch and noise come from (seed, k) and the data), fewer steps than --steps.
     public func loadResume(_ r: String) throws -> GenerativeModelFile<Float> {
         let f: GenerativeModelFile<Float>
-        do { f = try GenerativeModelFile<Float>.load(r) } catch { throw InputError("--resume \(r): \(error)") }
+        do { f = try GenerativeModelFile<Float>.load(r) } catch { throw ConfigurationError(field: "--resume", reason: "\(r): \(error)") }
         guard f.model.familyName == family else { throw ConfigurationError(field: "--resume", reason: "\(r): a \(f.model.familyName.rawValue) model, not \(family.rawValue)") }
         guard f.hasOptimizerState else {
             throw ConfigurationError(field: "--resume", reason: "\(r): the file holds no optimiser state (written before resuming was supported); train again")
@@ -83,7 +83,7 @@ public struct TrainingJob {
         if let f = resumed, family.isDenoising {
             // A denoising model is rebuilt from the recipe (its learning-rate schedule spans the new --steps) and
             // continues from the checkpoint's weights, EMA, AdamW moments and training state.
-            do { try built.model.restore(from: f.model, optimizerState: true) } catch { throw InputError("--resume \(f.metadata["data"] ?? ""): \(error)") }
+            do { try built.model.restore(from: f.model, optimizerState: true) } catch { throw ConfigurationError(field: "--resume", reason: "\(f.metadata["data"] ?? ""): \(error)") }
             // The data must be in the checkpoint's units (score-sde's default scaling changed from standardize to isotropic).
             guard f.scaling == built.scaling else {
                 throw ConfigurationError(field: "--scaling", reason: "the checkpoint's data scaling is not this run's --scaling \(recipe.scalingValue); resume with the --scaling it was trained with")

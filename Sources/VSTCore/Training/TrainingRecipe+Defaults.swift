@@ -158,5 +158,8 @@ extension TrainingRecipe {
         case "standardize", "standardise", "isotropic": break
         default: throw ConfigurationError(field: "--scaling", reason: "\(scalingValue): expected standardize or isotropic")
         }
+        if let c = ctRecipe, !["improved", "original"].contains(c.lowercased()) {
+            throw ConfigurationError(field: "--ct-recipe", reason: "\(c): expected improved or original")
+        }
     }
 }

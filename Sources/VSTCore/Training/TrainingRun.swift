@@ -101,7 +101,7 @@ extension TrainingJob {
         let paths = TrainingMonitor.outputPaths(model: o.output)
         let resumingOver = o.resume.map { Self.samePath($0, o.output) } ?? false
         for p in [paths.json, paths.html] where !o.force && !resumingOver && FileManager.default.fileExists(atPath: p) {
-            throw InputError("\(p) exists; pass --force to overwrite it")
+            throw InputFileError(path: p, reason: "exists; pass --force to overwrite it")
         }
     }
 
@@ -123,7 +123,7 @@ extension TrainingJob {
         do {
             return try TrainMonitorHook(model: model, settings: s, reference: reference, output: o.output)
         } catch let e as AnalysisError {
-            throw InputError("--monitor: \(e)")
+            throw ConfigurationError(field: "--monitor", reason: "\(e)")
         }
     }
 

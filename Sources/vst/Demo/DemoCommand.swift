@@ -38,16 +38,16 @@ struct DemoCommand: ParsableCommand {
         if !force, FileManager.default.fileExists(atPath: URL(fileURLWithPath: out).appendingPathComponent("report.json").path) {
             throw InputError("\(out)/report.json exists; pass --force to overwrite the report or --out to choose another directory")
         }
-        guard threads >= 1 else { throw InputError("--threads must be ≥ 1, got \(threads)") }
+        guard threads >= 1 else { throw ConfigurationError(field: "--threads", reason: "must be ≥ 1, got \(threads)") }
         BLAS.threads = threads
         Parallel.threads = threads
         var budget: DemoBudget = quick ? .quick : .full
         if let t = trainSteps {
-            guard t >= 2 else { throw InputError("--train-steps must be ≥ 2, got \(t)") }
+            guard t >= 2 else { throw ConfigurationError(field: "--train-steps", reason: "must be ≥ 2, got \(t)") }
             budget.trainSteps = t
         }
         if let n = samples {
-            guard n >= 20 else { throw InputError("--samples must be ≥ 20 (the k-NN metrics need neighbours), got \(n)") }
+            guard n >= 20 else { throw ConfigurationError(field: "--samples", reason: "must be ≥ 20 (the k-NN metrics need neighbours), got \(n)") }
             budget.samples = n
         }
         let study = DemoStudy(budget: budget, seed: seed, quick: quick, quiet: quiet)
