@@ -65,7 +65,7 @@ public struct SamplingJob {
         let r: SamplingResult<Float>
         do {
             r = try file.sample(n, sampler: name, steps: steps, seed: seed, options: o, recorder: recorder) { progress.update($0, $1) }
-        } catch let TensorError.invalidArgument(m) { throw InputError("--model \(model): \(m)") }
+        } catch let e as ConfigurationError { throw InputError("--model \(model): \(e.reason)") }
         try writeOutputs(samples: { try r.samples.save(npy: output, overwrite: force) },
                          trajectory: trajectory.flatMap { t in recorder.map { rec in { try rec.write(npy: t, overwrite: force) } } })
         return String(format: "%@ model: %d samples × %d in %.2f s, %d network evaluations per batch, %d steps; wrote %@",
