@@ -95,6 +95,9 @@ public struct DormandPrince: Sendable, Equatable {
             let remaining = Swift.abs(t1 - t)
             let last = proposed >= remaining
             let h = last ? remaining : proposed
+            guard !h.isNaN else {
+                throw TensorError.nonFinite(count: 1, firstIndex: [], context: "dopri5: the step size at t = \(t) (h = \(h)); the field or the state is non-finite")
+            }
             guard h > 16 * Swift.max(t.ulp, t1.ulp) else {
                 throw ConfigurationError(field: "DormandPrince", reason: "dopri5: step size underflow (h = \(h)) at t = \(t); the problem may be stiff or the field non-finite")
             }
