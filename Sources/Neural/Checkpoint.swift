@@ -21,8 +21,8 @@ public enum Checkpoint {
         let named = module.namedParameters()
         do {
             try check(expected: named.map { ($0.name, $0.parameter.shape) }, found: file.tensors.mapValues(\.shape))
-        } catch let TensorError.invalidArgument(message) {
-            throw ModelFileError(path: path, reason: message)
+        } catch let e as ModelStateError {
+            throw ModelFileError(path: path, reason: e.reason)
         }
         var values: [Tensor<M.Scalar>] = []
         for (n, _) in named { values.append(try file.tensor(n, as: M.Scalar.self)) }
@@ -44,7 +44,7 @@ public enum Checkpoint {
             if !missing.isEmpty { parts.append("missing: \(missing.joined(separator: ", "))") }
             if !unexpected.isEmpty { parts.append("unexpected: \(unexpected.joined(separator: ", "))") }
             if !mismatched.isEmpty { parts.append("shape mismatch: \(mismatched.joined(separator: ", "))") }
-            throw TensorError.invalidArgument("parameters do not match the model; " + parts.joined(separator: "; "))
+            throw ModelStateError(reason: "parameters do not match the model; " + parts.joined(separator: "; "))
         }
     }
 }

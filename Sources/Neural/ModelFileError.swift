@@ -19,3 +19,21 @@ public struct ModelFileError: Error, CustomStringConvertible, Equatable, Sendabl
 
     public var description: String { "\(path): \(reason)" }
 }
+
+/// Saved state that does not fit the model it is loaded into: parameters (`Module.loadStateDict`), buffers (an EMA
+/// of the weights, a consistency model's target network, a VQ-VAE's prior codes), an optimiser's moments
+/// (`Adam.load(state:)`) or the metadata describing a network, whose names, shapes or counts differ from the
+/// model's. The state came from memory, not from a named file; the model-file loaders catch it and rethrow it as a
+/// `ModelFileError` naming the file, with `reason` as its reason.
+///
+/// The message says what does not fit, e.g. `EMA weight 'net.0.weight' has shape [4, 2], expected [8, 2]`.
+public struct ModelStateError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// What does not fit, in words.
+    public var reason: String
+
+    public init(reason: String) {
+        self.reason = reason
+    }
+
+    public var description: String { reason }
+}

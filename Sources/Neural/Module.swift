@@ -80,7 +80,7 @@ extension Module {
     }
 
     /// Replaces every parameter value from `state`. Names and shapes must match exactly.
-    /// - Throws: `TensorError.invalidArgument` listing missing names, unexpected names and shape mismatches.
+    /// - Throws: `ModelStateError` listing missing names, unexpected names and shape mismatches.
     public func loadStateDict(_ state: [String: Tensor<Scalar>]) throws {
         let named = namedParameters()
         try Checkpoint.check(expected: named.map { ($0.name, $0.parameter.shape) }, found: state.mapValues(\.shape))

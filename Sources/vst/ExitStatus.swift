@@ -10,15 +10,16 @@ import Substrate
 /// - `ExitCode` (validate's 1, a command's own status): that status, no message;
 /// - `Interrupted`: what the job completed (if it says), then 128 + the signal (130 SIGINT, 143 SIGTERM);
 /// - bad input, typed: `InputFileError`, `ConfigurationError`, `AnalysisError`, `InputError`, `TensorError`,
-///   `ModelFileError` (a model file that does not fit its configuration), `TrainingError` (a run that diverged
-///   under the chosen options) → `vst: error: <message>` and 2;
+///   `ModelFileError` (a model file that does not fit its configuration), `ModelStateError` (saved state that does
+///   not fit the model, outside a file), `TrainingError` (a run that diverged under the chosen options) → `vst: error: <message>` and 2;
 /// - ArgumentParser's own errors (bad usage, --help, --version): its message and 2 (0 for help and version);
 /// - anything else (a failure of vst itself, not of the input) → `vst: error: <message>` and 1.
 enum ExitStatus {
     /// Bad input: the user can fix it by changing a file or an option.
     static func isBadInput(_ error: Error) -> Bool {
         switch error {
-        case is InputFileError, is ConfigurationError, is AnalysisError, is InputError, is TensorError, is ModelFileError, is TrainingError:
+        case is InputFileError, is ConfigurationError, is AnalysisError, is InputError, is TensorError, is ModelFileError, is ModelStateError,
+             is TrainingError:
             return true
         default: return false
         }

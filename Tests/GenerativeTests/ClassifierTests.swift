@@ -85,7 +85,7 @@ import TestSupport
         // A class needs 10 % of a uniform share: 1 stray prediction among 1 000 does not count.
         let stray = try ClassCoverage(predictions: Array(repeating: 0, count: 999) + [7], confidences: Array(repeating: 1, count: 1000))
         #expect(stray.classFraction == 0.1)
-        #expect(throws: TensorError.self) { try ClassCoverage(predictions: [10], confidences: [1]) }
+        #expect(throws: ConfigurationError.self) { try ClassCoverage(predictions: [10], confidences: [1]) }
         #expect(throws: TensorError.self) { try ClassCoverage(predictions: [1, 2], confidences: [1]) }
     }
 

@@ -75,7 +75,7 @@ struct ConsistencyTests {
         // Gradients flow to the online network only; the target weights are untouched by backward.
         try loss.backward()
         #expect(m.denoiser.parameters.allSatisfy { $0.grad != nil })
-        #expect(throws: TensorError.self) { try m.loss(x0: x, noise: z, indices: [0, 0, 0, 0, t.count - 1], boundaries: t) }
+        #expect(throws: ConfigurationError.self) { try m.loss(x0: x, noise: z, indices: [0, 0, 0, 0, t.count - 1], boundaries: t) }
         // Log-normal interval sampling puts most mass near σ ≈ e^(−1.1); probabilities sum to 1.
         let p = ConsistencyNoiseSampling.lognormal(mean: -1.1, std: 2).probabilities(t)
         #expect(abs(p.reduce(0, +) - 1) < 1e-12 && p.count == t.count - 1)
@@ -84,7 +84,7 @@ struct ConsistencyTests {
         var cd = ConsistencyConfiguration()
         cd.mode = .distillation
         let d = try ConsistencyModel(denoiser: MLPDenoiser<Float>(config, seed: 1), configuration: cd)
-        #expect(throws: TensorError.self) { try d.loss(x0: x, noise: z, indices: [0, 1, 2, 3, 4], boundaries: try d.boundaries(step: 0, of: 1)) }
+        #expect(throws: ConfigurationError.self) { try d.loss(x0: x, noise: z, indices: [0, 1, 2, 3, 4], boundaries: try d.boundaries(step: 0, of: 1)) }
     }
 
     @Test("the target network moves by θ⁻ ← μθ⁻ + (1 − μ)θ after each step, and is a checkpointed training state")
@@ -165,8 +165,8 @@ struct ConsistencyTests {
         let a = try m.sample(4, steps: 2, noise: SeededNoise(seed: 5))
         let b = try m.sample(2, steps: 2, noise: SeededNoise(seed: 5), firstRow: 2)
         #expect(maxDifference(try a.samples.slice(2..<4), b.samples) < 1e-5)
-        #expect(throws: TensorError.self) { try m.sample(2, levels: [10, 20], noise: SeededNoise(seed: 1)) }
-        #expect(throws: TensorError.self) { try m.sample(2, steps: 0, noise: SeededNoise(seed: 1)) }
+        #expect(throws: ConfigurationError.self) { try m.sample(2, levels: [10, 20], noise: SeededNoise(seed: 1)) }
+        #expect(throws: ConfigurationError.self) { try m.sample(2, steps: 0, noise: SeededNoise(seed: 1)) }
         #expect(try SamplerName(parsing: "consistency") == .multistep)
         #expect(SamplerName.valid(for: .consistency) == [.onestep, .multistep])
         #expect(try FamilyName(parsing: "consistency") == .consistency)
@@ -193,7 +193,7 @@ struct ConsistencyTests {
         let fu = try m.denoiser.predict(input, times: [time], labels: [3, 3, 3, 3])
         let expected = try xT * Float(m.schedule.cSkip(80)) + (fc * Float(3) - fu * Float(2)) * Float(m.schedule.cOut(80))
         #expect(maxDifference(guided, expected) < 1e-4)
-        #expect(throws: TensorError.self) { try m.sample(2, noise: SeededNoise(seed: 1), labels: [5, 0]) }
+        #expect(throws: ConfigurationError.self) { try m.sample(2, noise: SeededNoise(seed: 1), labels: [5, 0]) }
     }
 
     @Test("the DDPM teacher's D(x, σ) follows its prediction target (ε: x − σ·ε̂; x₀: x̂₀; v: x/(1 + σ²) − σ/√(1 + σ²)·v̂)")
@@ -234,8 +234,8 @@ struct ConsistencyTests {
         #expect(s.evaluations == 1)
         #expect(try f.sample(5, sampler: .multistep, seed: 1).evaluations == 2)
         #expect(try f.sample(5, sampler: .multistep, steps: 4, seed: 1).evaluations == 4)
-        #expect(throws: TensorError.self) { try f.sample(5, sampler: .onestep, steps: 3, seed: 1) }
-        #expect(throws: TensorError.self) { try f.sample(5, sampler: .ddim, seed: 1) }
+        #expect(throws: ConfigurationError.self) { try f.sample(5, sampler: .onestep, steps: 3, seed: 1) }
+        #expect(throws: ConfigurationError.self) { try f.sample(5, sampler: .ddim, seed: 1) }
     }
 }
 

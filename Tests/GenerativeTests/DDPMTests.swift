@@ -21,7 +21,7 @@ struct DDPMTests {
         #expect(throws: TensorError.self) { try net.predict(x, times: [1, 2]) }
         let plain = try MLPDenoiser<Float>(MLPDenoiserConfiguration(dimension: 3, hidden: 8, blocks: 0), seed: 0)
         #expect(try plain.predict(x, times: [3]).shape == [5, 3])
-        #expect(throws: TensorError.self) { try plain.predict(x, times: [1], labels: [0, 0, 0, 0, 0]) }
+        #expect(throws: ConfigurationError.self) { try plain.predict(x, times: [1], labels: [0, 0, 0, 0, 0]) }
     }
 
     @Test("classifier-free guidance is (1 + w)·conditional − w·unconditional, the null label being classCount")
@@ -79,8 +79,8 @@ struct DDPMTests {
     @Test("DDIM validates its step count, counts evaluations and inverts deterministically")
     func ddim() throws {
         let m = try model()
-        #expect(throws: TensorError.self) { try m.sampleDDIM(4, steps: 0, noise: SeededNoise(seed: 1)) }
-        #expect(throws: TensorError.self) { try m.sampleDDIM(4, steps: 51, noise: SeededNoise(seed: 1)) }
+        #expect(throws: ConfigurationError.self) { try m.sampleDDIM(4, steps: 0, noise: SeededNoise(seed: 1)) }
+        #expect(throws: ConfigurationError.self) { try m.sampleDDIM(4, steps: 51, noise: SeededNoise(seed: 1)) }
         for spacing in TimestepSpacing.allCases {
             let r = try m.sampleDDIM(6, steps: 7, spacing: spacing, noise: SeededNoise(seed: 1))
             #expect(r.evaluations == 7 && r.samples.shape == [6, 3])

@@ -118,7 +118,7 @@ struct DataPredictionTests {
         }
         want /= Double(3 * d)
         #expect(abs(got - want) < 1e-10 * want)
-        #expect(throws: TensorError.self) { try DiffusionLossWeighting(parsing: "snr") }
+        #expect(throws: ConfigurationError.self) { try DiffusionLossWeighting(parsing: "snr") }
     }
 
     @Test("model files keep the prediction and weighting; the library's defaults stay the papers'")
@@ -147,8 +147,8 @@ struct DataPredictionTests {
         }
         #expect(DDPMConfiguration().lossWeighting == .uniform && ScoreSDEConfiguration().prediction == .noise
                 && FlowMatchingConfiguration().prediction == .velocity)
-        #expect(throws: TensorError.self) { try FlowPrediction(parsing: "noise") }
-        #expect(throws: TensorError.self) { try ScorePrediction(parsing: "velocity") }
+        #expect(throws: ConfigurationError.self) { try FlowPrediction(parsing: "noise") }
+        #expect(throws: ConfigurationError.self) { try ScorePrediction(parsing: "velocity") }
     }
 
     @Test("Gaussian skip alone is the exact denoiser of N(0, v·I): score-SDE score and likelihood, flow-matching velocity, DDPM x̂₀")
@@ -181,8 +181,8 @@ struct DataPredictionTests {
             let a = ddpm.schedule.alphaBars[t]
             #expect(maxDifference(try ddpm.estimate(x, timestep: t).x0, x * (a.squareRoot() * v / (a * v + 1 - a))) < 1e-12)
         }
-        #expect(throws: TensorError.self) { try DDPM(denoiser: zero, configuration: DDPMConfiguration(skipVariance: -1)) }
-        #expect(throws: TensorError.self) { try FlowMatching(denoiser: zero, configuration: FlowMatchingConfiguration(skipVariance: .nan)) }
+        #expect(throws: ConfigurationError.self) { try DDPM(denoiser: zero, configuration: DDPMConfiguration(skipVariance: -1)) }
+        #expect(throws: ConfigurationError.self) { try FlowMatching(denoiser: zero, configuration: FlowMatchingConfiguration(skipVariance: .nan)) }
     }
 
     @Test("the skip variance vst train uses: the median covariance eigenvalue is the lifted toy's noise floor")

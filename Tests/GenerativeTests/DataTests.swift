@@ -44,7 +44,7 @@ struct DataTests {
         #expect(AffineScaling.identity.isIdentity)
         let codec = try JSONDecoder().decode(AffineScaling.self, from: JSONEncoder().encode(s))
         #expect(codec == s)
-        #expect(throws: TensorError.self) { try AffineScaling(scale: [0], shift: [1]) }
+        #expect(throws: ConfigurationError.self) { try AffineScaling(scale: [0], shift: [1]) }
         #expect(throws: TensorError.self) { try s.apply(Tensor<Double>.zeros([2, 4])) }
     }
 
@@ -98,7 +98,7 @@ struct DataTests {
         #expect(abs(sm[0]) < 0.15 && abs(sm[1]) < 0.15)
         let radii = (0..<n).map { hypot(s[$0, 0], s[$0, 1]) }
         #expect(radii.max()! < 3.8 && radii.max()! > 2.8)
-        #expect(throws: TensorError.self) { try Toy2D(parsing: "swiss-roll") }
+        #expect(throws: ConfigurationError.self) { try Toy2D(parsing: "swiss-roll") }
     }
 
     @Test("orthogonal embedding: orthonormal, seeded, distance-preserving; project inverts lift", arguments: [64, 128, 1024])
@@ -124,7 +124,7 @@ struct DataTests {
         let yf = try e.lift(x.cast(to: Float.self), noise: 0, using: &g2)
         #expect(maxDifference(yf.cast(to: Double.self), y) < 1e-5)
         #expect(throws: TensorError.self) { try e.lift(Tensor<Double>.zeros([3, 3]), using: &g) }
-        #expect(throws: TensorError.self) { try OrthogonalEmbedding(dimension: 1) }
+        #expect(throws: ConfigurationError.self) { try OrthogonalEmbedding(dimension: 1) }
     }
 
     @Test("splits are seeded, disjoint and complete; shuffles are permutations; mini-batches come from Neural")
@@ -135,7 +135,7 @@ struct DataTests {
         let (a2, b2) = try DataSplit.indices(count: 1797, heldOutFraction: 0.2, seed: 1)
         #expect(a == a2 && b == b2)
         #expect(try DataSplit.indices(count: 1797, heldOutFraction: 0.2, seed: 2).heldOut != b)
-        #expect(throws: TensorError.self) { try DataSplit.indices(count: 10, heldOutFraction: 1, seed: 0) }
+        #expect(throws: ConfigurationError.self) { try DataSplit.indices(count: 10, heldOutFraction: 1, seed: 0) }
         let x = try Tensor<Double>((0..<20).map(Double.init), shape: [10, 2])
         let (tr, ho) = try DataSplit.split(x, heldOutFraction: 0.3, seed: 4)
         #expect(tr.shape == [7, 2] && ho.shape == [3, 2])
@@ -159,13 +159,13 @@ struct DataTests {
     func parsing() throws {
         #expect(try DataSource(parsing: "digits") == .digits)
         #expect(try DataSource(parsing: "digits", dimension: 64) == .digits)
-        #expect(throws: TensorError.self) { try DataSource(parsing: "digits", dimension: 128) }
+        #expect(throws: ConfigurationError.self) { try DataSource(parsing: "digits", dimension: 128) }
         #expect(try DataSource(parsing: "moons") == .toy(.moons, dimension: 2))
         #expect(try DataSource(parsing: "eight-gaussians", dimension: 256) == .toy(.eightGaussians, dimension: 256))
         #expect(try DataSource(parsing: "spiral:512") == .toy(.spiral, dimension: 512))
-        #expect(throws: TensorError.self) { try DataSource(parsing: "spiral:512", dimension: 64) }
-        #expect(throws: TensorError.self) { try DataSource(parsing: "checkerboard", dimension: 1) }
-        #expect(throws: TensorError.self) { try DataSource(parsing: "cifar10") }
+        #expect(throws: ConfigurationError.self) { try DataSource(parsing: "spiral:512", dimension: 64) }
+        #expect(throws: ConfigurationError.self) { try DataSource(parsing: "checkerboard", dimension: 1) }
+        #expect(throws: ConfigurationError.self) { try DataSource(parsing: "cifar10") }
         #expect(try DataSource(parsing: "runs/latents.npy") == .file(path: "runs/latents.npy"))
         #expect(try DataSource(parsing: "table.CSV") == .file(path: "table.CSV"))
         #expect(try DataSource(parsing: "moons", dimension: 128).description == "moons:128")
@@ -193,7 +193,7 @@ struct DataTests {
         #expect(defaultCount.count == DataSource.defaultToyCount)
         let digits: LabeledData<Double> = try DataSource.digits.load(count: 100, seed: 3, digitsPath: digitsPath)
         #expect(digits.data.shape == [100, 64] && digits.labels!.count == 100 && digits.scaling == Digits.scaling)
-        #expect(throws: TensorError.self) { try DataSource.digits.load(count: 5000, digitsPath: self.digitsPath, as: Double.self) }
+        #expect(throws: ConfigurationError.self) { try DataSource.digits.load(count: 5000, digitsPath: self.digitsPath, as: Double.self) }
         // Files.
         let dir = try makeTemporaryDirectory("GenerativeTests")
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -54,13 +54,13 @@ struct DiTTests {
 
     @Test("shapes and validation: D = C·side², patch divides side, heads divide width, labels fit")
     func shapes() throws {
-        #expect(throws: TensorError.self) { try DiTConfiguration(dimension: 60) }
-        #expect(throws: TensorError.self) { try DiT<Float>(DiTConfiguration(imageSide: 8, patch: 3), seed: 0) }
-        #expect(throws: TensorError.self) { try DiT<Float>(DiTConfiguration(imageSide: 8, width: 30, heads: 4), seed: 0) }
+        #expect(throws: ConfigurationError.self) { try DiTConfiguration(dimension: 60) }
+        #expect(throws: ConfigurationError.self) { try DiT<Float>(DiTConfiguration(imageSide: 8, patch: 3), seed: 0) }
+        #expect(throws: ConfigurationError.self) { try DiT<Float>(DiTConfiguration(imageSide: 8, width: 30, heads: 4), seed: 0) }
         let net = try DiT<Float>(DiTConfiguration(imageSide: 8, patch: 4, width: 16, depth: 1, heads: 2), seed: 0)
         #expect(try net.predict(Tensor<Float>.normal([2, 64], seed: 1), times: [1]).shape == [2, 64])
         #expect(throws: TensorError.self) { try net.predict(Tensor<Float>.normal([2, 63], seed: 1), times: [1]) }
-        #expect(throws: TensorError.self) { try net.predict(Tensor<Float>.normal([2, 64], seed: 1), times: [1], labels: [0, 1]) }
+        #expect(throws: ConfigurationError.self) { try net.predict(Tensor<Float>.normal([2, 64], seed: 1), times: [1], labels: [0, 1]) }
         // The parameter list: patch, time, blocks, final layers (no positions for sin-cos).
         let names = net.namedParameters().map(\.name)
         #expect(names.first == "patch.weight" && names.last == "finalLinear.bias" && !names.contains("positions"))
@@ -142,7 +142,7 @@ struct DiTTests {
         o.guidance = 1
         #expect(try f.sample(6, sampler: .euler, steps: 4, seed: 1, options: o).samples.shape == [6, 16])
         o.label = 5
-        #expect(throws: TensorError.self) { try f.sample(6, sampler: .euler, steps: 4, seed: 1, options: o) }
+        #expect(throws: ConfigurationError.self) { try f.sample(6, sampler: .euler, steps: 4, seed: 1, options: o) }
 
         // An MLP file of the first format (substrate-generative/1), as written before denoiser_kind existed.
         let mlpPath = dir.appendingPathComponent("old.safetensors").path

@@ -29,7 +29,7 @@ struct FamilyTests {
         }
         // Identical clouds pair each point with itself.
         #expect(try OptimalTransport.pair(noise: x, data: x, pairing: .exact) == Array(0..<20))
-        #expect(throws: TensorError.self) { try OTPairing(parsing: "greedy") }
+        #expect(throws: ConfigurationError.self) { try OTPairing(parsing: "greedy") }
     }
 
     @Test("flow-matching loss on fixed inputs is ‖v_θ(x_t, t) − (x₁ − (1 − σ_min)x₀)‖² on the linear path")
@@ -55,8 +55,8 @@ struct FamilyTests {
         let d = try m.sample(7, method: .dopri5, steps: 1, noise: SeededNoise(seed: 1))
         #expect(d.evaluations > 6 && d.steps >= 1)
         #expect(maxDifference(e.samples, try m.sample(7, method: .euler, steps: 10, noise: SeededNoise(seed: 1)).samples) == 0)
-        #expect(throws: TensorError.self) { try ODEMethod(parsing: "midpoint") }
-        #expect(throws: TensorError.self) { try m.sample(7, method: .euler, steps: 0, noise: SeededNoise(seed: 1)) }
+        #expect(throws: ConfigurationError.self) { try ODEMethod(parsing: "midpoint") }
+        #expect(throws: ConfigurationError.self) { try m.sample(7, method: .euler, steps: 0, noise: SeededNoise(seed: 1)) }
     }
 
     @Test("score-SDE loss on fixed inputs is (λ/s²)·‖ε̂ − z‖²; samplers count evaluations and are deterministic")
@@ -89,8 +89,8 @@ struct FamilyTests {
         #expect(maxDifference(pc.samples, try m.sample(6, sampler: .predictorCorrector, steps: 20, noise: SeededNoise(seed: 1)).samples) == 0)
         let ode = try m.sample(6, sampler: .probabilityFlow, steps: 10, method: .heun, noise: SeededNoise(seed: 1))
         #expect(ode.evaluations == 20)
-        #expect(throws: TensorError.self) { try ScoreSDESampler(parsing: "ancestral") }
-        #expect(throws: TensorError.self) { try m.sample(6, sampler: .eulerMaruyama, steps: 0, noise: SeededNoise(seed: 1)) }
+        #expect(throws: ConfigurationError.self) { try ScoreSDESampler(parsing: "ancestral") }
+        #expect(throws: ConfigurationError.self) { try m.sample(6, sampler: .eulerMaruyama, steps: 0, noise: SeededNoise(seed: 1)) }
     }
 
     @Test("a model file round-trips family, configuration, scaling, raw and EMA weights; training resumes at its step")
@@ -126,7 +126,7 @@ struct FamilyTests {
         let fm = try FlowMatching(denoiser: MLPDenoiser<Float>(dc, seed: 1))
         let t3 = try Trainer(family: fm, denoiserConfiguration: dc, configuration: c2)
         #expect(throws: ModelFileError.self) { try t3.resume(from: c.checkpointPath!) }
-        #expect(throws: TensorError.self) { try FamilyName(parsing: "gan") }
+        #expect(throws: ConfigurationError.self) { try FamilyName(parsing: "gan") }
     }
 }
 
@@ -153,7 +153,7 @@ struct ModelFileSamplingTests {
             for s in SamplerName.allCases {
                 let valid = SamplerName.valid(for: f.familyName).contains(s)
                 if !valid {
-                    #expect(throws: TensorError.self) { try file.sample(4, sampler: s, steps: 5, seed: 1) }
+                    #expect(throws: ConfigurationError.self) { try file.sample(4, sampler: s, steps: 5, seed: 1) }
                     continue
                 }
                 let steps = s == .ddpm ? 30 : 5
@@ -166,7 +166,7 @@ struct ModelFileSamplingTests {
             let d = try file.sample(5, seed: 3)   // the family's default sampler
             #expect(d.samples.shape == [5, 2])
         }
-        #expect(throws: TensorError.self) { try SamplerName(parsing: "langevin") }
+        #expect(throws: ConfigurationError.self) { try SamplerName(parsing: "langevin") }
     }
 }
 

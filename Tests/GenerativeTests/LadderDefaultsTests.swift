@@ -1,5 +1,6 @@
 import Foundation
 @testable import Generative
+import Neural
 import Linear
 import Testing
 import TestSupport
@@ -22,7 +23,7 @@ import TestSupport
         #expect(d.cSkip(0.1) < 1e-3)
         // EDM at σ = 1 with σ_data 1 keeps about half of x_σ, which the network would have to cancel.
         #expect(abs(e.cSkip(1) - 1 / ((1 - 0.002) * (1 - 0.002) + 1)) < 1e-12)
-        #expect(throws: TensorError.self) { try ConsistencyPrediction(parsing: "velocity") }
+        #expect(throws: ConfigurationError.self) { try ConsistencyPrediction(parsing: "velocity") }
         #expect(try ConsistencyPrediction(parsing: "x0") == .data && ConsistencyPrediction(parsing: "paper") == .edm)
     }
 
@@ -50,7 +51,7 @@ import TestSupport
             #expect(abs(e.cSkip(e.sigmaMin + sd) * sd - sd / 2) < 1e-12)
         }
         // Rank-deficient data: the median eigenvalue is 0 and σ_data must be given.
-        #expect(throws: TensorError.self) { try ConsistencySchedule.fittedSigmaData(to: Tensor<Double>.normal([10, 64], using: &g)) }
+        #expect(throws: ConfigurationError.self) { try ConsistencySchedule.fittedSigmaData(to: Tensor<Double>.normal([10, 64], using: &g)) }
     }
 
     @Test("consistency model files record the data prediction; files without the key load as EDM")
@@ -103,7 +104,7 @@ import TestSupport
         let s2 = try back.model.generate(50, labels: nil, seed: 9)
         #expect(try (s2 - s).abs().max() == 0)
         // Bad prior codes in a file are refused.
-        #expect(throws: TensorError.self) { try vq.loadBuffers(["prior_codes": Tensor<Float>([9, 0], shape: [1, 2])]) }
+        #expect(throws: ModelStateError.self) { try vq.loadBuffers(["prior_codes": Tensor<Float>([9, 0], shape: [1, 2])]) }
     }
 
     @Test("GAN generator average: θ̄ follows the warm-up EMA formula, sampling uses it, and it survives the model file")
@@ -139,7 +140,7 @@ import TestSupport
         #expect(back.averageUpdates == 5)
         #expect(try (back.sample(4, seed: 3) - s).abs().max() == 0)
         var bad = c; bad.emaDecay = 1
-        #expect(throws: TensorError.self) { try GAN<Float>(bad, seed: 1) }
+        #expect(throws: ConfigurationError.self) { try GAN<Float>(bad, seed: 1) }
     }
 
     @Test("GAN R1 penalty: ‖∇ₓD‖² of a linear discriminator is ‖w‖²; the linear learning-rate decay reaches 0 at K")
@@ -167,6 +168,6 @@ import TestSupport
         #expect(stats.contains { $0.0 == "penalty" })
         #expect(abs(gan.optimizers[0].optimizer.learningRate - c.learningRate * 0.7) < 1e-15)
         var bad = c; bad.r1Weight = -1
-        #expect(throws: TensorError.self) { try GAN<Float>(bad, seed: 1) }
+        #expect(throws: ConfigurationError.self) { try GAN<Float>(bad, seed: 1) }
     }
 }

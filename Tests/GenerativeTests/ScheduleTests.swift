@@ -15,17 +15,17 @@ struct ScheduleTests {
         #expect(try BetaSchedule(parsing: "linear") == .linear())
         #expect(try BetaSchedule(parsing: "cosine") == .cosine())
         #expect(try BetaSchedule(parsing: "scaled-linear") == .scaledLinear())
-        #expect(throws: TensorError.self) { try BetaSchedule(parsing: "quadratic") }
+        #expect(throws: ConfigurationError.self) { try BetaSchedule(parsing: "quadratic") }
         #expect(try PredictionTarget(parsing: "v") == .velocity)
         #expect(try PredictionTarget(parsing: "x0") == .sample)
-        #expect(throws: TensorError.self) { try PredictionTarget(parsing: "score") }
+        #expect(throws: ConfigurationError.self) { try PredictionTarget(parsing: "score") }
         #expect(try PosteriorVariance(parsing: "fixed-small") == .betaTilde)
         #expect(try TimestepSpacing(parsing: "Trailing") == .trailing)
-        #expect(throws: TensorError.self) { try TimestepSpacing(parsing: "karras") }
+        #expect(throws: ConfigurationError.self) { try TimestepSpacing(parsing: "karras") }
         #expect(try ScoreSDE(parsing: "sub-vp") == .subVP())
-        #expect(throws: TensorError.self) { try ScoreSDE(parsing: "edm") }
-        #expect(throws: TensorError.self) { try DiffusionSchedule(.linear(), timesteps: 1) }
-        #expect(throws: TensorError.self) { try DiffusionSchedule(.linear(start: 0.5, end: 1.5), timesteps: 10) }
+        #expect(throws: ConfigurationError.self) { try ScoreSDE(parsing: "edm") }
+        #expect(throws: ConfigurationError.self) { try DiffusionSchedule(.linear(), timesteps: 1) }
+        #expect(throws: ConfigurationError.self) { try DiffusionSchedule(.linear(start: 0.5, end: 1.5), timesteps: 10) }
     }
 
     @Test("schedule invariants: ᾱ decreasing, α = 1 − β, cosine clipped at 0.999, β̃ ≤ β")
@@ -71,7 +71,7 @@ struct ScheduleTests {
         let back = try linear.sample(from: ef, .epsilon, xt: xtf, timesteps: [300])
         #expect(maxDifference(back, xf) < 1e-5)
         #expect(throws: TensorError.self) { try linear.addNoise(x0, noise: eps, timesteps: [1, 2]) }
-        #expect(throws: TensorError.self) { try linear.addNoise(x0, noise: eps, timesteps: [1000]) }
+        #expect(throws: ConfigurationError.self) { try linear.addNoise(x0, noise: eps, timesteps: [1000]) }
         #expect(throws: TensorError.self) { try linear.addNoise(x0, noise: eps.slice(0..<3), timesteps: [1]) }
     }
 
@@ -127,7 +127,7 @@ struct ScheduleTests {
         let last = try d.step(x0: x0, epsilon: eps, from: d.timesteps.last!, to: -1)
         #expect(maxDifference(last, x0) < 1e-12)
         // η > 0 without noise is an error; with zero noise it is the mean.
-        #expect(throws: TensorError.self) { try d.step(x0: x0, epsilon: eps, from: t, to: p, eta: 1) }
+        #expect(throws: ConfigurationError.self) { try d.step(x0: x0, epsilon: eps, from: t, to: p, eta: 1) }
         let mean = try d.step(x0: x0, epsilon: eps, from: t, to: p, eta: 1, noise: Tensor<Double>.zeros([4, 3]))
         #expect(mean.allFinite)
     }
@@ -151,11 +151,11 @@ struct ScheduleTests {
 
     @Test("DDIM rejects impossible step counts and offsets")
     func ddimErrors() throws {
-        #expect(throws: TensorError.self) { try DDIMSchedule(linear, steps: 0) }
-        #expect(throws: TensorError.self) { try DDIMSchedule(linear, steps: 1001) }
-        #expect(throws: TensorError.self) { try DDIMSchedule(linear, steps: 1000, offset: 1) }   // 999 + 1 = T
-        #expect(throws: TensorError.self) { try DDIMSchedule(linear, steps: 5, offset: -1) }
-        #expect(throws: TensorError.self) { try DDIMSchedule(linear, steps: 5, finalAlphaBar: 0) }
+        #expect(throws: ConfigurationError.self) { try DDIMSchedule(linear, steps: 0) }
+        #expect(throws: ConfigurationError.self) { try DDIMSchedule(linear, steps: 1001) }
+        #expect(throws: ConfigurationError.self) { try DDIMSchedule(linear, steps: 1000, offset: 1) }   // 999 + 1 = T
+        #expect(throws: ConfigurationError.self) { try DDIMSchedule(linear, steps: 5, offset: -1) }
+        #expect(throws: ConfigurationError.self) { try DDIMSchedule(linear, steps: 5, finalAlphaBar: 0) }
         let d = try DDIMSchedule(linear, steps: 5, finalAlphaBar: linear.alphaBars[0])
         #expect(d.alphaBar(-1) == linear.alphaBars[0])
     }
@@ -192,9 +192,9 @@ struct ScheduleTests {
         }
         #expect(ScoreSDE.ve().priorStd == 50)
         #expect(ScoreSDE.vp().priorStd == 1)
-        #expect(throws: TensorError.self) { try ScoreSDE.ve(sigmaMin: 1, sigmaMax: 0.5).validate() }
-        #expect(throws: TensorError.self) { try ScoreSDE.ve(fittedTo: Tensor<Double>.zeros([3, 2])) }
-        #expect(throws: TensorError.self) { try ScoreSDE.vp().scoreTarget(noise: Tensor<Double>.ones([1, 2]), times: [0]) }
+        #expect(throws: ConfigurationError.self) { try ScoreSDE.ve(sigmaMin: 1, sigmaMax: 0.5).validate() }
+        #expect(throws: ConfigurationError.self) { try ScoreSDE.ve(fittedTo: Tensor<Double>.zeros([3, 2])) }
+        #expect(throws: ConfigurationError.self) { try ScoreSDE.vp().scoreTarget(noise: Tensor<Double>.ones([1, 2]), times: [0]) }
     }
 
     @Test("consistency: boundary condition, Karras grids, curriculum monotone")
@@ -221,8 +221,8 @@ struct ScheduleTests {
             last = n
             #expect(k.emaDecay(atStep: step) >= 0.9 && k.emaDecay(atStep: step) < 1)
         }
-        #expect(throws: TensorError.self) { try ConsistencySchedule(sigmaMin: 1, sigmaMax: 0.5) }
-        #expect(throws: TensorError.self) { try ConsistencyTrainingSchedule(totalSteps: 0) }
-        #expect(throws: TensorError.self) { try c.karrasBoundaries(count: 1) }
+        #expect(throws: ConfigurationError.self) { try ConsistencySchedule(sigmaMin: 1, sigmaMax: 0.5) }
+        #expect(throws: ConfigurationError.self) { try ConsistencyTrainingSchedule(totalSteps: 0) }
+        #expect(throws: ConfigurationError.self) { try c.karrasBoundaries(count: 1) }
     }
 }

@@ -106,8 +106,8 @@ struct SolverTests {
     @Test("Dormand–Prince gives up clearly when its step budget runs out, and validates its settings")
     func dopri5Errors() throws {
         let dp = DormandPrince(relativeTolerance: 1e-12, absoluteTolerance: 1e-12, maxSteps: 3)
-        #expect(throws: TensorError.self) { try dp.solve(dampedRotation, initial: x0, from: 0, to: 10) }
-        #expect(throws: TensorError.self) { try DormandPrince(relativeTolerance: 0, absoluteTolerance: 0).solve(dampedRotation, initial: x0, from: 0, to: 1) }
+        #expect(throws: ConfigurationError.self) { try dp.solve(dampedRotation, initial: x0, from: 0, to: 10) }
+        #expect(throws: ConfigurationError.self) { try DormandPrince(relativeTolerance: 0, absoluteTolerance: 0).solve(dampedRotation, initial: x0, from: 0, to: 1) }
         let nan: VectorField<Double> = { _, x in x * .nan }
         #expect(throws: TensorError.self) { try DormandPrince().solve(nan, initial: x0, from: 0, to: 1) }
     }
@@ -137,14 +137,14 @@ struct SolverTests {
     func errors() throws {
         #expect(try ODEMethod(parsing: "RK4") == .rk4)
         #expect(try ODEMethod(parsing: "dopri5") == .dopri5)
-        #expect(throws: TensorError.self) { try ODEMethod(parsing: "midpoint") }
-        #expect(throws: TensorError.self) { try ODESolver.solve(dampedRotation, initial: x0, times: [0], method: .euler) }
-        #expect(throws: TensorError.self) { try ODESolver.solve(dampedRotation, initial: x0, times: [0, 0.5, 0.4], method: .euler) }
-        #expect(throws: TensorError.self) { try ODESolver.solve(dampedRotation, initial: x0, from: 0, to: 1, steps: 0, method: .euler) }
+        #expect(throws: ConfigurationError.self) { try ODEMethod(parsing: "midpoint") }
+        #expect(throws: ConfigurationError.self) { try ODESolver.solve(dampedRotation, initial: x0, times: [0], method: .euler) }
+        #expect(throws: ConfigurationError.self) { try ODESolver.solve(dampedRotation, initial: x0, times: [0, 0.5, 0.4], method: .euler) }
+        #expect(throws: ConfigurationError.self) { try ODESolver.solve(dampedRotation, initial: x0, from: 0, to: 1, steps: 0, method: .euler) }
         let bad: VectorField<Double> = { _, x in try x.slice(0..<1) }
         #expect(throws: TensorError.self) { try ODESolver.solve(bad, initial: x0, from: 0, to: 1, steps: 2, method: .rk4) }
         var stats = SolverStatistics()
-        #expect(throws: TensorError.self) { try ODESolver.step(.dopri5, dampedRotation, t: 0, x: self.x0, h: 0.1, statistics: &stats) }
+        #expect(throws: ConfigurationError.self) { try ODESolver.step(.dopri5, dampedRotation, t: 0, x: self.x0, h: 0.1, statistics: &stats) }
         #expect(ODEMethod.allCases.map(\.order) == [1, 2, 4, 5])
     }
 

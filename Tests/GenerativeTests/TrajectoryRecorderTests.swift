@@ -58,10 +58,10 @@ struct TrajectoryRecorderTests {
         let r = try TrajectoryRecorder<Double>(every: 2)
         #expect(throws: TensorError.self) { try r.tensor() }
         try r.record(step: 0, state: Tensor<Double>.zeros([2, 3]))
-        #expect(throws: TensorError.self) { try r.record(step: 0, state: Tensor<Double>.zeros([2, 3])) }
+        #expect(throws: ConfigurationError.self) { try r.record(step: 0, state: Tensor<Double>.zeros([2, 3])) }
         #expect(throws: TensorError.self) { try r.record(step: 1, state: Tensor<Double>.zeros([2, 4])) }
         #expect(throws: TensorError.self) { try r.record(step: 2, state: Tensor<Double>(scalar: 1)) }
-        #expect(throws: TensorError.self) { try TrajectoryRecorder<Double>(every: 0) }
-        #expect(throws: TensorError.self) { try TrajectoryRecorder<Double>(rows: 0) }
+        #expect(throws: ConfigurationError.self) { try TrajectoryRecorder<Double>(every: 0) }
+        #expect(throws: ConfigurationError.self) { try TrajectoryRecorder<Double>(rows: 0) }
     }
 }

@@ -9,13 +9,18 @@ public struct AffineScaling: Sendable, Equatable, Codable {
 
     /// y = x·scale + shift; every scale must be finite and non-zero.
     public init(scale: [Double], shift: [Double]) throws {
-        guard !scale.isEmpty, !shift.isEmpty else { throw TensorError.invalidArgument("AffineScaling: scale and shift must not be empty") }
+        guard !scale.isEmpty, !shift.isEmpty else { throw ConfigurationError(field: "AffineScaling.scale", reason: "AffineScaling: scale and shift must not be empty") }
         guard scale.allSatisfy({ $0.isFinite && $0 != 0 }), shift.allSatisfy(\.isFinite) else {
-            throw TensorError.invalidArgument("AffineScaling: scales must be finite and non-zero and shifts finite")
+            throw ConfigurationError(field: "AffineScaling.scale", reason: "AffineScaling: scales must be finite and non-zero and shifts finite")
         }
         guard scale.count == shift.count || scale.count == 1 || shift.count == 1 else {
-            throw TensorError.invalidArgument("AffineScaling: \(scale.count) scales but \(shift.count) shifts")
+            throw ConfigurationError(field: "AffineScaling.shift", reason: "AffineScaling: \(scale.count) scales but \(shift.count) shifts")
         }
+        self.init(validScale: scale, shift: shift)
+    }
+
+    /// A map whose scales and shifts the caller knows to be valid (the constants below), without the checks.
+    init(validScale scale: [Double], shift: [Double]) {
         self.scale = scale; self.shift = shift
     }
 
@@ -23,11 +28,11 @@ public struct AffineScaling: Sendable, Equatable, Codable {
     public init(scale: Double, shift: Double) throws { try self.init(scale: [scale], shift: [shift]) }
 
     /// The identity map.
-    public static let identity = try! AffineScaling(scale: 1, shift: 0)
+    public static let identity = AffineScaling(validScale: [1], shift: [0])
 
     /// Maps the range [low, high] of every feature onto [−1, 1] (y = 2(x − low)/(high − low) − 1).
     public static func range(_ low: Double, _ high: Double) throws -> AffineScaling {
-        guard high > low else { throw TensorError.invalidArgument("AffineScaling.range: need high > low, got \(low) and \(high)") }
+        guard high > low else { throw ConfigurationError(field: "AffineScaling.range(_:_:)", reason: "AffineScaling.range: need high > low, got \(low) and \(high)") }
         return try AffineScaling(scale: 2 / (high - low), shift: -1 - 2 * low / (high - low))
     }
 
@@ -60,7 +65,7 @@ public struct AffineScaling: Sendable, Equatable, Codable {
 
     func check(_ features: Int, _ op: String) throws {
         for (name, v) in [("scales", scale), ("shifts", shift)] where v.count != 1 && v.count != features {
-            throw TensorError.invalidArgument("\(op): \(v.count) \(name) for data with \(features) features")
+            throw TensorError.invalidShape("\(op): \(v.count) \(name) for data with \(features) features")
         }
     }
 

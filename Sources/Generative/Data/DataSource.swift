@@ -20,7 +20,7 @@ public enum DataSource: Sendable, Equatable, CustomStringConvertible {
     public static let defaultToyCount = 10_000
 
     /// Parses a data name (see the type's documentation).
-    /// - Throws: `TensorError.invalidArgument` for an unknown name, a dimension where none fits (digits is 64-D),
+    /// - Throws: `ConfigurationError` (`DataSource.name`, `.dimension`) for an unknown name, a dimension where none fits (digits is 64-D),
     ///   a toy dimension below 2, or two different dimensions.
     public init(parsing text: String, dimension: Int? = nil) throws {
         var name = text
@@ -30,10 +30,10 @@ public enum DataSource: Sendable, Equatable, CustomStringConvertible {
         if !isPath, let colon = text.lastIndex(of: ":") {
             name = String(text[..<colon])
             guard let d = Int(text[text.index(after: colon)...]) else {
-                throw TensorError.invalidArgument("data '\(text)': expected name:D with an integer dimension D")
+                throw ConfigurationError(field: "DataSource.name", reason: "data '\(text)': expected name:D with an integer dimension D")
             }
             if let given = dimension, given != d {
-                throw TensorError.invalidArgument("data '\(text)': dimension \(d) in the name but \(given) given separately")
+                throw ConfigurationError(field: "DataSource.dimension", reason: "data '\(text)': dimension \(d) in the name but \(given) given separately")
             }
             dim = d
         }
@@ -43,16 +43,16 @@ public enum DataSource: Sendable, Equatable, CustomStringConvertible {
         }
         if name.lowercased() == "digits" {
             if let d = dim, d != Digits.dimension {
-                throw TensorError.invalidArgument("data 'digits' is \(Digits.dimension)-dimensional; it cannot be given dimension \(d)")
+                throw ConfigurationError(field: "DataSource.dimension", reason: "data 'digits' is \(Digits.dimension)-dimensional; it cannot be given dimension \(d)")
             }
             self = .digits
             return
         }
         guard let toy = try? Toy2D(parsing: name) else {
-            throw TensorError.invalidArgument("unknown data '\(text)': expected digits, moons, eight-gaussians, checkerboard, spiral, or a .npy / .csv file")
+            throw ConfigurationError(field: "DataSource.name", reason: "unknown data '\(text)': expected digits, moons, eight-gaussians, checkerboard, spiral, or a .npy / .csv file")
         }
         let d = dim ?? 2
-        guard d >= 2 else { throw TensorError.invalidArgument("data '\(name)': a toy's dimension must be ≥ 2, got \(d)") }
+        guard d >= 2 else { throw ConfigurationError(field: "DataSource.dimension", reason: "data '\(name)': a toy's dimension must be ≥ 2, got \(d)") }
         self = .toy(toy, dimension: d)
     }
 
@@ -81,7 +81,7 @@ public enum DataSource: Sendable, Equatable, CustomStringConvertible {
     public func load<S: BLASScalar>(count: Int? = nil, seed: UInt64 = 0, embeddingSeed: UInt64 = OrthogonalEmbedding.defaultSeed,
                                     noise: Double = OrthogonalEmbedding.defaultNoise, digitsPath: String? = nil,
                                     as _: S.Type = S.self) throws -> LabeledData<S> {
-        if let c = count, c < 0 { throw TensorError.invalidArgument("data \(self): the count must be ≥ 0, got \(c)") }
+        if let c = count, c < 0 { throw ConfigurationError(field: "DataSource.load(count:)", reason: "data \(self): the count must be ≥ 0, got \(c)") }
         switch self {
         case let .toy(toy, d):
             var g = RandomGenerator(seed: seed)
@@ -108,7 +108,7 @@ public enum DataSource: Sendable, Equatable, CustomStringConvertible {
 
     static func subset<S>(_ d: LabeledData<S>, count: Int?, seed: UInt64, name: String) throws -> LabeledData<S> {
         guard let c = count, c != d.count else { return d }
-        guard c <= d.count else { throw TensorError.invalidArgument("data \(name): \(c) samples asked for but it has \(d.count)") }
+        guard c <= d.count else { throw ConfigurationError(field: "DataSource.load(count:)", reason: "data \(name): \(c) samples asked for but it has \(d.count)") }
         var g = RandomGenerator(seed: seed)
         return try d.subset(g.choice(d.count, count: c))
     }

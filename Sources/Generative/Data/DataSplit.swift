@@ -6,10 +6,10 @@ import Neural
 public enum DataSplit {
     /// A split of 0..<count: a seeded permutation, the first ⌈(1 − f)·count⌉ indices for training and the rest
     /// held out (f = `heldOutFraction`), each part sorted ascending so the split is a set, not an order.
-    /// - Throws: `TensorError.invalidArgument` unless 0 ≤ f < 1 and count ≥ 0.
+    /// - Throws: `ConfigurationError` unless 0 ≤ f < 1 and count ≥ 0.
     public static func indices(count: Int, heldOutFraction f: Double, seed: UInt64) throws -> (train: [Int], heldOut: [Int]) {
-        guard count >= 0 else { throw TensorError.invalidArgument("DataSplit: count must be ≥ 0, got \(count)") }
-        guard f >= 0, f < 1 else { throw TensorError.invalidArgument("DataSplit: the held-out fraction must be in [0, 1), got \(f)") }
+        guard count >= 0 else { throw ConfigurationError(field: "DataSplit.indices(count:)", reason: "DataSplit: count must be ≥ 0, got \(count)") }
+        guard f >= 0, f < 1 else { throw ConfigurationError(field: "DataSplit.indices(heldOutFraction:)", reason: "DataSplit: the held-out fraction must be in [0, 1), got \(f)") }
         var g = RandomGenerator(seed: seed)
         let p = g.permutation(count)
         let held = Int((f * Double(count)).rounded(.down))
@@ -46,7 +46,7 @@ extension LabeledData {
     /// Deterministic shuffled mini-batches of row indices over this data (Neural's `MiniBatches`); take a batch's
     /// rows with `data.gather(rows:)`.
     public func miniBatches(batchSize: Int, seed: UInt64, dropLast: Bool = false) throws -> MiniBatches {
-        guard batchSize >= 1 else { throw TensorError.invalidArgument("miniBatches: the batch size must be ≥ 1, got \(batchSize)") }
+        guard batchSize >= 1 else { throw ConfigurationError(field: "LabeledData.miniBatches(batchSize:)", reason: "miniBatches: the batch size must be ≥ 1, got \(batchSize)") }
         return MiniBatches(count: count, batchSize: batchSize, shuffle: true, dropLast: dropLast, seed: seed)
     }
 }

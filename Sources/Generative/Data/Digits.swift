@@ -37,7 +37,7 @@ public enum Digits {
     /// The largest pixel intensity.
     public static let maxIntensity = 16.0
     /// Pixel intensities 0 … 16 → [−1, 1].
-    public static let scaling = try! AffineScaling(scale: 2 / maxIntensity, shift: -1)
+    public static let scaling = AffineScaling(validScale: [2 / maxIntensity], shift: [-1])
 
     /// The file name looked for.
     public static let fileName = "digits.csv"

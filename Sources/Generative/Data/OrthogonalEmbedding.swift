@@ -23,10 +23,10 @@ public struct OrthogonalEmbedding: Sendable, Equatable {
     public let basis: Tensor<Double>
 
     /// The embedding of k = `inputDimension` (default 2) dimensions into D = `dimension`.
-    /// - Throws: `TensorError.invalidArgument` unless 1 ≤ k ≤ D.
+    /// - Throws: `ConfigurationError` (`OrthogonalEmbedding.inputDimension`) unless 1 ≤ k ≤ D.
     public init(dimension: Int, inputDimension: Int = 2, seed: UInt64 = OrthogonalEmbedding.defaultSeed) throws {
         guard inputDimension >= 1, dimension >= inputDimension else {
-            throw TensorError.invalidArgument("OrthogonalEmbedding: need 1 ≤ input dimension ≤ dimension, got \(inputDimension) → \(dimension)")
+            throw ConfigurationError(field: "OrthogonalEmbedding.inputDimension", reason: "OrthogonalEmbedding: need 1 ≤ input dimension ≤ dimension, got \(inputDimension) → \(dimension)")
         }
         self.inputDimension = inputDimension
         self.dimension = dimension
@@ -46,7 +46,7 @@ public struct OrthogonalEmbedding: Sendable, Equatable {
         guard x.rank == 2, x.shape[1] == inputDimension else {
             throw TensorError.invalidShape("OrthogonalEmbedding.lift: expected [n, \(inputDimension)] data, got shape \(x.shape)")
         }
-        guard sigma >= 0, sigma.isFinite else { throw TensorError.invalidArgument("OrthogonalEmbedding.lift: noise must be ≥ 0, got \(sigma)") }
+        guard sigma >= 0, sigma.isFinite else { throw ConfigurationError(field: "OrthogonalEmbedding.lift(noise:)", reason: "OrthogonalEmbedding.lift: noise must be ≥ 0, got \(sigma)") }
         var y = try matmul(x, basis.cast(to: S.self), transposeB: true)
         if sigma > 0 { try y.addScaled(Tensor<S>.normal(y.shape, using: &g), S(sigma)) }
         return y

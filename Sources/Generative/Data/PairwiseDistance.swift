@@ -7,12 +7,12 @@ public enum PairwiseDistance {
     /// Squared distances come from blocks of the Gram matrix, ‖x_i‖² + ‖x_j‖² − 2⟨x_i, x_j⟩ (one gemm per block of
     /// rows, memory O(block·n)); the winning pair is then recomputed directly, so the result is exact to rounding.
     /// Cost O(n²D). Rows are centred first (distances do not change; cancellation does).
-    /// - Throws: `TensorError.invalidArgument` for fewer than two rows or non-finite values.
+    /// - Throws: `TensorError.invalidShape` for fewer than two rows, `TensorError.nonFinite` for non-finite values.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public static func largest<S: BLASScalar>(_ data: Tensor<S>) throws -> Double {
         guard data.rank >= 1, data.shape[0] >= 2 else {
-            throw TensorError.invalidArgument("largest pairwise distance: need at least 2 rows, got shape \(data.shape)")
+            throw TensorError.invalidShape("largest pairwise distance: need at least 2 rows, got shape \(data.shape)")
         }
         try data.checkFinite("largest pairwise distance")
         let n = data.shape[0]

@@ -25,7 +25,7 @@ public enum Toy2D: String, Sendable, CaseIterable, CustomStringConvertible {
         case "eight-gaussians", "8gaussians", "8-gaussians", "eightgaussians": self = .eightGaussians
         case "checkerboard": self = .checkerboard
         case "spiral", "spirals", "2spirals", "two-spirals": self = .spiral
-        default: throw TensorError.invalidArgument("unknown toy data set '\(name)': expected moons, eight-gaussians, checkerboard or spiral")
+        default: throw ConfigurationError(field: "Toy2D.name", reason: "unknown toy data set '\(name)': expected moons, eight-gaussians, checkerboard or spiral")
         }
     }
 
@@ -33,7 +33,7 @@ public enum Toy2D: String, Sendable, CaseIterable, CustomStringConvertible {
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func sample<S: BLASScalar>(_ n: Int, using g: inout RandomGenerator, as _: S.Type = S.self) throws -> Tensor<S> {
-        guard n >= 0 else { throw TensorError.invalidArgument("\(rawValue): the number of samples must be ≥ 0, got \(n)") }
+        guard n >= 0 else { throw ConfigurationError(field: "Toy2D.sample(_:)", reason: "\(rawValue): the number of samples must be ≥ 0, got \(n)") }
         var out = [Double](repeating: 0, count: 2 * n)
         for i in 0..<n {
             let (a, b) = draw(&g)

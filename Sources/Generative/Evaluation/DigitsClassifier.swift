@@ -52,7 +52,7 @@ public final class DigitsClassifier: ModuleBase, Module {
 
     /// The classifier with the weights of `path` (default: the shipped file), in evaluation mode, and the file's
     /// metadata (training settings and the held-out accuracy).
-    /// - Throws: file errors, or `TensorError.invalidArgument` when the names or shapes do not match.
+    /// - Throws: file errors, or `ModelFileError` when the names or shapes do not match.
     public static func load(path: String? = nil) throws -> (classifier: DigitsClassifier, metadata: [String: String]) {
         let file = try path ?? defaultPath()
         let c = DigitsClassifier()
@@ -108,7 +108,7 @@ public final class DigitsClassifier: ModuleBase, Module {
     /// Fraction of rows whose predicted class is the label.
     public func accuracy<S: BLASScalar>(_ x: Tensor<S>, labels: [Int]) throws -> Double {
         guard labels.count == x.shape.first else {
-            throw TensorError.invalidArgument("DigitsClassifier.accuracy: \(x.shape.first ?? 0) rows but \(labels.count) labels")
+            throw TensorError.invalidShape("DigitsClassifier.accuracy: \(x.shape.first ?? 0) rows but \(labels.count) labels")
         }
         guard !labels.isEmpty else { return .nan }
         let p = try predict(x)
@@ -124,14 +124,13 @@ public final class DigitsClassifier: ModuleBase, Module {
                              progress: ((_ epoch: Int, _ epochs: Int, _ loss: Double) -> Void)? = nil) throws -> (classifier: DigitsClassifier, report: DigitsClassifierReport) {
         try checkInput(digits.data)
         guard let labels = digits.labels, labels.count == digits.count else {
-            throw TensorError.invalidArgument("DigitsClassifier.train: the data needs one label per row")
+            throw TensorError.invalidShape("DigitsClassifier.train: the data needs one label per row")
         }
         guard labels.allSatisfy({ (0..<classCount).contains($0) }) else {
-            throw TensorError.invalidArgument("DigitsClassifier.train: labels must be 0…\(classCount - 1)")
+            throw ConfigurationError(field: "DigitsClassifier.train(_:)", reason: "DigitsClassifier.train: labels must be 0…\(classCount - 1)")
         }
-        guard s.epochs >= 1, s.batchSize >= 1, s.learningRate > 0 else {
-            throw TensorError.invalidArgument("DigitsClassifier.train: needs epochs ≥ 1, batch size ≥ 1 and a positive learning rate")
-        }
+        try ConfigurationError.check("DigitsClassifierTraining", ["epochs": s.epochs >= 1, "batchSize": s.batchSize >= 1, "learningRate": s.learningRate > 0],
+                                     reason: "DigitsClassifier.train: needs epochs ≥ 1, batch size ≥ 1 and a positive learning rate")
         let start = Date()
         let (trainSet, heldOut) = try digits.split(heldOutFraction: s.heldOutFraction, seed: s.splitSeed)
         let trainLabels = trainSet.labels!
@@ -187,7 +186,7 @@ public final class DigitsClassifier: ModuleBase, Module {
                 }
             }
         }
-        return try! Tensor(out, shape: [n, 64])
+        return Tensor(unsafeUninitializedShape: [n, 64]) { p, count in for i in 0..<count { p[i] = out[i] } }
     }
 
     /// Saves the weights with the training settings and accuracies as metadata (atomic; refuses to replace a file

@@ -28,16 +28,16 @@ public struct ClassCoverage: Sendable, Equatable {
     public var count: Int { histogram.reduce(0, +) }
 
     /// The statistics of predicted labels (each in 0 ..< `classes`) and their top probabilities.
-    /// - Throws: `TensorError.invalidArgument` for a label outside 0 ..< `classes`, or as many confidences as labels
-    ///   missing.
+    /// - Throws: `ConfigurationError` (`ClassCoverage.classes`, `.predictions`) for fewer than 2 classes or a label
+    ///   outside 0 ..< `classes`; `TensorError.invalidShape` unless there are as many confidences as labels.
     public init(predictions: [Int], confidences: [Double], classes: Int = DigitsClassifier.classCount, minimumShare: Double = 0.1) throws {
-        guard classes >= 2 else { throw TensorError.invalidArgument("ClassCoverage: needs at least 2 classes, got \(classes)") }
+        guard classes >= 2 else { throw ConfigurationError(field: "ClassCoverage.classes", reason: "ClassCoverage: needs at least 2 classes, got \(classes)") }
         guard confidences.count == predictions.count else {
-            throw TensorError.invalidArgument("ClassCoverage: \(predictions.count) predictions but \(confidences.count) confidences")
+            throw TensorError.invalidShape("ClassCoverage: \(predictions.count) predictions but \(confidences.count) confidences")
         }
         var h = [Int](repeating: 0, count: classes)
         for p in predictions {
-            guard (0..<classes).contains(p) else { throw TensorError.invalidArgument("ClassCoverage: label \(p) outside 0…\(classes - 1)") }
+            guard (0..<classes).contains(p) else { throw ConfigurationError(field: "ClassCoverage.predictions", reason: "ClassCoverage: label \(p) outside 0…\(classes - 1)") }
             h[p] += 1
         }
         histogram = h

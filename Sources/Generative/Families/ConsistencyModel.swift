@@ -14,7 +14,7 @@ public enum ConsistencyMode: String, Sendable, CaseIterable {
         switch name.lowercased() {
         case "ct", "training": self = .training
         case "cd", "distillation": self = .distillation
-        default: throw TensorError.invalidArgument("unknown consistency mode '\(name)': expected ct (training) or cd (distillation)")
+        default: throw ConfigurationError(field: "ConsistencyMode.name", reason: "unknown consistency mode '\(name)': expected ct (training) or cd (distillation)")
         }
     }
 }
@@ -32,7 +32,7 @@ public enum ConsistencyMetric: Sendable, Equatable {
         if lower == "l2" { self = .l2; return }
         if lower == "pseudo-huber" || lower == "huber" { self = .pseudoHuber(c: 0.00054 * Double(dimension).squareRoot()); return }
         if lower.hasPrefix("pseudo-huber:"), let c = Double(lower.dropFirst("pseudo-huber:".count)), c > 0 { self = .pseudoHuber(c: c); return }
-        throw TensorError.invalidArgument("unknown consistency metric '\(name)': expected l2, pseudo-huber or pseudo-huber:c")
+        throw ConfigurationError(field: "ConsistencyMetric.name", reason: "unknown consistency metric '\(name)': expected l2, pseudo-huber or pseudo-huber:c")
     }
 
     /// `l2` or `pseudo-huber:c`.
@@ -51,7 +51,7 @@ public enum ConsistencyWeighting: String, Sendable, CaseIterable {
     /// Parses `uniform` or `inverse-gap`.
     public init(parsing name: String) throws {
         guard let w = ConsistencyWeighting(rawValue: name.lowercased()) else {
-            throw TensorError.invalidArgument("unknown consistency weighting '\(name)': expected uniform or inverse-gap")
+            throw ConfigurationError(field: "ConsistencyWeighting.name", reason: "unknown consistency weighting '\(name)': expected uniform or inverse-gap")
         }
         self = w
     }
@@ -71,7 +71,7 @@ public enum ConsistencyNoiseSampling: Sendable, Equatable {
         if p == ["uniform"] { self = .uniform; return }
         if p == ["lognormal"] { self = .lognormal(mean: -1.1, std: 2); return }
         if p.count == 3, p[0] == "lognormal", let m = Double(p[1]), let s = Double(p[2]), s > 0 { self = .lognormal(mean: m, std: s); return }
-        throw TensorError.invalidArgument("unknown noise sampling '\(name)': expected uniform, lognormal or lognormal:mean:std")
+        throw ConfigurationError(field: "ConsistencyNoiseSampling.name", reason: "unknown noise sampling '\(name)': expected uniform, lognormal or lognormal:mean:std")
     }
 
     /// `uniform` or `lognormal:mean:std`.
@@ -124,7 +124,7 @@ public struct ConsistencyConfiguration: Sendable, Equatable {
     public init(schedule: ConsistencySchedule? = nil, mode: ConsistencyMode = .training, initialSteps: Int = 2, finalSteps: Int = 150,
                 initialDecay: Double = 0.9, distillationSteps: Int = 18, distillationDecay: Double = 0.95, metric: ConsistencyMetric = .l2,
                 trainingDecay: Double? = nil, weighting: ConsistencyWeighting = .uniform, noiseSampling: ConsistencyNoiseSampling = .uniform) {
-        self.schedule = schedule ?? (try! ConsistencySchedule())
+        self.schedule = schedule ?? ConsistencySchedule.paperDefaults
         self.mode = mode; self.initialSteps = initialSteps; self.finalSteps = finalSteps; self.initialDecay = initialDecay
         self.distillationSteps = distillationSteps; self.distillationDecay = distillationDecay; self.metric = metric
         self.trainingDecay = trainingDecay; self.weighting = weighting; self.noiseSampling = noiseSampling
@@ -132,11 +132,10 @@ public struct ConsistencyConfiguration: Sendable, Equatable {
 
     func validate() throws {
         _ = try ConsistencyTrainingSchedule(totalSteps: 1, initialSteps: initialSteps, finalSteps: finalSteps, initialDecay: initialDecay)
-        guard distillationSteps >= 2, distillationDecay >= 0, distillationDecay < 1 else {
-            throw TensorError.invalidArgument("consistency model: need N ≥ 2 and 0 ≤ μ < 1 for distillation, got N \(distillationSteps), μ \(distillationDecay)")
-        }
-        if case let .pseudoHuber(c) = metric, !(c > 0) { throw TensorError.invalidArgument("consistency model: pseudo-Huber c must be > 0") }
-        if let d = trainingDecay, !(d >= 0 && d < 1) { throw TensorError.invalidArgument("consistency model: the CT target decay must be in [0, 1), got \(d)") }
+        try ConfigurationError.check("ConsistencyConfiguration", ["distillationSteps": distillationSteps >= 2,
+                                                                "distillationDecay": distillationDecay >= 0 && distillationDecay < 1], reason: "consistency model: need N ≥ 2 and 0 ≤ μ < 1 for distillation, got N \(distillationSteps), μ \(distillationDecay)")
+        if case let .pseudoHuber(c) = metric, !(c > 0) { throw ConfigurationError(field: "ConsistencyConfiguration.metric", reason: "consistency model: pseudo-Huber c must be > 0") }
+        if let d = trainingDecay, !(d >= 0 && d < 1) { throw ConfigurationError(field: "ConsistencyConfiguration.trainingDecay", reason: "consistency model: the CT target decay must be in [0, 1), got \(d)") }
     }
 }
 
@@ -196,7 +195,7 @@ public final class ConsistencyModel<S: BLASScalar> {
     /// f_θ(x, σ) on the tape (one σ per row), for training.
     public func consistencyFunction(_ x: Tensor<S>, sigmas: [Double], labels: [Int]?) throws -> Variable<S> {
         let n = x.shape.first ?? 0
-        guard sigmas.count == n else { throw TensorError.invalidArgument("consistency function: \(sigmas.count) noise levels for \(n) rows") }
+        guard sigmas.count == n else { throw TensorError.invalidShape("consistency function: \(sigmas.count) noise levels for \(n) rows") }
         let input = try schedule.scaledInput(x, sigmas: sigmas)
         let time = Tensor<S>(sigmas.map { S(embeddingTime(sigma: $0)) })
         let f = try denoiser(Variable(input), time: time, labels: labels)
@@ -252,7 +251,7 @@ public final class ConsistencyModel<S: BLASScalar> {
         let n = x.shape.first ?? 0
         guard z.shape == x.shape else { throw TensorError.shapeMismatch(operation: "consistency loss", lhs: x.shape, rhs: z.shape) }
         guard indices.count == n, indices.allSatisfy({ $0 >= 0 && $0 + 1 < t.count }) else {
-            throw TensorError.invalidArgument("consistency loss: need \(n) boundary indices in 0..<\(t.count - 1)")
+            throw ConfigurationError(field: "ConsistencyModel.loss(indices:)", reason: "consistency loss: need \(n) boundary indices in 0..<\(t.count - 1)")
         }
         let hi = indices.map { t[$0 + 1] }, lo = indices.map { t[$0] }, ones = [Double](repeating: 1, count: n)
         let xHi = try rowwiseCombination(ones, x, hi, z, "consistency noising")
@@ -262,7 +261,7 @@ public final class ConsistencyModel<S: BLASScalar> {
             xLo = try rowwiseCombination(ones, x, lo, z, "consistency noising")
         case .distillation:
             guard let teacher else {
-                throw TensorError.invalidArgument("consistency distillation needs a teacher (a trained ddpm, score-sde or flow-matching model)")
+                throw ConfigurationError(field: "ConsistencyModel.teacher", reason: "consistency distillation needs a teacher (a trained ddpm, score-sde or flow-matching model)")
             }
             xLo = try noGrad { try teacher.heunStep(xHi, from: hi, to: lo, labels: labels) }
         }
@@ -320,7 +319,7 @@ public final class ConsistencyModel<S: BLASScalar> {
     /// The noise levels τ₀ = σ_max > τ₁ > … of multistep sampling with `steps` evaluations: the first `steps`
     /// of the `steps + 1` descending Karras levels from σ_max to σ_min (one step: σ_max alone).
     public func samplingLevels(steps: Int) throws -> [Double] {
-        guard steps >= 1 else { throw TensorError.invalidArgument("consistency sampling: the number of steps must be ≥ 1, got \(steps)") }
+        guard steps >= 1 else { throw ConfigurationError(field: "ConsistencyModel.sample(steps:)", reason: "consistency sampling: the number of steps must be ≥ 1, got \(steps)") }
         if steps == 1 { return [schedule.sigmaMax] }
         return Array(try schedule.karrasSigmas(count: steps + 1, appendZero: false).prefix(steps))
     }
@@ -330,10 +329,10 @@ public final class ConsistencyModel<S: BLASScalar> {
     /// Evaluations: one per level. The recorder sees the noise σ_max·z and the estimate after each evaluation.
     public func sample(_ n: Int, steps: Int = 1, levels: [Double]? = nil, noise: any NoiseSource, firstRow: Int = 0, labels: [Int]? = nil,
                        recorder: TrajectoryRecorder<S>? = nil, observe: StepObserver<S>? = nil) throws -> SamplingResult<S> {
-        guard n >= 1 else { throw TensorError.invalidArgument("sampling: the number of samples must be ≥ 1, got \(n)") }
+        guard n >= 1 else { throw ConfigurationError(field: "ConsistencyModel.sample(_:)", reason: "sampling: the number of samples must be ≥ 1, got \(n)") }
         let tau = try levels ?? samplingLevels(steps: steps)
         guard !tau.isEmpty, zip(tau, tau.dropFirst()).allSatisfy({ $0 > $1 }), tau.allSatisfy({ $0 > schedule.sigmaMin && $0 <= schedule.sigmaMax }) else {
-            throw TensorError.invalidArgument("consistency sampling: levels must descend within (σ_min, σ_max], got \(tau)")
+            throw ConfigurationError(field: "ConsistencyModel.sample(levels:)", reason: "consistency sampling: levels must descend within (σ_min, σ_max], got \(tau)")
         }
         let d = denoiser.dimension
         var x: Tensor<S> = noise.prior([n, d], std: tau[0], firstRow: firstRow)

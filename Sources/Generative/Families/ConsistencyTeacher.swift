@@ -30,7 +30,7 @@ extension ConsistencyTeacher {
         let n = x.shape.first ?? 0
         let from = perRow(start, n), to = perRow(end, n)
         guard from.count == n, to.count == n, from.allSatisfy({ $0 > 0 }), to.allSatisfy({ $0 >= 0 }) else {
-            throw TensorError.invalidArgument("Heun step: need \(n) positive start levels and \(n) non-negative end levels (or one of each for all rows)")
+            throw ConfigurationError(field: "ConsistencyTeacher.heunStep(from:to:)", reason: "Heun step: need \(n) positive start levels and \(n) non-negative end levels (or one of each for all rows)")
         }
         let h = zip(from, to).map { $1 - $0 }
         // slope₁ = (x − D(x, σ))/σ, x' = x + h·slope₁.

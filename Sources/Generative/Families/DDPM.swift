@@ -15,7 +15,7 @@ public enum DiffusionLossWeighting: String, Sendable, CaseIterable {
         switch name.lowercased() {
         case "uniform": self = .uniform
         case "velocity", "v": self = .velocity
-        default: throw TensorError.invalidArgument("unknown loss weighting '\(name)': expected uniform or velocity")
+        default: throw ConfigurationError(field: "DiffusionLossWeighting.name", reason: "unknown loss weighting '\(name)': expected uniform or velocity")
         }
     }
 
@@ -76,9 +76,9 @@ public final class DDPM<S: BLASScalar> {
         self.configuration = configuration
         self.schedule = try DiffusionSchedule(configuration.betaSchedule, timesteps: configuration.timesteps)
         self.denoiser = denoiser
-        if let c = configuration.clipSample, !(c > 0) { throw TensorError.invalidArgument("DDPM: clipSample must be > 0, got \(c)") }
+        if let c = configuration.clipSample, !(c > 0) { throw ConfigurationError(field: "DDPMConfiguration.clipSample", reason: "DDPM: clipSample must be > 0, got \(c)") }
         guard configuration.skipVariance >= 0, configuration.skipVariance.isFinite else {
-            throw TensorError.invalidArgument("DDPM: skipVariance must be finite and ≥ 0, got \(configuration.skipVariance)")
+            throw ConfigurationError(field: "DDPMConfiguration.skipVariance", reason: "DDPM: skipVariance must be finite and ≥ 0, got \(configuration.skipVariance)")
         }
     }
 
@@ -136,7 +136,7 @@ public final class DDPM<S: BLASScalar> {
     public func ddimStep(_ xt: Tensor<S>, schedule ddim: DDIMSchedule, index: Int, eta: Double, noise: Tensor<S>?,
                          labels: [Int]? = nil) throws -> SamplerStep<S> {
         guard ddim.timesteps.indices.contains(index) else {
-            throw TensorError.invalidArgument("DDIM step: index \(index) outside 0..<\(ddim.count)")
+            throw ConfigurationError(field: "DDPM.ddimStep(index:)", reason: "DDIM step: index \(index) outside 0..<\(ddim.count)")
         }
         let t = ddim.timesteps[index], p = ddim.previous(ofIndex: index)
         let (x0, eps) = try estimate(xt, timestep: t, labels: labels)
@@ -204,7 +204,7 @@ public final class DDPM<S: BLASScalar> {
     }
 
     func checkCount(_ n: Int) throws {
-        guard n >= 1 else { throw TensorError.invalidArgument("sampling: the number of samples must be ≥ 1, got \(n)") }
+        guard n >= 1 else { throw ConfigurationError(field: "DDPM.sample(_:)", reason: "sampling: the number of samples must be ≥ 1, got \(n)") }
     }
 }
 

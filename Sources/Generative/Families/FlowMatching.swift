@@ -18,7 +18,7 @@ public enum FlowPrediction: String, Sendable, CaseIterable {
         switch name.lowercased() {
         case "velocity", "v": self = .velocity
         case "data", "x", "x1", "sample": self = .data
-        default: throw TensorError.invalidArgument("unknown flow-matching prediction '\(name)': expected velocity or data")
+        default: throw ConfigurationError(field: "FlowPrediction.name", reason: "unknown flow-matching prediction '\(name)': expected velocity or data")
         }
     }
 }
@@ -61,10 +61,10 @@ public final class FlowMatching<S: BLASScalar> {
 
     public init(denoiser: any Denoiser<S>, configuration: FlowMatchingConfiguration = FlowMatchingConfiguration()) throws {
         guard configuration.sigmaMin >= 0, configuration.sigmaMin < 1 else {
-            throw TensorError.invalidArgument("flow matching: σ_min must be in [0, 1), got \(configuration.sigmaMin)")
+            throw ConfigurationError(field: "FlowMatchingConfiguration.sigmaMin", reason: "flow matching: σ_min must be in [0, 1), got \(configuration.sigmaMin)")
         }
         guard configuration.skipVariance >= 0, configuration.skipVariance.isFinite else {
-            throw TensorError.invalidArgument("flow matching: skipVariance must be finite and ≥ 0, got \(configuration.skipVariance)")
+            throw ConfigurationError(field: "FlowMatchingConfiguration.skipVariance", reason: "flow matching: skipVariance must be finite and ≥ 0, got \(configuration.skipVariance)")
         }
         self.configuration = configuration
         self.denoiser = denoiser
@@ -126,7 +126,7 @@ public final class FlowMatching<S: BLASScalar> {
     public func sample(_ n: Int, method: ODEMethod = .euler, steps: Int = 100, tolerances: DormandPrince = DormandPrince(),
                        noise: any NoiseSource, firstRow: Int = 0, labels: [Int]? = nil,
                        recorder: TrajectoryRecorder<S>? = nil, observe: StepObserver<S>? = nil) throws -> SamplingResult<S> {
-        guard n >= 1 else { throw TensorError.invalidArgument("sampling: the number of samples must be ≥ 1, got \(n)") }
+        guard n >= 1 else { throw ConfigurationError(field: "FlowMatching.sample(_:)", reason: "sampling: the number of samples must be ≥ 1, got \(n)") }
         let x0: Tensor<S> = noise.prior([n, denoiser.dimension], firstRow: firstRow)
         let grid = try ODESolver.uniformGrid(from: 0, to: 1, steps: steps)
         let sol = try ODESolver.solve(velocity(labels: labels), initial: x0, times: grid, method: method, tolerances: tolerances) { k, t, x in

@@ -31,7 +31,7 @@ extension FlowMatching {
         guard x.rank == 2, x.shape[1] == denoiser.dimension, x.shape[0] >= 1 else {
             throw TensorError.invalidShape("log-likelihood: expected [n, \(denoiser.dimension)], got \(x.shape)")
         }
-        guard method != .dopri5 else { throw TensorError.invalidArgument("log-likelihood: use a fixed-step method (euler, heun, rk4), not dopri5") }
+        guard method != .dopri5 else { throw ConfigurationError(field: "FlowMatching.logLikelihood(method:)", reason: "log-likelihood: use a fixed-step method (euler, heun, rk4), not dopri5") }
         let n = x.shape[0], d = x.shape[1]
         let probes: [Tensor<S>] = try ChangeOfVariables.probes(divergence, n: n, d: d, noise: noise)
         let average = divergence != .exact

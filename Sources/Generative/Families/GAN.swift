@@ -72,11 +72,14 @@ public struct GANConfiguration: Sendable, Equatable, Codable {
     }
 
     func validate() throws {
-        guard dimension >= 1, latentDimension >= 1, hidden >= 1, hiddenLayers >= 0, classCount >= 0, classEmbedding >= 1,
-              penaltyWeight >= 0, criticSteps >= 1, learningRate > 0, beta1 >= 0, beta1 < 1, beta2 >= 0, beta2 < 1,
-              (emaDecay ?? 0) >= 0, (emaDecay ?? 0) < 1, (decaySteps ?? 0) >= 0, (r1Weight ?? 0) >= 0, (r1Weight ?? 0).isFinite else {
-            throw TensorError.invalidArgument("GAN: invalid configuration \(self)")
-        }
+        try ConfigurationError.check("GANConfiguration", ["dimension": dimension >= 1, "latentDimension": latentDimension >= 1, "hidden": hidden >= 1,
+                                                        "hiddenLayers": hiddenLayers >= 0, "classCount": classCount >= 0,
+                                                        "classEmbedding": classEmbedding >= 1, "penaltyWeight": penaltyWeight >= 0,
+                                                        "criticSteps": criticSteps >= 1, "learningRate": learningRate > 0,
+                                                        "beta1": beta1 >= 0 && beta1 < 1, "beta2": beta2 >= 0 && beta2 < 1,
+                                                        "emaDecay": (emaDecay ?? 0) >= 0 && (emaDecay ?? 0) < 1, "decaySteps": (decaySteps ?? 0) >= 0,
+                                                        "r1Weight": (r1Weight ?? 0) >= 0 && (r1Weight ?? 0).isFinite],
+                                     reason: "GAN: invalid configuration \(self)")
     }
 }
 
@@ -115,8 +118,8 @@ public final class GAN<S: BLASScalar>: GenerativeModel {
     public func loadBuffers(_ b: [String: Tensor<S>]) throws {
         guard generatorAverage != nil else { return }
         generatorAverage = try generatorModules.namedParameters().map { n, p in
-            guard let w = b["ema." + n] else { throw TensorError.invalidArgument("GAN: the generator's average '\(n)' is missing") }
-            guard w.shape == p.shape else { throw TensorError.invalidArgument("GAN: the generator's average '\(n)' has shape \(w.shape), expected \(p.shape)") }
+            guard let w = b["ema." + n] else { throw ModelStateError(reason: "GAN: the generator's average '\(n)' is missing") }
+            guard w.shape == p.shape else { throw ModelStateError(reason: "GAN: the generator's average '\(n)' has shape \(w.shape), expected \(p.shape)") }
             return w
         }
         averageUpdates = Int(b["ema_updates"]?.scalars.first ?? 0)
@@ -176,9 +179,9 @@ public final class GAN<S: BLASScalar>: GenerativeModel {
 
     func checkLabels(_ labels: [Int]?, _ n: Int) throws {
         if configuration.classCount > 0 {
-            guard let l = labels, l.count == n else { throw TensorError.invalidArgument("conditional GAN: give one label per row (\(n))") }
+            guard let l = labels, l.count == n else { throw TensorError.invalidShape("conditional GAN: give one label per row (\(n))") }
             for v in l where v < 0 || v >= configuration.classCount {
-                throw TensorError.invalidArgument("conditional GAN: label \(v) outside 0..<\(configuration.classCount)")
+                throw ConfigurationError(field: "GAN.sample(labels:)", reason: "conditional GAN: label \(v) outside 0..<\(configuration.classCount)")
             }
         }
     }
@@ -296,7 +299,7 @@ public final class GAN<S: BLASScalar>: GenerativeModel {
     /// `n` samples G(z) with z ~ N(0, I) (row i depends only on (seed, i)); labels for a conditional GAN. The
     /// averaged generator is used when there is one.
     public func sample(_ n: Int, labels: [Int]? = nil, seed: UInt64) throws -> Tensor<S> {
-        guard n >= 1 else { throw TensorError.invalidArgument("GAN.sample: n must be ≥ 1, got \(n)") }
+        guard n >= 1 else { throw ConfigurationError(field: "GAN.sample(_:)", reason: "GAN.sample: n must be ≥ 1, got \(n)") }
         let z: Tensor<S> = ModelSupport.normal(n, configuration.latentDimension, seed: seed)
         return try withAveragedGenerator { try noGrad { try generate(Variable(z), labels: labels).value } }
     }

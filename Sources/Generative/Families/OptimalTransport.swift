@@ -18,7 +18,7 @@ public enum OTPairing: String, Sendable, CaseIterable {
         case "none", "independent": self = .none
         case "exact", "hungarian", "assignment": self = .exact
         case "sinkhorn": self = .sinkhorn
-        default: throw TensorError.invalidArgument("unknown OT pairing '\(name)': expected none, exact or sinkhorn")
+        default: throw ConfigurationError(field: "OTPairing.name", reason: "unknown OT pairing '\(name)': expected none, exact or sinkhorn")
         }
     }
 }
@@ -42,7 +42,7 @@ public enum OptimalTransport {
     /// Shortest augmenting paths with potentials (Jonker & Volgenant 1987), O(n³).
     public static func assignment(_ cost: [[Double]]) throws -> [Int] {
         let n = cost.count
-        guard cost.allSatisfy({ $0.count == n }) else { throw TensorError.invalidArgument("assignment: the cost matrix must be square") }
+        guard cost.allSatisfy({ $0.count == n }) else { throw TensorError.invalidShape("assignment: the cost matrix must be square") }
         if n == 0 { return [] }
         // 1-based arrays as in the classical formulation; p[j] = row matched to column j. Flat row-major cost.
         var c = [Double](repeating: 0, count: n * n)
@@ -94,8 +94,8 @@ public enum OptimalTransport {
     /// `iterations` Sinkhorn updates (in the log domain for stability).
     public static func sinkhornPlan(_ cost: [[Double]], epsilon: Double = 0.05, iterations: Int = 100) throws -> [[Double]] {
         let n = cost.count
-        guard n > 0, cost.allSatisfy({ $0.count == n }) else { throw TensorError.invalidArgument("sinkhorn: the cost matrix must be square and non-empty") }
-        guard epsilon > 0, iterations >= 1 else { throw TensorError.invalidArgument("sinkhorn: need ε > 0 and iterations ≥ 1") }
+        guard n > 0, cost.allSatisfy({ $0.count == n }) else { throw TensorError.invalidShape("sinkhorn: the cost matrix must be square and non-empty") }
+        guard epsilon > 0, iterations >= 1 else { throw ConfigurationError(field: "OptimalTransport.sinkhornPlan(epsilon:iterations:)", reason: "sinkhorn: need ε > 0 and iterations ≥ 1") }
         let meanCost = Swift.max(cost.joined().reduce(0, +) / Double(n * n), 1e-12)
         let e = epsilon * meanCost
         var f = [Double](repeating: 0, count: n), g = f

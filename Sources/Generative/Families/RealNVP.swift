@@ -29,9 +29,10 @@ public struct RealNVPConfiguration: Sendable, Equatable, Codable {
     }
 
     func validate() throws {
-        guard dimension >= 2, couplings >= 1, hidden >= 1, hiddenLayers >= 1, learningRate > 0, weightDecay >= 0 else {
-            throw TensorError.invalidArgument("RealNVP: invalid configuration \(self) (dimension must be ≥ 2)")
-        }
+        try ConfigurationError.check("RealNVPConfiguration", ["dimension": dimension >= 2, "couplings": couplings >= 1, "hidden": hidden >= 1,
+                                                            "hiddenLayers": hiddenLayers >= 1, "learningRate": learningRate > 0,
+                                                            "weightDecay": weightDecay >= 0],
+                                     reason: "RealNVP: invalid configuration \(self) (dimension must be ≥ 2)")
     }
 }
 
@@ -247,7 +248,7 @@ public final class RealNVP<S: BLASScalar>: GenerativeModel {
 
     /// z ~ N(0, I) mapped to data; row i depends only on (seed, i).
     public func sample(_ n: Int, seed: UInt64) throws -> Tensor<S> {
-        guard n >= 1 else { throw TensorError.invalidArgument("RealNVP.sample: n must be ≥ 1, got \(n)") }
+        guard n >= 1 else { throw ConfigurationError(field: "RealNVP.sample(_:)", reason: "RealNVP.sample: n must be ≥ 1, got \(n)") }
         return try inverse(ModelSupport.normal(n, configuration.dimension, seed: seed))
     }
 
@@ -267,12 +268,17 @@ public struct UniformDequantization: Sendable, Equatable, Codable {
     public var high: Double
 
     public init(levels: Int, low: Double = -1, high: Double = 1) throws {
-        guard levels >= 2, high > low else { throw TensorError.invalidArgument("dequantisation: need levels ≥ 2 and high > low") }
+        try ConfigurationError.check("UniformDequantization", ["levels": levels >= 2, "high": high > low], reason: "dequantisation: need levels ≥ 2 and high > low")
+        self.init(validLevels: levels, low: low, high: high)
+    }
+
+    /// Levels and a range the caller knows to be valid (the constant below), without the checks.
+    init(validLevels levels: Int, low: Double, high: Double) {
         self.levels = levels; self.low = low; self.high = high
     }
 
     /// The UCI digits: 17 intensities 0 … 16 onto [−1, 1].
-    public static let digits = try! UniformDequantization(levels: 17)
+    public static let digits = UniformDequantization(validLevels: 17, low: -1, high: 1)
 
     /// Bin width w in model units.
     public var width: Double { (high - low) / Double(levels) }

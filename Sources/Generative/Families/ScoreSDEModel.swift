@@ -17,7 +17,7 @@ public enum ScoreSDESampler: String, Sendable, CaseIterable {
         case "euler-maruyama", "em", "eulermaruyama": self = .eulerMaruyama
         case "pc", "predictor-corrector": self = .predictorCorrector
         case "pf-ode", "ode", "probability-flow": self = .probabilityFlow
-        default: throw TensorError.invalidArgument("unknown score-SDE sampler '\(name)': expected euler-maruyama, pc or pf-ode")
+        default: throw ConfigurationError(field: "ScoreSDESampler.name", reason: "unknown score-SDE sampler '\(name)': expected euler-maruyama, pc or pf-ode")
         }
     }
 }
@@ -37,7 +37,7 @@ public enum ScorePrediction: String, Sendable, CaseIterable {
         switch name.lowercased() {
         case "noise", "epsilon", "eps": self = .noise
         case "data", "x0", "x", "sample": self = .data
-        default: throw TensorError.invalidArgument("unknown score-SDE prediction '\(name)': expected noise or data")
+        default: throw ConfigurationError(field: "ScorePrediction.name", reason: "unknown score-SDE prediction '\(name)': expected noise or data")
         }
     }
 }
@@ -96,11 +96,10 @@ public final class ScoreSDEModel<S: BLASScalar> {
 
     public init(denoiser: any Denoiser<S>, configuration: ScoreSDEConfiguration = ScoreSDEConfiguration()) throws {
         try configuration.sde.validate()
-        guard configuration.snr > 0, configuration.correctorSteps >= 0 else {
-            throw TensorError.invalidArgument("score SDE: need snr > 0 and correctorSteps ≥ 0")
-        }
+        try ConfigurationError.check("ScoreSDEConfiguration", ["snr": configuration.snr > 0, "correctorSteps": configuration.correctorSteps >= 0],
+                                     reason: "score SDE: need snr > 0 and correctorSteps ≥ 0")
         guard configuration.skipVariance >= 0, configuration.skipVariance.isFinite else {
-            throw TensorError.invalidArgument("score SDE: skipVariance must be finite and ≥ 0, got \(configuration.skipVariance)")
+            throw ConfigurationError(field: "ScoreSDEConfiguration.skipVariance", reason: "score SDE: skipVariance must be finite and ≥ 0, got \(configuration.skipVariance)")
         }
         self.configuration = configuration
         self.denoiser = denoiser
@@ -109,7 +108,7 @@ public final class ScoreSDEModel<S: BLASScalar> {
     /// The loss on fixed inputs: mean over rows of (λ(t)/s(t)²)·mean over features of (ε̂ − z)².
     public func loss(x0: Tensor<S>, times: [Double], noise z: Tensor<S>, labels: [Int]? = nil) throws -> Variable<S> {
         let n = x0.shape.first ?? 0
-        guard times.count == n else { throw TensorError.invalidArgument("score SDE loss: \(times.count) times for \(n) rows") }
+        guard times.count == n else { throw TensorError.invalidShape("score SDE loss: \(times.count) times for \(n) rows") }
         let xt = try sde.perturb(x0, noise: z, times: times)
         var pred = try denoiser(Variable(xt), time: Tensor<S>(times.map { S(embeddingTime($0)) }), labels: labels)
         if configuration.prediction == .data {
@@ -173,7 +172,7 @@ public final class ScoreSDEModel<S: BLASScalar> {
     public func sample(_ n: Int, sampler: ScoreSDESampler = .eulerMaruyama, steps: Int = 1000, method: ODEMethod = .rk4,
                        noise: any NoiseSource, firstRow: Int = 0, labels: [Int]? = nil,
                        recorder: TrajectoryRecorder<S>? = nil, observe: StepObserver<S>? = nil) throws -> SamplingResult<S> {
-        guard n >= 1 else { throw TensorError.invalidArgument("sampling: the number of samples must be ≥ 1, got \(n)") }
+        guard n >= 1 else { throw ConfigurationError(field: "ScoreSDEModel.sample(_:)", reason: "sampling: the number of samples must be ≥ 1, got \(n)") }
         let eps = sde.samplingEpsilon
         let grid = try ODESolver.uniformGrid(from: 1, to: eps, steps: steps)
         let x1: Tensor<S> = noise.prior([n, denoiser.dimension], std: sde.priorStd, firstRow: firstRow)

@@ -36,10 +36,11 @@ public struct VQVAEConfiguration: Sendable, Equatable, Codable {
     }
 
     func validate() throws {
-        guard dimension >= 1, codeCount >= 1, codeDimension >= 1, positions >= 1, hidden >= 1, hiddenLayers >= 0, commitment >= 0,
-              decay > 0, decay < 1, epsilon > 0, restartEvery >= 0, learningRate > 0 else {
-            throw TensorError.invalidArgument("VQ-VAE: invalid configuration \(self)")
-        }
+        try ConfigurationError.check("VQVAEConfiguration", ["dimension": dimension >= 1, "codeCount": codeCount >= 1, "codeDimension": codeDimension >= 1,
+                                                          "positions": positions >= 1, "hidden": hidden >= 1, "hiddenLayers": hiddenLayers >= 0,
+                                                          "commitment": commitment >= 0, "decay": decay > 0 && decay < 1, "epsilon": epsilon > 0,
+                                                          "restartEvery": restartEvery >= 0, "learningRate": learningRate > 0],
+                                     reason: "VQ-VAE: invalid configuration \(self)")
     }
 }
 
@@ -130,7 +131,7 @@ public final class VQVAE<S: BLASScalar>: GenerativeModel {
         if let t = b["prior_codes"] {
             guard t.rank == 2, t.shape[0] >= 1, t.shape[1] == configuration.positions,
                   t.scalars.allSatisfy({ $0 >= 0 && Int($0) < configuration.codeCount && $0 == $0.rounded() }) else {
-                throw TensorError.invalidArgument("VQ-VAE: prior_codes must be [m ≥ 1, \(configuration.positions)] codes in 0..<\(configuration.codeCount), got \(t.shape)")
+                throw ModelStateError(reason: "VQ-VAE: prior_codes must be [m ≥ 1, \(configuration.positions)] codes in 0..<\(configuration.codeCount), got \(t.shape)")
             }
             priorCodes = t
         }
@@ -147,7 +148,7 @@ public final class VQVAE<S: BLASScalar>: GenerativeModel {
     /// codebook. Sampling then draws a tuple uniformly from them.
     public func fitPrior(_ x: Tensor<S>) throws {
         let codes = try encode(x)
-        guard !codes.isEmpty else { throw TensorError.invalidArgument("VQ-VAE.fitPrior: no rows") }
+        guard !codes.isEmpty else { throw TensorError.invalidShape("VQ-VAE.fitPrior: no rows") }
         priorCodes = try Tensor(codes.flatMap { $0.map { S($0) } }, shape: [codes.count, configuration.positions])
     }
 
@@ -283,8 +284,8 @@ public final class VQVAE<S: BLASScalar>: GenerativeModel {
     public func quantizedLatents(codes: [[Int]]) throws -> Tensor<S> {
         let P = configuration.positions, K = configuration.codeCount
         for row in codes {
-            guard row.count == P else { throw TensorError.invalidArgument("VQ-VAE: each sample needs \(P) codes, got \(row.count)") }
-            for k in row where k < 0 || k >= K { throw TensorError.invalidArgument("VQ-VAE: code \(k) outside 0..<\(K)") }
+            guard row.count == P else { throw TensorError.invalidShape("VQ-VAE: each sample needs \(P) codes, got \(row.count)") }
+            for k in row where k < 0 || k >= K { throw ConfigurationError(field: "VQVAE.quantizedLatents(codes:)", reason: "VQ-VAE: code \(k) outside 0..<\(K)") }
         }
         return try codebook.value.gather(rows: codes.flatMap { $0 }).reshaped([codes.count, P * configuration.codeDimension])
     }
@@ -307,7 +308,7 @@ public final class VQVAE<S: BLASScalar>: GenerativeModel {
 
     /// Codes drawn per position from the training frequencies (uniform before training), decoded.
     public func generate(_ n: Int, labels: [Int]?, seed: UInt64) throws -> Tensor<S> {
-        guard n >= 1 else { throw TensorError.invalidArgument("VQ-VAE: n must be ≥ 1, got \(n)") }
+        guard n >= 1 else { throw ConfigurationError(field: "VQVAE.generate(_:)", reason: "VQ-VAE: n must be ≥ 1, got \(n)") }
         let P = configuration.positions, K = configuration.codeCount
         if let prior = priorCodes {
             let m = prior.shape[0], t = prior.scalars

@@ -23,7 +23,7 @@ extension Denoiser {
     public func predict(_ x: Tensor<Scalar>, times: [Double], labels: [Int]? = nil) throws -> Tensor<Scalar> {
         let n = x.shape.first ?? 0
         guard times.count == n || times.count == 1 else {
-            throw TensorError.invalidArgument("denoiser: \(times.count) times for \(n) rows (give one per row, or one for all)")
+            throw TensorError.invalidShape("denoiser: \(times.count) times for \(n) rows (give one per row, or one for all)")
         }
         let t = Tensor<Scalar>(unsafeUninitializedShape: [n]) { p, _ in
             for i in 0..<n { p[i] = Scalar(times[times.count == 1 ? 0 : i]) }
@@ -50,8 +50,8 @@ extension Denoiser {
             throw TensorError.invalidShape("denoiser: expected one time per row ([\(x.shape[0])]), got shape \(time.shape)")
         }
         if let l = labels {
-            guard classCount > 0 else { throw TensorError.invalidArgument("denoiser: labels given to an unconditional network") }
-            guard l.count == x.shape[0] else { throw TensorError.invalidArgument("denoiser: \(l.count) labels for \(x.shape[0]) rows") }
+            guard classCount > 0 else { throw ConfigurationError(field: "Denoiser.predict(labels:)", reason: "denoiser: labels given to an unconditional network") }
+            guard l.count == x.shape[0] else { throw TensorError.invalidShape("denoiser: \(l.count) labels for \(x.shape[0]) rows") }
         }
     }
 }
@@ -75,9 +75,9 @@ public struct MLPDenoiserConfiguration: Sendable, Equatable, Codable {
     }
 
     func validate() throws {
-        guard dimension >= 1, hidden >= 1, blocks >= 0, timeFrequencies >= 2, classCount >= 0 else {
-            throw TensorError.invalidArgument("MLPDenoiser: invalid configuration \(self)")
-        }
+        try ConfigurationError.check("MLPDenoiserConfiguration", ["dimension": dimension >= 1, "hidden": hidden >= 1, "blocks": blocks >= 0,
+                                                                "timeFrequencies": timeFrequencies >= 2, "classCount": classCount >= 0],
+                                     reason: "MLPDenoiser: invalid configuration \(self)")
     }
 }
 

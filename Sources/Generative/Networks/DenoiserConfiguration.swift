@@ -73,12 +73,12 @@ public enum DenoiserConfiguration: Sendable, Equatable {
 
     /// Reads `denoiser_kind` (missing: `mlp`, as in files written before it existed) and `denoiser`.
     public init(metadata m: [String: String]) throws {
-        guard let json = m["denoiser"] else { throw TensorError.invalidArgument("metadata 'denoiser' is missing") }
+        guard let json = m["denoiser"] else { throw ModelStateError(reason: "metadata 'denoiser' is missing") }
         let data = Data(json.utf8)
         switch m["denoiser_kind"] ?? "mlp" {
         case "mlp": self = .mlp(try JSONDecoder().decode(MLPDenoiserConfiguration.self, from: data))
         case "dit": self = .dit(try JSONDecoder().decode(DiTConfiguration.self, from: data))
-        case let other: throw TensorError.invalidArgument("unknown denoiser kind '\(other)' (expected mlp or dit)")
+        case let other: throw ModelStateError(reason: "unknown denoiser kind '\(other)' (expected mlp or dit)")
         }
     }
 }

@@ -15,7 +15,7 @@ public enum DiTPositionalEmbedding: String, Sendable, Codable, CaseIterable {
         switch name.lowercased() {
         case "sincos", "sin-cos": self = .sinCos
         case "learned": self = .learned
-        default: throw TensorError.invalidArgument("unknown positional embedding '\(name)': expected sincos or learned")
+        default: throw ConfigurationError(field: "DiTPositionalEmbedding.name", reason: "unknown positional embedding '\(name)': expected sincos or learned")
         }
     }
 }
@@ -54,16 +54,16 @@ public struct DiTConfiguration: Sendable, Equatable, Codable {
     }
 
     /// A configuration for rows of `dimension` = channels·side² values (the side is inferred).
-    /// - Throws: `TensorError.invalidArgument` when `dimension`/`channels` is not a perfect square.
+    /// - Throws: `ConfigurationError` (`DiTConfiguration.dimension`) when `dimension`/`channels` is not a perfect square.
     public init(dimension: Int, channels: Int = 1, patch: Int = 2, width: Int = 64, depth: Int = 4, heads: Int = 4, mlpRatio: Int = 4,
                 timeFrequencies: Int = 256, classCount: Int = 0, positionalEmbedding: DiTPositionalEmbedding = .sinCos) throws {
         guard channels >= 1, dimension >= 1, dimension % channels == 0 else {
-            throw TensorError.invalidArgument("DiT: dimension \(dimension) is not a multiple of \(channels) channels")
+            throw ConfigurationError(field: "DiTConfiguration.dimension", reason: "DiT: dimension \(dimension) is not a multiple of \(channels) channels")
         }
         let pixels = dimension / channels
         let side = Int(Double(pixels).squareRoot().rounded())
         guard side * side == pixels else {
-            throw TensorError.invalidArgument("DiT: dimension \(dimension) is not channels × side² for \(channels) channel(s) (a square image is needed)")
+            throw ConfigurationError(field: "DiTConfiguration.dimension", reason: "DiT: dimension \(dimension) is not channels × side² for \(channels) channel(s) (a square image is needed)")
         }
         self.init(imageSide: side, channels: channels, patch: patch, width: width, depth: depth, heads: heads, mlpRatio: mlpRatio,
                   timeFrequencies: timeFrequencies, classCount: classCount, positionalEmbedding: positionalEmbedding)
@@ -80,13 +80,13 @@ public struct DiTConfiguration: Sendable, Equatable, Codable {
 
     func validate() throws {
         guard imageSide >= 1, channels >= 1, patch >= 1, imageSide % patch == 0 else {
-            throw TensorError.invalidArgument("DiT: the patch size \(patch) must divide the image side \(imageSide)")
+            throw ConfigurationError(field: "DiTConfiguration.patch", reason: "DiT: the patch size \(patch) must divide the image side \(imageSide)")
         }
-        guard width >= 1, depth >= 0, heads >= 1, width % heads == 0, mlpRatio >= 1, timeFrequencies >= 2, classCount >= 0 else {
-            throw TensorError.invalidArgument("DiT: need width divisible by heads, depth ≥ 0, mlpRatio ≥ 1, ≥ 2 time frequencies; got \(self)")
-        }
+        try ConfigurationError.check("DiTConfiguration", ["width": width >= 1, "depth": depth >= 0, "heads": heads >= 1 && width % heads == 0,
+                                                        "mlpRatio": mlpRatio >= 1, "timeFrequencies": timeFrequencies >= 2, "classCount": classCount >= 0],
+                                     reason: "DiT: need width divisible by heads, depth ≥ 0, mlpRatio ≥ 1, ≥ 2 time frequencies; got \(self)")
         if positionalEmbedding == .sinCos, width % 4 != 0 {
-            throw TensorError.invalidArgument("DiT: sin-cos positions need a width divisible by 4, got \(width)")
+            throw ConfigurationError(field: "DiTConfiguration.width", reason: "DiT: sin-cos positions need a width divisible by 4, got \(width)")
         }
     }
 }
@@ -188,7 +188,7 @@ public final class DiT<Scalar: BLASScalar>: ModuleBase, Denoiser {
     /// The 2-D sin-cos table [T, W] of DiT/MAE: token (i, j) gets [emb₁(j), emb₁(i)], emb₁(q) = [sin(q·ω), cos(q·ω)]
     /// with ω_k = 10000^(−k/(W/4)), k < W/4.
     public static func sinCosPositions(gridSide g: Int, width w: Int) throws -> Tensor<Scalar> {
-        guard w % 4 == 0 else { throw TensorError.invalidArgument("sin-cos positions: width \(w) is not divisible by 4") }
+        guard w % 4 == 0 else { throw ConfigurationError(field: "DiT.sinCosPositions(width:)", reason: "sin-cos positions: width \(w) is not divisible by 4") }
         let quarter = w / 4
         let omega = (0..<quarter).map { Foundation.pow(10_000, -Double($0) / Double(quarter)) }
         return Tensor<Scalar>(unsafeUninitializedShape: [g * g, w]) { p, _ in

@@ -16,7 +16,7 @@ public enum SamplerName: String, Sendable, CaseIterable {
     public init(parsing name: String) throws {
         if name.lowercased() == "consistency" { self = .multistep; return }
         guard let s = SamplerName(rawValue: name.lowercased()) else {
-            throw TensorError.invalidArgument("unknown sampler '\(name)': expected one of \(SamplerName.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ConfigurationError(field: "SamplerName.name", reason: "unknown sampler '\(name)': expected one of \(SamplerName.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         self = s
     }

@@ -32,22 +32,22 @@ public enum BetaSchedule: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Parses `linear`, `cosine` or `scaled-linear` (also `scaled_linear`) into the schedule with the paper's defaults.
-    /// - Throws: `TensorError.invalidArgument` naming the accepted names for anything else.
+    /// - Throws: `ConfigurationError` (`BetaSchedule.name`) naming the accepted names for anything else.
     public init(parsing name: String) throws {
         switch name.lowercased() {
         case "linear": self = .linear()
         case "cosine": self = .cosine()
         case "scaled-linear", "scaled_linear", "scaledlinear": self = .scaledLinear()
         default:
-            throw TensorError.invalidArgument("unknown beta schedule '\(name)': expected linear, cosine or scaled-linear")
+            throw ConfigurationError(field: "BetaSchedule.name", reason: "unknown beta schedule '\(name)': expected linear, cosine or scaled-linear")
         }
     }
 
     /// β₀ … β_{T−1} for `timesteps` = T steps.
-    /// - Throws: `TensorError.invalidArgument` when T < 2 or the parameters give betas outside (0, 1).
+    /// - Throws: `ConfigurationError` when T < 2 or the parameters give betas outside (0, 1).
     public func betas(timesteps: Int) throws -> [Double] {
         guard timesteps >= 2 else {
-            throw TensorError.invalidArgument("beta schedule: need at least 2 timesteps, got \(timesteps)")
+            throw ConfigurationError(field: "BetaSchedule.betas(timesteps:)", reason: "beta schedule: need at least 2 timesteps, got \(timesteps)")
         }
         let n = timesteps
         let betas: [Double]
@@ -56,13 +56,13 @@ public enum BetaSchedule: Sendable, Equatable, CustomStringConvertible {
             betas = (0..<n).map { start + (end - start) * Double($0) / Double(n - 1) }
         case let .scaledLinear(start, end):
             guard start >= 0, end >= 0 else {
-                throw TensorError.invalidArgument("scaled-linear schedule: start and end must be ≥ 0, got \(start) and \(end)")
+                throw ConfigurationError(field: "BetaSchedule.scaledLinear", reason: "scaled-linear schedule: start and end must be ≥ 0, got \(start) and \(end)")
             }
             let a = start.squareRoot(), b = end.squareRoot()
             betas = (0..<n).map { let r = a + (b - a) * Double($0) / Double(n - 1); return r * r }
         case let .cosine(s, maxBeta):
             guard s >= 0, maxBeta > 0, maxBeta < 1 else {
-                throw TensorError.invalidArgument("cosine schedule: need offset ≥ 0 and 0 < max β < 1, got \(s) and \(maxBeta)")
+                throw ConfigurationError(field: "BetaSchedule.cosine", reason: "cosine schedule: need offset ≥ 0 and 0 < max β < 1, got \(s) and \(maxBeta)")
             }
             func alphaBar(_ u: Double) -> Double { let c = Foundation.cos((u + s) / (1 + s) * Double.pi / 2); return c * c }
             betas = (0..<n).map { i in
@@ -70,7 +70,7 @@ public enum BetaSchedule: Sendable, Equatable, CustomStringConvertible {
             }
         }
         if let bad = betas.firstIndex(where: { !($0 > 0 && $0 < 1) }) {
-            throw TensorError.invalidArgument("\(description): β at t = \(bad) is \(betas[bad]), outside (0, 1)")
+            throw ConfigurationError(field: "BetaSchedule", reason: "\(description): β at t = \(bad) is \(betas[bad]), outside (0, 1)")
         }
         return betas
     }

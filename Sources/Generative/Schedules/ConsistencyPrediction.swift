@@ -13,7 +13,7 @@ public enum ConsistencyPrediction: String, Sendable, Codable, CaseIterable {
         switch name.lowercased() {
         case "edm", "paper": self = .edm
         case "data", "x0": self = .data
-        default: throw TensorError.invalidArgument("unknown consistency prediction '\(name)': expected data or edm")
+        default: throw ConfigurationError(field: "ConsistencyPrediction.name", reason: "unknown consistency prediction '\(name)': expected data or edm")
         }
     }
 }

@@ -38,10 +38,18 @@ public struct ConsistencySchedule: Sendable, Equatable {
     public init(sigmaMin: Double = 0.002, sigmaMax: Double = 80, rho: Double = 7, sigmaData: Double = 0.5,
                 prediction: ConsistencyPrediction = .edm) throws {
         guard sigmaMin > 0, sigmaMax > sigmaMin, sigmaMax.isFinite, rho > 0, sigmaData > 0 else {
-            throw TensorError.invalidArgument("consistency schedule: need 0 < σ_min < σ_max, ρ > 0 and σ_data > 0, got σ_min \(sigmaMin), σ_max \(sigmaMax), ρ \(rho), σ_data \(sigmaData)")
+            throw ConfigurationError(field: "ConsistencySchedule", reason: "consistency schedule: need 0 < σ_min < σ_max, ρ > 0 and σ_data > 0, got σ_min \(sigmaMin), σ_max \(sigmaMax), ρ \(rho), σ_data \(sigmaData)")
         }
+        self.init(validSigmaMin: sigmaMin, sigmaMax: sigmaMax, rho: rho, sigmaData: sigmaData, prediction: prediction)
+    }
+
+    /// A schedule whose values the caller knows to be valid (`paperDefaults`), without the checks.
+    init(validSigmaMin sigmaMin: Double, sigmaMax: Double, rho: Double, sigmaData: Double, prediction: ConsistencyPrediction) {
         self.sigmaMin = sigmaMin; self.sigmaMax = sigmaMax; self.rho = rho; self.sigmaData = sigmaData; self.prediction = prediction
     }
+
+    /// The paper's defaults, as `try ConsistencySchedule()` gives them: σ_min 0.002, σ_max 80, ρ 7, σ_data 0.5, `.edm`.
+    static let paperDefaults = ConsistencySchedule(validSigmaMin: 0.002, sigmaMax: 80, rho: 7, sigmaData: 0.5, prediction: .edm)
 
     /// c_skip(σ) = σ_data²/((σ − σ_min)² + σ_data²) (`.edm`), or σ_min²/((σ − σ_min)² + σ_min²) (`.data`).
     public func cSkip(_ sigma: Double) -> Double {
@@ -65,7 +73,7 @@ public struct ConsistencySchedule: Sendable, Equatable {
     /// The N boundaries t₁ = σ_min < … < t_N = σ_max of the Karras discretisation,
     /// t_i = (σ_min^{1/ρ} + (i − 1)/(N − 1)·(σ_max^{1/ρ} − σ_min^{1/ρ}))^ρ  (ascending; consistency training/distillation).
     public func karrasBoundaries(count n: Int) throws -> [Double] {
-        guard n >= 2 else { throw TensorError.invalidArgument("Karras discretisation: need at least 2 noise levels, got \(n)") }
+        guard n >= 2 else { throw ConfigurationError(field: "ConsistencySchedule.karrasBoundaries(count:)", reason: "Karras discretisation: need at least 2 noise levels, got \(n)") }
         let a = Foundation.pow(sigmaMin, 1 / rho), b = Foundation.pow(sigmaMax, 1 / rho)
         return (0..<n).map { i in
             if i == 0 { return sigmaMin }
@@ -122,7 +130,7 @@ extension ConsistencySchedule {
         let spectrum = try CovarianceSpectrum(of: data, caller: "ConsistencySchedule.fittedSigmaData")
         let v = Foundation.pow(spectrum.largest * spectrum.median, 0.25)
         guard spectrum.median > 1e-12 * spectrum.largest, v > 0, v.isFinite else {
-            throw TensorError.invalidArgument("ConsistencySchedule.fittedSigmaData: the data's covariance has λ₁ \(spectrum.largest) and median eigenvalue \(spectrum.median) (\(data.shape[0]) rows of \(data.shape[1]) features): σ_data cannot be fitted, give it")
+            throw ConfigurationError(field: "ConsistencySchedule.sigmaData", reason: "ConsistencySchedule.fittedSigmaData: the data's covariance has λ₁ \(spectrum.largest) and median eigenvalue \(spectrum.median) (\(data.shape[0]) rows of \(data.shape[1]) features): σ_data cannot be fitted, give it")
         }
         return v
     }
@@ -145,9 +153,9 @@ public struct ConsistencyTrainingSchedule: Sendable, Equatable {
     public var initialDecay: Double
 
     public init(totalSteps: Int, initialSteps: Int = 2, finalSteps: Int = 150, initialDecay: Double = 0.9) throws {
-        guard totalSteps >= 1, initialSteps >= 1, finalSteps >= initialSteps, initialDecay > 0, initialDecay < 1 else {
-            throw TensorError.invalidArgument("consistency training schedule: need K ≥ 1, 1 ≤ s₀ ≤ s₁ and 0 < μ₀ < 1, got K \(totalSteps), s₀ \(initialSteps), s₁ \(finalSteps), μ₀ \(initialDecay)")
-        }
+        try ConfigurationError.check("ConsistencyTrainingSchedule", ["totalSteps": totalSteps >= 1, "initialSteps": initialSteps >= 1,
+                                                                   "finalSteps": finalSteps >= initialSteps,
+                                                                   "initialDecay": initialDecay > 0 && initialDecay < 1], reason: "consistency training schedule: need K ≥ 1, 1 ≤ s₀ ≤ s₁ and 0 < μ₀ < 1, got K \(totalSteps), s₀ \(initialSteps), s₁ \(finalSteps), μ₀ \(initialDecay)")
         self.totalSteps = totalSteps; self.initialSteps = initialSteps; self.finalSteps = finalSteps; self.initialDecay = initialDecay
     }
 

@@ -15,7 +15,7 @@ public enum TimestepSpacing: String, Sendable, CaseIterable {
     /// Parses `leading`, `trailing` or `linspace`.
     public init(parsing name: String) throws {
         guard let s = TimestepSpacing(rawValue: name.lowercased()) else {
-            throw TensorError.invalidArgument("unknown timestep spacing '\(name)': expected leading, trailing or linspace")
+            throw ConfigurationError(field: "TimestepSpacing.name", reason: "unknown timestep spacing '\(name)': expected leading, trailing or linspace")
         }
         self = s
     }
@@ -46,12 +46,13 @@ public struct DDIMSchedule: Sendable, Equatable {
     ///   - offset: added to every timestep of `.leading` spacing (diffusers' `steps_offset`; Stable Diffusion uses 1).
     ///     As in diffusers it does not apply to `.trailing` and `.linspace`, which already end or start at T − 1.
     ///   - finalAlphaBar: ᾱ of the step after the last (default 1: the last step returns the x₀ estimate).
-    /// - Throws: `TensorError.invalidArgument` unless 1 ≤ steps ≤ T, 0 ≤ offset and every timestep is below T.
+    /// - Throws: `ConfigurationError` (`DDIMSchedule.steps`, `.offset`, `.finalAlphaBar`) unless 1 ≤ steps ≤ T,
+    ///   0 ≤ offset, every timestep is below T and 0 < final ᾱ ≤ 1.
     public init(_ base: DiffusionSchedule, steps: Int, spacing: TimestepSpacing = .leading, offset: Int = 0, finalAlphaBar: Double = 1) throws {
         self.base = base
         self.timesteps = try DDIMSchedule.timesteps(count: steps, trainingTimesteps: base.timesteps, spacing: spacing, offset: offset)
         guard finalAlphaBar > 0, finalAlphaBar <= 1 else {
-            throw TensorError.invalidArgument("DDIM: final ᾱ must be in (0, 1], got \(finalAlphaBar)")
+            throw ConfigurationError(field: "DDIMSchedule.finalAlphaBar", reason: "DDIM: final ᾱ must be in (0, 1], got \(finalAlphaBar)")
         }
         self.finalAlphaBar = finalAlphaBar
     }
@@ -59,9 +60,9 @@ public struct DDIMSchedule: Sendable, Equatable {
     /// The `count` sampling timesteps, descending, out of T = `trainingTimesteps` (see `TimestepSpacing`).
     public static func timesteps(count n: Int, trainingTimesteps T: Int, spacing: TimestepSpacing = .leading, offset: Int = 0) throws -> [Int] {
         guard n >= 1, n <= T else {
-            throw TensorError.invalidArgument("DDIM: the number of sampling steps must be in 1…\(T) (the training timesteps), got \(n)")
+            throw ConfigurationError(field: "DDIMSchedule.steps", reason: "DDIM: the number of sampling steps must be in 1…\(T) (the training timesteps), got \(n)")
         }
-        guard offset >= 0 else { throw TensorError.invalidArgument("DDIM: the timestep offset must be ≥ 0, got \(offset)") }
+        guard offset >= 0 else { throw ConfigurationError(field: "DDIMSchedule.offset", reason: "DDIM: the timestep offset must be ≥ 0, got \(offset)") }
         let ts: [Int]
         switch spacing {
         case .leading:
@@ -74,7 +75,7 @@ public struct DDIMSchedule: Sendable, Equatable {
             ts = (0..<n).reversed().map { n == 1 ? 0 : Int((Double(T - 1) * Double($0) / Double(n - 1)).rounded(.toNearestOrEven)) }
         }
         if let bad = ts.first(where: { $0 >= T }) {
-            throw TensorError.invalidArgument("DDIM: timestep \(bad) (offset \(offset)) is not below the \(T) training timesteps")
+            throw ConfigurationError(field: "DDIMSchedule.offset", reason: "DDIM: timestep \(bad) (offset \(offset)) is not below the \(T) training timesteps")
         }
         return ts
     }
@@ -103,13 +104,13 @@ public struct DDIMSchedule: Sendable, Equatable {
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func step<S: BLASScalar>(x0: Tensor<S>, epsilon: Tensor<S>, from t: Int, to p: Int, eta: Double = 0, noise: Tensor<S>? = nil) throws -> Tensor<S> {
-        guard eta >= 0 else { throw TensorError.invalidArgument("DDIM: η must be ≥ 0, got \(eta)") }
+        guard eta >= 0 else { throw ConfigurationError(field: "DDIMSchedule.step(eta:)", reason: "DDIM: η must be ≥ 0, got \(eta)") }
         let ap = alphaBar(p)
         let sigma = p > t ? 0 : self.sigma(t, p, eta: eta)
         let direction = Swift.max(0, 1 - ap - sigma * sigma).squareRoot()
         var out = try rowwiseCombination([ap.squareRoot()], x0, [direction], epsilon, "DDIM step")
         if sigma > 0 {
-            guard let z = noise else { throw TensorError.invalidArgument("DDIM step: η = \(eta) > 0 needs noise") }
+            guard let z = noise else { throw ConfigurationError(field: "DDIMSchedule.step(noise:)", reason: "DDIM step: η = \(eta) > 0 needs noise") }
             try out.addScaled(z, S(sigma))
         }
         return out
@@ -124,7 +125,7 @@ extension DiffusionSchedule {
     public func ancestralStep<S: BLASScalar>(xt: Tensor<S>, x0: Tensor<S>, timestep t: Int, variance: PosteriorVariance = .betaTilde, noise: Tensor<S>?) throws -> Tensor<S> {
         var mean = try posteriorMean(x0: x0, xt: xt, timesteps: [t])
         if t > 0 {
-            guard let z = noise else { throw TensorError.invalidArgument("DDPM step at t = \(t) needs noise") }
+            guard let z = noise else { throw ConfigurationError(field: "DDIMSchedule.ancestralStep(noise:)", reason: "DDPM step at t = \(t) needs noise") }
             try mean.addScaled(z, S(reverseVariance(t, variance).squareRoot()))
         }
         return mean

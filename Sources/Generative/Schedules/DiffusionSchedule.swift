@@ -13,7 +13,7 @@ public enum PosteriorVariance: String, Sendable, CaseIterable {
         switch name.lowercased() {
         case "beta", "fixed-large", "fixed_large", "large": self = .beta
         case "beta-tilde", "betatilde", "beta_tilde", "fixed-small", "fixed_small", "small": self = .betaTilde
-        default: throw TensorError.invalidArgument("unknown posterior variance '\(name)': expected beta or beta-tilde")
+        default: throw ConfigurationError(field: "PosteriorVariance.name", reason: "unknown posterior variance '\(name)': expected beta or beta-tilde")
         }
     }
 }
@@ -64,9 +64,9 @@ public struct DiffusionSchedule: Sendable, Equatable {
     public init(betas: [Double]) throws { try self.init(betas: betas, kind: nil) }
 
     init(betas: [Double], kind: BetaSchedule?) throws {
-        guard betas.count >= 2 else { throw TensorError.invalidArgument("DiffusionSchedule: need at least 2 betas, got \(betas.count)") }
+        guard betas.count >= 2 else { throw ConfigurationError(field: "DiffusionSchedule.timesteps", reason: "DiffusionSchedule: need at least 2 betas, got \(betas.count)") }
         if let bad = betas.firstIndex(where: { !($0 > 0 && $0 < 1) }) {
-            throw TensorError.invalidArgument("DiffusionSchedule: β at t = \(bad) is \(betas[bad]), outside (0, 1)")
+            throw ConfigurationError(field: "DiffusionSchedule.betas", reason: "DiffusionSchedule: β at t = \(bad) is \(betas[bad]), outside (0, 1)")
         }
         self.kind = kind
         self.betas = betas
@@ -105,10 +105,10 @@ public struct DiffusionSchedule: Sendable, Equatable {
     /// Throws unless every timestep is in 0..<T and there is one per row or a single one for all rows.
     func checkTimesteps(_ ts: [Int], rows: Int, _ op: String) throws {
         guard ts.count == rows || ts.count == 1 else {
-            throw TensorError.invalidArgument("\(op): \(ts.count) timesteps for \(rows) rows (give one per row, or one for all)")
+            throw TensorError.invalidShape("\(op): \(ts.count) timesteps for \(rows) rows (give one per row, or one for all)")
         }
         if let bad = ts.first(where: { $0 < 0 || $0 >= timesteps }) {
-            throw TensorError.invalidArgument("\(op): timestep \(bad) is outside 0..<\(timesteps)")
+            throw ConfigurationError(field: "DiffusionSchedule.timesteps", reason: "\(op): timestep \(bad) is outside 0..<\(timesteps)")
         }
     }
 
@@ -118,7 +118,7 @@ public struct DiffusionSchedule: Sendable, Equatable {
     @_specialize(where S == Double)
     public func coefficients<S: BLASScalar>(_ values: [Double], at ts: [Int], rank: Int = 2, as _: S.Type = S.self) throws -> Tensor<S> {
         guard values.count == timesteps else {
-            throw TensorError.invalidArgument("coefficients: \(values.count) values for a schedule of \(timesteps) timesteps")
+            throw TensorError.invalidShape("coefficients: \(values.count) values for a schedule of \(timesteps) timesteps")
         }
         try checkTimesteps(ts, rows: ts.count, "coefficients")
         let shape = [ts.count] + [Int](repeating: 1, count: Swift.max(0, rank - 1))

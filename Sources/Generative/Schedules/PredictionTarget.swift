@@ -18,7 +18,7 @@ public enum PredictionTarget: String, Sendable, CaseIterable {
         case "epsilon", "eps", "noise": self = .epsilon
         case "sample", "x0", "x_0", "data": self = .sample
         case "velocity", "v", "v-prediction", "v_prediction": self = .velocity
-        default: throw TensorError.invalidArgument("unknown prediction target '\(name)': expected epsilon, sample (x0) or velocity (v)")
+        default: throw ConfigurationError(field: "PredictionTarget.name", reason: "unknown prediction target '\(name)': expected epsilon, sample (x0) or velocity (v)")
         }
     }
 }

@@ -9,7 +9,7 @@ func rowwiseCombination<S: BLASScalar>(_ a: [Double], _ u: Tensor<S>, _ b: [Doub
     guard u.rank >= 1 else { throw TensorError.invalidShape("\(op): expected a batch (rank ≥ 1), got a scalar") }
     let rows = u.shape[0]
     guard a.count == b.count, a.count == rows || a.count == 1 else {
-        throw TensorError.invalidArgument("\(op): \(a.count) coefficients for \(rows) rows (give one per row, or one for all)")
+        throw TensorError.invalidShape("\(op): \(a.count) coefficients for \(rows) rows (give one per row, or one for all)")
     }
     let inner = rows == 0 ? 0 : u.count / rows
     return Tensor(unsafeUninitializedShape: u.shape) { dst, _ in
@@ -34,7 +34,7 @@ func rowwiseScale<S: BLASScalar>(_ a: [Double], _ u: Tensor<S>, _ op: String) th
     guard u.rank >= 1 else { throw TensorError.invalidShape("\(op): expected a batch (rank ≥ 1), got a scalar") }
     let rows = u.shape[0]
     guard a.count == rows || a.count == 1 else {
-        throw TensorError.invalidArgument("\(op): \(a.count) coefficients for \(rows) rows (give one per row, or one for all)")
+        throw TensorError.invalidShape("\(op): \(a.count) coefficients for \(rows) rows (give one per row, or one for all)")
     }
     let inner = rows == 0 ? 0 : u.count / rows
     return Tensor(unsafeUninitializedShape: u.shape) { dst, _ in

@@ -40,7 +40,7 @@ public enum ScoreSDE: Sendable, Equatable, CustomStringConvertible {
         case "vp": self = .vp()
         case "sub-vp", "subvp", "sub_vp": self = .subVP()
         case "ve": self = .ve()
-        default: throw TensorError.invalidArgument("unknown SDE '\(name)': expected vp, sub-vp or ve")
+        default: throw ConfigurationError(field: "ScoreSDE.name", reason: "unknown SDE '\(name)': expected vp, sub-vp or ve")
         }
     }
 
@@ -49,7 +49,7 @@ public enum ScoreSDE: Sendable, Equatable, CustomStringConvertible {
     public static func ve<S: BLASScalar>(fittedTo data: Tensor<S>, sigmaMin: Double = 0.01) throws -> ScoreSDE {
         let d = try PairwiseDistance.largest(data)
         guard d > sigmaMin else {
-            throw TensorError.invalidArgument("VE SDE: the largest pairwise distance of the data (\(d)) is not above σ_min = \(sigmaMin)")
+            throw ConfigurationError(field: "ScoreSDE.ve(fittedTo:sigmaMin:)", reason: "VE SDE: the largest pairwise distance of the data (\(d)) is not above σ_min = \(sigmaMin)")
         }
         return .ve(sigmaMin: sigmaMin, sigmaMax: d)
     }
@@ -58,9 +58,9 @@ public enum ScoreSDE: Sendable, Equatable, CustomStringConvertible {
     public func validate() throws {
         switch self {
         case let .vp(a, b), let .subVP(a, b):
-            guard a > 0, b >= a, b.isFinite else { throw TensorError.invalidArgument("\(description): need 0 < β_min ≤ β_max") }
+            guard a > 0, b >= a, b.isFinite else { throw ConfigurationError(field: "ScoreSDE.vp", reason: "\(description): need 0 < β_min ≤ β_max") }
         case let .ve(a, b):
-            guard a > 0, b > a, b.isFinite else { throw TensorError.invalidArgument("\(description): need 0 < σ_min < σ_max") }
+            guard a > 0, b > a, b.isFinite else { throw ConfigurationError(field: "ScoreSDE.ve", reason: "\(description): need 0 < σ_min < σ_max") }
         }
     }
 
@@ -160,7 +160,7 @@ public enum ScoreSDE: Sendable, Equatable, CustomStringConvertible {
     @_specialize(where S == Double)
     public func scoreTarget<S: BLASScalar>(noise z: Tensor<S>, times: [Double]) throws -> Tensor<S> {
         if let bad = times.first(where: { !(marginalStd($0) > 0) }) {
-            throw TensorError.invalidArgument("\(name) score target: s(t) = 0 at t = \(bad); draw t from [ε, 1] with ε > 0")
+            throw ConfigurationError(field: "ScoreSDE.scoreTarget(times:)", reason: "\(name) score target: s(t) = 0 at t = \(bad); draw t from [ε, 1] with ε > 0")
         }
         return try rowwiseScale(times.map { -1 / marginalStd($0) }, z, "\(name) score target")
     }

@@ -28,7 +28,7 @@ public enum ChangeOfVariables {
                 Tensor<S>(unsafeUninitializedShape: [n, d]) { p, _ in for i in 0..<(n * d) { p[i] = i % d == j ? 1 : 0 } }
             }
         case let .hutchinson(k):
-            guard k >= 1 else { throw TensorError.invalidArgument("log-likelihood: need at least one Hutchinson probe, got \(k)") }
+            guard k >= 1 else { throw ConfigurationError(field: "ChangeOfVariables.Divergence.hutchinson(probes:)", reason: "log-likelihood: need at least one Hutchinson probe, got \(k)") }
             return (0..<k).map { step in
                 let u: Tensor<S> = noise.uniform([n, d], step: step, stream: .training, firstRow: 0)
                 return u.map { $0 < S(0.5) ? S(-1) : S(1) }

@@ -47,20 +47,20 @@ public struct DormandPrince: Sendable, Equatable {
     func validate() throws {
         guard relativeTolerance >= 0, absoluteTolerance >= 0, relativeTolerance + absoluteTolerance > 0,
               relativeTolerance.isFinite, absoluteTolerance.isFinite else {
-            throw TensorError.invalidArgument("dopri5: tolerances must be ≥ 0 and not both 0, got rtol \(relativeTolerance), atol \(absoluteTolerance)")
+            throw ConfigurationError(field: "DormandPrince.relativeTolerance", reason: "dopri5: tolerances must be ≥ 0 and not both 0, got rtol \(relativeTolerance), atol \(absoluteTolerance)")
         }
-        guard maxSteps >= 1, safety > 0, safety <= 1, minFactor > 0, minFactor <= 1, maxFactor >= 1 else {
-            throw TensorError.invalidArgument("dopri5: need maxSteps ≥ 1, 0 < safety ≤ 1, 0 < minFactor ≤ 1 ≤ maxFactor")
-        }
+        try ConfigurationError.check("DormandPrince", ["maxSteps": maxSteps >= 1, "safety": safety > 0 && safety <= 1,
+                                                     "minFactor": minFactor > 0 && minFactor <= 1, "maxFactor": maxFactor >= 1],
+                                     reason: "dopri5: need maxSteps ≥ 1, 0 < safety ≤ 1, 0 < minFactor ≤ 1 ≤ maxFactor")
         if let h = initialStep, !(h.isFinite && h != 0) {
-            throw TensorError.invalidArgument("dopri5: the initial step must be finite and non-zero, got \(h)")
+            throw ConfigurationError(field: "DormandPrince.initialStep", reason: "dopri5: the initial step must be finite and non-zero, got \(h)")
         }
     }
 
     /// Integrates dx/dt = f(t, x) from t₀ to t₁ (either direction) and returns the state at t₁ with the number of
     /// evaluations and of accepted and rejected steps. `observe` sees step 0 and then every accepted step.
-    /// - Throws: `TensorError.invalidArgument` if the step size underflows, the step budget runs out or the state
-    ///   becomes non-finite, naming the time reached.
+    /// - Throws: `ConfigurationError` (`DormandPrince`, `.maxSteps`) if the step size underflows or the step budget
+    ///   runs out, `TensorError.nonFinite` if the state becomes non-finite, naming the time reached.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func solve<S: BLASScalar>(_ f: VectorField<S>, initial x0: Tensor<S>, from t0: Double, to t1: Double,
@@ -76,7 +76,7 @@ public struct DormandPrince: Sendable, Equatable {
     func solve<S: BLASScalar>(_ f: VectorField<S>, initial x0: Tensor<S>, from t0: Double, to t1: Double,
                               lastStep: inout Double?, observe: StepObserver<S>? = nil) throws -> ODESolution<S> {
         try validate()
-        guard t0.isFinite, t1.isFinite else { throw TensorError.invalidArgument("dopri5: times must be finite, got \(t0) → \(t1)") }
+        guard t0.isFinite, t1.isFinite else { throw ConfigurationError(field: "DormandPrince.solve(from:to:)", reason: "dopri5: times must be finite, got \(t0) → \(t1)") }
         var stats = SolverStatistics()
         try observe?(0, t0, x0)
         if t0 == t1 { return ODESolution(state: x0, time: t1, statistics: stats) }
@@ -89,14 +89,17 @@ public struct DormandPrince: Sendable, Equatable {
         var attempts = 0
         while direction * (t1 - t) > 0 {
             guard attempts < maxSteps else {
-                throw TensorError.invalidArgument("dopri5: \(maxSteps) steps were not enough to reach t = \(t1) (reached \(t)); loosen the tolerances or raise maxSteps")
+                throw ConfigurationError(field: "DormandPrince.maxSteps", reason: "dopri5: \(maxSteps) steps were not enough to reach t = \(t1) (reached \(t)); loosen the tolerances or raise maxSteps")
             }
             attempts += 1
             let remaining = Swift.abs(t1 - t)
             let last = proposed >= remaining
             let h = last ? remaining : proposed
+            guard !h.isNaN else {
+                throw TensorError.nonFinite(count: 1, firstIndex: [], context: "dopri5: the step size at t = \(t) (h = \(h)); the field or the state is non-finite")
+            }
             guard h > 16 * Swift.max(t.ulp, t1.ulp) else {
-                throw TensorError.invalidArgument("dopri5: step size underflow (h = \(h)) at t = \(t); the problem may be stiff or the field non-finite")
+                throw ConfigurationError(field: "DormandPrince", reason: "dopri5: step size underflow (h = \(h)) at t = \(t); the problem may be stiff or the field non-finite")
             }
             let hs = direction * h
             var k = [k1]

@@ -20,7 +20,7 @@ public enum EulerMaruyama {
         try solve(drift: f, initial: x0, times: times, noise: noise, stream: stream, firstRow: firstRow,
                   noiseOnLastStep: noiseOnLastStep, observe: observe) { t, x, z, scale, out in
             let gt = try g(t)
-            guard gt.isFinite else { throw TensorError.invalidArgument("Euler–Maruyama: diffusion g(\(t)) = \(gt) is not finite") }
+            guard gt.isFinite else { throw TensorError.nonFinite(count: 1, firstIndex: [], context: "Euler–Maruyama: diffusion g(\(t)) = \(gt)") }
             try out.addScaled(z, S(gt * scale))
         }
     }

@@ -27,7 +27,7 @@ public enum ODEMethod: String, Sendable, CaseIterable, CustomStringConvertible {
         case "heun": self = .heun
         case "rk4", "runge-kutta", "rungekutta": self = .rk4
         case "dopri5", "dormand-prince", "rk45": self = .dopri5
-        default: throw TensorError.invalidArgument("unknown ODE solver '\(name)': expected euler, heun, rk4 or dopri5")
+        default: throw ConfigurationError(field: "ODEMethod.name", reason: "unknown ODE solver '\(name)': expected euler, heun, rk4 or dopri5")
         }
     }
 

@@ -11,9 +11,9 @@ import Linear
 public enum ODESolver {
     /// `steps` equal steps from t₀ to t₁: [t₀, t₀ + h, …, t₁] with h = (t₁ − t₀)/steps (the last point exactly t₁).
     public static func uniformGrid(from t0: Double, to t1: Double, steps: Int) throws -> [Double] {
-        guard steps >= 1 else { throw TensorError.invalidArgument("ODE solver: the number of steps must be ≥ 1, got \(steps)") }
+        guard steps >= 1 else { throw ConfigurationError(field: "ODESolver.solve(steps:)", reason: "ODE solver: the number of steps must be ≥ 1, got \(steps)") }
         guard t0.isFinite, t1.isFinite, t0 != t1 else {
-            throw TensorError.invalidArgument("ODE solver: need finite, distinct start and end times, got \(t0) and \(t1)")
+            throw ConfigurationError(field: "ODESolver.uniformGrid(from:to:)", reason: "ODE solver: need finite, distinct start and end times, got \(t0) and \(t1)")
         }
         return (0...steps).map { $0 == steps ? t1 : t0 + (t1 - t0) * Double($0) / Double(steps) }
     }
@@ -46,7 +46,7 @@ public enum ODESolver {
             let k4 = try evaluate(f, t + h, combine(x, [(h, k3)]), &statistics, who)
             return try combine(x, [(h / 6, k1), (h / 3, k2), (h / 3, k3), (h / 6, k4)])
         case .dopri5:
-            throw TensorError.invalidArgument("ODE solver: dopri5 is adaptive; integrate with DormandPrince or solve(…, method: .dopri5)")
+            throw ConfigurationError(field: "ODEMethod", reason: "ODE solver: dopri5 is adaptive; integrate with DormandPrince or solve(…, method: .dopri5)")
         }
     }
 
@@ -55,7 +55,7 @@ public enum ODESolver {
     /// Fixed-step methods take one step per interval; `.dopri5` integrates each interval adaptively with
     /// `tolerances` (so `times` are the output times, and the step count comes from error control).
     /// `observe` sees step 0 (the initial state) and then the state at each later grid time.
-    /// - Throws: `TensorError.invalidArgument` for a grid that is not strictly monotone or has fewer than two
+    /// - Throws: `ConfigurationError` (`ODESolver.solve(times:)`) for a grid that is not strictly monotone or has fewer than two
     ///   points, a shape error if f returns the wrong shape, and whatever f throws.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
@@ -101,11 +101,11 @@ public enum ODESolver {
     }
 
     static func checkGrid(_ times: [Double], _ who: String) throws {
-        guard times.count >= 2 else { throw TensorError.invalidArgument("\(who): the time grid needs at least 2 points, got \(times.count)") }
-        guard times.allSatisfy(\.isFinite) else { throw TensorError.invalidArgument("\(who): the time grid has non-finite times") }
+        guard times.count >= 2 else { throw ConfigurationError(field: "ODESolver.solve(times:)", reason: "\(who): the time grid needs at least 2 points, got \(times.count)") }
+        guard times.allSatisfy(\.isFinite) else { throw ConfigurationError(field: "ODESolver.solve(times:)", reason: "\(who): the time grid has non-finite times") }
         let up = times[1] > times[0]
         for i in 1..<times.count where up ? !(times[i] > times[i - 1]) : !(times[i] < times[i - 1]) {
-            throw TensorError.invalidArgument("\(who): the time grid must be strictly monotone; times[\(i - 1)] = \(times[i - 1]), times[\(i)] = \(times[i])")
+            throw ConfigurationError(field: "ODESolver.solve(times:)", reason: "\(who): the time grid must be strictly monotone; times[\(i - 1)] = \(times[i - 1]), times[\(i)] = \(times[i])")
         }
     }
 }

@@ -13,7 +13,7 @@ public enum FamilyName: String, Sendable, CaseIterable {
     /// family with `--denoiser dit`, or `vst train dit`, which is DDPM with a DiT).
     public init(parsing name: String) throws {
         guard let f = FamilyName(rawValue: name.lowercased()) else {
-            throw TensorError.invalidArgument("unknown or unavailable family '\(name)': expected ddpm, score-sde, flow-matching or consistency (dit is the denoiser network: --denoiser dit)")
+            throw ConfigurationError(field: "FamilyName.name", reason: "unknown or unavailable family '\(name)': expected ddpm, score-sde, flow-matching or consistency (dit is the denoiser network: --denoiser dit)")
         }
         self = f
     }
@@ -137,8 +137,8 @@ extension ConsistencyModel: TrainableFamily {
         let named = denoiser.namedParameters()
         guard state.keys.contains(where: { $0.hasPrefix("target.") }) else { return }
         targetWeights = try named.map { n, p in
-            guard let w = state["target." + n] else { throw TensorError.invalidArgument("consistency model: target weight '\(n)' is missing") }
-            guard w.shape == p.shape else { throw TensorError.invalidArgument("consistency model: target weight '\(n)' has shape \(w.shape), expected \(p.shape)") }
+            guard let w = state["target." + n] else { throw ModelStateError(reason: "consistency model: target weight '\(n)' is missing") }
+            guard w.shape == p.shape else { throw ModelStateError(reason: "consistency model: target weight '\(n)' has shape \(w.shape), expected \(p.shape)") }
             return w
         }
     }
@@ -146,7 +146,7 @@ extension ConsistencyModel: TrainableFamily {
     /// Rebuilds the configuration from `configurationMetadata`.
     static func configuration(metadata m: [String: String], dimension: Int) throws -> ConsistencyConfiguration {
         func number(_ k: String) throws -> Double {
-            guard let v = m[k].flatMap(Double.init) else { throw TensorError.invalidArgument("consistency model file: metadata '\(k)' is missing or not a number") }
+            guard let v = m[k].flatMap(Double.init) else { throw ModelStateError(reason: "consistency model file: metadata '\(k)' is missing or not a number") }
             return v
         }
         let s = try ConsistencySchedule(sigmaMin: number("sigma_min"), sigmaMax: number("sigma_max"), rho: number("rho"), sigmaData: number("sigma_data"),
@@ -168,13 +168,13 @@ func encode(_ b: BetaSchedule) -> String {
     }
 }
 
-func decodeBetaSchedule(_ s: String) throws -> BetaSchedule {
+func decodeBetaSchedule(_ s: String, path: String) throws -> BetaSchedule {
     let p = s.split(separator: ":").map(String.init)
-    guard p.count == 3, let x = Double(p[1]), let y = Double(p[2]) else { throw TensorError.invalidArgument("bad beta schedule '\(s)' in model file") }
+    guard p.count == 3, let x = Double(p[1]), let y = Double(p[2]) else { throw ModelFileError(path: path, reason: "bad beta schedule '\(s)' in model file") }
     switch p[0] {
     case "linear": return .linear(start: x, end: y)
     case "scaled-linear": return .scaledLinear(start: x, end: y)
     case "cosine": return .cosine(offset: x, maxBeta: y)
-    default: throw TensorError.invalidArgument("bad beta schedule '\(s)' in model file")
+    default: throw ModelFileError(path: path, reason: "bad beta schedule '\(s)' in model file")
     }
 }

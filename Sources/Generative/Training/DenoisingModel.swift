@@ -97,13 +97,13 @@ public final class DenoisingModel<S: BLASScalar>: GenerativeModel {
     /// A model of `family`, whose network has configuration `denoiser`, optimised as `training` says.
     public init(family: any TrainableFamily<S>, denoiser: DenoiserConfiguration, training: TrainingConfiguration) throws {
         guard training.steps >= 0, training.batchSize >= 1, training.learningRate > 0, training.learningRate.isFinite else {
-            throw TensorError.invalidArgument("training: need steps ≥ 0, batch size ≥ 1 and a positive learning rate")
+            throw ConfigurationError(field: "TrainingConfiguration", reason: "training: need steps ≥ 0, batch size ≥ 1 and a positive learning rate")
         }
         guard training.emaDecay.isFinite, (0...1).contains(training.emaDecay) else {
-            throw TensorError.invalidArgument("training: the EMA decay must be a number in [0, 1], got \(training.emaDecay)")
+            throw ConfigurationError(field: "TrainingConfiguration.emaDecay", reason: "training: the EMA decay must be a number in [0, 1], got \(training.emaDecay)")
         }
         guard denoiser.dimension == family.denoiser.dimension else {
-            throw TensorError.invalidArgument("training: the denoiser configuration is \(denoiser.dimension)-dimensional, the network \(family.denoiser.dimension)-dimensional")
+            throw ConfigurationError(field: "DenoisingModel.denoiser", reason: "training: the denoiser configuration is \(denoiser.dimension)-dimensional, the network \(family.denoiser.dimension)-dimensional")
         }
         self.family = family
         denoiserConfiguration = denoiser
@@ -140,8 +140,8 @@ public final class DenoisingModel<S: BLASScalar>: GenerativeModel {
         let named = family.denoiser.namedParameters()
         if b.keys.contains(where: { $0.hasPrefix("ema.") }) {
             emaWeights = try named.map { n, p in
-                guard let w = b["ema." + n] else { throw TensorError.invalidArgument("EMA weight '\(n)' is missing") }
-                guard w.shape == p.shape else { throw TensorError.invalidArgument("EMA weight '\(n)' has shape \(w.shape), expected \(p.shape)") }
+                guard let w = b["ema." + n] else { throw ModelStateError(reason: "EMA weight '\(n)' is missing") }
+                guard w.shape == p.shape else { throw ModelStateError(reason: "EMA weight '\(n)' has shape \(w.shape), expected \(p.shape)") }
                 return w
             }
             emaUpdates = Int(b["ema_updates"]?.scalars.first ?? 0)
@@ -160,13 +160,13 @@ public final class DenoisingModel<S: BLASScalar>: GenerativeModel {
         for (p, e) in zip(family.denoiser.parameters, emaWeights) { p.value = e }
     }
 
-    func updateEMA() {
+    func updateEMA() throws {
         let d = Swift.min(training.emaDecay, Double(1 + emaUpdates) / Double(10 + emaUpdates))
         for (i, p) in optimizer.parameters.enumerated() {   // the denoiser's parameters, listed once at init
             var e = emaWeights[i]
             emaWeights[i] = Tensor(scalar: 0)
             e *= S(d)
-            try! e.addScaled(p.value, S(1 - d))
+            try e.addScaled(p.value, S(1 - d))
             emaWeights[i] = e
         }
         emaUpdates += 1
@@ -191,7 +191,7 @@ public final class DenoisingModel<S: BLASScalar>: GenerativeModel {
         let norm = clipGradientNorm(optimizer.parameters, maxNorm: training.clipNorm ?? .infinity)
         guard norm.isFinite else { optimizer.zeroGrad(); throw TrainingError.nonFinite("the gradient norm is \(norm) (loss \(l))") }
         try optimizer.step()
-        updateEMA()
+        try updateEMA()
         try family.didTrain(step: step, of: training.steps)
         return [("loss", l)]
     }
@@ -200,10 +200,10 @@ public final class DenoisingModel<S: BLASScalar>: GenerativeModel {
     public func generate(_ n: Int, labels: [Int]?, seed: UInt64) throws -> Tensor<S> {
         var o = SamplingOptions()
         if let l = labels, let first = l.first {
-            guard l.count == n else { throw TensorError.invalidArgument("sampling: \(l.count) labels for \(n) samples") }
+            guard l.count == n else { throw TensorError.invalidShape("sampling: \(l.count) labels for \(n) samples") }
             if l.allSatisfy({ $0 == first }) { o.label = first }
             else if l != (0..<n).map({ $0 % Swift.max(1, classCount) }) {
-                throw TensorError.invalidArgument("sampling: a denoising model takes one label for all samples, or the classes in turn")
+                throw ConfigurationError(field: "DenoisingModel.generate(labels:)", reason: "sampling: a denoising model takes one label for all samples, or the classes in turn")
             }
         }
         return try draw(n, sampler: nil, steps: nil, seed: seed, options: o, recorder: nil, progress: nil).samples
@@ -216,20 +216,21 @@ public final class DenoisingModel<S: BLASScalar>: GenerativeModel {
         let fam = family.familyName
         let s = try sampler ?? SamplerName(parsing: fam.defaultSampler.name)
         guard SamplerName.valid(for: fam).contains(s) else {
-            throw TensorError.invalidArgument("sampler '\(s.rawValue)' does not apply to a \(fam.rawValue) model: use one of \(SamplerName.valid(for: fam).map(\.rawValue).joined(separator: ", "))")
+            throw ConfigurationError(field: "sampler", reason: "sampler '\(s.rawValue)' does not apply to a \(fam.rawValue) model: use one of \(SamplerName.valid(for: fam).map(\.rawValue).joined(separator: ", "))")
         }
         var k = steps ?? fam.defaultSampler.steps
         if steps == nil, let m = family as? DDPM<S> { k = s == .ddpm ? m.schedule.timesteps : Swift.min(k, m.schedule.timesteps) }
         if steps == nil, s == .multistep { k = 2 }
-        if s == .onestep, k != 1 { throw TensorError.invalidArgument("the onestep sampler takes 1 step; use multistep for \(k)") }
-        guard k >= 1 else { throw TensorError.invalidArgument("sampling: the number of steps must be ≥ 1, got \(k)") }
-        guard n >= 1, options.batchSize >= 1 else { throw TensorError.invalidArgument("sampling: need n ≥ 1 and batch size ≥ 1") }
+        if s == .onestep, k != 1 { throw ConfigurationError(field: "steps", reason: "the onestep sampler takes 1 step; use multistep for \(k)") }
+        guard k >= 1 else { throw ConfigurationError(field: "steps", reason: "sampling: the number of steps must be ≥ 1, got \(k)") }
+        guard n >= 1 else { throw ConfigurationError(field: "n", reason: "sampling: need n ≥ 1 and batch size ≥ 1") }
+        guard options.batchSize >= 1 else { throw ConfigurationError(field: "SamplingOptions.batchSize", reason: "sampling: need n ≥ 1 and batch size ≥ 1") }
         let noise = SeededNoise(seed: seed)
         let classes = family.denoiser.classCount
         if let l = options.label, !(0..<classes).contains(l) {
-            throw TensorError.invalidArgument(classes == 0 ? "this model is unconditional; it takes no label" : "label \(l) is outside 0..<\(classes)")
+            throw ConfigurationError(field: "SamplingOptions.label", reason: classes == 0 ? "this model is unconditional; it takes no label" : "label \(l) is outside 0..<\(classes)")
         }
-        if options.guidance != 0 && classes == 0 { throw TensorError.invalidArgument("guidance needs a class-conditional model") }
+        if options.guidance != 0 && classes == 0 { throw ConfigurationError(field: "SamplingOptions.guidance", reason: "guidance needs a class-conditional model") }
         switch family {
         case let f as DDPM<S>: f.guidanceScale = options.guidance
         case let f as FlowMatching<S>: f.guidanceScale = options.guidance
@@ -248,7 +249,7 @@ public final class DenoisingModel<S: BLASScalar>: GenerativeModel {
             switch (family, s) {
             case let (f as DDPM<S>, .ddpm):
                 guard k == f.schedule.timesteps else {
-                    throw TensorError.invalidArgument("the ddpm sampler takes all \(f.schedule.timesteps) steps; use ddim for \(k)")
+                    throw ConfigurationError(field: "steps", reason: "the ddpm sampler takes all \(f.schedule.timesteps) steps; use ddim for \(k)")
                 }
                 r = try f.sample(m, noise: noise, firstRow: first, labels: labels, recorder: rec)
             case let (f as DDPM<S>, .ddim):
@@ -262,7 +263,7 @@ public final class DenoisingModel<S: BLASScalar>: GenerativeModel {
             case let (f as ConsistencyModel<S>, _):
                 r = try f.sample(m, steps: k, noise: noise, firstRow: first, labels: labels, recorder: rec)
             default:
-                throw TensorError.invalidArgument("sampler '\(s.rawValue)' does not apply to this model")
+                throw ConfigurationError(field: "sampler", reason: "sampler '\(s.rawValue)' does not apply to this model")
             }
             parts.append(r.samples)
             evaluations += r.evaluations
@@ -275,7 +276,8 @@ public final class DenoisingModel<S: BLASScalar>: GenerativeModel {
     }
 
     /// Rebuilds a family from its name, settings (`configurationMetadata`, in files of every version) and network.
-    /// - Throws: `TensorError.invalidArgument` naming `source` and the setting that is missing or malformed.
+    /// - Throws: `ModelFileError` naming `source` and the setting that is missing or malformed; `ConfigurationError`
+    ///   for a setting the family refuses.
     public static func makeFamily(_ name: FamilyName, settings m: [String: String], denoiser dc: DenoiserConfiguration,
                                   source: String) throws -> any TrainableFamily<S> {
         let r = MetadataReader(m: m, path: source, noun: "setting")
@@ -286,13 +288,13 @@ public final class DenoisingModel<S: BLASScalar>: GenerativeModel {
         func skipVariance() throws -> Double {
             guard m["skip_variance"] != nil else { return 0 }
             let v = try number("skip_variance")
-            guard v >= 0 else { throw TensorError.invalidArgument("\(source): setting 'skip_variance' must be ≥ 0, got \(v)") }
+            guard v >= 0 else { throw ModelFileError(path: source, reason: "setting 'skip_variance' must be ≥ 0, got \(v)") }
             return v
         }
         let net: any Denoiser<S> = try dc.makeDenoiser(seed: 0)
         switch name {
         case .ddpm:
-            let c = DDPMConfiguration(betaSchedule: try decodeBetaSchedule(need("beta_schedule")), timesteps: try integer("timesteps"),
+            let c = DDPMConfiguration(betaSchedule: try decodeBetaSchedule(need("beta_schedule"), path: source), timesteps: try integer("timesteps"),
                                       target: try PredictionTarget(parsing: need("target")), variance: try PosteriorVariance(parsing: need("variance")),
                                       clipSample: m["clip_sample"].flatMap(Double.init),
                                       lossWeighting: try DiffusionLossWeighting(parsing: m["loss_weighting"] ?? "uniform"),
@@ -311,7 +313,7 @@ public final class DenoisingModel<S: BLASScalar>: GenerativeModel {
             case .subVP: sde = .subVP(betaMin: a, betaMax: b)
             case .ve: sde = .ve(sigmaMin: a, sigmaMax: b)
             }
-            guard let w = ScoreSDE.Weighting(rawValue: try need("weighting")) else { throw TensorError.invalidArgument("\(source): bad weighting") }
+            guard let w = ScoreSDE.Weighting(rawValue: try need("weighting")) else { throw ModelFileError(path: source, reason: "bad weighting") }
             return try ScoreSDEModel(denoiser: net, configuration: ScoreSDEConfiguration(sde: sde, weighting: w, snr: try number("snr"),
                                                                                           correctorSteps: try integer("corrector_steps"),
                                                                                           prediction: try ScorePrediction(parsing: m["prediction"] ?? "noise"),
@@ -319,7 +321,7 @@ public final class DenoisingModel<S: BLASScalar>: GenerativeModel {
         case .consistency:
             do {
                 return try ConsistencyModel(denoiser: net, configuration: ConsistencyModel<S>.configuration(metadata: m, dimension: dc.dimension))
-            } catch { throw TensorError.invalidArgument("\(source): \(error)") }
+            } catch { throw ModelFileError(path: source, reason: "\(error)") }
         }
     }
 }
@@ -365,7 +367,7 @@ public final class Trainer<S: BLASScalar> {
         let dc: DenoiserConfiguration
         if let m = family.denoiser as? MLPDenoiser<S> { dc = .mlp(m.configuration) }
         else if let d = family.denoiser as? DiT<S> { dc = .dit(d.configuration) }
-        else { throw TensorError.invalidArgument("training: give the denoiser configuration of a network that is neither an MLPDenoiser nor a DiT") }
+        else { throw ConfigurationError(field: "Trainer.family", reason: "training: give the denoiser configuration of a network that is neither an MLPDenoiser nor a DiT") }
         try self.init(family: family, denoiser: dc, scaling: scaling, configuration: configuration)
     }
 
@@ -383,8 +385,8 @@ public final class Trainer<S: BLASScalar> {
         guard file.model.familyName == model.familyName else {
             throw ModelFileError(path: path, reason: "a \(file.model.familyName.rawValue) checkpoint cannot resume a \(model.familyName.rawValue) run")
         }
-        do { try model.restore(from: file.model, optimizerState: file.hasOptimizerState) } catch let TensorError.invalidArgument(m) {
-            throw ModelFileError(path: path, reason: m)
+        do { try model.restore(from: file.model, optimizerState: file.hasOptimizerState) } catch let e as ModelStateError {
+            throw ModelFileError(path: path, reason: e.reason)
         }
         step = file.step
     }

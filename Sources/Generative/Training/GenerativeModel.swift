@@ -96,7 +96,8 @@ public protocol GenerativeModel<Scalar>: AnyObject {
     func generate(_ n: Int, labels: [Int]?, seed: UInt64) throws -> Tensor<Scalar>
     /// `n` samples in model units with a named sampler and step count (nil: the family's defaults), class labels and
     /// guidance from `options`, the first batch's trajectory into `recorder`; `progress` sees (done, n).
-    /// - Throws: `TensorError.invalidArgument` when the family has no such sampler, takes no steps or no trajectory.
+    /// - Throws: `ConfigurationError` (field `sampler`, `steps`, `trajectory`, `n` or a `SamplingOptions` field) when
+    ///   the family has no such sampler, takes no steps or no trajectory.
     func draw(_ n: Int, sampler: SamplerName?, steps: Int?, seed: UInt64, options: SamplingOptions,
               recorder: TrajectoryRecorder<Scalar>?, progress: ((Int, Int) -> Void)?) throws -> SamplingResult<Scalar>
 }
@@ -118,11 +119,11 @@ extension GenerativeModel {
     public func sampleLabels(_ n: Int, options: SamplingOptions) throws -> [Int]? {
         let k = classCount
         guard k > 0 else {
-            if options.label != nil { throw TensorError.invalidArgument("this \(familyName.rawValue) model is unconditional; it takes no label") }
+            if options.label != nil { throw ConfigurationError(field: "SamplingOptions.label", reason: "this \(familyName.rawValue) model is unconditional; it takes no label") }
             return nil
         }
         if let l = options.label {
-            guard (0..<k).contains(l) else { throw TensorError.invalidArgument("label \(l) is outside the model's classes 0…\(k - 1)") }
+            guard (0..<k).contains(l) else { throw ConfigurationError(field: "SamplingOptions.label", reason: "label \(l) is outside the model's classes 0…\(k - 1)") }
             return [Int](repeating: l, count: n)
         }
         return (0..<n).map { $0 % k }
@@ -132,11 +133,11 @@ extension GenerativeModel {
     public func draw(_ n: Int, sampler: SamplerName?, steps: Int?, seed: UInt64, options: SamplingOptions,
                      recorder: TrajectoryRecorder<Scalar>?, progress: ((Int, Int) -> Void)?) throws -> SamplingResult<Scalar> {
         let name = familyName.rawValue
-        if let s = sampler { throw TensorError.invalidArgument("sampler '\(s.rawValue)': a \(name) model has no named samplers") }
-        if steps != nil { throw TensorError.invalidArgument("steps: a \(name) model samples in one pass") }
-        if recorder != nil { throw TensorError.invalidArgument("trajectory: a \(name) model samples in one pass (latent-diffusion records its latent trajectory)") }
-        if options.guidance != 0 { throw TensorError.invalidArgument("guidance: a \(name) model has no classifier-free guidance") }
-        guard n >= 1 else { throw TensorError.invalidArgument("sampling: need n ≥ 1, got \(n)") }
+        if let s = sampler { throw ConfigurationError(field: "sampler", reason: "sampler '\(s.rawValue)': a \(name) model has no named samplers") }
+        if steps != nil { throw ConfigurationError(field: "steps", reason: "steps: a \(name) model samples in one pass") }
+        if recorder != nil { throw ConfigurationError(field: "trajectory", reason: "trajectory: a \(name) model samples in one pass (latent-diffusion records its latent trajectory)") }
+        if options.guidance != 0 { throw ConfigurationError(field: "SamplingOptions.guidance", reason: "guidance: a \(name) model has no classifier-free guidance") }
+        guard n >= 1 else { throw ConfigurationError(field: "n", reason: "sampling: need n ≥ 1, got \(n)") }
         let x = try generate(n, labels: sampleLabels(n, options: options), seed: seed)
         progress?(n, n)
         return SamplingResult(samples: x, evaluations: 1, steps: 1)
@@ -146,14 +147,14 @@ extension GenerativeModel {
     /// of the same family and shape (for `--resume` and `Trainer.resume`).
     public func restore(from other: any GenerativeModel<Scalar>, optimizerState: Bool) throws {
         guard other.familyName == familyName else {
-            throw TensorError.invalidArgument("a \(other.familyName.rawValue) model cannot be restored into a \(familyName.rawValue) model")
+            throw ModelStateError(reason: "a \(other.familyName.rawValue) model cannot be restored into a \(familyName.rawValue) model")
         }
         try networks.loadStateDict(other.networks.stateDict())
         try loadBuffers(other.buffers)
         guard optimizerState else { return }
         let theirs = Dictionary(other.optimizers.map { ($0.name, $0.optimizer) }, uniquingKeysWith: { a, _ in a })
         for (name, o) in optimizers {
-            guard let t = theirs[name] else { throw TensorError.invalidArgument("optimiser '\(name)' is missing") }
+            guard let t = theirs[name] else { throw ModelStateError(reason: "optimiser '\(name)' is missing") }
             try o.load(state: t.state)
         }
     }
@@ -211,7 +212,7 @@ public final class FeedForward<Scalar: BLASScalar>: ModuleBase, Layer {
     /// - Parameter sizes: input, hidden…, output (at least two entries).
     public init(sizes: [Int], activation: FeedForwardActivation, using g: inout RandomGenerator) throws {
         guard sizes.count >= 2, sizes.allSatisfy({ $0 >= 1 }) else {
-            throw TensorError.invalidArgument("FeedForward: sizes need an input and an output, all ≥ 1, got \(sizes)")
+            throw ConfigurationError(field: "FeedForward.sizes", reason: "FeedForward: sizes need an input and an output, all ≥ 1, got \(sizes)")
         }
         layers = (0..<(sizes.count - 1)).map { Dense(sizes[$0], sizes[$0 + 1], using: &g) }
         self.activation = activation

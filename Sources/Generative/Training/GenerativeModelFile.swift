@@ -66,7 +66,7 @@ public struct GenerativeModelFile<S: BLASScalar> {
             var steps: [String: Int] = [:]
             for (i, p) in optimizer.parameters.enumerated() {
                 guard let n = pathOf[ObjectIdentifier(p)] else {
-                    throw TensorError.invalidArgument("\(path): optimiser '\(name)' updates a parameter that none of the model's networks lists")
+                    throw ModelFileError(path: path, reason: "\(path): optimiser '\(name)' updates a parameter that none of the model's networks lists")
                 }
                 tensors["optimizer.\(name).m.\(n)"] = NDArray(s.firstMoments[i])
                 tensors["optimizer.\(name).v.\(n)"] = NDArray(s.secondMoments[i])
@@ -147,11 +147,11 @@ public struct GenerativeModelFile<S: BLASScalar> {
         }
         let stored = params.values.reduce(0) { $0 + $1.count }
         let model = try makeModel(family, configuration: r.need("configuration"), reader: r, storedParameters: stored)
-        do { try model.networks.loadStateDict(params) } catch let TensorError.invalidArgument(msg) {
-            throw ModelFileError(path: path, reason: msg)
+        do { try model.networks.loadStateDict(params) } catch let e as ModelStateError {
+            throw ModelFileError(path: path, reason: e.reason)
         }
-        do { try model.loadBuffers(buffers) } catch let TensorError.invalidArgument(msg) {
-            throw ModelFileError(path: path, reason: msg)
+        do { try model.loadBuffers(buffers) } catch let e as ModelStateError {
+            throw ModelFileError(path: path, reason: e.reason)
         }
         var pathOf: [ObjectIdentifier: String] = [:]
         for (n, p) in model.networks.namedParameters() { pathOf[ObjectIdentifier(p)] = n }
@@ -175,8 +175,8 @@ public struct GenerativeModelFile<S: BLASScalar> {
             }
             do {
                 try optimizer.load(state: Adam<S>.State(firstMoments: first, secondMoments: second, parameterSteps: counts, stepCount: stepCount))
-            } catch let TensorError.invalidArgument(msg) {
-                throw ModelFileError(path: path, reason: "optimiser '\(name)': \(msg)")
+            } catch let e as ModelStateError {
+                throw ModelFileError(path: path, reason: "optimiser '\(name)': \(e.reason)")
             }
             loaded += 1
         }
@@ -221,7 +221,7 @@ public struct GenerativeModelFile<S: BLASScalar> {
         let stored = file.tensors.filter { $0.key.hasPrefix("raw.") }.reduce(0) { $0 + $1.value.shape.reduce(1, *) }
         try checkClaim(dc, stored: stored, path)
         let name: FamilyName
-        do { name = try FamilyName(parsing: r.need("family")) } catch let e as TensorError { throw ModelFileError(path: path, reason: "\(e)") }
+        do { name = try FamilyName(parsing: r.need("family")) } catch let e as ConfigurationError { throw ModelFileError(path: path, reason: e.reason) }
         let family = try DenoisingModel<S>.makeFamily(name, settings: m, denoiser: dc, source: path)
         var training = TrainingConfiguration()
         training.seed = UInt64(try r.need("seed")) ?? 0
@@ -234,9 +234,13 @@ public struct GenerativeModelFile<S: BLASScalar> {
             else if k.hasPrefix("adam.v.") { av[String(k.dropFirst(7))] = try file.tensor(k, as: S.self) }
             else if k.hasPrefix("state.") { buffers[k] = try file.tensor(k, as: S.self) }
         }
-        try family.denoiser.loadStateDict(raw)
+        do { try family.denoiser.loadStateDict(raw) } catch let e as ModelStateError {
+            throw ModelFileError(path: path, reason: e.reason)
+        }
         buffers["ema_updates"] = Tensor(scalar: S(try r.integer("ema_updates")))
-        try model.loadBuffers(buffers)
+        do { try model.loadBuffers(buffers) } catch let e as ModelStateError {
+            throw ModelFileError(path: path, reason: e.reason)
+        }
         var hasOptimizer = false
         if !am.isEmpty, let steps = m["adam_steps"], let count = m["adam_step_count"].flatMap(Int.init) {
             let names = family.denoiser.namedParameters().map(\.name)
@@ -270,10 +274,12 @@ public struct GenerativeModelFile<S: BLASScalar> {
             else if k.hasPrefix("optimizer.") { moments[k] = try file.tensor(k, as: S.self) }
             else { params[k] = try file.tensor(k, as: S.self) }
         }
-        do { try model.networks.loadStateDict(params) } catch let TensorError.invalidArgument(msg) {
-            throw ModelFileError(path: path, reason: msg)
+        do { try model.networks.loadStateDict(params) } catch let e as ModelStateError {
+            throw ModelFileError(path: path, reason: e.reason)
         }
-        try model.loadBuffers(buffers)
+        do { try model.loadBuffers(buffers) } catch let e as ModelStateError {
+            throw ModelFileError(path: path, reason: e.reason)
+        }
         var loadedOptimizers = 0
         for (name, optimizer) in model.optimizers {
             guard let count = m["optimizer.\(name).step_count"] else { continue }
@@ -290,8 +296,8 @@ public struct GenerativeModelFile<S: BLASScalar> {
             }
             let state = Adam<S>.State(firstMoments: try (0..<n).map { try moment("m", $0) }, secondMoments: try (0..<n).map { try moment("v", $0) },
                                       parameterSteps: steps, stepCount: stepCount)
-            do { try optimizer.load(state: state) } catch let TensorError.invalidArgument(msg) {
-                throw ModelFileError(path: path, reason: "optimiser '\(name)': \(msg)")
+            do { try optimizer.load(state: state) } catch let e as ModelStateError {
+                throw ModelFileError(path: path, reason: "optimiser '\(name)': \(e.reason)")
             }
             loadedOptimizers += 1
         }

@@ -70,8 +70,9 @@ public enum GenerativeTrainer {
                                                  onStep: ((Int) throws -> Void)? = nil,
                                                  progress: ((TrainingProgress) -> Void)? = nil) throws -> GenerativeTrainingReport {
         guard data.rank == 2, data.shape[0] >= 1 else { throw TensorError.invalidShape("training: expected data [n, D], got \(data.shape)") }
-        guard c.batchSize >= 1, c.steps >= 0 else { throw TensorError.invalidArgument("training: need steps ≥ 0 and batch size ≥ 1") }
-        if let l = labels, l.count != data.shape[0] { throw TensorError.invalidArgument("training: \(l.count) labels for \(data.shape[0]) rows") }
+        try ConfigurationError.check("GenerativeTrainingConfiguration", ["batchSize": c.batchSize >= 1, "steps": c.steps >= 0],
+                                     reason: "training: need steps ≥ 0 and batch size ≥ 1")
+        if let l = labels, l.count != data.shape[0] { throw TensorError.invalidShape("training: \(l.count) labels for \(data.shape[0]) rows") }
         let n = data.shape[0], last = Swift.min(until ?? c.steps, c.steps)
         var history: [StepStatistics] = []
         let start = Date()

@@ -25,8 +25,8 @@ public final class TrajectoryRecorder<S: BLASScalar> {
 
     /// A recorder keeping every `every`-th state (≥ 1) of the first `rows` rows.
     public init(every: Int = 1, rows: Int? = nil) throws {
-        guard every >= 1 else { throw TensorError.invalidArgument("TrajectoryRecorder: 'every' must be ≥ 1, got \(every)") }
-        if let r = rows, r < 1 { throw TensorError.invalidArgument("TrajectoryRecorder: 'rows' must be ≥ 1, got \(r)") }
+        guard every >= 1 else { throw ConfigurationError(field: "TrajectoryRecorder.every", reason: "TrajectoryRecorder: 'every' must be ≥ 1, got \(every)") }
+        if let r = rows, r < 1 { throw ConfigurationError(field: "TrajectoryRecorder.rows", reason: "TrajectoryRecorder: 'rows' must be ≥ 1, got \(r)") }
         self.every = every
         self.rows = rows
     }
@@ -38,7 +38,7 @@ public final class TrajectoryRecorder<S: BLASScalar> {
             throw TensorError.invalidShape("TrajectoryRecorder: expected a batch [n, …], got shape \(state.shape)")
         }
         if let last = latest, step <= last.step {
-            throw TensorError.invalidArgument("TrajectoryRecorder: step \(step) after step \(last.step); steps must increase")
+            throw ConfigurationError(field: "TrajectoryRecorder.record(step:)", reason: "TrajectoryRecorder: step \(step) after step \(last.step); steps must increase")
         }
         let n = Swift.min(rows ?? state.shape[0], state.shape[0])
         let kept = n == state.shape[0] ? state : try state.slice(0..<n)
@@ -67,10 +67,10 @@ public final class TrajectoryRecorder<S: BLASScalar> {
     public var count: Int { states.count }
 
     /// The recorded path as a [T, n, D] tensor.
-    /// - Throws: `TensorError.invalidArgument` when nothing was recorded.
+    /// - Throws: `TensorError.invalidShape` when nothing was recorded (a trajectory of no frames).
     public func tensor() throws -> Tensor<S> {
         finish()
-        guard !states.isEmpty else { throw TensorError.invalidArgument("TrajectoryRecorder: nothing was recorded") }
+        guard !states.isEmpty else { throw TensorError.invalidShape("TrajectoryRecorder: nothing was recorded") }
         return try Tensor.stack(states, axis: 0)
     }
 

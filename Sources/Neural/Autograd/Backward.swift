@@ -16,8 +16,9 @@ extension Variable {
     ///     this variable has exactly one element (the seed is then 1).
     ///   - createGraph: record the backward computation, so the accumulated gradients could be differentiated
     ///     again (use `gradients(of:wrt:createGraph:)` to get them as variables).
-    /// - Throws: `TensorError.invalidArgument` when no seed is given for a non-scalar output or the seed's shape
-    ///   differs from this variable's; errors of the backward rules.
+    /// - Throws: `TensorError.invalidShape` when no seed is given for a non-scalar output or the seed's shape
+    ///   differs from this variable's; `ConfigurationError` (`Variable.requiresGrad`) when the output does not
+    ///   require gradients; errors of the backward rules.
     public func backward(_ seed: Tensor<Scalar>? = nil, createGraph: Bool = false) throws {
         let result = try Autograd.run(self, seed: seed, createGraph: createGraph, targets: nil)
         for (leaf, g) in result.leaves {
@@ -74,17 +75,17 @@ enum Autograd {
         let seedTensor: Tensor<Scalar>
         if let seed {
             guard seed.shape == root.shape else {
-                throw TensorError.invalidArgument("backward: the seed has shape \(seed.shape) but the output has shape \(root.shape)")
+                throw TensorError.invalidShape("backward: the seed has shape \(seed.shape) but the output has shape \(root.shape)")
             }
             seedTensor = seed
         } else {
             guard root.count == 1 else {
-                throw TensorError.invalidArgument("backward: the output has shape \(root.shape); pass a seed (∂L/∂output) for a non-scalar output")
+                throw TensorError.invalidShape("backward: the output has shape \(root.shape); pass a seed (∂L/∂output) for a non-scalar output")
             }
             seedTensor = Kernels.full(root.shape, 1)
         }
         guard root.requiresGrad else {
-            throw TensorError.invalidArgument("backward: the output does not require gradients (it was computed under noGrad, from constants, or detached)")
+            throw ConfigurationError(field: "Variable.requiresGrad", reason: "backward: the output does not require gradients (it was computed under noGrad, from constants, or detached)")
         }
         let targetIDs = targets.map { Set($0.map(ObjectIdentifier.init)) }
 

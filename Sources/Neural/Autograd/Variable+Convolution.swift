@@ -10,7 +10,7 @@ extension Variable {
         let geo = ConvGeometry(batch: shape[0], channels: shape[1], height: shape[2], width: shape[3],
                                kernel: kernel, stride: stride, padding: padding)
         guard kernel > 0, stride > 0, padding >= 0, geo.outHeight > 0, geo.outWidth > 0 else {
-            throw TensorError.invalidArgument("im2col: kernel \(kernel), stride \(stride), padding \(padding) do not fit input \(shape)")
+            throw TensorError.invalidShape("im2col: kernel \(kernel), stride \(stride), padding \(padding) do not fit input \(shape)")
         }
         return Variable.make("im2col", Kernels.im2col(value, geo), [self]) { g in [try g.col2im(geo)] }
     }
@@ -51,7 +51,7 @@ public func convTranspose2d<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scal
     let oh = (h - 1) * stride - 2 * padding + k + outputPadding
     let ow = (w - 1) * stride - 2 * padding + k + outputPadding
     guard oh > 0, ow > 0, outputPadding >= 0, outputPadding < Swift.max(stride, 1) else {
-        throw TensorError.invalidArgument("convTranspose2d: stride \(stride), padding \(padding), output padding \(outputPadding) do not fit input \(x.shape)")
+        throw TensorError.invalidShape("convTranspose2d: stride \(stride), padding \(padding), output padding \(outputPadding) do not fit input \(x.shape)")
     }
     let geo = ConvGeometry(batch: n, channels: o, height: oh, width: ow, kernel: k, stride: stride, padding: padding)
     let rows = try x.permuted([0, 2, 3, 1]).reshaped([n * h * w, c])

@@ -53,7 +53,7 @@ extension Variable {
     /// then a per-channel affine map with γ, β of shape [c] (PyTorch `group_norm`).
     public func groupNorm(groups: Int, weight: Variable? = nil, bias: Variable? = nil, epsilon: Scalar = 1e-5) throws -> Variable {
         guard rank >= 2, groups > 0, shape[1] % groups == 0 else {
-            throw TensorError.invalidArgument("groupNorm: \(groups) groups do not divide the \(rank >= 2 ? shape[1] : 0) channels of shape \(shape)")
+            throw ConfigurationError(field: "Variable.groupNorm(groups:)", reason: "groupNorm: \(groups) groups do not divide the \(rank >= 2 ? shape[1] : 0) channels of shape \(shape)")
         }
         let n = shape[0], c = shape[1]
         let normed = try reshaped([n, groups, -1]).layerNorm(epsilon: epsilon).reshaped(shape)

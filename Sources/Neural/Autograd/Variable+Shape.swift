@@ -62,7 +62,7 @@ extension Variable {
     public func chunked(_ parts: Int, axis: Int = -1) throws -> [Variable] {
         let a = try Tensor<Scalar>.normalizeAxis(axis, rank: rank, "chunked")
         guard parts > 0, shape[a] % parts == 0 else {
-            throw TensorError.invalidArgument("chunked: axis \(axis) of shape \(shape) does not split into \(parts) equal parts")
+            throw TensorError.invalidShape("chunked: axis \(axis) of shape \(shape) does not split into \(parts) equal parts")
         }
         let n = shape[a] / parts
         return try (0..<parts).map { try slice(($0 * n)..<(($0 + 1) * n), axis: a) }
@@ -70,7 +70,7 @@ extension Variable {
 
     /// Joins variables along an existing axis (numpy `concatenate`). ∂ = the matching slices of g.
     public static func concatenate(_ xs: [Variable], axis: Int = 0) throws -> Variable {
-        guard let first = xs.first else { throw TensorError.invalidArgument("concatenate: no variables given") }
+        guard let first = xs.first else { throw TensorError.invalidShape("concatenate: no variables given") }
         let a = try Tensor<Scalar>.normalizeAxis(axis, rank: first.rank, "concatenate")
         let out = try Kernels.concatenate(xs.map(\.value), axis: a)
         var offsets: [Int] = [0]

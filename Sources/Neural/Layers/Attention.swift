@@ -68,12 +68,12 @@ public final class MultiHeadAttention<Scalar: BLASScalar>: ModuleBase, Module {
         let b = x.shape[0], t = x.shape[1]
         let qh, kh, vh: Variable<Scalar>
         if let qkv {
-            if context != nil { throw TensorError.invalidArgument("MultiHeadAttention: a self-attention layer got a context; create it with contextDimension") }
+            if context != nil { throw ConfigurationError(field: "MultiHeadAttention.contextDimension", reason: "MultiHeadAttention: a self-attention layer got a context; create it with contextDimension") }
             let parts = try splitHeads(qkv(x), parts: 3)
             (qh, kh, vh) = (parts[0], parts[1], parts[2])
         } else {
             guard let context, context.rank == 3, context.shape[0] == b else {
-                throw TensorError.invalidArgument("MultiHeadAttention: cross-attention needs a context [\(b), s, ctx]")
+                throw TensorError.invalidShape("MultiHeadAttention: cross-attention needs a context [\(b), s, ctx]")
             }
             qh = try splitHeads(q!(x), parts: 1)[0]
             let parts = try splitHeads(kv!(context), parts: 2)

@@ -10,7 +10,7 @@ public final class Embedding<Scalar: BLASScalar>: ModuleBase, Module {
     /// The rows for `indices` → [indices.count, dimension].
     public func callAsFunction(_ indices: [Int]) throws -> Variable<Scalar> {
         for i in indices where i < 0 || i >= weight.shape[0] {
-            throw TensorError.invalidArgument("Embedding: index \(i) is out of range 0..<\(weight.shape[0])")
+            throw ConfigurationError(field: "Embedding.callAsFunction(_:)", reason: "Embedding: index \(i) is out of range 0..<\(weight.shape[0])")
         }
         return try weight.gather(rows: indices)
     }

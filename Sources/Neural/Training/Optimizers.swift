@@ -146,14 +146,14 @@ public class Adam<Scalar: BLASScalar>: Optimizer {
     }
 
     /// Replaces the state (moments, step counts) by `s`.
-    /// - Throws: `TensorError.invalidArgument` when the counts or any moment's shape differ from the parameters'.
+    /// - Throws: `ModelStateError` when the counts or any moment's shape differ from the parameters'.
     public func load(state s: State) throws {
         let n = parameters.count
         guard s.firstMoments.count == n, s.secondMoments.count == n, s.parameterSteps.count == n, s.stepCount >= 0 else {
-            throw TensorError.invalidArgument("Adam state: \(s.firstMoments.count)/\(s.secondMoments.count) moments and \(s.parameterSteps.count) step counts for \(n) parameters")
+            throw ModelStateError(reason: "Adam state: \(s.firstMoments.count)/\(s.secondMoments.count) moments and \(s.parameterSteps.count) step counts for \(n) parameters")
         }
         for (i, p) in parameters.enumerated() where s.firstMoments[i].shape != p.shape || s.secondMoments[i].shape != p.shape {
-            throw TensorError.invalidArgument("Adam state: moments of parameter \(i) have shapes \(s.firstMoments[i].shape), \(s.secondMoments[i].shape); the parameter is \(p.shape)")
+            throw ModelStateError(reason: "Adam state: moments of parameter \(i) have shapes \(s.firstMoments[i].shape), \(s.secondMoments[i].shape); the parameter is \(p.shape)")
         }
         func join(_ parts: [Tensor<Scalar>], into flat: inout Tensor<Scalar>) {
             flat.withUnsafeMutableBufferPointer { dst in

@@ -38,15 +38,16 @@ public struct CoreViewer: Sendable {
     public var steps: [Int]?
     public var stepLabel: String
 
-    /// - Throws: `TensorError.invalidArgument` when sets disagree with the axes or the steps.
+    /// - Throws: `ConfigurationError` (`CoreViewer.axes`) for no axes; `TensorError.invalidShape` when sets disagree
+    ///   with the axes or the steps.
     public init(title: String, axes: [String], sets: [PointSet], steps: [Int]? = nil, stepLabel: String = "sampler step") throws {
-        guard axes.count >= 1 else { throw TensorError.invalidArgument("CoreViewer: no axes") }
+        guard axes.count >= 1 else { throw ConfigurationError(field: "CoreViewer.axes", reason: "CoreViewer: no axes") }
         for s in sets {
             guard s.frames.allSatisfy({ $0.count == s.n * axes.count }) else {
-                throw TensorError.invalidArgument("CoreViewer: set '\(s.name)' does not have \(axes.count) coordinates per point in every frame")
+                throw TensorError.invalidShape("CoreViewer: set '\(s.name)' does not have \(axes.count) coordinates per point in every frame")
             }
             guard s.frames.count == 1 || s.frames.count == (steps?.count ?? -1) else {
-                throw TensorError.invalidArgument("CoreViewer: set '\(s.name)' has \(s.frames.count) frames for \(steps?.count ?? 0) steps")
+                throw TensorError.invalidShape("CoreViewer: set '\(s.name)' has \(s.frames.count) frames for \(steps?.count ?? 0) steps")
             }
         }
         self.title = title; self.axes = axes; self.sets = sets; self.steps = steps; self.stepLabel = stepLabel

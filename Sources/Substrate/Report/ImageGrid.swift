@@ -15,7 +15,7 @@ extension SVGPlot {
         guard images.rank == 2, side >= 1, images.shape[1] == side * side else {
             throw TensorError.invalidShape("imageGrid: expected images [n, \(side)×\(side)], got \(images.shape)")
         }
-        guard high > low, columns >= 1 else { throw TensorError.invalidArgument("imageGrid: need high > low and columns ≥ 1") }
+        guard high > low, columns >= 1 else { throw ConfigurationError(field: "SVGPlot.imageGrid(columns:low:high:)", reason: "imageGrid: need high > low and columns ≥ 1") }
         let n = Swift.min(images.shape[0], maxImages)
         let pixel = 5.0, gap = 6.0, caption = captions == nil ? 0.0 : 13.0
         let cell = Double(side) * pixel

@@ -64,7 +64,12 @@ public struct SamplingJob {
         let r: SamplingResult<Float>
         do {
             r = try file.sample(n, sampler: name, steps: steps, seed: seed, options: o, recorder: recorder) { progress.update($0, $1) }
-        } catch let TensorError.invalidArgument(m) { throw ConfigurationError(field: "--model", reason: "\(model): \(m)") }
+        } catch let e as ConfigurationError {
+            // The model names what it refused (sampler, steps, trajectory, n); say it with the option's name.
+            let options = ["sampler": "--sampler", "steps": "--steps", "trajectory": "--trajectory", "n": "-n"]
+            if let option = options[e.field] { throw ConfigurationError(field: option, reason: "\(model): \(e.reason)") }
+            throw ConfigurationError(field: "--model", reason: "\(model): \(e)")
+        }
         try writeOutputs(samples: { try r.samples.save(npy: output, overwrite: force) },
                          trajectory: trajectory.flatMap { t in recorder.map { rec in { try rec.write(npy: t, overwrite: force) } } })
         return String(format: "%@ model: %d samples × %d in %.2f s, %d network evaluations per batch, %d steps; wrote %@",
