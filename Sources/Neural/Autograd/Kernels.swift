@@ -381,16 +381,15 @@ enum Kernels {
     static func columnSums<S: BLASScalar>(_ x: Tensor<S>) -> Tensor<S> {
         let n = x.shape.last ?? 1, rows = x.count / Swift.max(1, n)
         return Tensor<S>(unsafeUninitializedShape: [n]) { d, _ in
-            x.withUnsafeBufferPointer { px in
-                let acc = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(1, n))
-                defer { acc.deallocate() }
-                acc.initialize(repeating: 0, count: n)
+            var accumulator = [Double](repeating: 0, count: Swift.max(1, n))
+            x.withUnsafeBufferPointer { px in accumulator.withUnsafeMutableBufferPointer { ap in
+                let acc = ap.baseAddress!
                 for r in 0..<rows {
                     let src = px.baseAddress! + r &* n
                     for j in 0..<n { acc[j] += Double(src[j]) }
                 }
                 for j in 0..<n { d[j] = S(acc[j]) }
-            }
+            } }
         }
     }
 
@@ -529,13 +528,12 @@ enum Kernels {
         -> (dx: Tensor<S>, dgamma: Tensor<S>?, dbeta: Tensor<S>?) {
         let d = xhat.shape.last ?? 1, rows = xhat.count / Swift.max(1, d)
         let gam = gamma?.scalars
-        let scratch = UnsafeMutablePointer<S>.allocate(capacity: Swift.max(1, d))
-        let accG = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(1, d))
-        let accB = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(1, d))
-        defer { scratch.deallocate(); accG.deallocate(); accB.deallocate() }
-        accG.initialize(repeating: 0, count: d)
-        accB.initialize(repeating: 0, count: d)
-        let dx = Tensor<S>(unsafeUninitializedShape: xhat.shape) { out, _ in
+        // Scratch row ĝ and the Double accumulators of dγ and dβ (Array buffers: raw allocation belongs to Linear).
+        var scratchRow = [S](repeating: 0, count: Swift.max(1, d))
+        var sumG = [Double](repeating: 0, count: Swift.max(1, d)), sumB = [Double](repeating: 0, count: Swift.max(1, d))
+        let dx = scratchRow.withUnsafeMutableBufferPointer { sp in sumG.withUnsafeMutableBufferPointer { gp in sumB.withUnsafeMutableBufferPointer { bp in
+        let scratch = sp.baseAddress!, accG = gp.baseAddress!, accB = bp.baseAddress!
+        return Tensor<S>(unsafeUninitializedShape: xhat.shape) { out, _ in
             g.withUnsafeBufferPointer { pg in
                 xhat.withUnsafeBufferPointer { px in
                     rstd.withUnsafeBufferPointer { pr in
@@ -555,8 +553,9 @@ enum Kernels {
                 }
             }
         }
-        let dgamma: Tensor<S>? = needGamma ? Tensor<S>(unsafeUninitializedShape: [d]) { p, _ in for j in 0..<d { p[j] = S(accG[j]) } } : nil
-        let dbeta: Tensor<S>? = needBeta ? Tensor<S>(unsafeUninitializedShape: [d]) { p, _ in for j in 0..<d { p[j] = S(accB[j]) } } : nil
+        } } }
+        let dgamma: Tensor<S>? = needGamma ? Tensor<S>(unsafeUninitializedShape: [d]) { p, _ in for j in 0..<d { p[j] = S(sumG[j]) } } : nil
+        let dbeta: Tensor<S>? = needBeta ? Tensor<S>(unsafeUninitializedShape: [d]) { p, _ in for j in 0..<d { p[j] = S(sumB[j]) } } : nil
         return (dx, dgamma, dbeta)
     }
 
