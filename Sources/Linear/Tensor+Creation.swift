@@ -39,7 +39,9 @@ extension Tensor {
     }
 
     /// 0, 1, …, n−1.
-    @inlinable public static func arange(_ n: Int) -> Tensor { try! arange(0, Scalar(n)) }
+    @inlinable public static func arange(_ n: Int) -> Tensor {
+        Tensor(unsafeUninitializedShape: [Swift.max(0, n)]) { p, count in for i in 0..<count { p[i] = Scalar(i) } }
+    }
 
     /// `count` evenly spaced values from `start` to `end` inclusive (numpy `linspace`).
     @inlinable

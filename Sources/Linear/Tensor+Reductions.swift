@@ -3,7 +3,7 @@ import RealModule
 /// Sum of `n` contiguous scalars: blocks of 512 summed with relaxed (vectorisable) adds, block sums accumulated
 /// in Double. The error stays near Double's even for long Float vectors (numpy uses pairwise summation instead).
 @inlinable
-public func _sumKernel<Scalar: BLASScalar>(_ p: UnsafePointer<Scalar>, _ n: Int, stride: Int = 1) -> Double {
+package func _sumKernel<Scalar: BLASScalar>(_ p: UnsafePointer<Scalar>, _ n: Int, stride: Int = 1) -> Double {
     var total = 0.0
     var i = 0
     if stride == 1 {

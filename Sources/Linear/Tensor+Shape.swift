@@ -63,7 +63,7 @@ extension Tensor {
 
     /// Writes the c×r transpose of the r×c row-major matrix `src` into `dst`, in 32×32 tiles.
     @inlinable
-    public static func transposeKernel(_ src: UnsafePointer<Scalar>, _ dst: UnsafeMutablePointer<Scalar>, rows r: Int, cols c: Int) {
+    package static func transposeKernel(_ src: UnsafePointer<Scalar>, _ dst: UnsafeMutablePointer<Scalar>, rows r: Int, cols c: Int) {
         let tile = 32
         var i0 = 0
         while i0 < r {

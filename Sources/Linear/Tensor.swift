@@ -9,9 +9,10 @@ public struct Tensor<Scalar: BLASScalar>: @unchecked Sendable {
     /// Extent of each axis.
     public let shape: [Int]
 
-    /// Wraps existing storage; `shape` must describe exactly `storage.count` elements.
+    /// Wraps existing storage; `shape` must describe exactly `storage.count` elements. `package`, like the storage's
+    /// pointer.
     @inlinable
-    public init(storage: TensorStorage<Scalar>, shape: [Int]) {
+    package init(storage: TensorStorage<Scalar>, shape: [Int]) {
         precondition(shape.reduce(1, *) == storage.count, "Tensor: shape \(shape) does not match \(storage.count) elements")
         self.storage = storage
         self.shape = shape
@@ -43,7 +44,10 @@ public struct Tensor<Scalar: BLASScalar>: @unchecked Sendable {
     /// A vector from an array.
     @inlinable
     public init(_ scalars: [Scalar]) {
-        self = try! Tensor(scalars, shape: [scalars.count])
+        let n = scalars.count
+        self.init(unsafeUninitializedShape: [n]) { p, _ in
+            if n > 0 { scalars.withUnsafeBufferPointer { p.update(from: $0.baseAddress!, count: n) } }
+        }
     }
 
     /// A matrix from nested rows; throws when the rows are ragged.

@@ -3,8 +3,9 @@
 /// A `Tensor` is a value type that shares one storage between copies and copies it on the first write
 /// (copy-on-write through `isKnownUniquelyReferenced`), exactly as `Array` does.
 public final class TensorStorage<Scalar: BLASScalar>: @unchecked Sendable {
-    /// The first element. Aligned to 64 bytes (one cache line, the widest SIMD register).
-    public let pointer: UnsafeMutablePointer<Scalar>
+    /// The first element. Aligned to 64 bytes (one cache line, the widest SIMD register). `package`: raw memory
+    /// stays inside this package (modules outside it use `Tensor.withUnsafeBufferPointer`).
+    @usableFromInline package let pointer: UnsafeMutablePointer<Scalar>
     /// Number of elements.
     public let count: Int
     /// The block as allocated (`pointer` is the first 64-byte boundary in it).

@@ -229,58 +229,25 @@ public enum Alignment {
         try pairedShapes(x, y, "linearCKA", minRows: 2)
         let n = x.shape[0], d1 = x.shape[1], d2 = y.shape[1], dd = d1 + d2
         // Column means in Double, one read of each input; a non-finite sum means a NaN or infinity (or overflow).
-        var sums = [Double](repeating: 0, count: dd)
-        let totals = sums.withUnsafeMutableBufferPointer { sp in
-            (x.withUnsafeBufferPointer { RowOps.addColumnSums($0.baseAddress!, rows: n, d: d1, into: sp.baseAddress!) },
-             y.withUnsafeBufferPointer { RowOps.addColumnSums($0.baseAddress!, rows: n, d: d2, into: sp.baseAddress! + d1) })
-        }
+        let (xSums, xTotal) = try RowBlockKernels.columnSums(x), (ySums, yTotal) = try RowBlockKernels.columnSums(y)
+        let sums = xSums + ySums, totals = (xTotal, yTotal)
         if !totals.0.isFinite { try x.checkFinite("linearCKA: X") }
         if !totals.1.isFinite { try y.checkFinite("linearCKA: Y") }
         let mean = sums.map { $0 / Double(n) }
-        // G = [X_c Y_c]ᵀ[X_c Y_c] [D₁ + D₂]²: blocks of rows of both inputs centred side by side into one cache-sized
-        // buffer and folded in by one syrk each (the same n(D₁ + D₂)² flops as XᵀY, XᵀX and YᵀY separately, in
-        // one call per block, without centred copies or the row norms only the debiased CKA needs).
-        // At least D₁ + D₂ rows per syrk: each call reads and writes the (D₁ + D₂)² accumulator once.
-        let block = Swift.min(n, Swift.max(256, dd, RowOps.blockRows(n, dd)))
-        let workers = Swift.max(1, Swift.min(BLAS.threads, n / (2 * block)))
-        let g = UnsafeMutablePointer<Double>.allocate(capacity: workers * dd * dd)
-        defer { g.deallocate() }
-        g.initialize(repeating: 0, count: workers * dd * dd)
-        x.withUnsafeBufferPointer { xp in
-            y.withUnsafeBufferPointer { yp in
-                mean.withUnsafeBufferPointer { mp in
-                    func work(_ w: Int) {
-                        let lo = n * w / workers, hi = n * (w + 1) / workers
-                        let buf = UnsafeMutablePointer<Double>.allocate(capacity: block * dd)
-                        defer { buf.deallocate() }
-                        var start = lo
-                        while start < hi {
-                            let m = Swift.min(block, hi - start)
-                            for i in 0..<m {
-                                _ = RowOps.centerRow(xp.baseAddress! + (start + i) * d1, mp.baseAddress!, nil, buf + i * dd, d1)
-                                _ = RowOps.centerRow(yp.baseAddress! + (start + i) * d2, mp.baseAddress! + d1, nil, buf + i * dd + d1, d2)
-                            }
-                            Double.syrk(trans: true, n: dd, k: m, alpha: 1, a: buf, lda: dd, beta: 1, c: g + w * dd * dd, ldc: dd)
-                            start += m
-                        }
-                    }
-                    if workers == 1 {
-                        work(0)
-                    } else {
-                        BLAS.withThreads(1) { Parallel.perform(iterations: workers) { work($0) } }
-                    }
-                }
-            }
-        }
-        for w in 1..<Swift.max(1, workers) { for i in 0..<(dd * dd) { g[i] += g[w * dd * dd + i] } }
+        // G = [X_c Y_c]ᵀ[X_c Y_c] [D₁ + D₂]² (upper triangle) by `RowBlockKernels.centeredJointGram`: blocks of rows of
+        // both inputs centred side by side into one cache-sized buffer and folded in by one syrk each (the same
+        // n(D₁ + D₂)² flops as XᵀY, XᵀX and YᵀY separately, without centred copies or the row norms only the
+        // debiased CKA needs).
+        let gram = try RowBlockKernels.centeredJointGram(x, y, mean: mean)
         // ‖X_cᵀX_c‖_F², ‖Y_cᵀY_c‖_F² and ‖Y_cᵀX_c‖_F² from the upper triangle (off-diagonal terms of the two
         // symmetric blocks twice).
         var xx = 0.0, yy = 0.0, xy = 0.0
-        for i in 0..<dd {
-            let row = g + i * dd
-            for j in i..<dd {
-                let v = row[j] * row[j]
-                if j < d1 { xx += i == j ? v : 2 * v } else if i >= d1 { yy += i == j ? v : 2 * v } else { xy += v }
+        gram.withUnsafeBufferPointer { g in
+            for i in 0..<dd {
+                for j in i..<dd {
+                    let v = g[i * dd + j] * g[i * dd + j]
+                    if j < d1 { xx += i == j ? v : 2 * v } else if i >= d1 { yy += i == j ? v : 2 * v } else { xy += v }
+                }
             }
         }
         let normX = xx.squareRoot(), normY = yy.squareRoot()
@@ -327,7 +294,7 @@ public enum Alignment {
             throw TensorError.invalidShape("centerGram: expected a square Gram matrix, got shape \(k.shape)")
         }
         let n = k.shape[0]
-        if unbiased && n < 3 { throw TensorError.invalidArgument("centerGram(unbiased: true): needs n ≥ 3, got \(n)") }
+        if unbiased && n < 3 { throw AnalysisError.tooFewRows(term: "centerGram", needed: 3, got: n, detail: "unbiased centring needs n ≥ 3, got \(n)") }
         var g = consume k   // moved, not copied, when the caller passes a temporary
         var asymmetry = 0.0, scale = 0.0
         g.withUnsafeBufferPointer { p in
@@ -343,7 +310,7 @@ public enum Alignment {
             for v in p { scale = Swift.max(scale, Swift.abs(v)) }
         }
         guard asymmetry <= 1e-8 * Swift.max(scale, 1e-300) else {
-            throw TensorError.invalidArgument("centerGram: the Gram matrix is not symmetric (max |K − Kᵀ| = \(asymmetry))")
+            throw AnalysisError.parameter(term: "centerGram", name: "K", problem: "the Gram matrix is not symmetric (max |K − Kᵀ| = \(asymmetry))")
         }
         g.withUnsafeMutableBufferPointer { p in
             var means = [Double](repeating: 0, count: n)

@@ -52,7 +52,7 @@ public struct CovarianceStatistics: Sendable {
         guard mean.rank == 1, scatter.shape == [d, d] else {
             throw TensorError.invalidShape("CovarianceStatistics: mean \(mean.shape) and scatter \(scatter.shape) do not describe one dimension")
         }
-        guard count >= 0 else { throw TensorError.invalidArgument("CovarianceStatistics: the row count n = \(count) is negative") }
+        guard count >= 0 else { throw AnalysisError.parameter(term: "CovarianceStatistics", name: "count", problem: "the row count n = \(count) is negative") }
         self.init(checkedCount: count, scaledMean: mean, scaledScatter: scatter, scaleExponent: e)
     }
 
@@ -72,7 +72,7 @@ public struct CovarianceStatistics: Sendable {
 
     /// C̃ = M̃₂/(n − 1) = C·2⁻²ᵉ.
     public func scaledCovariance() throws -> Tensor<Double> {
-        guard count >= 2 else { throw TensorError.invalidArgument("covariance needs at least 2 rows, have \(count)") }
+        guard count >= 2 else { throw AnalysisError.tooFewRows(term: "covariance", needed: 2, got: count, detail: "needs at least 2 rows, have \(count)") }
         return scaledScatter * (1 / Double(count - 1))
     }
 
@@ -126,130 +126,17 @@ public struct CovarianceStatistics: Sendable {
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     mutating func addUnscaled<S: BLASScalar>(_ x: Tensor<S>, chunk: Int) throws {
-        let m = x.shape[0], d = dimension
         let chunk = S.byteCount <= 4 ? Swift.min(Self.floatChunkLimit, Swift.max(1, chunk)) : Swift.max(1, chunk)
-        let chunks = (m + chunk - 1) / chunk
-        let workers = Swift.max(1, Swift.min(BLAS.threads, chunks, m / 4096))
-        var parts = [CovarianceStatistics?](repeating: nil, count: workers)
-        var failures = [Range<Int>?](repeating: nil, count: workers)
-        x.withUnsafeBufferPointer { xp in
-            let xa = xp.baseAddress!
-            parts.withUnsafeMutableBufferPointer { pp in
-                failures.withUnsafeMutableBufferPointer { fp in
-                    func work(_ w: Int) {
-                        let lo = Swift.min(m, chunks * w / workers * chunk), hi = Swift.min(m, chunks * (w + 1) / workers * chunk)
-                        let r = Self.accumulate(xa, rows: lo..<hi, d: d, chunk: chunk)
-                        switch r {
-                        case .success(let s): pp[w] = s
-                        case .failure(let bad): fp[w] = bad.rows
-                        }
-                    }
-                    if workers == 1 {
-                        work(0)
-                    } else {
-                        BLAS.withThreads(1) { Parallel.perform(iterations: workers) { work($0) } }
-                    }
-                }
-            }
-        }
-        if let bad = failures.lazy.compactMap({ $0 }).first {
+        switch try RowBlockKernels.centeredScatter(x, chunk: chunk) {
+        case .failure(let failure):
+            let bad = failure.rows
             try x.slice(bad).checkFinite("rows \(bad.lowerBound)..<\(bad.upperBound)")
-            throw TensorError.invalidArgument("rows \(bad.lowerBound)..<\(bad.upperBound): the sums overflow (entries too large for Double)")
+            throw AnalysisError.undefined(term: "covariance statistics", reason: "rows \(bad.lowerBound)..<\(bad.upperBound): the sums overflow (entries too large for Double)")
+        case .success(let parts):
+            for p in parts {
+                try merge(CovarianceStatistics(checkedCount: p.count, scaledMean: Tensor(p.mean), scaledScatter: p.scatter, scaleExponent: 0))
+            }
         }
-        for p in parts { if let p { try merge(p) } }
-    }
-
-    struct NonFiniteRows: Error { var rows: Range<Int> }
-
-    /// The statistics of rows `range` of the row-major [*, d] matrix at `x`, or the first chunk whose sums are not
-    /// finite.
-    @_specialize(where S == Float)
-    @_specialize(where S == Double)
-    static func accumulate<S: BLASScalar>(_ x: UnsafePointer<S>, rows range: Range<Int>, d: Int, chunk: Int) -> Result<CovarianceStatistics, NonFiniteRows> {
-        var n = 0
-        var mean = [Double](repeating: 0, count: d)
-        var scatter = Tensor<Double>.zeros([d, d])                       // upper triangle until the end
-        // Blocks of at least 1024 rows: fewer, deeper syrk calls repack less (measured: 256-row blocks cost 15 % more at D = 256).
-        let block = Swift.min(chunk, Swift.max(1024, RowOps.blockRows(chunk, d, bytes: (1 << 23) / S.byteCount)))
-        let buf = UnsafeMutablePointer<S>.allocate(capacity: block * d)
-        let part = UnsafeMutablePointer<S>.allocate(capacity: d * d)     // the chunk's scatter about c (upper)
-        var sums = [Double](repeating: 0, count: d), shift = [Double](repeating: 0, count: d), delta = [Double](repeating: 0, count: d)
-        part.initialize(repeating: 0, count: d * d)
-        // Float input: the shift in Float and the Float partial sums (2·d).
-        let floatBuffer: UnsafeMutablePointer<Float>? = S.self == Float.self ? .allocate(capacity: 2 * d) : nil
-        defer { buf.deallocate(); part.deallocate(); floatBuffer?.deallocate() }
-        var start = range.lowerBound
-        while start < range.upperBound {
-            let end = Swift.min(range.upperBound, start + chunk), m = end - start
-            let ok: Bool = sums.withUnsafeMutableBufferPointer { sp in
-                shift.withUnsafeMutableBufferPointer { cp in
-                    let s = sp.baseAddress!, c = cp.baseAddress!
-                    for j in 0..<d { s[j] = 0 }
-                    if n == 0 {
-                        // First chunk: shift by its own mean.
-                        let total = RowOps.addColumnSums(x + start * d, rows: m, d: d, into: s)
-                        if !total.isFinite { return false }
-                        for j in 0..<d { c[j] = s[j] / Double(m); s[j] = 0 }
-                    } else {
-                        for j in 0..<d { c[j] = mean[j] }
-                    }
-                    var total = 0.0
-                    var b = start
-                    if let fbuf = floatBuffer {
-                        // Float rows are centred in Float (16 lanes, no conversions): the shift is rounded to Float
-                        // so the Double bookkeeping below uses exactly the shift subtracted; the centred values'
-                        // sums gather in Float over at most 32 rows and are then added into Double.
-                        let cf = fbuf, partial = fbuf + d
-                        for j in 0..<d { cf[j] = Float(c[j]); c[j] = Double(cf[j]); partial[j] = 0 }
-                        let xf = UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)
-                        let bf = UnsafeMutableRawPointer(buf).assumingMemoryBound(to: Float.self)
-                        while b < end {
-                            let rows = Swift.min(block, end - b)
-                            var i = 0
-                            while i < rows {
-                                let stop = Swift.min(rows, i + 32)
-                                var t: Float = 0
-                                while i < stop { t += RowOps.centerRowFloat(xf + (b + i) * d, cf, bf + i * d, partial, d); i += 1 }
-                                total += Double(t)
-                                for j in 0..<d { s[j] += Double(partial[j]); partial[j] = 0 }
-                            }
-                            S.syrk(trans: true, n: d, k: rows, alpha: 1, a: buf, lda: d, beta: b == start ? 0 : 1, c: part, ldc: d)
-                            b += rows
-                        }
-                        return total.isFinite
-                    }
-                    while b < end {
-                        let rows = Swift.min(block, end - b)
-                        for i in 0..<rows { total += RowOps.centerRowSums(x + (b + i) * d, c, buf + i * d, s, d) }
-                        S.syrk(trans: true, n: d, k: rows, alpha: 1, a: buf, lda: d, beta: b == start ? 0 : 1, c: part, ldc: d)
-                        b += rows
-                    }
-                    return total.isFinite
-                }
-            }
-            if !ok { return .failure(NonFiniteRows(rows: start..<end)) }
-            // Chunk: mean μ_c = c + s/m, scatter S_c − m·δδᵀ (δ = s/m); merged into (n, mean, scatter) by Chan et al.
-            let na = Double(n), nb = Double(m), nn = na + nb
-            for j in 0..<d {
-                let dj = sums[j] / nb
-                let muC = shift[j] + dj
-                sums[j] = dj                                              // δ
-                delta[j] = muC - mean[j]                                 // μ_c − running mean
-                mean[j] = n == 0 ? muC : mean[j] + delta[j] * (nb / nn)
-            }
-            let cross = n == 0 ? 0 : na * nb / nn
-            scatter.withUnsafeMutableBufferPointer { mp in
-                for i in 0..<d {
-                    let si = sums[i] * nb, di = delta[i] * cross
-                    let row = mp.baseAddress! + i * d, prow = part + i * d
-                    for j in i..<d { row[j] += Double(prow[j]) - si * sums[j] + di * delta[j] }
-                }
-            }
-            n += m
-            start = end
-        }
-        scatter.symmetrizeFromUpper()
-        return .success(CovarianceStatistics(checkedCount: n, scaledMean: Tensor(mean), scaledScatter: scatter, scaleExponent: 0))
     }
 
     /// Merges another accumulator into this one (exact up to rounding). Both sides are first brought to the
@@ -263,7 +150,7 @@ public struct CovarianceStatistics: Sendable {
         if count == 0 { self = other; return }
         let (total, overflow) = count.addingReportingOverflow(other.count)
         guard !overflow else {
-            throw TensorError.invalidArgument("CovarianceStatistics.merge: the row counts \(count) + \(other.count) overflow a 64-bit integer")
+            throw AnalysisError.incompatible(term: "CovarianceStatistics.merge", problem: "the row counts \(count) + \(other.count) overflow a 64-bit integer")
         }
         var other = other
         if other.scaleExponent != scaleExponent {

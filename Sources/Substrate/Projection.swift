@@ -196,10 +196,7 @@ public struct Projection: Sendable {
     @_specialize(where S == Double)
     static func fitSVDTall<S: BLASScalar>(_ x: Tensor<S>, options o: ProjectionOptions) throws -> Projection {
         let n = x.shape[0], d = x.shape[1]
-        var sums = [Double](repeating: 0, count: d)
-        let total = x.withUnsafeBufferPointer { p in
-            sums.withUnsafeMutableBufferPointer { RowOps.addColumnSums(p.baseAddress!, rows: n, d: d, into: $0.baseAddress!) }
-        }
+        let (sums, total) = try RowBlockKernels.columnSums(x)
         if !total.isFinite { try x.checkFinite("input") }
         let mu = o.center ? sums.map { $0 / Double(n) } : [Double](repeating: 0, count: d)
         var scale: [Double]? = nil
@@ -212,32 +209,8 @@ public struct Projection: Sendable {
             }
             scale = sq.map { v in let sd = (v / Double(n - 1)).squareRoot(); return sd > 0 ? sd : 1 }
         }
-        // Column-major n×D copy of (x − μ)/s, written in tiles of 64 rows so that both sides stay in cache.
-        let a = UnsafeMutablePointer<Double>.allocate(capacity: n * d)
-        let tau = UnsafeMutablePointer<Double>.allocate(capacity: d)
-        defer { a.deallocate(); tau.deallocate() }
-        x.withUnsafeBufferPointer { xp in
-            let inv = scale.map { $0.map { 1 / $0 } }
-            var i0 = 0
-            while i0 < n {
-                let i1 = Swift.min(n, i0 + 64)
-                for j in 0..<d {
-                    let col = a + j * n, m = mu[j]
-                    if let inv {
-                        let f = inv[j]
-                        for i in i0..<i1 { col[i] = (Double(xp[i * d + j]) - m) * f }
-                    } else {
-                        for i in i0..<i1 { col[i] = Double(xp[i * d + j]) - m }
-                    }
-                }
-                i0 = i1
-            }
-        }
-        let info = Double.geqrf(m: n, n: d, a: a, lda: n, tau: tau)
-        guard info == 0 else { throw TensorError.invalidArgument("fit: geqrf failed (info = \(info))") }
-        let r = Tensor<Double>(unsafeUninitializedShape: [d, d]) { dst, _ in
-            for i in 0..<d { for j in 0..<d { dst[i * d + j] = j >= i ? a[i + j * n] : 0 } }
-        }
+        // R of the thin QR of (x − μ)/s (one Householder QR of a column-major centred copy; Q is not formed).
+        let r = try x.centeredTriangularFactor(mean: mu, scale: scale)
         let svd = try r.svd()
         let lambda = svd.s.scalars.map { $0 * $0 / Double(n - 1) }
         var p = Projection(mean: Tensor(mu), scale: scale.map { Tensor($0) }, basis: try completeAndOrient(svd.vt.transposed()),
@@ -447,12 +420,11 @@ public struct Projection: Sendable {
                 // mean this read is uncentred, Y = XᵀXZ, corrected to X_cᵀX_cZ = XᵀXZ − nμ(μᵀZ): the correction
                 // can cancel for large offsets, but this Y only seeds the iteration (its subspace is re-formed
                 // from centred products in every later read), so no read of X is spent on the mean alone.
-                var sums = [Double](repeating: 0, count: d)
                 let centred = given != nil
-                var y = sums.withUnsafeMutableBufferPointer { sp in
-                    centred ? withUnsafeMutablePointer(to: &sumSquares) { gramApply(x, mean: mean, z, sumSquares: $0, sums: sp.baseAddress!) }
-                            : gramApply(x, mean: mean, z, sumSquares: nil, sums: sp.baseAddress!)
-                }
+                let first = try RowBlockKernels.centeredGramProduct(x, mean: mean, z, sumOfSquares: centred, columnSums: true)
+                var y = first.product
+                let sums = first.columnSums
+                if centred { sumSquares += first.sumOfSquares }
                 if !sums.reduce(0, +).isFinite { try x.checkFinite("input") }
                 if !centred {
                     mean = sums.map { $0 / Double(n) }
@@ -466,98 +438,14 @@ public struct Projection: Sendable {
                 }
                 return y
             } else if t == 1 && given == nil {
-                return withUnsafeMutablePointer(to: &sumSquares) { gramApply(x, mean: mean, z, sumSquares: $0, sums: nil) }
+                let product = try RowBlockKernels.centeredGramProduct(x, mean: mean, z, sumOfSquares: true, columnSums: false)
+                sumSquares += product.sumOfSquares
+                return product.product
             } else {
-                return gramApply(x, mean: mean, z, sumSquares: nil, sums: nil)
+                return try RowBlockKernels.centeredGramProduct(x, mean: mean, z, sumOfSquares: false, columnSums: false).product
             }
         }
         return (it.vectors, it.lambda, sumSquares, mean)
-    }
-
-    /// Y = X_cᵀ(X_c Z) [D, l] for X_c = X − 1μᵀ, in one read of X; the products run in S, Y accumulates in Double.
-    /// With `sumSquares`, also adds Σ (x − μ)² (in Double, from the unrounded values).
-    ///
-    /// Both products are formed transposed (Pᵀ = ZᵀX_bᵀ [l, rows], Yᵀ += PᵀX_b [l, D]) so that the thin
-    /// dimension l is BLAS's column count n, the one its micro-kernels tile finely (row-major m maps to
-    /// column-major M, which AVX-512 kernels unroll by 16: l = 19 rows would waste most of the second tile).
-    /// With BLAS.threads = T > 1 the rows are split into T contiguous ranges, each run on its own thread with
-    /// single-threaded BLAS calls on its own blocks (OpenBLAS's own threading of such small products costs more
-    /// than it saves), and the T partial sums are added in a fixed order.
-    @_specialize(where S == Float)
-    @_specialize(where S == Double)
-    static func gramApply<S: BLASScalar>(_ x: Tensor<S>, mean: [Double], _ z: Tensor<Double>, sumSquares: UnsafeMutablePointer<Double>?,
-                                         sums: UnsafeMutablePointer<Double>?) -> Tensor<Double> {
-        let n = x.shape[0], d = x.shape[1], l = z.shape[1]
-        let zs: Tensor<S> = z.cast()
-        let muS = mean.map { S($0) }
-        let rows = RowOps.blockRows(n, d, bytes: (1 << 23) / S.byteCount)      // one block of S ≈ 1 MiB
-        let workers = Swift.max(1, Swift.min(BLAS.threads, n / Swift.max(1, 2 * rows)))
-        let partial = UnsafeMutablePointer<Double>.allocate(capacity: workers * l * d)   // Yᵀ per worker
-        let squares = UnsafeMutablePointer<Double>.allocate(capacity: workers)
-        let colSums = UnsafeMutablePointer<Double>.allocate(capacity: workers * d)
-        defer { partial.deallocate(); squares.deallocate(); colSums.deallocate() }
-        partial.initialize(repeating: 0, count: workers * l * d)
-        squares.initialize(repeating: 0, count: workers)
-        colSums.initialize(repeating: 0, count: workers * d)
-        let wantSums = sums != nil
-        let wantSquares = sumSquares != nil
-        x.withUnsafeBufferPointer { xp in
-            zs.withUnsafeBufferPointer { zp in
-                mean.withUnsafeBufferPointer { mp in muS.withUnsafeBufferPointer { msp in
-                    let xa = xp.baseAddress!, za = zp.baseAddress!, ma = mp.baseAddress!, msa = msp.baseAddress!
-                    func work(_ w: Int) {
-                        let lo = n * w / workers, hi = n * (w + 1) / workers
-                        let yt = partial + w * l * d
-                        var sq = 0.0
-                        let buf = UnsafeMutablePointer<S>.allocate(capacity: rows * d)
-                        let pt = UnsafeMutablePointer<S>.allocate(capacity: rows * l)
-                        let ytS = UnsafeMutablePointer<S>.allocate(capacity: d * l)
-                        defer { buf.deallocate(); pt.deallocate(); ytS.deallocate() }
-                        ytS.initialize(repeating: 0, count: d * l)
-                        var start = lo
-                        while start < hi {
-                            let m = Swift.min(rows, hi - start)
-                            for i in 0..<m {
-                                let src = xa + (start + i) * d
-                                if wantSums {
-                                    _ = RowOps.centerRowSums(src, ma, buf + i * d, colSums + w * d, d)
-                                } else {
-                                    RowOps.centerRowInPlace(src, msa, buf + i * d, d)
-                                }
-                                if wantSquares { sq += RowOps.centeredSquares(src, ma, d) }
-                            }
-                            // Pᵀ [l, m] = Zᵀ [l, D] · X_bᵀ [D, m]
-                            S.gemm(transA: true, transB: true, m: l, n: m, k: d, alpha: 1, a: za, lda: l, b: buf, ldb: d,
-                                   beta: 0, c: pt, ldc: m)
-                            // Yᵀ [l, D] (+)= Pᵀ [l, m] · X_b [m, D]: Double accumulates in place, Float per block into Double.
-                            let beta: S = S.self == Double.self ? 1 : 0
-                            S.gemm(transA: false, transB: false, m: l, n: d, k: m, alpha: 1, a: pt, lda: m, b: buf, ldb: d,
-                                   beta: beta, c: ytS, ldc: d)
-                            if S.self != Double.self { for i in 0..<(d * l) { yt[i] += Double(ytS[i]) } }
-                            start += m
-                        }
-                        if S.self == Double.self { for i in 0..<(d * l) { yt[i] = Double(ytS[i]) } }
-                        squares[w] = sq
-                    }
-                    if workers == 1 {
-                        work(0)
-                    } else {
-                        BLAS.withThreads(1) { Parallel.perform(iterations: workers) { work($0) } }
-                    }
-                } }
-            }
-        }
-        for w in 1..<Swift.max(1, workers) {
-            let src = partial + w * l * d
-            for i in 0..<(l * d) { partial[i] += src[i] }
-            squares[0] += squares[w]
-        }
-        sumSquares?.pointee += squares[0]
-        if let sums { for w in 0..<workers { for j in 0..<d { sums[j] += colSums[w * d + j] } } }
-        // Y = (Yᵀ)ᵀ
-        return Tensor<Double>(unsafeUninitializedShape: [d, l]) { out, _ in
-            for a in 0..<l { for b in 0..<d { out[b * l + a] = partial[a * d + b] } }
-        }
     }
 
     /// Completes D×m orthonormal columns to a D×D basis (Householder, deterministic, O(D²m)) and flips each column
@@ -589,7 +477,7 @@ public struct Projection: Sendable {
 
     // MARK: Maps
 
-    /// ((x − μ)/s)·V[:, columns] [n, |columns|] in Double, a block of rows at a time: each block is converted,
+    /// ((x − μ)/s)·V[:, columns] [n, |columns|] in Double, by `RowBlockKernels.centeredProduct`, a block of rows at a time: each block is converted,
     /// centred and scaled into a cache-resident buffer and multiplied by the basis columns in place (one gemm with
     /// the basis's own leading dimension, no copy of V_k or V_⊥), so the input is read once and nothing of its size
     /// is allocated besides the result. Checks the width first and finiteness along the way (a block's sum is
@@ -600,39 +488,12 @@ public struct Projection: Sendable {
         guard x.rank == 2, x.shape[1] == dimension else {
             throw TensorError.shapeMismatch(operation: "\(op) (the projection has D = \(dimension))", lhs: [n, dimension], rhs: x.shape)
         }
-        let rows = x.shape[0], d = dimension, m = columns.count
+        let rows = x.shape[0], m = columns.count
         if rows == 0 || m == 0 {
             try x.checkFinite(op + " input")
             return Tensor.zeros([rows, m])
         }
-        let block = RowOps.blockRows(rows, d, bytes: 1 << 19)
-        var finite = true
-        let out = Tensor<Double>(unsafeUninitializedShape: [rows, m]) { zp, _ in
-            let buf = UnsafeMutablePointer<Double>.allocate(capacity: block * d)
-            defer { buf.deallocate() }
-            x.withUnsafeBufferPointer { xp in
-                mean.withUnsafeBufferPointer { mp in
-                    basis.withUnsafeBufferPointer { bp in
-                        let sc = scale?.scalars ?? []
-                        sc.withUnsafeBufferPointer { sb in
-                            let sp: UnsafePointer<Double>? = scale == nil ? nil : sb.baseAddress
-                            var start = 0
-                            while start < rows {
-                                let r = Swift.min(block, rows - start)
-                                var total = 0.0
-                                for i in 0..<r {
-                                    total += RowOps.centerRow(xp.baseAddress! + (start + i) * d, mp.baseAddress!, sp, buf + i * d, d)
-                                }
-                                if !total.isFinite { finite = false }
-                                Double.gemm(transA: false, transB: false, m: r, n: m, k: d, alpha: 1, a: buf, lda: d,
-                                            b: bp.baseAddress! + columns.lowerBound, ldb: d, beta: 0, c: zp + start * m, ldc: m)
-                                start += r
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        let (out, finite) = try RowBlockKernels.centeredProduct(x, mean: mean, scale: scale, basis: basis, columns: columns)
         if !finite { try x.checkFinite(op + " input") }
         return out
     }
@@ -667,7 +528,7 @@ public struct Projection: Sendable {
     /// μ + zV_kᵀ (+ rV_⊥ᵀ when the residual is given): the exact inverse of (project, residual), or the best
     /// rank-k reconstruction without it.
     ///
-    /// Formed a block of rows at a time into the result (gemm with the basis's own leading dimension for V_kᵀ and
+    /// Formed by `RowBlockKernels.affineReconstruction`, a block of rows at a time into the result (gemm with the basis's own leading dimension for V_kᵀ and
     /// V_⊥ᵀ, the second accumulating onto the first, then ·s + μ while the block is in cache): no temporary of
     /// the result's size and no copy of the basis.
     public func lift(_ z: Tensor<Double>, residual r: Tensor<Double>? = nil) throws -> Tensor<Double> {
@@ -690,46 +551,7 @@ public struct Projection: Sendable {
             }
         }
         if rows == 0 { return Tensor.zeros([0, d]) }
-        // At least D rows per block, so that packing the D×D basis for each gemm is amortised over as many rows.
-        let block = Swift.max(RowOps.blockRows(rows, d, bytes: 1 << 20), Swift.min(rows, d))
-        var residualFinite = true
-        let out = Tensor<Double>(unsafeUninitializedShape: [rows, d]) { xp, _ in
-            zz.withUnsafeBufferPointer { zp in
-                basis.withUnsafeBufferPointer { bp in
-                    mean.withUnsafeBufferPointer { mp in
-                        let sc = scale?.scalars ?? []
-                        var start = 0
-                        while start < rows {
-                            let m = Swift.min(block, rows - start)
-                            let c = xp + start * d
-                            // Without scaling the block starts as μ in every row and both products accumulate onto it
-                            // (no zero fill by BLAS, no separate pass for + μ); with scaling, (zV_kᵀ + rV_⊥ᵀ)·s + μ.
-                            let prefill = sc.isEmpty
-                            if prefill {
-                                for i in 0..<m { (c + i * d).update(from: mp.baseAddress!, count: d) }
-                            }
-                            Double.gemm(transA: false, transB: true, m: m, n: d, k: kk, alpha: 1, a: zp.baseAddress! + start * kk, lda: kk,
-                                        b: bp.baseAddress!, ldb: d, beta: prefill ? 1 : 0, c: c, ldc: d)
-                            if let r, rest > 0 {
-                                r.withUnsafeBufferPointer { rp in
-                                    let a = rp.baseAddress! + start * rest
-                                    if !RowOps.allFinite(a, m * rest) { residualFinite = false }
-                                    Double.gemm(transA: false, transB: true, m: m, n: d, k: rest, alpha: 1, a: a, lda: rest,
-                                                b: bp.baseAddress! + kk, ldb: d, beta: 1, c: c, ldc: d)
-                                }
-                            }
-                            if !prefill {
-                                for i in 0..<m {
-                                    let row = c + i * d
-                                    for j in 0..<d { row[j] = row[j] * sc[j] + mp[j] }
-                                }
-                            }
-                            start += m
-                        }
-                    }
-                }
-            }
-        }
+        let (out, residualFinite) = try RowBlockKernels.affineReconstruction(zz, residual: r, basis: basis, mean: mean, scale: scale)
         if let r, !residualFinite { try r.checkFinite("lift: residual") }
         return out
     }

@@ -258,9 +258,9 @@ import TestSupport
         defer { try? FileManager.default.removeItem(at: dir) }
         var a = try CovarianceStatistics(count: 1 << 62, mean: Tensor.zeros([2]), scatter: Tensor.eye(2))
         let b = try CovarianceStatistics(count: 1 << 62, mean: Tensor.ones([2]), scatter: Tensor.eye(2))
-        #expect(throws: TensorError.self) { try a.merge(b) }                // 2⁶² + 2⁶² = 2⁶³ > Int.max
+        #expect(throws: AnalysisError.self) { try a.merge(b) }                // 2⁶² + 2⁶² = 2⁶³ > Int.max
         #expect(a.count == 1 << 62)
-        #expect(throws: TensorError.self) { try CovarianceStatistics(count: -1, mean: Tensor.zeros([2]), scatter: Tensor.eye(2)) }
+        #expect(throws: AnalysisError.self) { try CovarianceStatistics(count: -1, mean: Tensor.zeros([2]), scatter: Tensor.eye(2)) }
         // Non-finite parts and a scale that is not a power of two: refused, naming the file.
         let path = dir.appendingPathComponent("s.safetensors").path
         for (meta, scatter) in [([String: String](), try Tensor<Double>([1, .nan, .nan, 1], shape: [2, 2])), (["scale": "3"], Tensor<Double>.eye(2)),

@@ -27,7 +27,7 @@ extension Tensor {
     @inlinable
     static func solutionFromColumnMajor(_ p: UnsafePointer<Scalar>, rows: Int, nrhs: Int, ld: Int, vector: Bool) -> Tensor {
         let t = fromColumnMajor(p, rows: rows, cols: nrhs, ld: ld)
-        return vector ? try! t.reshaped([rows]) : t
+        return vector ? Tensor(storage: t.storage, shape: [rows]) : t       // [rows, 1] → [rows]: same elements
     }
 }
 

@@ -306,29 +306,10 @@ enum Kernels {
         try Linear.batchedMatmul(a, b, transposeA: ta, transposeB: tb)
     }
 
-    /// x·Wᵀ + b for x [m, k], W [n, k], b [n], as one gemm whose output starts as the broadcast bias (β = 1).
+    /// x·Wᵀ + b for x [m, k], W [n, k], b [n] (Linear's `affine`: one gemm whose output starts as the broadcast bias).
     @_specialize(where S == Float) @_specialize(where S == Double)
     static func linear<S: BLASScalar>(_ x: Tensor<S>, _ w: Tensor<S>, _ b: Tensor<S>?) throws -> Tensor<S> {
-        guard x.rank == 2, w.rank == 2, x.shape[1] == w.shape[1] else {
-            throw TensorError.shapeMismatch(operation: "linear (x [m, k] · weight [n, k]ᵀ)", lhs: x.shape, rhs: w.shape)
-        }
-        let m = x.shape[0], k = x.shape[1], n = w.shape[0]
-        if let b, b.shape != [n] {
-            throw TensorError.shapeMismatch(operation: "linear (bias must be [out])", lhs: w.shape, rhs: b.shape)
-        }
-        return Tensor(unsafeUninitializedShape: [m, n]) { c, count in
-            if count == 0 { return }
-            if let b {
-                b.withUnsafeBufferPointer { pb in for i in 0..<m { (c + i &* n).update(from: pb.baseAddress!, count: n) } }
-            }
-            if k == 0 { if b == nil { for i in 0..<count { c[i] = 0 } }; return }
-            x.withUnsafeBufferPointer { px in
-                w.withUnsafeBufferPointer { pw in
-                    S.gemm(transA: false, transB: true, m: m, n: n, k: k, alpha: 1, a: px.baseAddress!, lda: k,
-                           b: pw.baseAddress!, ldb: k, beta: b == nil ? 0 : 1, c: c, ldc: n)
-                }
-            }
-        }
+        try affine(x, weight: w, bias: b)
     }
 
     // MARK: Fused dense layer + activation
@@ -400,16 +381,15 @@ enum Kernels {
     static func columnSums<S: BLASScalar>(_ x: Tensor<S>) -> Tensor<S> {
         let n = x.shape.last ?? 1, rows = x.count / Swift.max(1, n)
         return Tensor<S>(unsafeUninitializedShape: [n]) { d, _ in
-            x.withUnsafeBufferPointer { px in
-                let acc = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(1, n))
-                defer { acc.deallocate() }
-                acc.initialize(repeating: 0, count: n)
+            var accumulator = [Double](repeating: 0, count: Swift.max(1, n))
+            x.withUnsafeBufferPointer { px in accumulator.withUnsafeMutableBufferPointer { ap in
+                let acc = ap.baseAddress!
                 for r in 0..<rows {
                     let src = px.baseAddress! + r &* n
                     for j in 0..<n { acc[j] += Double(src[j]) }
                 }
                 for j in 0..<n { d[j] = S(acc[j]) }
-            }
+            } }
         }
     }
 
@@ -548,13 +528,12 @@ enum Kernels {
         -> (dx: Tensor<S>, dgamma: Tensor<S>?, dbeta: Tensor<S>?) {
         let d = xhat.shape.last ?? 1, rows = xhat.count / Swift.max(1, d)
         let gam = gamma?.scalars
-        let scratch = UnsafeMutablePointer<S>.allocate(capacity: Swift.max(1, d))
-        let accG = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(1, d))
-        let accB = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(1, d))
-        defer { scratch.deallocate(); accG.deallocate(); accB.deallocate() }
-        accG.initialize(repeating: 0, count: d)
-        accB.initialize(repeating: 0, count: d)
-        let dx = Tensor<S>(unsafeUninitializedShape: xhat.shape) { out, _ in
+        // Scratch row ĝ and the Double accumulators of dγ and dβ (Array buffers: raw allocation belongs to Linear).
+        var scratchRow = [S](repeating: 0, count: Swift.max(1, d))
+        var sumG = [Double](repeating: 0, count: Swift.max(1, d)), sumB = [Double](repeating: 0, count: Swift.max(1, d))
+        let dx = scratchRow.withUnsafeMutableBufferPointer { sp in sumG.withUnsafeMutableBufferPointer { gp in sumB.withUnsafeMutableBufferPointer { bp in
+        let scratch = sp.baseAddress!, accG = gp.baseAddress!, accB = bp.baseAddress!
+        return Tensor<S>(unsafeUninitializedShape: xhat.shape) { out, _ in
             g.withUnsafeBufferPointer { pg in
                 xhat.withUnsafeBufferPointer { px in
                     rstd.withUnsafeBufferPointer { pr in
@@ -574,8 +553,9 @@ enum Kernels {
                 }
             }
         }
-        let dgamma: Tensor<S>? = needGamma ? Tensor<S>(unsafeUninitializedShape: [d]) { p, _ in for j in 0..<d { p[j] = S(accG[j]) } } : nil
-        let dbeta: Tensor<S>? = needBeta ? Tensor<S>(unsafeUninitializedShape: [d]) { p, _ in for j in 0..<d { p[j] = S(accB[j]) } } : nil
+        } } }
+        let dgamma: Tensor<S>? = needGamma ? Tensor<S>(unsafeUninitializedShape: [d]) { p, _ in for j in 0..<d { p[j] = S(sumG[j]) } } : nil
+        let dbeta: Tensor<S>? = needBeta ? Tensor<S>(unsafeUninitializedShape: [d]) { p, _ in for j in 0..<d { p[j] = S(sumB[j]) } } : nil
         return (dx, dgamma, dbeta)
     }
 
