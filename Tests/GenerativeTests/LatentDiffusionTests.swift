@@ -1,5 +1,6 @@
 // Latent diffusion: encode → scale → noise → denoise → unscale → decode round-trips shapes and values; the scale
-// factor whitens the latents; a DDPM prior over a digits VAE's latents learns the aggregate posterior.
+// factor whitens the latents; the prior samples with its EMA weights; a DDPM prior over a digits VAE's latents learns
+// the aggregate posterior; a flow-matching prior over a 2-D VAE of spiral lifted to 64-D beats the Gaussian baseline.
 
 import Foundation
 import Linear
@@ -55,6 +56,59 @@ struct LatentDiffusionTests {
         let r = try GenerativeTrainer.train(ld, data: x, configuration: GenerativeTrainingConfiguration(steps: 20, batchSize: 32, seed: 8))
         #expect(r.final("loss")!.isFinite)
         #expect(try ld.sample(5, seed: 1, steps: 4).shape == [5, 8])
+        // The EMA of the prior: one update per step, saved as buffers, used by the sampler and restored after it.
+        let b = ld.buffers
+        #expect(b["ema_updates"]?.scalars.first == 20 && b.keys.filter { $0.hasPrefix("ema.") }.count == ld.denoiser.parameters.count)
+        let raw = ld.denoiser.parameters.map(\.value)
+        let withEMA = try ld.sample(5, seed: 1, steps: 4)
+        #expect(zip(raw, ld.denoiser.parameters).allSatisfy { $0 == $1.value })
+        let ema = ld.emaWeights
+        ld.emaWeights = nil
+        #expect(try ld.sample(5, seed: 1, steps: 4) != withEMA)
+        ld.emaWeights = ema
+        // A configuration written before the EMA existed reads as emaDecay 0 (raw weights); a bad decay is refused.
+        var old = try JSONSerialization.jsonObject(with: JSONEncoder().encode(ld.configuration)) as! [String: Any]
+        #expect(old["emaDecay"] as? Double == 0.999)
+        old["emaDecay"] = nil
+        let c0 = try JSONDecoder().decode(LatentDiffusionConfiguration.self, from: JSONSerialization.data(withJSONObject: old))
+        #expect(c0.emaDecay == 0 && c0.family == .flowMatching)
+        #expect(try LatentDiffusion(vae: vae, configuration: c0, seed: 7).buffers.isEmpty)
+        var bad = c0
+        bad.emaDecay = 1
+        #expect(throws: TensorError.self) { try LatentDiffusion(vae: vae, configuration: bad, seed: 7) }
+    }
+
+    /// The two stages separated (spiral lifted to 64-D, seed 3 of `vst train`): decoding the encoded data passes the
+    /// cell (MMD² −0.0002, precision 0.983), so the autoencoder is not the bottleneck; the prior sampled with its
+    /// raw last-iterate weights is (latent MMD² 0.0017 against the encoded data, worse than a moment-matched
+    /// Gaussian's 0.0009; mean off by 0.1), with the EMA it is at the noise floor (−0.0003).
+    @Test("spiral lifted to 64-D: a flow-matching prior (EMA) over a 2-D VAE beats the Gaussian baseline on MMD² and precision")
+    func liftedSpiral() throws {
+        let source = DataSource.toy(.spiral, dimension: 64)
+        let train: Tensor<Float> = try source.load(count: 6000, seed: 31).data
+        let heldOut: Tensor<Float> = try source.load(count: 2000, seed: 32).data
+        let scaling = try AffineScaling.standardizing(train)
+        let x = try scaling.apply(train)
+        let start = Date()
+        let vae = try VAE<Float>(VAEConfiguration(dimension: 64, latentDimension: 2, hidden: 128), seed: 33)
+        try GenerativeTrainer.train(vae, data: x, configuration: GenerativeTrainingConfiguration(steps: 2000, batchSize: 256, seed: 34))
+        let ld = try LatentDiffusion(vae: vae, data: x, configuration: LatentDiffusionConfiguration(family: .flowMatching), seed: 35)
+        #expect(ld.configuration.emaDecay == 0.999)
+        try GenerativeTrainer.train(ld, data: x, configuration: GenerativeTrainingConfiguration(steps: 2000, batchSize: 256, seed: 36))
+        let seconds = Date().timeIntervalSince(start)
+        var o = SampleQualityOptions()
+        o.permutations = 20
+        o.kidSubsets = 2
+        let samples = try scaling.invert(ld.sample(1000, seed: 37))
+        let q = try SampleQuality.evaluate(generated: samples, real: heldOut, options: o, seed: 1)
+        let ema = ld.emaWeights
+        ld.emaWeights = nil
+        let qRaw = try SampleQuality.evaluate(generated: scaling.invert(ld.sample(1000, seed: 37)), real: heldOut, options: o, seed: 1)
+        ld.emaWeights = ema
+        print(String(format: "latent diffusion (flow-matching prior, EMA 0.999) on spiral 64-D: MMD² %.5f (Gaussian baseline %.5f), precision %.3f (baseline %.3f), recall %.3f; raw prior weights: MMD² %.5f, precision %.3f; %.1f s",
+                     q.model.mmd2, q.baseline.mmd2, q.model.precision, q.baseline.precision, q.model.recall, qRaw.model.mmd2, qRaw.model.precision, seconds))
+        #expect(q.model.mmd2 < q.baseline.mmd2)
+        #expect(q.model.precision > q.baseline.precision)
     }
 
     @Test("digits: a DDPM prior over a 9-D VAE's latents gives samples closer to held-out digits than the VAE's own prior")

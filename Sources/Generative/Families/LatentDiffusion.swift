@@ -12,7 +12,8 @@ public enum LatentPriorFamily: String, Sendable, Codable, CaseIterable {
 /// scaled-linear schedule (β 0.00085 → 0.012, T = 1000) and ε-prediction (or flow matching with σ_min = 1e-4), a
 /// residual-MLP denoiser of width 128 with 3 blocks, z sampled from the posterior q(z|x) (as LDM does) and scaled
 /// by 1/std of the latents (LDM's scale factor, 0.18215 for SD's autoencoder), Adam lr 1e-3 with global-norm
-/// clipping 1.
+/// clipping 1, and sampling with an exponential moving average of the prior's weights (decay 0.999 with the
+/// (1 + u)/(10 + u) warm-up, as the denoising families; LDM samples with EMA weights too).
 public struct LatentDiffusionConfiguration: Sendable, Equatable, Codable {
     public var family: LatentPriorFamily = .ddpm
     /// DDPM: beta schedule name (linear, cosine, scaled-linear) with its default parameters.
@@ -26,6 +27,31 @@ public struct LatentDiffusionConfiguration: Sendable, Equatable, Codable {
     public var clipNorm: Double = 1
     /// The latent scale factor (set from the latent statistics by `LatentDiffusion.init(vae:data:…)`).
     public var scaleFactor: Double = 1
+    /// EMA decay d of the prior's sampling weights: after optimiser update u, θ̄ ← d_u·θ̄ + (1 − d_u)·θ with
+    /// d_u = min(d, (1 + u)/(10 + u)); sampling uses θ̄. 0: sample with the raw weights (the behaviour before; a
+    /// configuration written without this key reads as 0). The last iterate of Adam at lr 1e-3 wanders: on spiral in
+    /// 64-D (seed 3) the raw prior's latent samples have mean (−0.10, 0.05) where the encoded data have (0.02, 0.01),
+    /// latent MMD² 0.0017 against 0.0009 for a moment-matched Gaussian, and the decoded samples fail (MMD² 0.0038
+    /// against the baseline's 0.0029).
+    public var emaDecay: Double = 0.999
+
+    enum CodingKeys: String, CodingKey {
+        case family, betaSchedule, timesteps, hidden, blocks, samplePosterior, learningRate, clipNorm, scaleFactor, emaDecay
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let k = try decoder.container(keyedBy: CodingKeys.self)
+        family = try k.decodeIfPresent(LatentPriorFamily.self, forKey: .family) ?? .ddpm
+        betaSchedule = try k.decodeIfPresent(String.self, forKey: .betaSchedule) ?? "scaled-linear"
+        timesteps = try k.decodeIfPresent(Int.self, forKey: .timesteps) ?? 1000
+        hidden = try k.decodeIfPresent(Int.self, forKey: .hidden) ?? 128
+        blocks = try k.decodeIfPresent(Int.self, forKey: .blocks) ?? 3
+        samplePosterior = try k.decodeIfPresent(Bool.self, forKey: .samplePosterior) ?? true
+        learningRate = try k.decodeIfPresent(Double.self, forKey: .learningRate) ?? 1e-3
+        clipNorm = try k.decodeIfPresent(Double.self, forKey: .clipNorm) ?? 1
+        scaleFactor = try k.decodeIfPresent(Double.self, forKey: .scaleFactor) ?? 1
+        emaDecay = try k.decodeIfPresent(Double.self, forKey: .emaDecay) ?? 0
+    }
 
     public init(family: LatentPriorFamily = .ddpm, betaSchedule: String = "scaled-linear", timesteps: Int = 1000, hidden: Int = 128,
                 blocks: Int = 3, learningRate: Double = 1e-3) {
@@ -40,7 +66,8 @@ public struct LatentDiffusionConfiguration: Sendable, Equatable, Codable {
 ///     training:  z₀ = c·z,  L = the family's loss on z₀ (ε-MSE for DDPM, velocity MSE for flow matching)
 ///     sampling:  z₀ ~ the family's sampler in latent space (DDIM or an ODE solver),  x = D(z₀/c).
 ///
-/// Cost per sample: the sampler's network evaluations in d dimensions plus one decoder pass.
+/// The sampler uses the EMA θ̄ of the prior's weights when `emaDecay` > 0 (saved as the buffers `ema.<path>` and
+/// `ema_updates`). Cost per sample: the sampler's network evaluations in d dimensions plus one decoder pass.
 public final class LatentDiffusion<S: BLASScalar>: GenerativeModel {
     public typealias Scalar = S
     public private(set) var configuration: LatentDiffusionConfiguration
@@ -57,10 +84,15 @@ public final class LatentDiffusion<S: BLASScalar>: GenerativeModel {
     /// The latent dimension d.
     public var latentDimension: Int { vae.configuration.latentDimension }
     public var scaleFactor: Double { configuration.scaleFactor }
+    /// The EMA of the prior network's weights (in `denoiser.namedParameters()` order) when `emaDecay` > 0, and its
+    /// number of updates.
+    public internal(set) var emaWeights: [Tensor<S>]?
+    public private(set) var emaUpdates = 0
 
     /// A model over `vae` (frozen here) with the scale factor as given in `configuration`.
     public init(vae: VAE<S>, configuration c: LatentDiffusionConfiguration, seed: UInt64) throws {
-        guard c.scaleFactor.isFinite, c.scaleFactor > 0, c.timesteps >= 2, c.hidden >= 1, c.blocks >= 0, c.learningRate > 0 else {
+        guard c.scaleFactor.isFinite, c.scaleFactor > 0, c.timesteps >= 2, c.hidden >= 1, c.blocks >= 0, c.learningRate > 0,
+              c.emaDecay.isFinite, c.emaDecay >= 0, c.emaDecay < 1 else {
             throw TensorError.invalidArgument("latent diffusion: invalid configuration \(c)")
         }
         configuration = c
@@ -77,6 +109,58 @@ public final class LatentDiffusion<S: BLASScalar>: GenerativeModel {
             ddpm = nil
         }
         networks = ModuleGroup([("vae", vae.networks), ("denoiser", denoiser)])
+        if c.emaDecay > 0 { emaWeights = denoiser.parameters.map(\.value) }
+    }
+
+    // MARK: EMA of the prior
+
+    public var buffers: [String: Tensor<S>] {
+        guard let a = emaWeights else { return [:] }
+        var b: [String: Tensor<S>] = ["ema_updates": Tensor(scalar: S(emaUpdates))]
+        for ((n, _), w) in zip(denoiser.namedParameters(), a) { b["ema." + n] = w }
+        return b
+    }
+
+    /// Restores the EMA (when the file has one; otherwise it restarts from the loaded weights).
+    public func loadBuffers(_ b: [String: Tensor<S>]) throws {
+        guard emaWeights != nil else { return }
+        guard b.keys.contains(where: { $0.hasPrefix("ema.") }) else {
+            emaWeights = denoiser.parameters.map(\.value); emaUpdates = 0
+            return
+        }
+        emaWeights = try denoiser.namedParameters().map { n, p in
+            guard let w = b["ema." + n] else { throw TensorError.invalidArgument("latent diffusion: the prior's EMA weight '\(n)' is missing") }
+            guard w.shape == p.shape else {
+                throw TensorError.invalidArgument("latent diffusion: the prior's EMA weight '\(n)' has shape \(w.shape), expected \(p.shape)")
+            }
+            return w
+        }
+        emaUpdates = Int(b["ema_updates"]?.scalars.first ?? 0)
+    }
+
+    /// θ̄ ← d_u·θ̄ + (1 − d_u)·θ with d_u = min(emaDecay, (1 + u)/(10 + u)).
+    func updateEMA() throws {
+        guard var a = emaWeights else { return }
+        let d = Swift.min(configuration.emaDecay, Double(1 + emaUpdates) / Double(10 + emaUpdates))
+        for (i, p) in denoiser.parameters.enumerated() {
+            var e = a[i]
+            a[i] = Tensor(scalar: 0)
+            e *= S(d)
+            try e.addScaled(p.value, S(1 - d))
+            a[i] = e
+        }
+        emaWeights = a
+        emaUpdates += 1
+    }
+
+    /// Runs `body` with the EMA weights in the prior network (the raw ones when there is no EMA), then puts the
+    /// trained weights back.
+    func withAveragedPrior<R>(_ body: () throws -> R) rethrows -> R {
+        guard let a = emaWeights else { return try body() }
+        let saved = denoiser.parameters.map(\.value)
+        for (p, e) in zip(denoiser.parameters, a) { p.value = e }
+        defer { for (p, v) in zip(denoiser.parameters, saved) { p.value = v } }
+        return try body()
     }
 
     /// A model whose scale factor is 1/std of the latents of `data` (every entry of the posterior means).
@@ -117,15 +201,18 @@ public final class LatentDiffusion<S: BLASScalar>: GenerativeModel {
         try loss.backward()
         clipGradientNorm(optimizer.parameters, maxNorm: configuration.clipNorm)
         try optimizer.step()
+        try updateEMA()
         return [("loss", Double(loss.scalar))]
     }
 
     /// `n` scaled latents from the family's sampler (DDIM η = 0 for DDPM, an ODE solver for flow matching), with
-    /// `steps` steps (default 50 DDIM / 20 RK4); the recorder sees the latent trajectory.
+    /// `steps` steps (default 50 DDIM / 20 RK4) and the EMA weights; the recorder sees the latent trajectory.
     public func sampleLatents(_ n: Int, seed: UInt64, steps: Int? = nil, recorder: TrajectoryRecorder<S>? = nil) throws -> SamplingResult<S> {
         let noise = SeededNoise(seed: seed)
-        if let m = ddpm { return try m.sampleDDIM(n, steps: steps ?? 50, noise: noise, recorder: recorder) }
-        return try flow!.sample(n, method: .rk4, steps: steps ?? 20, noise: noise, recorder: recorder)
+        return try withAveragedPrior {
+            if let m = ddpm { return try m.sampleDDIM(n, steps: steps ?? 50, noise: noise, recorder: recorder) }
+            return try flow!.sample(n, method: .rk4, steps: steps ?? 20, noise: noise, recorder: recorder)
+        }
     }
 
     /// `n` samples in data space: latents from the sampler, decoded through the VAE.
