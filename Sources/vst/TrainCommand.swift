@@ -53,7 +53,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Seed of the network initialisation, batches and noise.") var seed: UInt64 = 0
     @Option(help: "Hidden width of the MLP denoiser.") var hidden: Int = 128
     @Option(help: "Residual blocks of the MLP denoiser.") var blocks: Int = 3
-    @Option(name: .customLong("ema-decay"), help: "EMA decay of the sampling weights (diffusion families; gan, wgan-gp, cgan: an average of the generator, 0: none).") var emaDecay: Double = 0.999
+    @Option(name: .customLong("ema-decay"), help: "EMA decay of the sampling weights (diffusion families and latent-diffusion's prior; gan, wgan-gp, cgan: an average of the generator; 0: none).") var emaDecay: Double = 0.999
     @Option(help: "ddpm: beta schedule (linear, cosine, scaled-linear).") var schedule: String = "linear"
     @Option(help: "ddpm: diffusion steps T.") var timesteps: Int = 1000
     @Option(help: "ddpm: prediction target (x0, the default: learns data on a low-dimensional manifold in high dimension; epsilon, the paper's; v).") var target: String = "x0"

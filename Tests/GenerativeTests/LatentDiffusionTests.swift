@@ -75,7 +75,7 @@ struct LatentDiffusionTests {
         #expect(try LatentDiffusion(vae: vae, configuration: c0, seed: 7).buffers.isEmpty)
         var bad = c0
         bad.emaDecay = 1
-        #expect(throws: TensorError.self) { try LatentDiffusion(vae: vae, configuration: bad, seed: 7) }
+        #expect(throws: ConfigurationError.self) { try LatentDiffusion(vae: vae, configuration: bad, seed: 7) }
     }
 
     /// The two stages separated (spiral lifted to 64-D, seed 3 of `vst train`): decoding the encoded data passes the

@@ -53,7 +53,9 @@ import VSTCore
         // σ_data fitted to the data, (λ₁·λ_med)^¼: 0.60 for moons standardised in 64-D (1 would be isotropic data).
         #expect((0.55...0.65).contains(ct.sigmaData ?? 0), "σ_data \(String(describing: ct.sigmaData))")
         // latent diffusion: the flow-matching prior.
-        #expect(try TrainingJob(recipe: Self.recipe("latent-diffusion")).resolvedRecipe().prior == "flow-matching")
+        let ld = try TrainingJob(recipe: Self.recipe("latent-diffusion")).resolvedRecipe()
+        // …sampled with an average of its weights (decay 0.999), like the denoising families.
+        #expect(ld.prior == "flow-matching" && ld.emaDecay == 0.999)
         var original = Self.recipe("consistency"); original.ctRecipe = "original"
         let ctOriginal = try TrainingJob(recipe: original).resolvedRecipe()
         #expect(ctOriginal.metric == "l2" && ctOriginal.ctInitialSteps == 2 && ctOriginal.targetDecay == nil)
@@ -106,6 +108,7 @@ import VSTCore
         #expect(field({ $0.r1 = 1 }, family: "wgan-gp") == "--r1")
         #expect(field({ $0.likelihood = "poisson" }, family: "vae") == "--likelihood")
         #expect(field({ $0.prior = "gan" }, family: "latent-diffusion") == "--prior")
+        #expect(field({ $0.emaDecay = 1 }, family: "latent-diffusion") == "--ema-decay")
         #expect(field({ $0.dim = 10_000_000 }) == "--dim")
     }
 

@@ -91,10 +91,10 @@ public final class LatentDiffusion<S: BLASScalar>: GenerativeModel {
 
     /// A model over `vae` (frozen here) with the scale factor as given in `configuration`.
     public init(vae: VAE<S>, configuration c: LatentDiffusionConfiguration, seed: UInt64) throws {
-        guard c.scaleFactor.isFinite, c.scaleFactor > 0, c.timesteps >= 2, c.hidden >= 1, c.blocks >= 0, c.learningRate > 0,
-              c.emaDecay.isFinite, c.emaDecay >= 0, c.emaDecay < 1 else {
-            throw TensorError.invalidArgument("latent diffusion: invalid configuration \(c)")
-        }
+        try ConfigurationError.check("LatentDiffusionConfiguration",
+                                     ["scaleFactor": c.scaleFactor.isFinite && c.scaleFactor > 0, "timesteps": c.timesteps >= 2, "hidden": c.hidden >= 1,
+                                      "blocks": c.blocks >= 0, "learningRate": c.learningRate > 0, "emaDecay": c.emaDecay.isFinite && c.emaDecay >= 0 && c.emaDecay < 1],
+                                     reason: "latent diffusion: invalid configuration \(c)")
         configuration = c
         self.vae = vae
         vae.networks.requiresGrad(false)
@@ -129,9 +129,9 @@ public final class LatentDiffusion<S: BLASScalar>: GenerativeModel {
             return
         }
         emaWeights = try denoiser.namedParameters().map { n, p in
-            guard let w = b["ema." + n] else { throw TensorError.invalidArgument("latent diffusion: the prior's EMA weight '\(n)' is missing") }
+            guard let w = b["ema." + n] else { throw ModelStateError(reason: "latent diffusion: the prior's EMA weight '\(n)' is missing") }
             guard w.shape == p.shape else {
-                throw TensorError.invalidArgument("latent diffusion: the prior's EMA weight '\(n)' has shape \(w.shape), expected \(p.shape)")
+                throw ModelStateError(reason: "latent diffusion: the prior's EMA weight '\(n)' has shape \(w.shape), expected \(p.shape)")
             }
             return w
         }
@@ -174,7 +174,7 @@ public final class LatentDiffusion<S: BLASScalar>: GenerativeModel {
     public static func scaleFactor(vae: VAE<S>, data: Tensor<S>) throws -> Double {
         let mu = try vae.encode(data).mean
         let s = Double(mu.std())
-        guard s > 0, s.isFinite else { throw TensorError.invalidArgument("latent diffusion: the latents have zero or non-finite spread") }
+        guard s > 0, s.isFinite else { throw ConfigurationError(field: "LatentDiffusionConfiguration.scaleFactor", reason: "cannot be fitted: the latents have zero or non-finite spread") }
         return 1 / s
     }
 
@@ -226,9 +226,9 @@ public final class LatentDiffusion<S: BLASScalar>: GenerativeModel {
     /// latent trajectory; no named samplers, labels or guidance.
     public func draw(_ n: Int, sampler: SamplerName?, steps: Int?, seed: UInt64, options: SamplingOptions,
                      recorder: TrajectoryRecorder<S>?, progress: ((Int, Int) -> Void)?) throws -> SamplingResult<S> {
-        if let s = sampler { throw TensorError.invalidArgument("sampler '\(s.rawValue)': latent diffusion samples with its prior's sampler (give --steps)") }
-        if options.label != nil || options.guidance != 0 { throw TensorError.invalidArgument("latent diffusion is unconditional: no label, no guidance") }
-        guard n >= 1 else { throw TensorError.invalidArgument("sampling: need n ≥ 1, got \(n)") }
+        if let s = sampler { throw ConfigurationError(field: "sampler", reason: "'\(s.rawValue)': latent diffusion samples with its prior's sampler (give --steps)") }
+        if options.label != nil || options.guidance != 0 { throw ConfigurationError(field: options.label != nil ? "label" : "guidance", reason: "latent diffusion is unconditional: no label, no guidance") }
+        guard n >= 1 else { throw ConfigurationError(field: "n", reason: "sampling: need n ≥ 1, got \(n)") }
         let r = try sampleLatents(n, seed: seed, steps: steps, recorder: recorder)
         let x = try decodeLatents(r.samples)
         progress?(n, n)

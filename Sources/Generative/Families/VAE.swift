@@ -51,9 +51,10 @@ public struct VAEConfiguration: Sendable, Equatable, Codable {
     }
 
     func validate() throws {
-        guard dimension >= 1, latentDimension >= 1, hidden >= 1, hiddenLayers >= 0, beta >= 0, warmupSteps >= 0, learningRate > 0 else {
-            throw TensorError.invalidArgument("VAE: invalid configuration \(self)")
-        }
+        try ConfigurationError.check("VAEConfiguration",
+                                     ["dimension": dimension >= 1, "latentDimension": latentDimension >= 1, "hidden": hidden >= 1, "hiddenLayers": hiddenLayers >= 0,
+                                      "beta": beta >= 0, "warmupSteps": warmupSteps >= 0, "learningRate": learningRate > 0],
+                                     reason: "VAE: invalid configuration \(self)")
     }
 
     /// β at training step t (with the linear warm-up).
@@ -177,7 +178,7 @@ public final class VAE<S: BLASScalar>: GenerativeModel {
 
     /// z ~ N(0, I) decoded to the mean E[x|z]; row i depends only on (seed, i).
     public func sample(_ n: Int, seed: UInt64) throws -> Tensor<S> {
-        guard n >= 1 else { throw TensorError.invalidArgument("VAE.sample: n must be ≥ 1, got \(n)") }
+        guard n >= 1 else { throw ConfigurationError(field: "n", reason: "VAE.sample: must be ≥ 1, got \(n)") }
         return try decode(ModelSupport.normal(n, configuration.latentDimension, seed: seed))
     }
 
@@ -204,7 +205,7 @@ public final class VAE<S: BLASScalar>: GenerativeModel {
     /// Computed in Double from the network outputs; cost K encoder-free decoder passes.
     public func iwae(_ x: Tensor<S>, samples K: Int, seed: UInt64) throws -> [Double] {
         try ModelSupport.checkRows(x, configuration.dimension, "VAE.iwae")
-        guard K >= 1 else { throw TensorError.invalidArgument("VAE.iwae: K must be ≥ 1, got \(K)") }
+        guard K >= 1 else { throw ConfigurationError(field: "VAE.iwae(samples:)", reason: "K must be ≥ 1, got \(K)") }
         let n = x.shape[0], d = configuration.latentDimension
         return try noGrad {
             let xv = Variable(x)

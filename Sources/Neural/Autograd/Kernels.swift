@@ -455,7 +455,7 @@ enum Kernels {
         }
         let c = x.shape[1]
         for (i, j) in idx.enumerated() where j < 0 || j >= c {
-            throw TensorError.invalidArgument("pick: index \(j) at row \(i) is out of range 0..<\(c)")
+            throw ConfigurationError(field: "Variable.pick(indices:)", reason: "index \(j) at row \(i) is out of range 0..<\(c)")
         }
         return Tensor(unsafeUninitializedShape: [idx.count]) { d, _ in
             x.withUnsafeBufferPointer { px in for (i, j) in idx.enumerated() { d[i] = px[i &* c &+ j] } }

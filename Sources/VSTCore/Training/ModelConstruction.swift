@@ -189,7 +189,8 @@ extension TrainingJob {
                     guard let p = LatentPriorFamily(rawValue: prior.lowercased()) else {
                         throw ConfigurationError(field: "--prior", reason: "unknown prior '\(prior)': expected ddpm or flow-matching")
                     }
-                    let c = LatentDiffusionConfiguration(family: p, hidden: r.hidden!, blocks: r.blocks!, learningRate: r.lr!)
+                    var c = LatentDiffusionConfiguration(family: p, hidden: r.hidden!, blocks: r.blocks!, learningRate: r.lr!)
+                    c.emaDecay = r.emaDecay!
                     built = try LatentDiffusion(vae: vaeModelForLD!, data: x, configuration: c, seed: r.seed!)
                 }
             case .vqvae:

@@ -114,7 +114,7 @@ extension TrainingRecipe {
             r.latentDim = latentDim ?? latentDimension
             r.hiddenLayers = hiddenLayers ?? 2
             r.beta = beta ?? 1; r.klWarmup = klWarmup ?? 0; r.likelihood = likelihood ?? "gaussian"
-            if fam == .latentDiffusion { r.vae = vae; r.prior = prior ?? Self.defaultLatentPrior; r.blocks = blocksValue }
+            if fam == .latentDiffusion { r.vae = vae; r.prior = prior ?? Self.defaultLatentPrior; r.blocks = blocksValue; r.emaDecay = emaDecayValue }
         case .vqvae:
             r.lr = lr ?? 2e-4
             r.latentDim = latentDim ?? 8; r.hiddenLayers = hiddenLayers ?? 2
@@ -146,8 +146,9 @@ extension TrainingRecipe {
         if teacher != nil && fam != .consistency { throw ConfigurationError(field: "--teacher", reason: "applies to the consistency family only") }
         let ema = emaDecayValue
         guard ema.isFinite, (0...1).contains(ema) else { throw ConfigurationError(field: "--ema-decay", reason: "must be a number in [0, 1], got \(ema)") }
-        if fam.isGAN && ema >= 1 {
-            throw ConfigurationError(field: "--ema-decay", reason: "\(ema): a GAN's generator average needs a decay below 1 (0: none)")
+        if (fam.isGAN || fam == .latentDiffusion) && ema >= 1 {
+            let what = fam.isGAN ? "a GAN's generator average" : "latent diffusion's prior average"
+            throw ConfigurationError(field: "--ema-decay", reason: "\(ema): \(what) needs a decay below 1 (0: none)")
         }
         if let l = lr { guard l.isFinite, l > 0 else { throw ConfigurationError(field: "--lr", reason: "must be a positive number, got \(l)") } }
         guard stepsValue >= 1 else { throw ConfigurationError(field: "--steps", reason: "must be ≥ 1, got \(stepsValue)") }
