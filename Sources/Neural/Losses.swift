@@ -42,8 +42,8 @@ public enum Loss {
         try checkSame(prediction, target, "huber")
         let d = try prediction - target
         let a = d.abs()
-        let inside = Kernels.lessThan(a.value, delta)
-        let outside = Kernels.rsubScalar(1, inside)
+        let inside = AutogradKernels.lessThan(a.value, delta)
+        let outside = AutogradKernels.rsubScalar(1, inside)
         let quadratic = try d.square() * 0.5 * inside
         let linearPart = try (a - delta / 2) * delta * outside
         return reduce(try quadratic + linearPart, reduction)

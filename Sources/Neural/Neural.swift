@@ -8,7 +8,7 @@
 //   Autograd/Variable+*.swift      the differentiable operations, each with its backward rule written in
 //                                  differentiable operations (so gradients of gradients work); first-order
 //                                  passes use fused kernels instead where that is faster.
-//   Autograd/Kernels.swift         every element loop, pre-specialised for Float and Double.
+//   Autograd/AutogradKernels.swift         every element loop, pre-specialised for Float and Double.
 //   Module.swift, Layers/          the `Module`/`Layer` protocols (named parameter paths, train/eval) and the
 //                                  layers: Dense, MLP, Sequential, LayerNorm, RMSNorm, GroupNorm, Dropout,
 //                                  Embedding, sinusoidal and DiT timestep embeddings, multi-head self- and

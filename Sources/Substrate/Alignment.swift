@@ -350,12 +350,12 @@ public enum Alignment {
         guard x.rank == 2 else { throw TensorError.invalidShape("rbfGram: expected an n×D matrix, got shape \(x.shape)") }
         guard threshold > 0, threshold.isFinite else { throw AnalysisError.parameter(term: "rbfGram", name: "threshold", problem: "threshold must be positive, got \(threshold)") }
         let xc = try Spectrum.centered(x).xc                      // distances are shift-invariant; centring helps rounding
-        let d2 = try Kernels.squaredDistances(xc, xc)
+        let d2 = try MMDKernels.squaredDistances(xc, xc)
         let med = fullMedian(squaredDistances: d2)
         guard med > 0 else {
             throw AnalysisError.undefined(term: "rbfGram", reason: "the median squared distance is 0 (at least half of the pairs coincide), so the bandwidth is undefined")
         }
-        return Kernels.rbf(squaredDistances: d2, bandwidth2: threshold * threshold * med)
+        return MMDKernels.rbf(squaredDistances: d2, bandwidth2: threshold * threshold * med)
     }
 
     /// np.median of a symmetric n×n squared-distance matrix with zero diagonal, from its upper triangle: the
@@ -375,9 +375,9 @@ public enum Alignment {
         let total = n * n, hiPos = total / 2, loPos = total % 2 == 1 ? hiPos : hiPos - 1
         guard hiPos >= n else { return 0 }
         let hiIndex = (hiPos - n) / 2
-        let hi = Kernels.select(&upper, k: hiIndex)
+        let hi = MMDKernels.select(&upper, k: hiIndex)
         guard loPos != hiPos else { return hi }
-        let lo = loPos < n ? 0 : (loPos - n) / 2 == hiIndex ? hi : Kernels.largest(of: upper, before: hiIndex)
+        let lo = loPos < n ? 0 : (loPos - n) / 2 == hiIndex ? hi : MMDKernels.largest(of: upper, before: hiIndex)
         return (lo + hi) / 2
     }
 

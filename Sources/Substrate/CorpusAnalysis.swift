@@ -3,7 +3,7 @@ import Linear
 
 /// The block MMD statistics of one pair of shards (reference shard, candidate shard), mergeable across pairs.
 ///
-/// Each of the K block pairs gives the unbiased MMD² ηⱼ of `Kernels.blockMMD2` (B-test, Zaremba, Gretton &
+/// Each of the K block pairs gives the unbiased MMD² ηⱼ of `MMDKernels.blockMMD2` (B-test, Zaremba, Gretton &
 /// Blaschko 2013) under one kernel bandwidth h² shared by every pair; the pair keeps K, the mean η̄ and the
 /// centred sum of squares M₂ = Σ(ηⱼ − η̄)², which merge exactly (Chan, Golub & LeVeque 1979):
 /// δ = η̄_b − η̄_a, η̄ = η̄_a + δ·K_b/K, M₂ = M₂ᵃ + M₂ᵇ + δ²·K_a·K_b/K. The corpus test is then the block test over
@@ -148,7 +148,7 @@ public enum CorpusAnalysis {
 
     /// The block MMD statistics of one shard pair: K = ⌊min(m, n)/b⌋ consecutive block pairs with
     /// b = min(blockSize, ⌊min(m, n)/20⌋) (at least 2), laid out as `Drift.blockTest` lays them out, each giving
-    /// `Kernels.blockMMD2` under the shared bandwidth h².
+    /// `MMDKernels.blockMMD2` under the shared bandwidth h².
     public static func blockStatistics(_ a: StateRows, _ b: StateRows, bandwidth2 h2: Double, blockSize: Int = 256,
                                        progress: ((Int, Int) -> Void)? = nil) throws -> BlockMMDStatistics {
         let m = a.rowCount, n = b.rowCount
@@ -162,7 +162,7 @@ public enum CorpusAnalysis {
         func bound(_ j: Int, _ rows: Int) -> Int { j == count ? rows : Int((Double(j) * Double(rows) / Double(count)).rounded(.down)) }
         var stats = BlockMMDStatistics(blocks: 0, mean: 0, scatter: 0, bandwidth2: h2, rows: [m, n], blockRows: [m / count, n / count])
         for j in 0..<count {
-            let eta = try Kernels.blockMMD2(a.rows(bound(j, m)..<bound(j + 1, m)), b.rows(bound(j, n)..<bound(j + 1, n)), bandwidth2: h2)
+            let eta = try MMDKernels.blockMMD2(a.rows(bound(j, m)..<bound(j + 1, m)), b.rows(bound(j, n)..<bound(j + 1, n)), bandwidth2: h2)
             // Welford's update of (K, η̄, M₂).
             stats.blocks += 1
             let delta = eta - stats.mean

@@ -186,11 +186,11 @@ public enum Drift {
                                seed: UInt64 = 0) throws -> (mmd2: Double, pValue: Double, bandwidth2: Double) {
         let m = a.shape[0], n = b.shape[0]
         guard m >= 2, n >= 2 else { throw AnalysisError.tooFewRows(term: "MMD", needed: 2, got: Swift.min(m, n), detail: "each set needs at least 2 rows (got \(m) and \(n))") }
-        let h2 = try Kernels.medianBandwidth2(a, maxPoints: bandwidthPoints, seed: seed)
+        let h2 = try MMDKernels.medianBandwidth2(a, maxPoints: bandwidthPoints, seed: seed)
         let pooled = try Tensor.concatenate([a, b])
-        let k = Kernels.rbf(squaredDistances: try Kernels.squaredDistances(pooled, pooled), bandwidth2: h2)
-        let observed = Kernels.mmd2(pooledKernel: k, m: m)
-        let perms = try Kernels.permutedMMD2(pooledKernel: k, m: m, permutations: permutations, seed: seed &+ 1)
+        let k = MMDKernels.rbf(squaredDistances: try MMDKernels.squaredDistances(pooled, pooled), bandwidth2: h2)
+        let observed = MMDKernels.mmd2(pooledKernel: k, m: m)
+        let perms = try MMDKernels.permutedMMD2(pooledKernel: k, m: m, permutations: permutations, seed: seed &+ 1)
         let exceed = perms.filter { $0 >= observed }.count
         return (observed, Double(1 + exceed) / Double(1 + permutations), h2)
     }
@@ -294,7 +294,7 @@ extension Drift {
     ///
     /// The rows are cut into K = ⌊min(m, n)/b⌋ consecutive block pairs (A's block j is rows ⌊jm/K⌋..<⌊(j+1)m/K⌋,
     /// B's likewise), b = min(blockSize, ⌊min(m, n)/20⌋). Each pair gives the unbiased MMD² ηⱼ of
-    /// `Kernels.blockMMD2`; under H₀ (both sets i.i.d. from one law) the ηⱼ are independent with mean 0, so
+    /// `MMDKernels.blockMMD2`; under H₀ (both sets i.i.d. from one law) the ηⱼ are independent with mean 0, so
     /// z = η̄/(s_η/√K) is asymptotically standard normal (K → ∞) and the one-sided p = 1 − Φ(z) is a valid test; the
     /// mean is also consistent against every alternative for a characteristic kernel. Cost O((m + n)·b·D), memory
     /// O(b·D) per pair (reading `chunkBlocks` pairs at a time). Rows are assumed exchangeable (in random order):
@@ -334,7 +334,7 @@ extension Drift {
             for q in j..<jEnd {
                 let ra = (bound(q, m) - a0)..<(q + 1 == count ? m - a0 : bound(q + 1, m) - a0)
                 let rb = (bound(q, n) - b0)..<(q + 1 == count ? n - b0 : bound(q + 1, n) - b0)
-                stats.append(try Kernels.blockMMD2(widened(xa.slice(ra)), widened(xb.slice(rb)), bandwidth2: h2))
+                stats.append(try MMDKernels.blockMMD2(widened(xa.slice(ra)), widened(xb.slice(rb)), bandwidth2: h2))
             }
             try visit?(a0, xa, b0, xb)
             j = jEnd
@@ -393,7 +393,7 @@ extension Drift {
         }
         var g = RandomGenerator(seed: o.seed)
         let bwRows = try g.choice(m, count: Swift.min(m, Swift.max(2, o.bandwidthPoints))).sorted()
-        let h2 = try Kernels.medianBandwidth2(a.rows(at: bwRows), maxPoints: o.bandwidthPoints, seed: o.seed)
+        let h2 = try MMDKernels.medianBandwidth2(a.rows(at: bwRows), maxPoints: o.bandwidthPoints, seed: o.seed)
         var accA = try RegimeAccumulator(n: m, d: d, splits: o.regimeThresholds.splits, seed: o.seed, twoNN: nil)
         var accB = try RegimeAccumulator(n: n, d: d, splits: o.regimeThresholds.splits, seed: o.seed, twoNN: nil)
         let size = Swift.max(2, Swift.min(o.blockSize, Swift.min(m, n) / 20))

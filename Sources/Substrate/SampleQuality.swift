@@ -137,7 +137,7 @@ public enum SampleQuality {
         let pooled = try Tensor.concatenate([a, b])
         var k = try matmul(pooled, pooled, transposeB: true)
         k.mapInPlace { v in let t = v / d + 1; return t * t * t }
-        return Kernels.mmd2(pooledKernel: k, m: a.shape[0])
+        return MMDKernels.mmd2(pooledKernel: k, m: a.shape[0])
     }
 
     /// KID (Bińkowski et al. 2018) as clean-fid and torch-fidelity compute it: over `subsets` seeded random subsets
@@ -188,7 +188,7 @@ public enum SampleQuality {
         var start = 0
         while start < nf {
             let end = Swift.min(nf, start + block)
-            let d2 = try Kernels.squaredDistances(generated.slice(start..<end), real)    // (end − start) × nr
+            let d2 = try MMDKernels.squaredDistances(generated.slice(start..<end), real)    // (end − start) × nr
             d2.withUnsafeBufferPointer { p in
                 for r in 0..<(end - start) {
                     let row = p.baseAddress! + r * nr
@@ -303,7 +303,7 @@ public enum SampleQuality {
         }
         let model = try metrics(generated: gen, real: ref, options: o, seed: seed)
         let baselineMetrics = try metrics(generated: b, real: ref, options: o, seed: seed)
-        let h2 = try Kernels.medianBandwidth2(ref, maxPoints: o.bandwidthPoints, seed: seed)
+        let h2 = try MMDKernels.medianBandwidth2(ref, maxPoints: o.bandwidthPoints, seed: seed)
 
         let f = { (v: Double) in String(format: "%.4g", v) }
         let betterMMD = model.mmd2 < baselineMetrics.mmd2

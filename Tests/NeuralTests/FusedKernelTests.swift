@@ -89,7 +89,7 @@ struct FusedKernelTests {
         for (f, c) in zip(fast, composite) { #expect(maxDifference(f.value, c.value) < 1e-12) }
     }
 
-    /// The update every parameter got before the moments were flattened (Kernels.adamUpdate's scalar loop), in S.
+    /// The update every parameter got before the moments were flattened (AutogradKernels.adamUpdate's scalar loop), in S.
     static func referenceAdamW<S: BLASScalar>(p: inout [S], g: [S], m: inout [S], v: inout [S], t: Int, lr: Double, wd: Double) {
         let b1 = 0.9, b2 = 0.999, eps = 1e-8
         let c1 = 1 - Foundation.pow(b1, Double(t)), c2 = 1 - Foundation.pow(b2, Double(t))

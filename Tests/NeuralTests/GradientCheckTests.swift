@@ -114,7 +114,7 @@ let productCases: [GradCase] = [
     GradCase("linear → silu → linear", [[3, 4], [5, 4], [5], [2, 5]]) { x in
         try linear(linear(x[0], weight: x[1], bias: x[2]).silu(), weight: x[3], bias: nil)
     },
-    // The dense layer with its activation fused into its kernels (Kernels.linearActivation / activationBackward).
+    // The dense layer with its activation fused into its kernels (AutogradKernels.linearActivation / activationBackward).
     GradCase("fused linear+silu", [[4, 5], [3, 5], [3]]) { try linear($0[0], weight: $0[1], bias: $0[2], activation: .silu) },
     GradCase("fused linear+gelu", [[4, 5], [3, 5], [3]]) { try linear($0[0], weight: $0[1], bias: $0[2], activation: .gelu) },
     GradCase("fused linear+relu", [[4, 5], [3, 5], [3]]) { try linear($0[0], weight: $0[1], bias: $0[2], activation: .relu) },

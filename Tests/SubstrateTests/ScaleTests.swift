@@ -132,7 +132,7 @@ import TestSupport
 
     @Test func blockStatisticIsExactlyZeroForEqualBlocksAndUnbiasedOtherwise() throws {
         let x = Tensor<Double>.normal([64, 5], seed: 2)
-        #expect(try Kernels.blockMMD2(x, x, bandwidth2: 2.5) == 0)
+        #expect(try MMDKernels.blockMMD2(x, x, bandwidth2: 2.5) == 0)
         // Equal sizes: the U-statistic of Gretton et al. (2012, eq. 3), checked against its definition.
         let y = Tensor<Double>.normal([64, 5], seed: 3) + 0.5
         let k = { (a: Tensor<Double>, i: Int, b: Tensor<Double>, j: Int) -> Double in
@@ -141,7 +141,7 @@ import TestSupport
         }
         var h = 0.0
         for i in 0..<64 { for j in 0..<64 where i != j { h += k(x, i, x, j) + k(y, i, y, j) - k(x, i, y, j) - k(x, j, y, i) } }
-        #expect(Swift.abs(try Kernels.blockMMD2(x, y, bandwidth2: 2.5) - h / (64 * 63)) < 1e-12)
+        #expect(Swift.abs(try MMDKernels.blockMMD2(x, y, bandwidth2: 2.5) - h / (64 * 63)) < 1e-12)
     }
 
     @Test func driftOverAllRowsDetectsAMeanShiftOfAFifthOfASigma() throws {
@@ -160,7 +160,7 @@ import TestSupport
         for seed in 0..<20 {
             let x = Tensor<Double>.normal([8_000, 8], seed: 100 + UInt64(seed))
             let a = try StateRows(x.slice(0..<4_000)), b = try StateRows(x.slice(4_000..<8_000))
-            let h2 = try Kernels.medianBandwidth2(x.slice(0..<1_000), maxPoints: 1_000, seed: UInt64(seed))
+            let h2 = try MMDKernels.medianBandwidth2(x.slice(0..<1_000), maxPoints: 1_000, seed: UInt64(seed))
             let t = try Drift.blockTest(a, b, bandwidth2: h2)
             #expect(t.blocks == 4_000 / 200 && t.blockRows == [200, 200])
             if t.pValue < 0.05 { alarms += 1 }

@@ -150,7 +150,7 @@ private let exact = 1e-12
     @Test func sampleQualityMatchesTheReference() throws {
         let g = SubstrateGoldenFile.shared.sample_quality
         let real = try g.real.tensor(), gen = try g.generated.tensor()
-        SubstrateSupport.expectClose(try Kernels.medianBandwidth2(real), g.bandwidth2, rtol: rtol, "h²")
+        SubstrateSupport.expectClose(try MMDKernels.medianBandwidth2(real), g.bandwidth2, rtol: rtol, "h²")
         let m = try SampleQuality.mmd2(generated: gen, real: real, permutations: 20)
         SubstrateSupport.expectClose(m.bandwidth2, g.bandwidth2, rtol: rtol, "h²")
         SubstrateSupport.expectClose(m.mmd2, g.mmd2, rtol: rtol, atol: 1e-14, "MMD²")

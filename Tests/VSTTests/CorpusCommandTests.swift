@@ -99,12 +99,12 @@ import TestSupport
             #expect(r.code == 0, "\(r.err)")
             blocks.append(out)
         }
-        // The block statistics are those of Kernels.blockMMD2 on the documented layout: b = min(256, ⌊1000/20⌋) = 50,
+        // The block statistics are those of MMDKernels.blockMMD2 on the documented layout: b = min(256, ⌊1000/20⌋) = 50,
         // K = ⌊1000/50⌋ = 20 block pairs of 60 rows of A and 50 of B.
-        let h2 = try Kernels.medianBandwidth2(xa.gather(rows: Array(0..<500)).cast(to: Float.self).cast(to: Double.self))
+        let h2 = try MMDKernels.medianBandwidth2(xa.gather(rows: Array(0..<500)).cast(to: Float.self).cast(to: Double.self))
         let ya = try Tensor<Float>.load(npy: dir.appendingPathComponent(a[0]).path).cast(to: Double.self)
         let yb = try Tensor<Float>.load(npy: dir.appendingPathComponent(b[0]).path).cast(to: Double.self)
-        let etas = try (0..<20).map { j in try Kernels.blockMMD2(ya.slice((j * 60)..<((j + 1) * 60)), yb.slice((j * 50)..<((j + 1) * 50)), bandwidth2: h2) }
+        let etas = try (0..<20).map { j in try MMDKernels.blockMMD2(ya.slice((j * 60)..<((j + 1) * 60)), yb.slice((j * 50)..<((j + 1) * 50)), bandwidth2: h2) }
         let first = try CommandLineTests.json(CommandLineTests.run(["corpus", "block-mmd", a[0], b[0], "--bandwidth-sample", "bw.npy",
                                                                     "--out", "mmd_check.json", "--json", "--quiet"], in: dir))
         let mean = etas.reduce(0, +) / 20, scatter = etas.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }

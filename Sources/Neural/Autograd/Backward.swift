@@ -24,7 +24,7 @@ extension Variable {
         for (leaf, g) in result.leaves {
             if var old = leaf.grad {
                 leaf.grad = nil
-                try Kernels.addInPlace(&old, g.value)
+                try AutogradKernels.addInPlace(&old, g.value)
                 leaf.grad = old
             } else {
                 leaf.grad = g.value
@@ -45,7 +45,7 @@ public func gradients<Scalar>(of y: Variable<Scalar>, wrt xs: [Variable<Scalar>]
                               createGraph: Bool = false) throws -> [Variable<Scalar>] {
     let result = try Autograd.run(y, seed: seed, createGraph: createGraph, targets: xs)
     return xs.map { x in
-        result.targets[ObjectIdentifier(x)] ?? Variable(Kernels.full(x.shape, 0))
+        result.targets[ObjectIdentifier(x)] ?? Variable(AutogradKernels.full(x.shape, 0))
     }
 }
 
@@ -82,7 +82,7 @@ enum Autograd {
             guard root.count == 1 else {
                 throw TensorError.invalidShape("backward: the output has shape \(root.shape); pass a seed (∂L/∂output) for a non-scalar output")
             }
-            seedTensor = Kernels.full(root.shape, 1)
+            seedTensor = AutogradKernels.full(root.shape, 1)
         }
         guard root.requiresGrad else {
             throw ConfigurationError(field: "Variable.requiresGrad", reason: "backward: the output does not require gradients (it was computed under noGrad, from constants, or detached)")
@@ -175,9 +175,9 @@ enum Autograd {
     static func accumulate<Scalar>(_ old: inout Variable<Scalar>, _ new: Variable<Scalar>, _ createGraph: Bool) throws {
         if createGraph { old = try old + new; return }
         if isKnownUniquelyReferenced(&old) {
-            try Kernels.addInPlace(&old.value, new.value)
+            try AutogradKernels.addInPlace(&old.value, new.value)
         } else {
-            old = Variable(try Kernels.add(old.value, new.value))
+            old = Variable(try AutogradKernels.add(old.value, new.value))
         }
     }
 }

@@ -12,7 +12,7 @@ extension Variable {
         guard kernel > 0, stride > 0, padding >= 0, geo.outHeight > 0, geo.outWidth > 0 else {
             throw TensorError.invalidShape("im2col: kernel \(kernel), stride \(stride), padding \(padding) do not fit input \(shape)")
         }
-        return Variable.make("im2col", Kernels.im2col(value, geo), [self]) { g in [try g.col2im(geo)] }
+        return Variable.make("im2col", AutogradKernels.im2col(value, geo), [self]) { g in [try g.col2im(geo)] }
     }
 
     /// The adjoint of `im2col` for `geometry`: sums columns back into a [n, c, h, w] image. ∂ = im2col(g).
@@ -20,7 +20,7 @@ extension Variable {
         let rows = geometry.batch * geometry.outHeight * geometry.outWidth
         let cols = geometry.channels * geometry.kernel * geometry.kernel
         try expectShape([rows, cols], "col2im")
-        return Variable.make("col2im", Kernels.col2im(value, geometry), [self]) { g in
+        return Variable.make("col2im", AutogradKernels.col2im(value, geometry), [self]) { g in
             [try g.im2col(kernel: geometry.kernel, stride: geometry.stride, padding: geometry.padding)]
         }
     }

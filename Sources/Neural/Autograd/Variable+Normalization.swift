@@ -13,7 +13,7 @@ extension Variable {
         let d = shape.last ?? 0
         if let weight { try weight.expectShape([d], "layerNorm (weight must be [\(d)])") }
         if let bias { try bias.expectShape([d], "layerNorm (bias must be [\(d)])") }
-        let r = Kernels.layerNorm(value, weight?.value, bias?.value, eps: epsilon)
+        let r = AutogradKernels.layerNorm(value, weight?.value, bias?.value, eps: epsilon)
         var inputs = [self]
         if let weight { inputs.append(weight) }
         if let bias { inputs.append(bias) }
@@ -33,7 +33,7 @@ extension Variable {
                 if let bias { out.append(bias.needsGradient ? try g.sum(toShape: [d]) : nil) }
                 return out
             }
-            let b = Kernels.layerNormBackward(g.value, r.xhat, r.rstd, weight?.value,
+            let b = AutogradKernels.layerNormBackward(g.value, r.xhat, r.rstd, weight?.value,
                                               needGamma: weight?.needsGradient ?? false, needBeta: bias?.needsGradient ?? false)
             var out: [Variable?] = [Variable(b.dx)]
             if weight != nil { out.append(b.dgamma.map { Variable($0) }) }

@@ -9,7 +9,7 @@ import Linear
 public func matmul<Scalar>(_ a: Variable<Scalar>, _ b: Variable<Scalar>, transposeA: Bool = false,
                            transposeB: Bool = false) throws -> Variable<Scalar> {
     if a.rank == 3 || b.rank == 3 { return try batchedMatmul(a, b, transposeA: transposeA, transposeB: transposeB) }
-    let out = try Kernels.matmul(a.value, b.value, transposeA, transposeB)
+    let out = try AutogradKernels.matmul(a.value, b.value, transposeA, transposeB)
     return Variable.make("matmul", out, [a, b]) { g in
         let da: Variable<Scalar>? = !a.needsGradient ? nil : try {
             switch (transposeA, transposeB) {
@@ -38,7 +38,7 @@ public func batchedMatmul<Scalar>(_ a: Variable<Scalar>, _ b: Variable<Scalar>, 
     guard a.rank == 3, b.rank == 3, a.shape[0] == b.shape[0] else {
         throw TensorError.shapeMismatch(operation: "batchedMatmul (expects 3-D operands with equal batch)", lhs: a.shape, rhs: b.shape)
     }
-    let out = try Kernels.batchedMatmul(a.value, b.value, transposeA, transposeB)
+    let out = try AutogradKernels.batchedMatmul(a.value, b.value, transposeA, transposeB)
     return Variable.make("batchedMatmul", out, [a, b]) { g in
         let da: Variable<Scalar>? = !a.needsGradient ? nil : try {
             switch (transposeA, transposeB) {
@@ -74,7 +74,7 @@ public func linear<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, bias
         let y = try linear(x.reshaped([-1, weight.shape[1]]), weight: weight, bias: bias)
         return try y.reshaped(lead + [weight.shape[0]])
     }
-    let out = try Kernels.linear(x.value, weight.value, bias?.value)
+    let out = try AutogradKernels.linear(x.value, weight.value, bias?.value)
     let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
     return Variable.make("linear", out, inputs) { g in
         var grads: [Variable<Scalar>?] = [
@@ -105,7 +105,7 @@ public func linear<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, bias
         let y = try linear(x.reshaped([-1, weight.shape[1]]), weight: weight, bias: bias, activation: activation)
         return try y.reshaped(lead + [weight.shape[0]])
     }
-    let r = try Kernels.linearActivation(x.value, weight.value, bias?.value, f)
+    let r = try AutogradKernels.linearActivation(x.value, weight.value, bias?.value, f)
     let z = r.z
     let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
     let name = f == .silu ? "linear+silu" : f == .gelu ? "linear+gelu" : "linear+relu"
@@ -117,7 +117,7 @@ public func linear<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, bias
             guard let gz = try yv.rule?(g)[0], let rule = zv.rule else { return inputs.map { _ in nil } }
             return try rule(gz)
         }
-        let b = Kernels.activationBackward(z, g.value, f, bias: bias?.needsGradient ?? false)
+        let b = AutogradKernels.activationBackward(z, g.value, f, bias: bias?.needsGradient ?? false)
         let gz = Variable(b.gz)
         var grads: [Variable<Scalar>?] = [
             x.needsGradient ? try matmul(gz, weight) : nil,

@@ -30,7 +30,7 @@ extension Variable {
 
     /// Reorders axes (numpy `transpose(axes)`, PyTorch `permute`). ∂ = g permuted by the inverse permutation.
     public func permuted(_ axes: [Int]) throws -> Variable {
-        let out = try Kernels.permute(value, axes)
+        let out = try AutogradKernels.permute(value, axes)
         let ax = try axes.map { try Tensor<Scalar>.normalizeAxis($0, rank: rank, "permuted") }
         var inverse = [Int](repeating: 0, count: ax.count)
         for (i, a) in ax.enumerated() { inverse[a] = i }
@@ -46,14 +46,14 @@ extension Variable {
     /// The entries `range` along `axis`. ∂ = g placed back into zeros.
     public func slice(_ range: Range<Int>, axis: Int = 0) throws -> Variable {
         let a = try Tensor<Scalar>.normalizeAxis(axis, rank: rank, "slice")
-        let out = try Kernels.slice(value, range, axis: a)
+        let out = try AutogradKernels.slice(value, range, axis: a)
         if out.shape == shape { return self }
         return Variable.make("slice", out, [self]) { g in [try g.unslice(range, axis: a, shape: self.shape)] }
     }
 
     /// The adjoint of `slice`: zeros of `shape` with this variable at `range` along `axis`. ∂ = the slice of g.
     public func unslice(_ range: Range<Int>, axis: Int, shape target: [Int]) throws -> Variable {
-        Variable.make("unslice", try Kernels.unslice(value, range, axis: axis, shape: target), [self]) { g in
+        Variable.make("unslice", try AutogradKernels.unslice(value, range, axis: axis, shape: target), [self]) { g in
             [try g.slice(range, axis: axis)]
         }
     }
@@ -72,7 +72,7 @@ extension Variable {
     public static func concatenate(_ xs: [Variable], axis: Int = 0) throws -> Variable {
         guard let first = xs.first else { throw TensorError.invalidShape("concatenate: no variables given") }
         let a = try Tensor<Scalar>.normalizeAxis(axis, rank: first.rank, "concatenate")
-        let out = try Kernels.concatenate(xs.map(\.value), axis: a)
+        let out = try AutogradKernels.concatenate(xs.map(\.value), axis: a)
         var offsets: [Int] = [0]
         for x in xs { offsets.append(offsets.last! + x.shape[a]) }
         return make("concatenate", out, xs) { g in
@@ -87,14 +87,14 @@ extension Variable {
 
     /// Rows (first-axis entries) at `indices`, repeats allowed (embedding lookup). ∂ = g scatter-added into zeros.
     public func gather(rows indices: [Int]) throws -> Variable {
-        let out = try Kernels.gatherRows(value, indices)
+        let out = try AutogradKernels.gatherRows(value, indices)
         let rows = shape[0]
         return Variable.make("gather", out, [self]) { g in [try g.scatterAdd(rows: indices, count: rows)] }
     }
 
     /// The adjoint of `gather(rows:)`: zeros with `count` rows, row `indices[k]` += this variable's row k.
     public func scatterAdd(rows indices: [Int], count rows: Int) throws -> Variable {
-        Variable.make("scatterAdd", Kernels.scatterAddRows(value, indices, rows: rows), [self]) { g in
+        Variable.make("scatterAdd", AutogradKernels.scatterAddRows(value, indices, rows: rows), [self]) { g in
             [try g.gather(rows: indices)]
         }
     }
@@ -102,7 +102,7 @@ extension Variable {
     /// x[i, indices[i]] for a matrix x [m, c] (the log-probability of each label). ∂ = g at those entries.
     public func pick(_ indices: [Int]) throws -> Variable {
         let c = rank == 2 ? shape[1] : 0
-        return Variable.make("pick", try Kernels.pick(value, indices), [self]) { g in [try g.unpick(indices, columns: c)] }
+        return Variable.make("pick", try AutogradKernels.pick(value, indices), [self]) { g in [try g.unpick(indices, columns: c)] }
     }
 
     /// The adjoint of `pick`: zeros [m, c] with this vector's entries at (i, indices[i]).
@@ -110,6 +110,6 @@ extension Variable {
         guard rank == 1, shape[0] == indices.count else {
             throw TensorError.invalidShape("unpick: expected a vector of \(indices.count) values, got shape \(shape)")
         }
-        return Variable.make("unpick", Kernels.unpick(value, indices, columns: columns), [self]) { g in [try g.pick(indices)] }
+        return Variable.make("unpick", AutogradKernels.unpick(value, indices, columns: columns), [self]) { g in [try g.pick(indices)] }
     }
 }

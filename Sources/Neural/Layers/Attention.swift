@@ -12,7 +12,7 @@ public func scaledDotProductAttention<S>(query q: Variable<S>, key k: Variable<S
     var scores = try batchedMatmul(q, k, transposeB: true) * (1 / S(d).squareRoot())   // [b·h, t, s]
     if let mask {
         let b = bh / heads
-        let additive = Kernels.mulScalar(Kernels.addScalar(mask, -1), 1e9)   // 0 where allowed, −1e9 where blocked
+        let additive = AutogradKernels.mulScalar(AutogradKernels.addScalar(mask, -1), 1e9)   // 0 where allowed, −1e9 where blocked
         let m: Tensor<S>
         switch mask.shape {
         case [t, s]: m = additive

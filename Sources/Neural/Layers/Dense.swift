@@ -50,7 +50,7 @@ public enum ActivationFunction: String, Sendable, CaseIterable {
     }
 
     /// The kernel that fuses this activation into a dense layer, or nil when it has none.
-    var fusedKernel: Kernels.FusedActivation? {
+    var fusedKernel: AutogradKernels.FusedActivation? {
         switch self {
         case .silu: return .silu
         case .gelu: return .gelu

@@ -5,7 +5,7 @@ import Linear
 public final class Embedding<Scalar: BLASScalar>: ModuleBase, Module {
     public let weight: Variable<Scalar>
     public init(count: Int, dimension: Int, using g: inout RandomGenerator) {
-        weight = parameter(Kernels.normal([count, dimension], std: 1, using: &g))
+        weight = parameter(AutogradKernels.normal([count, dimension], std: 1, using: &g))
     }
     /// The rows for `indices` → [indices.count, dimension].
     public func callAsFunction(_ indices: [Int]) throws -> Variable<Scalar> {
@@ -25,7 +25,7 @@ public func sinusoidalEmbedding<S: BLASScalar>(_ t: Variable<S>, dimension: Int,
     let freqs = try Tensor<S>((0..<half).map { S(Foundation.exp(-Foundation.log(maxPeriod) * Double($0) / Double(half))) }, shape: [1, half])
     let args = try t.reshaped([t.count, 1]) * freqs
     var parts = [args.cos(), args.sin()]
-    if dimension % 2 == 1 { parts.append(Variable(Kernels.full([t.count, 1], 0))) }
+    if dimension % 2 == 1 { parts.append(Variable(AutogradKernels.full([t.count, 1], 0))) }
     return try Variable.concatenate(parts, axis: 1)
 }
 

@@ -20,19 +20,19 @@ public enum Initialization: Sendable {
     public func weight<S: BLASScalar>(_ shape: [Int], fanIn: Int, fanOut: Int, using g: inout RandomGenerator) -> Tensor<S> {
         let fi = Double(Swift.max(fanIn, 1)), fo = Double(Swift.max(fanOut, 1))
         switch self {
-        case .pytorchDefault: return Kernels.uniform(shape, bound: 1 / fi.squareRoot(), using: &g)
-        case .kaimingNormal: return Kernels.normal(shape, std: (2 / fi).squareRoot(), using: &g)
-        case .kaimingUniform: return Kernels.uniform(shape, bound: (6 / fi).squareRoot(), using: &g)
-        case .xavierUniform: return Kernels.uniform(shape, bound: (6 / (fi + fo)).squareRoot(), using: &g)
-        case .xavierNormal: return Kernels.normal(shape, std: (2 / (fi + fo)).squareRoot(), using: &g)
-        case .zeros: return Kernels.full(shape, 0)
+        case .pytorchDefault: return AutogradKernels.uniform(shape, bound: 1 / fi.squareRoot(), using: &g)
+        case .kaimingNormal: return AutogradKernels.normal(shape, std: (2 / fi).squareRoot(), using: &g)
+        case .kaimingUniform: return AutogradKernels.uniform(shape, bound: (6 / fi).squareRoot(), using: &g)
+        case .xavierUniform: return AutogradKernels.uniform(shape, bound: (6 / (fi + fo)).squareRoot(), using: &g)
+        case .xavierNormal: return AutogradKernels.normal(shape, std: (2 / (fi + fo)).squareRoot(), using: &g)
+        case .zeros: return AutogradKernels.full(shape, 0)
         }
     }
 
     /// A bias vector of `count` entries.
     public func bias<S: BLASScalar>(_ count: Int, fanIn: Int, using g: inout RandomGenerator) -> Tensor<S> {
-        if case .pytorchDefault = self { return Kernels.uniform([count], bound: 1 / Double(Swift.max(fanIn, 1)).squareRoot(), using: &g) }
-        return Kernels.full([count], 0)
+        if case .pytorchDefault = self { return AutogradKernels.uniform([count], bound: 1 / Double(Swift.max(fanIn, 1)).squareRoot(), using: &g) }
+        return AutogradKernels.full([count], 0)
     }
 }
 

@@ -8,8 +8,8 @@ public final class LayerNorm<Scalar: BLASScalar>: ModuleBase, Layer {
 
     /// - Parameter affine: learn γ and β (false for the parameter-free norm of AdaLN-Zero blocks).
     public init(_ dimension: Int, epsilon: Scalar = 1e-5, affine: Bool = true) {
-        weight = affine ? parameter(Kernels.full([dimension], 1)) : nil
-        bias = affine ? parameter(Kernels.full([dimension], 0)) : nil
+        weight = affine ? parameter(AutogradKernels.full([dimension], 1)) : nil
+        bias = affine ? parameter(AutogradKernels.full([dimension], 0)) : nil
         self.epsilon = epsilon
     }
     public func callAsFunction(_ x: Variable<Scalar>) throws -> Variable<Scalar> {
@@ -22,7 +22,7 @@ public final class RMSNorm<Scalar: BLASScalar>: ModuleBase, Layer {
     public let weight: Variable<Scalar>
     public let epsilon: Scalar
     public init(_ dimension: Int, epsilon: Scalar = 1e-6) {
-        weight = parameter(Kernels.full([dimension], 1))
+        weight = parameter(AutogradKernels.full([dimension], 1))
         self.epsilon = epsilon
     }
     public func callAsFunction(_ x: Variable<Scalar>) throws -> Variable<Scalar> { try x.rmsNorm(weight: weight, epsilon: epsilon) }
@@ -37,8 +37,8 @@ public final class GroupNorm<Scalar: BLASScalar>: ModuleBase, Layer {
     public init(groups: Int, channels: Int, epsilon: Scalar = 1e-5) {
         precondition(groups > 0 && channels % groups == 0, "GroupNorm: \(groups) groups do not divide \(channels) channels")
         self.groups = groups
-        weight = parameter(Kernels.full([channels], 1))
-        bias = parameter(Kernels.full([channels], 0))
+        weight = parameter(AutogradKernels.full([channels], 1))
+        bias = parameter(AutogradKernels.full([channels], 0))
         self.epsilon = epsilon
     }
     public func callAsFunction(_ x: Variable<Scalar>) throws -> Variable<Scalar> {
@@ -58,7 +58,7 @@ public final class Dropout<Scalar: BLASScalar>: ModuleBase, Layer {
     }
     public func callAsFunction(_ x: Variable<Scalar>) throws -> Variable<Scalar> {
         guard isTraining, probability > 0 else { return x }
-        let mask: Tensor<Scalar> = Kernels.dropoutMask(x.shape, p: probability, using: &generator)
+        let mask: Tensor<Scalar> = AutogradKernels.dropoutMask(x.shape, p: probability, using: &generator)
         return try x * mask
     }
 }

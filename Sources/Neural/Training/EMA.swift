@@ -28,7 +28,7 @@ public final class ExponentialMovingAverage<Scalar: BLASScalar> {
         for i in parameters.indices {
             var e = shadow[i]
             shadow[i] = Tensor(scalar: 0)
-            Kernels.emaUpdate(&e, parameters[i].value, decay: d)
+            AutogradKernels.emaUpdate(&e, parameters[i].value, decay: d)
             shadow[i] = e
         }
         updates += 1

@@ -45,5 +45,5 @@ public struct MiniBatches: Sendable {
 
 extension Tensor {
     /// The rows of this tensor at `indices` (a mini-batch), as a copy.
-    public func batch(_ indices: [Int]) throws -> Tensor { try Kernels.gatherRows(self, indices) }
+    public func batch(_ indices: [Int]) throws -> Tensor { try AutogradKernels.gatherRows(self, indices) }
 }

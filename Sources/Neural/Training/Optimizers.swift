@@ -48,9 +48,9 @@ public final class SGD<Scalar: BLASScalar>: Optimizer {
             try checkGradient(p, g, "SGD")
             var buffer = buffers[i]
             let first = buffer == nil
-            if momentum > 0 && first { buffer = Kernels.full(p.shape, 0) }
+            if momentum > 0 && first { buffer = AutogradKernels.full(p.shape, 0) }
             buffers[i] = nil
-            Kernels.sgdUpdate(&p.value, g, &buffer, lr: learningRate, momentum: momentum, nesterov: nesterov,
+            AutogradKernels.sgdUpdate(&p.value, g, &buffer, lr: learningRate, momentum: momentum, nesterov: nesterov,
                               weightDecay: weightDecay, firstStep: first)
             buffers[i] = buffer
         }
@@ -61,7 +61,7 @@ public final class SGD<Scalar: BLASScalar>: Optimizer {
 /// 2019): p ← p − lr·λ·p before the Adam step, instead of adding λp to the gradient.
 ///
 /// The moments of all parameters live in two flat buffers (parameter i at `offsets[i]..<offsets[i + 1]`), and a step
-/// is one fused pass over all of them (`Kernels.adamUpdateFlat`, split across threads by element count, not by
+/// is one fused pass over all of them (`AutogradKernels.adamUpdateFlat`, split across threads by element count, not by
 /// parameter): m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², p ← p·(1 − lr·λ) − lr·(m/c₁)/(√(v/c₂) + ε), with c₁ = 1 − β₁ᵗ,
 /// c₂ = 1 − β₂ᵗ per parameter. The state is still exported and imported per parameter (`state`, `load(state:)`).
 public class Adam<Scalar: BLASScalar>: Optimizer {
@@ -94,26 +94,26 @@ public class Adam<Scalar: BLASScalar>: Optimizer {
         var o = [0]
         for p in parameters { o.append(o.last! + p.count) }
         offsets = o
-        m = Kernels.full([o.last!], 0)
-        v = Kernels.full([o.last!], 0)
+        m = AutogradKernels.full([o.last!], 0)
+        v = AutogradKernels.full([o.last!], 0)
         steps = Array(repeating: 0, count: parameters.count)
         repeatsParameter = Set(parameters.map(ObjectIdentifier.init)).count != parameters.count
     }
 
     public func step() throws {
         stepCount += 1
-        var segments: [Kernels.AdamSegment] = []
+        var segments: [AutogradKernels.AdamSegment] = []
         segments.reserveCapacity(parameters.count)
         for (i, p) in parameters.enumerated() {
             guard let g = p.grad else { continue }
             try checkGradient(p, g, decoupledWeightDecay ? "AdamW" : "Adam")
             steps[i] += 1
             let t = Double(steps[i])
-            segments.append(Kernels.AdamSegment(index: i, offset: offsets[i], c1: 1 - _pow(beta1, t), c2: 1 - _pow(beta2, t)))
+            segments.append(AutogradKernels.AdamSegment(index: i, offset: offsets[i], c1: 1 - _pow(beta1, t), c2: 1 - _pow(beta2, t)))
         }
         guard !segments.isEmpty else { return }
         for part in repeatsParameter ? segments.map { [$0] } : [segments] {
-            Kernels.adamUpdateFlat(parameters, part, &m, &v, lr: learningRate, beta1: beta1, beta2: beta2, eps: epsilon,
+            AutogradKernels.adamUpdateFlat(parameters, part, &m, &v, lr: learningRate, beta1: beta1, beta2: beta2, eps: epsilon,
                                    l2: decoupledWeightDecay ? 0 : weightDecay, decoupled: decoupledWeightDecay ? weightDecay : 0)
         }
     }
@@ -186,14 +186,14 @@ func _pow(_ x: Double, _ y: Double) -> Double { Foundation.pow(x, y) }
 @discardableResult
 public func clipGradientNorm<S>(_ parameters: [Variable<S>], maxNorm: Double) -> Double {
     var total = 0.0
-    for p in parameters { if let g = p.grad { total += Kernels.sumOfSquares(g) } }
+    for p in parameters { if let g = p.grad { total += AutogradKernels.sumOfSquares(g) } }
     let norm = total.squareRoot()
     if norm > maxNorm && norm > 0 {
         let scale = S(maxNorm / (norm + 1e-6))
         for p in parameters where p.grad != nil {
             var g = p.grad!
             p.grad = nil
-            Kernels.scaleInPlace(&g, scale)
+            AutogradKernels.scaleInPlace(&g, scale)
             p.grad = g
         }
     }

@@ -75,7 +75,7 @@ public enum CorpusJobs {
             throw InputFileError(path: out, reason: "exists; pass --force to replace it")
         }
         let sample = try Inputs.matrix(bandwidthSample)
-        let h2 = try Kernels.medianBandwidth2(sample, seed: seed)
+        let h2 = try MMDKernels.medianBandwidth2(sample, seed: seed)
         let a = try rows(reference), b = try rows(candidate)
         guard a.dimension == sample.shape[1] else {
             throw InputFileError(path: bandwidthSample, reason: "rows of width \(sample.shape[1]), but \(reference) has D = \(a.dimension)")

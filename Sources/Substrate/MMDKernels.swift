@@ -3,7 +3,7 @@ import Linear
 
 /// Pairwise distances, the RBF kernel with the median-heuristic bandwidth, and the unbiased MMD² with its
 /// permutation test (docs/method.md §7). Every product is a BLAS call.
-public enum Kernels {
+public enum MMDKernels {
     /// Squared Euclidean distances ‖aᵢ − bⱼ‖² [m, n], as ‖a‖² + ‖b‖² − 2abᵀ (one gemm), clamped at 0.
     public static func squaredDistances(_ a: Tensor<Double>, _ b: Tensor<Double>) throws -> Tensor<Double> {
         guard a.rank == 2, b.rank == 2, a.shape[1] == b.shape[1] else {
