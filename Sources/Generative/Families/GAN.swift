@@ -110,44 +110,31 @@ public final class GAN<S: BLASScalar>: GenerativeModel {
 
     public var buffers: [String: Tensor<S>] {
         guard let a = generatorAverage else { return [:] }
-        var b: [String: Tensor<S>] = ["ema_updates": Tensor(scalar: S(averageUpdates))]
-        for ((n, _), w) in zip(generatorModules.namedParameters(), a) { b["ema." + n] = w }
-        return b
+        return WeightAverage.buffers(a, updates: averageUpdates, names: generatorModules.namedParameters())
     }
 
     public func loadBuffers(_ b: [String: Tensor<S>]) throws {
         guard generatorAverage != nil else { return }
-        generatorAverage = try generatorModules.namedParameters().map { n, p in
-            guard let w = b["ema." + n] else { throw ModelStateError(reason: "GAN: the generator's average '\(n)' is missing") }
-            guard w.shape == p.shape else { throw ModelStateError(reason: "GAN: the generator's average '\(n)' has shape \(w.shape), expected \(p.shape)") }
-            return w
+        let names = generatorModules.namedParameters()
+        guard let stored = try WeightAverage.load(b, names: names, label: "GAN: the generator's average") else {
+            throw ModelStateError(reason: "GAN: the generator's average '\(names.first?.0 ?? "")' is missing")
         }
-        averageUpdates = Int(b["ema_updates"]?.scalars.first ?? 0)
+        generatorAverage = stored.weights
+        averageUpdates = stored.updates
     }
 
     /// θ̄ ← d·θ̄ + (1 − d)·θ with d = min(decay, (1 + n)/(10 + n)).
     func updateAverage() throws {
         guard var a = generatorAverage, let decay = configuration.emaDecay else { return }
-        let d = Swift.min(decay, Double(1 + averageUpdates) / Double(10 + averageUpdates))
-        for (i, p) in generatorModules.parameters.enumerated() {
-            var e = a[i]
-            a[i] = Tensor(scalar: 0)
-            e *= S(d)
-            try e.addScaled(p.value, S(1 - d))
-            a[i] = e
-        }
+        generatorAverage = nil
+        try WeightAverage.update(&a, updates: &averageUpdates, from: generatorModules.parameters, decay: decay)
         generatorAverage = a
-        averageUpdates += 1
     }
 
     /// Runs `body` with the averaged generator weights swapped in (the raw ones when there is no average).
     func withAveragedGenerator<R>(_ body: () throws -> R) throws -> R {
         guard let a = generatorAverage else { return try body() }
-        let params = generatorModules.parameters
-        let saved = params.map(\.value)
-        for (p, w) in zip(params, a) { p.value = w }
-        defer { for (p, w) in zip(params, saved) { p.value = w } }
-        return try body()
+        return try WeightAverage.withWeights(a, in: generatorModules.parameters, body)
     }
 
     public var familyName: GenerativeFamilyName {

@@ -116,51 +116,30 @@ public final class LatentDiffusion<S: BLASScalar>: GenerativeModel {
 
     public var buffers: [String: Tensor<S>] {
         guard let a = emaWeights else { return [:] }
-        var b: [String: Tensor<S>] = ["ema_updates": Tensor(scalar: S(emaUpdates))]
-        for ((n, _), w) in zip(denoiser.namedParameters(), a) { b["ema." + n] = w }
-        return b
+        return WeightAverage.buffers(a, updates: emaUpdates, names: denoiser.namedParameters())
     }
 
     /// Restores the EMA (when the file has one; otherwise it restarts from the loaded weights).
     public func loadBuffers(_ b: [String: Tensor<S>]) throws {
         guard emaWeights != nil else { return }
-        guard b.keys.contains(where: { $0.hasPrefix("ema.") }) else {
-            emaWeights = denoiser.parameters.map(\.value); emaUpdates = 0
-            return
-        }
-        emaWeights = try denoiser.namedParameters().map { n, p in
-            guard let w = b["ema." + n] else { throw ModelStateError(reason: "latent diffusion: the prior's EMA weight '\(n)' is missing") }
-            guard w.shape == p.shape else {
-                throw ModelStateError(reason: "latent diffusion: the prior's EMA weight '\(n)' has shape \(w.shape), expected \(p.shape)")
-            }
-            return w
-        }
-        emaUpdates = Int(b["ema_updates"]?.scalars.first ?? 0)
+        let stored = try WeightAverage.load(b, names: denoiser.namedParameters(), label: "latent diffusion: the prior's EMA weight")
+        emaWeights = stored?.weights ?? denoiser.parameters.map(\.value)
+        emaUpdates = stored?.updates ?? 0
     }
 
     /// θ̄ ← d_u·θ̄ + (1 − d_u)·θ with d_u = min(emaDecay, (1 + u)/(10 + u)).
     func updateEMA() throws {
         guard var a = emaWeights else { return }
-        let d = Swift.min(configuration.emaDecay, Double(1 + emaUpdates) / Double(10 + emaUpdates))
-        for (i, p) in denoiser.parameters.enumerated() {
-            var e = a[i]
-            a[i] = Tensor(scalar: 0)
-            e *= S(d)
-            try e.addScaled(p.value, S(1 - d))
-            a[i] = e
-        }
+        emaWeights = nil
+        try WeightAverage.update(&a, updates: &emaUpdates, from: denoiser.parameters, decay: configuration.emaDecay)
         emaWeights = a
-        emaUpdates += 1
     }
 
     /// Runs `body` with the EMA weights in the prior network (the raw ones when there is no EMA), then puts the
     /// trained weights back.
     func withAveragedPrior<R>(_ body: () throws -> R) rethrows -> R {
         guard let a = emaWeights else { return try body() }
-        let saved = denoiser.parameters.map(\.value)
-        for (p, e) in zip(denoiser.parameters, a) { p.value = e }
-        defer { for (p, v) in zip(denoiser.parameters, saved) { p.value = v } }
-        return try body()
+        return try WeightAverage.withWeights(a, in: denoiser.parameters, body)
     }
 
     /// A model whose scale factor is 1/std of the latents of `data` (every entry of the posterior means).

@@ -128,8 +128,7 @@ public final class DenoisingModel<S: BLASScalar>: GenerativeModel {
 
     /// `ema.<path>` (the EMA weights), `ema_updates`, and `state.<name>` (the family's training state).
     public var buffers: [String: Tensor<S>] {
-        var b: [String: Tensor<S>] = ["ema_updates": Tensor(scalar: S(emaUpdates))]
-        for ((n, _), e) in zip(family.denoiser.namedParameters(), emaWeights) { b["ema." + n] = e }
+        var b = WeightAverage.buffers(emaWeights, updates: emaUpdates, names: family.denoiser.namedParameters())
         for (k, v) in family.trainingState { b["state." + k] = v }
         return b
     }
@@ -138,17 +137,9 @@ public final class DenoisingModel<S: BLASScalar>: GenerativeModel {
     /// family's default, e.g. a target network equal to the weights, when absent).
     public func loadBuffers(_ b: [String: Tensor<S>]) throws {
         let named = family.denoiser.namedParameters()
-        if b.keys.contains(where: { $0.hasPrefix("ema.") }) {
-            emaWeights = try named.map { n, p in
-                guard let w = b["ema." + n] else { throw ModelStateError(reason: "EMA weight '\(n)' is missing") }
-                guard w.shape == p.shape else { throw ModelStateError(reason: "EMA weight '\(n)' has shape \(w.shape), expected \(p.shape)") }
-                return w
-            }
-            emaUpdates = Int(b["ema_updates"]?.scalars.first ?? 0)
-        } else {
-            emaWeights = named.map(\.parameter.value)
-            emaUpdates = 0
-        }
+        let stored = try WeightAverage.load(b, names: named, label: "EMA weight")
+        emaWeights = stored?.weights ?? named.map(\.parameter.value)
+        emaUpdates = stored?.updates ?? 0
         try family.didLoadWeights()
         var state: [String: Tensor<S>] = [:]
         for (k, v) in b where k.hasPrefix("state.") { state[String(k.dropFirst(6))] = v }
@@ -161,15 +152,8 @@ public final class DenoisingModel<S: BLASScalar>: GenerativeModel {
     }
 
     func updateEMA() throws {
-        let d = Swift.min(training.emaDecay, Double(1 + emaUpdates) / Double(10 + emaUpdates))
-        for (i, p) in optimizer.parameters.enumerated() {   // the denoiser's parameters, listed once at init
-            var e = emaWeights[i]
-            emaWeights[i] = Tensor(scalar: 0)
-            e *= S(d)
-            try e.addScaled(p.value, S(1 - d))
-            emaWeights[i] = e
-        }
-        emaUpdates += 1
+        // The denoiser's parameters, listed once at init.
+        try WeightAverage.update(&emaWeights, updates: &emaUpdates, from: optimizer.parameters, decay: training.emaDecay)
     }
 
     public func trainStep(_ x: Tensor<S>, labels: [Int]?, step: Int, using g: inout RandomGenerator) throws -> StepStatistics {
