@@ -6,6 +6,15 @@ import RealModule
 extension Tensor {
     /// eˣ.
     @inlinable public func exp() -> Tensor { unaryKernel(Scalar.vexp) }
+    /// x ← e^(c·x) element-wise, in place: one scaling pass, then the vector exp over the whole buffer, with no second
+    /// buffer (an N×N kernel matrix stays one N×N allocation). The storage is copied first only if it is shared.
+    public mutating func formExp(scaledBy c: Scalar = 1) {
+        withUnsafeMutableBufferPointer { p in
+            guard let base = p.baseAddress else { return }
+            for i in 0..<p.count { p[i] *= c }
+            Scalar.vexp(UnsafePointer(base), base, p.count)
+        }
+    }
     /// ln x.
     @inlinable public func log() -> Tensor { unaryKernel(Scalar.vlog) }
     /// ln(1 + x), accurate near 0.

@@ -101,11 +101,7 @@ public enum MMDKernels {
     /// N×N kernel costs one N×N buffer.
     public static func rbf(squaredDistances d2: consuming Tensor<Double>, bandwidth2 h2: Double) -> Tensor<Double> {
         var k = d2
-        let c = -1 / (2 * h2)
-        k.withUnsafeMutableBufferPointer { p in
-            for i in 0..<p.count { p[i] *= c }
-            Double.vexp(UnsafePointer(p.baseAddress!), p.baseAddress!, p.count)
-        }
+        k.formExp(scaledBy: -1 / (2 * h2))
         return k
     }
 

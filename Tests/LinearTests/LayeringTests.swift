@@ -25,6 +25,7 @@ struct LayeringTests {
     /// Lines that call a `BLASScalar` routine directly (`S.gemm(`, `Double.geqrf(`, …), per file.
     static func rawCalls(in text: String) -> Int {
         let routines = "axpy|dot|gelsd|gemm|gemv|geqrf|ger|gesdd|gesvd|getrf|getri|getrs|nrm|orgqr|potrf|potrs|scal|syevd|syevr|syrk"
+            + "|vexp|vlog|vtanh|vsigmoid|vsilu|vgelu"     // the vector-math kernels (libmvec through CLinear)
         let pattern = try! Regex("\\b(S|Scalar|Double|Float|T|Element)\\.(\(routines))\\(")
         return text.split(separator: "\n").filter { line in
             let code = line.trimmingCharacters(in: .whitespaces)
@@ -44,10 +45,14 @@ struct LayeringTests {
     }
 
     /// Direct `BLASScalar` calls above Linear that are still to be moved into Linear (issue: layering). The count
-    /// may only fall: a new file or a higher count fails, and a file that reaches 0 must leave this list. Empty:
-    /// every BLAS/LAPACK call is made inside Linear (the row-block kernels of Substrate are `RowBlockKernels`, the
-    /// thin centred QR `centeredTriangularFactor`, the dense layer's product `affine`).
-    static let knownRawCalls: [String: Int] = [:]
+    /// may only fall: a new file or a higher count fails, and a file that reaches 0 must leave this list. Every
+    /// BLAS/LAPACK call is made inside Linear (the row-block kernels of Substrate are `RowBlockKernels`, the thin
+    /// centred QR `centeredTriangularFactor`, the dense layer's product `affine`, the RBF kernel's in-place exp
+    /// `formExp`). What is left: Neural's fused kernels call the vector-math routines (exp, sigmoid, SiLU, GELU) on
+    /// chunks inside their own loops (the row softmax; the fused dense activation forward and backward).
+    static let knownRawCalls: [String: Int] = [
+        "Sources/Neural/Autograd/AutogradKernels.swift": 5,
+    ]
 
     @Test("direct BLAS/LAPACK routine calls above Linear only shrink")
     func rawCallsOnlyShrink() throws {
