@@ -183,7 +183,10 @@ import TestSupport
         r.twoNN = false; r.quiet = true
         let got = try AnalysisJobs.regimes(r)
         let direct = try Regimes.classify(Inputs.matrix(Self.path(dir, "x.npy")), twoNN: false)
-        #expect(got.output.json.serialized() == direct.json.serialized())
+        // Equal up to the last bits: the covariance behind both splits its rows by BLAS.threads, which tests running
+        // beside this one change (TrainingMonitorTests.equalUpToRounding says more); at one thread count they are
+        // bit-identical.
+        #expect(TrainingMonitorTests.equalUpToRounding(got.output.json, direct.json), "\(got.output.json.serialized())\n\(direct.json.serialized())")
         #expect(got.output.table.contains(direct.regime.rawValue))
         // A .npy above streamingValues is streamed: same regime and signal rank as the in-memory analysis.
         var g = RandomGenerator(seed: 3)

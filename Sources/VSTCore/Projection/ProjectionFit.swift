@@ -205,7 +205,7 @@ public enum ProjectionJobs {
         for path in inputs.dropFirst() {
             let s = try CovarianceStatistics.load(path)
             guard s.dimension == merged.dimension else { throw InputFileError(path: path, reason: "has D = \(s.dimension) but \(inputs[0]) has D = \(merged.dimension)") }
-            do { try merged.merge(s) } catch let e as TensorError {
+            do { try merged.merge(s) } catch let e where e is AnalysisError || e is TensorError {
                 throw InputFileError(path: path, reason: "cannot be merged with \(inputs.prefix { $0 != path }.joined(separator: ", ")): \(e)")
             }
         }
