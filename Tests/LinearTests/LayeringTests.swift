@@ -26,11 +26,31 @@ struct LayeringTests {
     static func rawCalls(in text: String) -> Int {
         let routines = "axpy|dot|gelsd|gemm|gemv|geqrf|ger|gesdd|gesvd|getrf|getri|getrs|nrm|orgqr|potrf|potrs|scal|syevd|syevr|syrk"
             + "|vexp|vlog|vtanh|vsigmoid|vsilu|vgelu"     // the vector-math kernels (libmvec through CLinear)
-        let pattern = try! Regex("\\b(S|Scalar|Double|Float|T|Element)\\.(\(routines))\\(")
-        return text.split(separator: "\n").filter { line in
+        return codeLines(matching: try! Regex("\\b(S|Scalar|Double|Float|T|Element)\\.(\(routines))\\("), in: text)
+    }
+
+    /// Lines of `text` that match `pattern`, comment lines excepted.
+    static func codeLines(matching pattern: Regex<AnyRegexOutput>, in text: String) -> Int {
+        text.split(separator: "\n").filter { line in
             let code = line.trimmingCharacters(in: .whitespaces)
             return !code.hasPrefix("//") && code.contains(pattern)
         }.count
+    }
+
+    /// The shrinking allow-list: every file above Linear where `count` finds something must be listed in `known`
+    /// with at least that many lines, and every listed file must still have some (else it must leave the list).
+    static func checkOnlyShrinks(_ count: (String) -> Int, known: [String: Int], listName: String, what: String, instead: String) throws {
+        var seen: Set<String> = []
+        for (path, text) in try upperSources() {
+            let n = count(text)
+            guard n > 0 else { continue }
+            seen.insert(path)
+            let allowed = known[path] ?? 0
+            #expect(n <= allowed, "\(path) \(what) on \(n) lines (allowed \(allowed)): \(instead)")
+        }
+        for path in known.keys where !seen.contains(path) {
+            Issue.record("\(path) no longer \(what): remove it from LayeringTests.\(listName)")
+        }
     }
 
     @Test("no module but Linear imports the CLinear shim or calls cblas_/LAPACKE_ symbols")
@@ -57,27 +77,14 @@ struct LayeringTests {
     @Test("direct BLAS/LAPACK routine calls above Linear only shrink")
     func rawCallsOnlyShrink() throws {
         #expect(Self.rawCalls(in: "    S.gemm(transA: false, transB: true, m: m,") == 1, "the pattern no longer matches a BLAS call")
-        var seen: Set<String> = []
-        for (path, text) in try Self.upperSources() {
-            let count = Self.rawCalls(in: text)
-            guard count > 0 else { continue }
-            seen.insert(path)
-            let allowed = Self.knownRawCalls[path] ?? 0
-            #expect(count <= allowed, "\(path) calls BLAS/LAPACK routines directly on \(count) lines (allowed \(allowed)): use Tensor operations or add the kernel to Linear")
-        }
-        for path in Self.knownRawCalls.keys where !seen.contains(path) {
-            Issue.record("\(path) no longer calls BLAS/LAPACK directly: remove it from LayeringTests.knownRawCalls")
-        }
+        try Self.checkOnlyShrinks(Self.rawCalls(in:), known: Self.knownRawCalls, listName: "knownRawCalls",
+                                  what: "calls BLAS/LAPACK routines directly", instead: "use Tensor operations or add the kernel to Linear")
     }
 
     /// Lines that allocate raw memory (`UnsafeMutablePointer<T>.allocate(capacity:)`, `.allocate(capacity:)` on an
     /// inferred pointer type, `UnsafeMutableRawPointer.allocate(byteCount:alignment:)`), per file.
     static func rawAllocations(in text: String) -> Int {
-        let pattern = try! Regex("\\.allocate\\((capacity|byteCount):")
-        return text.split(separator: "\n").filter { line in
-            let code = line.trimmingCharacters(in: .whitespaces)
-            return !code.hasPrefix("//") && code.contains(pattern)
-        }.count
+        codeLines(matching: try! Regex("\\.allocate\\((capacity|byteCount):"), in: text)
     }
 
     /// Raw allocations above Linear still to be replaced (by Tensor or Array buffers, or a kernel in Linear). The
@@ -89,17 +96,8 @@ struct LayeringTests {
         #expect(Self.rawAllocations(in: "let b = UnsafeMutablePointer<Double>.allocate(capacity: 8)") == 1, "the pattern no longer matches an allocation")
         #expect(Self.rawAllocations(in: "let f: UnsafeMutablePointer<Float>? = .allocate(capacity: 2 * d)") == 1)
         #expect(Self.rawAllocations(in: "// UnsafeMutablePointer<Double>.allocate(capacity: 8)") == 0)
-        var seen: Set<String> = []
-        for (path, text) in try Self.upperSources() {
-            let count = Self.rawAllocations(in: text)
-            guard count > 0 else { continue }
-            seen.insert(path)
-            let allowed = Self.knownRawAllocations[path] ?? 0
-            #expect(count <= allowed, "\(path) allocates raw memory on \(count) lines (allowed \(allowed)): use a Tensor or Array buffer, or add the kernel to Linear")
-        }
-        for path in Self.knownRawAllocations.keys where !seen.contains(path) {
-            Issue.record("\(path) no longer allocates raw memory: remove it from LayeringTests.knownRawAllocations")
-        }
+        try Self.checkOnlyShrinks(Self.rawAllocations(in:), known: Self.knownRawAllocations, listName: "knownRawAllocations",
+                                  what: "allocates raw memory", instead: "use a Tensor or Array buffer, or add the kernel to Linear")
     }
 
     /// Benchmarks are tooling, not product: they live in `substrate-bench` (Benchmarks/Sources/SubstrateBench). A
