@@ -212,9 +212,29 @@ extension Tensor {
         }
     }
 
-    /// exp(x − logsumexp(x)) along `axis` (default: last), each line summing to 1.
+    /// exp(x − max x) / Σ exp(x − max x) along `axis` (default: last), each line summing to 1.
+    ///
+    /// Along the last axis (contiguous lines) each line is shifted by its maximum, exponentiated by the vector
+    /// kernel `vexp` in place and scaled by the reciprocal of its eight-lane sum (`laneSum`); other axes use scalar
+    /// exp on strided lines.
     @inlinable public func softmax(axis: Int = -1) throws -> Tensor {
-        try lineTransform(axis: axis, "softmax") { p, d, s, n in
+        let g = try reductionGeometry(axis, "softmax")
+        if g.inner == 1 && g.n > 0 {
+            let p = storage.pointer
+            return Tensor(unsafeUninitializedShape: shape) { d, _ in
+                for o in 0..<g.outer {
+                    let row = p + o &* g.n, out = d + o &* g.n
+                    var m = -Scalar.infinity
+                    for j in 0..<g.n where row[j] > m { m = row[j] }
+                    if !m.isFinite { m = 0 }
+                    for j in 0..<g.n { out[j] = row[j] - m }
+                    Scalar.vexp(out, out, g.n)
+                    let r = 1 / Tensor.laneSum(out, g.n)
+                    for j in 0..<g.n { out[j] *= r }
+                }
+            }
+        }
+        return try lineTransform(axis: axis, "softmax") { p, d, s, n in
             let m = Tensor.lineMax(p, s, n)
             var total: Scalar = 0
             for j in 0..<n { let e = Scalar.exp(p[j &* s] - m); d[j &* s] = e; total += e }

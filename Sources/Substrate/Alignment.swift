@@ -464,15 +464,7 @@ public enum Alignment {
     /// The top-c core coordinates X_c·V_c [n, c] with Projection's sign rule on V_c (largest-magnitude entry of
     /// each direction positive), so the reported rotation is reproducible.
     static func coreCoordinates(centered xc: Tensor<Double>, c: Int) throws -> Tensor<Double> {
-        var v = try Subspace.topDirections(centered: xc, k: c)
-        let d = v.shape[0]
-        v.withUnsafeMutableBufferPointer { p in
-            for j in 0..<c {
-                var best = 0.0, sign = 1.0
-                for i in 0..<d { let a = Swift.abs(p[i * c + j]); if a > best { best = a; sign = p[i * c + j] < 0 ? -1 : 1 } }
-                if sign < 0 { for i in 0..<d { p[i * c + j] = -p[i * c + j] } }
-            }
-        }
+        let v = try Subspace.topDirections(centered: xc, k: c).orientingColumnSigns()
         return try matmul(xc, v)
     }
 

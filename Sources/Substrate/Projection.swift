@@ -109,6 +109,9 @@ public struct Projection: Sendable {
     public var residualBasis: Tensor<Double> { Self.columns(basis, k..<dimension) }
 
     /// Columns `range` of the D×D matrix `v` (a copy), for ranges within 0...D (k is checked when fitting and loading).
+    /// How far from orthonormal the fitted directions may be before the basis completion refuses them.
+    static let completionTolerance = 1e-8
+
     static func columns(_ v: Tensor<Double>, _ range: Range<Int>) -> Tensor<Double> {
         let d = v.shape[0], w = v.shape[1], c = range.count
         return v.withUnsafeBufferPointer { src in
@@ -163,7 +166,7 @@ public struct Projection: Sendable {
             let svd = try xd.svd()
             let lambda = svd.s.scalars.map { $0 * $0 / Double(n - 1) }
             let v = try svd.vt.transposed()            // D × min(n, D)
-            let full = try completeAndOrient(v)
+            let full = try v.orientedBasis(tolerance: Self.completionTolerance)
             var eig = lambda
             eig += [Double](repeating: 0, count: d - eig.count)
             p = Projection(mean: mean, scale: scale, basis: full, eigenvalues: eig, totalVariance: eig.reduce(0, +),
@@ -177,7 +180,7 @@ public struct Projection: Sendable {
             let r = Swift.min(Swift.max(o.k, 9), Swift.min(n, d))
             let top = try randomizedTop(xd, mean: [Double](repeating: 0, count: d), r: r, oversampling: o.oversampling,
                                         iterations: o.powerIterations, seed: o.seed)
-            let full = try completeAndOrient(top.vectors)
+            let full = try top.vectors.orientedBasis(tolerance: Self.completionTolerance)
             let lambda = top.lambda
             p = Projection(mean: mean, scale: scale, basis: full, eigenvalues: lambda, totalVariance: xd.square().sum() / Double(n - 1),
                            k: o.k, n: n, method: .randomized, whiten: o.whiten)
@@ -213,7 +216,7 @@ public struct Projection: Sendable {
         let r = try x.centeredTriangularFactor(mean: mu, scale: scale)
         let svd = try r.svd()
         let lambda = svd.s.scalars.map { $0 * $0 / Double(n - 1) }
-        var p = Projection(mean: Tensor(mu), scale: scale.map { Tensor($0) }, basis: try completeAndOrient(svd.vt.transposed()),
+        var p = Projection(mean: Tensor(mu), scale: scale.map { Tensor($0) }, basis: try svd.vt.transposed().orientedBasis(tolerance: Self.completionTolerance),
                            eigenvalues: lambda, totalVariance: lambda.reduce(0, +), k: o.k, n: n, method: .svd, whiten: o.whiten)
         if o.whiten { try p.checkWhitenable() }
         p.metadata["created"] = ISO8601DateFormatter().string(from: Date())
@@ -294,7 +297,7 @@ public struct Projection: Sendable {
                 for i in 0..<d { for j in 0..<d { dst[i * d + j] = src[i * d + d - 1 - j] } }
             }
         }
-        let oriented = try completeAndOrient(v)
+        let oriented = try v.orientedBasis(tolerance: Self.completionTolerance)
         return Projection(mean: mean, scale: nil, basis: oriented, eigenvalues: lambda, totalVariance: lambda.reduce(0, +),
                           k: o.k, n: n, method: .covariance, whiten: o.whiten)
     }
@@ -324,7 +327,7 @@ public struct Projection: Sendable {
         // With centring, the mean comes out of the sketch's first read of X (see randomizedTop).
         let top = try randomizedTop(x, mean: o.center ? nil : [Double](repeating: 0, count: d), r: r, oversampling: o.oversampling,
                                     iterations: o.powerIterations, seed: o.seed)
-        var p = Projection(mean: Tensor(top.mean), scale: nil, basis: try completeAndOrient(top.vectors), eigenvalues: top.lambda,
+        var p = Projection(mean: Tensor(top.mean), scale: nil, basis: try top.vectors.orientedBasis(tolerance: Self.completionTolerance), eigenvalues: top.lambda,
                            totalVariance: Swift.max(0, top.sumSquares) / Double(n - 1), k: o.k, n: n, method: .randomized, whiten: o.whiten)
         if o.whiten { try p.checkWhitenable() }
         p.metadata["created"] = ISO8601DateFormatter().string(from: Date())
@@ -354,7 +357,7 @@ public struct Projection: Sendable {
         let it = try subspaceIteration(d: d, l: l, r: r, n: n, iterations: o.powerIterations, seed: o.seed) { z, _ in
             try matmul(c, z)
         }
-        var p = Projection(mean: Tensor(mean), scale: nil, basis: try completeAndOrient(it.vectors), eigenvalues: it.lambda,
+        var p = Projection(mean: Tensor(mean), scale: nil, basis: try it.vectors.orientedBasis(tolerance: Self.completionTolerance), eigenvalues: it.lambda,
                            totalVariance: Swift.max(0, trace) / Double(n - 1), k: o.k, n: n, method: .randomized, whiten: o.whiten)
             .rescaled(byPowerOfTwo: s.scaleExponent)
         if o.whiten { try p.checkWhitenable() }
@@ -376,28 +379,12 @@ public struct Projection: Sendable {
         return Double(d) * rho < 4 * Double(l) * Double(Swift.max(0, q) + 2)
     }
 
-    /// Randomized subspace iteration (Halko, Martinsson & Tropp 2011, §4.5) for the top-r eigenpairs of a symmetric
-    /// positive semi-definite D×D operator C given only as `apply(Z, t)` = CZ for the t-th product (t = 0…q + 1).
-    ///
-    /// Starts from the orthonormalised Gaussian D×l matrix of `seed`, runs q + 1 orthonormalised applications (QR)
-    /// and one more for the Rayleigh–Ritz matrix ZᵀCZ of the last iterate: the subspace is span(C^{q+1}Ω), so the
-    /// eigenvalue error decays like (λ_{l+1}/λ_i)^{2q+2}. Returns the Ritz vectors [D, r] and λ = θ/(n − 1).
+    /// `SubspaceIteration.topEigenpairs` (Halko, Martinsson & Tropp 2011, §4.5) on the scatter C applied by
+    /// `apply`, with λ = θ/(n − 1).
     static func subspaceIteration(d: Int, l: Int, r: Int, n: Int, iterations: Int, seed: UInt64,
                                   apply: (Tensor<Double>, Int) throws -> Tensor<Double>) throws -> (vectors: Tensor<Double>, lambda: [Double]) {
-        var z = try Tensor<Double>.normal([d, l], seed: seed).qr().q                        // D × l, orthonormal
-        var y = Tensor<Double>.zeros([d, l])
-        let passes = Swift.max(0, iterations) + 2
-        for t in 0..<passes {
-            y = try apply(z, t)
-            if t < passes - 1 { z = try y.qr().q }
-        }
-        var m = try matmul(z, y, transposeA: true)                                          // l × l = ZᵀCZ
-        m.symmetrizeFromUpper()
-        let e = try m.eigh()                                                                // ascending
-        let order = Array((0..<l).reversed().prefix(r))
-        let lambda = order.map { Swift.max(0, e.values[$0]) / Double(n - 1) }
-        let w = try e.vectors.transposed().gather(rows: order).transposed()                 // l × r
-        return (try matmul(z, w), lambda)
+        let top = try SubspaceIteration.topEigenpairs(dimension: d, sketch: l, rank: r, iterations: iterations, seed: seed, apply: apply)
+        return (top.vectors, top.values.map { $0 / Double(n - 1) })
     }
 
     /// Top-r right singular vectors of X_c = X − 1μᵀ [n, D] and λ = σ²/(n − 1), by `subspaceIteration` on
@@ -446,27 +433,6 @@ public struct Projection: Sendable {
             }
         }
         return (it.vectors, it.lambda, sumSquares, mean)
-    }
-
-    /// Completes D×m orthonormal columns to a D×D basis (Householder, deterministic, O(D²m)) and flips each column
-    /// so its largest-magnitude entry is positive.
-    static func completeAndOrient(_ v: Tensor<Double>) throws -> Tensor<Double> {
-        // A square V (all eigenvectors, or all right singular vectors) is already a basis: no completion, and no
-        // D³ check of VᵀV = I on LAPACK's orthonormal output.
-        var full = v.shape[0] == v.shape[1] ? v : try v.householderCompletion(tolerance: 1e-8)
-        let d = full.shape[0]
-        full.withUnsafeMutableBufferPointer { p in
-            // Row by row (contiguous): the first entry of largest magnitude of each column decides its sign.
-            var best = [Double](repeating: 0, count: d), sign = [Double](repeating: 1, count: d)
-            for i in 0..<d {
-                for j in 0..<d {
-                    let x = p[i * d + j], a = Swift.abs(x)
-                    if a > best[j] { best[j] = a; sign[j] = x < 0 ? -1 : 1 }
-                }
-            }
-            if sign.contains(-1) { for i in 0..<d { for j in 0..<d { p[i * d + j] *= sign[j] } } }
-        }
-        return full
     }
 
     func checkWhitenable() throws {

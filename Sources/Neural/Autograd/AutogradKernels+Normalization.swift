@@ -22,9 +22,9 @@ extension AutogradKernels {
                     func fill(_ py: UnsafeMutablePointer<S>?) {
                         for r in 0..<rows {
                             let row = px.baseAddress! + r &* d, out = xh + r &* d
-                            let mu = rowSum(row, d) * inv
+                            let mu = Tensor<S>.laneSum(row, d) * inv
                             for j in 0..<d { out[j] = row[j] - mu }
-                            let v = rowDot(out, out, d) * inv
+                            let v = Tensor<S>.laneDot(out, out, d) * inv
                             let rs = 1 / (v + eps).squareRoot()
                             pr[r] = rs
                             for j in 0..<d { out[j] *= rs }
@@ -73,8 +73,8 @@ extension AutogradKernels {
                             let gr = pg.baseAddress! + r &* d, xr = px.baseAddress! + r &* d, o = out + r &* d
                             let gh = scratch
                             if let gam { for j in 0..<d { gh[j] = gr[j] * gam[j] } } else { gh.update(from: gr, count: d) }
-                            let m1 = rowSum(UnsafePointer(gh), d) * inv
-                            let m2 = rowDot(UnsafePointer(gh), xr, d) * inv
+                            let m1 = Tensor<S>.laneSum(UnsafePointer(gh), d) * inv
+                            let m2 = Tensor<S>.laneDot(UnsafePointer(gh), xr, d) * inv
                             let rs = pr[r]
                             for j in 0..<d { o[j] = rs * (gh[j] - m1 - xr[j] * m2) }
                             if needGamma { for j in 0..<d { accG[j] += Double(gr[j] * xr[j]) } }

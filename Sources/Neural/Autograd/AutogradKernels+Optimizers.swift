@@ -129,7 +129,7 @@ extension AutogradKernels {
             let n = p.count
             while i < n {
                 let end = Swift.min(n, i + 1024)
-                acc += Double(rowDot(p.baseAddress! + i, p.baseAddress! + i, end - i))
+                acc += Double(Tensor<S>.laneDot(p.baseAddress! + i, p.baseAddress! + i, end - i))
                 i = end
             }
             return acc

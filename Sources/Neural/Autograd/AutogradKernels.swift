@@ -14,52 +14,6 @@ import Linear
 enum AutogradKernels {
     // MARK: Buffer helpers
 
-    /// `dst[i] = f(a[i], b[i], c[i])` over three equal-shaped tensors (on the calling thread).
-    @inline(__always)
-    static func map3<S: BLASScalar>(_ a: Tensor<S>, _ b: Tensor<S>, _ c: Tensor<S>, _ f: (S, S, S) -> S) -> Tensor<S> {
-        precondition(a.shape == b.shape && b.shape == c.shape, "AutogradKernels.map3: shapes \(a.shape), \(b.shape), \(c.shape) differ")
-        return Tensor(unsafeUninitializedShape: a.shape) { dst, n in
-            a.withUnsafeBufferPointer { pa in
-                b.withUnsafeBufferPointer { pb in
-                    c.withUnsafeBufferPointer { pc in
-                        let x = pa.baseAddress!, y = pb.baseAddress!, z = pc.baseAddress!
-                        // One thread: `f` is inlined (and the loop vectorised) only when called here directly; from
-                        // another thread's chunk closure it was not (Linear measured 13× slower).
-                        for i in 0..<n { dst[i] = f(x[i], y[i], z[i]) }
-                    }
-                }
-            }
-        }
-    }
-
-    /// Σ p[0..<n] with eight independent accumulators (vectorisable; accuracy like pairwise summation of 8 lanes).
-    @inline(__always)
-    static func rowSum<S: BLASScalar>(_ p: UnsafePointer<S>, _ n: Int) -> S {
-        var acc = SIMD8<S>(repeating: 0)
-        var j = 0
-        while j &+ 8 <= n {
-            acc += UnsafeRawPointer(p + j).loadUnaligned(as: SIMD8<S>.self)
-            j &+= 8
-        }
-        var s = acc.sum()
-        while j < n { s += p[j]; j &+= 1 }
-        return s
-    }
-
-    /// Σ p[j]·q[j] for j < n, vectorised like `rowSum`.
-    @inline(__always)
-    static func rowDot<S: BLASScalar>(_ p: UnsafePointer<S>, _ q: UnsafePointer<S>, _ n: Int) -> S {
-        var acc = SIMD8<S>(repeating: 0)
-        var j = 0
-        while j &+ 8 <= n {
-            acc += UnsafeRawPointer(p + j).loadUnaligned(as: SIMD8<S>.self) * UnsafeRawPointer(q + j).loadUnaligned(as: SIMD8<S>.self)
-            j &+= 8
-        }
-        var s = acc.sum()
-        while j < n { s += p[j] * q[j]; j &+= 1 }
-        return s
-    }
-
     // MARK: Creation
 
     @_specialize(where S == Float) @_specialize(where S == Double)
@@ -149,22 +103,13 @@ enum AutogradKernels {
 
     // MARK: Fused first-order backward kernels (g = upstream gradient)
 
-    /// g·silu′(x) with silu′(x) = σ(x)(1 + x(1 − σ(x))).
+    /// g·silu′(x) (Linear's `siluGradient`).
     @_specialize(where S == Float) @_specialize(where S == Double)
-    static func siluBackward<S: BLASScalar>(_ x: Tensor<S>, _ g: Tensor<S>) -> Tensor<S> {
-        let s = x.sigmoid()
-        return map3(x, s, g) { x, s, g in g * s * (1 + x * (1 - s)) }
-    }
+    static func siluBackward<S: BLASScalar>(_ x: Tensor<S>, _ g: Tensor<S>) throws -> Tensor<S> { try x.siluGradient(g) }
 
-    /// g·gelu′(x) for the tanh form gelu(x) = x·σ(u), u = 2c(x + a x³), c = √(2/π), a = 0.044715:
-    /// gelu′(x) = σ(u) + x·σ(u)(1 − σ(u))·2c(1 + 3a x²).
+    /// g·gelu′(x) for the tanh form of GELU (Linear's `geluGradient`).
     @_specialize(where S == Float) @_specialize(where S == Double)
-    static func geluBackward<S: BLASScalar>(_ x: Tensor<S>, _ g: Tensor<S>) -> Tensor<S> {
-        let c2 = S(2 * 0.7978845608028654), a = S(0.044715)
-        let u = x.map { c2 * ($0 + a * $0 * $0 * $0) }
-        let s = u.sigmoid()
-        return map3(x, s, g) { x, s, g in g * (s + x * s * (1 - s) * c2 * (1 + 3 * a * x * x)) }
-    }
+    static func geluBackward<S: BLASScalar>(_ x: Tensor<S>, _ g: Tensor<S>) throws -> Tensor<S> { try x.geluGradient(g) }
 
     /// g·(1 − y²) where y = tanh(x).
     @_specialize(where S == Float) @_specialize(where S == Double)
@@ -232,28 +177,7 @@ enum AutogradKernels {
     }
 
     @_specialize(where S == Float) @_specialize(where S == Double)
-    static func softmax<S: BLASScalar>(_ x: Tensor<S>, axis: Int) throws -> Tensor<S> {
-        let g = try geometry(x.shape, axis)
-        if g.inner == 1 {
-            // Last axis: one pass for the maximum, the vector exp kernel, one pass to normalise.
-            return Tensor(unsafeUninitializedShape: x.shape) { d, _ in
-                x.withUnsafeBufferPointer { px in
-                    let p = px.baseAddress!
-                    for o in 0..<g.outer {
-                        let row = p + o &* g.n, out = d + o &* g.n
-                        var m = -S.infinity
-                        for j in 0..<g.n where row[j] > m { m = row[j] }
-                        if !m.isFinite { m = 0 }
-                        for j in 0..<g.n { out[j] = row[j] - m }
-                        S.vexp(out, out, g.n)
-                        let r = 1 / rowSum(out, g.n)
-                        for j in 0..<g.n { out[j] *= r }
-                    }
-                }
-            }
-        }
-        return try x.softmax(axis: axis)
-    }
+    static func softmax<S: BLASScalar>(_ x: Tensor<S>, axis: Int) throws -> Tensor<S> { try x.softmax(axis: axis) }
 
     @_specialize(where S == Float) @_specialize(where S == Double)
     static func logSoftmax<S: BLASScalar>(_ x: Tensor<S>, axis: Int) throws -> Tensor<S> { try x.logSoftmax(axis: axis) }
@@ -270,7 +194,7 @@ enum AutogradKernels {
                         for i in 0..<geo.inner {
                             let base = o &* geo.n &* geo.inner &+ i, s = geo.inner
                             var dotv: S = 0
-                            if s == 1 { dotv = rowDot(yp + base, gp + base, geo.n) }
+                            if s == 1 { dotv = Tensor<S>.laneDot(yp + base, gp + base, geo.n) }
                             else { for j in 0..<geo.n { dotv += yp[base &+ j &* s] * gp[base &+ j &* s] } }
                             for j in 0..<geo.n { let k = base &+ j &* s; d[k] = yp[k] * (gp[k] - dotv) }
                         }
@@ -317,59 +241,33 @@ enum AutogradKernels {
     /// The activations a dense layer can apply inside its own kernels (`linear(_:weight:bias:activation:)`).
     enum FusedActivation { case silu, gelu, relu }
 
-    /// y = f(z), z = x·Wᵀ + b for x [m, k], W [n, k], b [n]: the gemm of `linear` writes z, then f runs from z into y
-    /// with the same vector kernel (and the same chunks) as the unfused activation, so y is bit-identical to
-    /// `f(linear(x, W, b))`. Returns z (kept for the backward pass) and y.
+    /// y = f(z), z = x·Wᵀ + b for x [m, k], W [n, k], b [n]: the gemm of `linear` writes z, then Linear's
+    /// activation runs from z into y, so y is `f(linear(x, W, b))` bit for bit. Returns z (kept for the backward
+    /// pass) and y.
     @_specialize(where S == Float) @_specialize(where S == Double)
     static func linearActivation<S: BLASScalar>(_ x: Tensor<S>, _ w: Tensor<S>, _ b: Tensor<S>?, _ f: FusedActivation) throws
         -> (z: Tensor<S>, y: Tensor<S>) {
         let z = try linear(x, w, b)
-        let y = Tensor<S>(unsafeUninitializedShape: z.shape) { dst, count in
-            z.withUnsafeBufferPointer { pz in
-                let src = pz.baseAddress!
-                Parallel.forChunks(count, minimum: Parallel.minimumParallelCount / 4) { r in
-                    let s = src + r.lowerBound, d = dst + r.lowerBound
-                    switch f {
-                    case .silu: S.vsilu(s, d, r.count)
-                    case .gelu: S.vgelu(s, d, r.count)
-                    case .relu: for i in 0..<r.count { d[i] = s[i] > 0 ? s[i] : 0 }
-                    }
-                }
-            }
+        let y: Tensor<S>
+        switch f {
+        case .silu: y = z.silu()
+        case .gelu: y = z.gelu()
+        case .relu: y = z.relu()
         }
         return (z, y)
     }
 
-    /// The backward pass of y = f(z) in one pass over z and g, gz = g·f′(z), with the expressions of the unfused
-    /// rules (`siluBackward`: g·σ(z)(1 + z(1 − σ(z))); `geluBackward`; relu: g·[z > 0]), so gz is bit-identical to
-    /// theirs; and, when `bias`, the bias gradient Σ_rows gz accumulated in Double row after row, the order of
-    /// `Tensor.sum(axis: 0)` (bit-identical too). σ is computed into the output buffer and overwritten in place:
-    /// no temporary.
+    /// The backward pass of y = f(z), gz = g·f′(z) in one pass over z and g (Linear's `siluGradient`,
+    /// `geluGradient`, `reluGradient`, the kernels of the unfused rules too); and, when `bias`, the bias gradient
+    /// Σ_rows gz accumulated in Double row after row, the order of `Tensor.sum(axis: 0)` (bit-identical to it).
     @_specialize(where S == Float) @_specialize(where S == Double)
-    static func activationBackward<S: BLASScalar>(_ z: Tensor<S>, _ g: Tensor<S>, _ f: FusedActivation, bias: Bool)
+    static func activationBackward<S: BLASScalar>(_ z: Tensor<S>, _ g: Tensor<S>, _ f: FusedActivation, bias: Bool) throws
         -> (gz: Tensor<S>, db: Tensor<S>?) {
-        precondition(z.shape == g.shape, "AutogradKernels.activationBackward: shapes \(z.shape) and \(g.shape) differ")
-        let gz = Tensor<S>(unsafeUninitializedShape: z.shape) { out, count in
-            z.withUnsafeBufferPointer { pz in
-                g.withUnsafeBufferPointer { pg in
-                    let zp = pz.baseAddress!, gp = pg.baseAddress!
-                    Parallel.forChunks(count, minimum: Parallel.minimumParallelCount / 4) { r in
-                        let o = out + r.lowerBound, x = zp + r.lowerBound, gg = gp + r.lowerBound, n = r.count
-                        switch f {
-                        case .silu:
-                            S.vsigmoid(x, o, n)
-                            for i in 0..<n { let s = o[i]; o[i] = gg[i] * s * (1 + x[i] * (1 - s)) }
-                        case .gelu:
-                            let c2 = S(2 * 0.7978845608028654), a = S(0.044715)
-                            for i in 0..<n { let v = x[i]; o[i] = c2 * (v + a * v * v * v) }
-                            S.vsigmoid(o, o, n)
-                            for i in 0..<n { let v = x[i], s = o[i]; o[i] = gg[i] * (s + v * s * (1 - s) * c2 * (1 + 3 * a * v * v)) }
-                        case .relu:
-                            for i in 0..<n { o[i] = gg[i] * (x[i] > 0 ? 1 : 0) }
-                        }
-                    }
-                }
-            }
+        let gz: Tensor<S>
+        switch f {
+        case .silu: gz = try z.siluGradient(g)
+        case .gelu: gz = try z.geluGradient(g)
+        case .relu: gz = try z.reluGradient(g)
         }
         guard bias else { return (gz, nil) }
         return (gz, columnSums(gz))

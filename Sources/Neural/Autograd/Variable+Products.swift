@@ -117,7 +117,7 @@ public func linear<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, bias
             guard let gz = try yv.rule?(g)[0], let rule = zv.rule else { return inputs.map { _ in nil } }
             return try rule(gz)
         }
-        let b = AutogradKernels.activationBackward(z, g.value, f, bias: bias?.needsGradient ?? false)
+        let b = try AutogradKernels.activationBackward(z, g.value, f, bias: bias?.needsGradient ?? false)
         let gz = Variable(b.gz)
         var grads: [Variable<Scalar>?] = [
             x.needsGradient ? try matmul(gz, weight) : nil,

@@ -108,7 +108,7 @@ extension Variable {
                 let s = self.sigmoid()
                 return [try g * s * (self * (1 - s) + 1)]
             }
-            return [Variable(AutogradKernels.siluBackward(self.value, g.value))]
+            return [Variable(try AutogradKernels.siluBackward(self.value, g.value))]
         }
     }
 
@@ -123,7 +123,7 @@ extension Variable {
                 let du = (x2 * (3 * a) + 1) * c2
                 return [try g * (s + self * s * (1 - s) * du)]
             }
-            return [Variable(AutogradKernels.geluBackward(self.value, g.value))]
+            return [Variable(try AutogradKernels.geluBackward(self.value, g.value))]
         }
     }
 
