@@ -14,7 +14,7 @@ struct DriftCommand: ParsableCommand {
     @Option(help: "Permutations of the MMD² test (sets of at most 2500 rows).") var permutations: Int = 200
     @Option(help: "Rows per block of the block MMD test that larger sets get (all rows, normal p-value).") var blockSize: Int = 256
     @Option(help: "Significance level α.") var alpha: Double = 0.05
-    @Flag(help: "Row i of both files comes from the same input (two checkpoints on one batch): also report the alignment numbers (vst-docs/method.md §8).")
+    @Flag(help: "Row i of both files comes from the same input (two checkpoints on one batch): also report the alignment numbers (docs/method.md §8).")
     var paired = false
     @OptionGroup var output: OutputOptions
 

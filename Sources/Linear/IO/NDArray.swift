@@ -128,31 +128,24 @@ public struct NDArray: Sendable, Equatable {
     /// 0 and 1. Floating-point arrays are accepted when every element is an integer (e.g. labels saved as
     /// float64); otherwise throws `TensorError.invalidArgument` naming the first element that is not.
     public func integers() throws -> [Int] {
-        func exact<T: BinaryFloatingPoint>(_ v: [T]) throws -> [Int] {
+        /// Each element as an Int, or an error naming the first one that has no exact Int value.
+        func exact<T>(_ v: [T], _ convert: (T) -> Int?, _ problem: String) throws -> [Int] {
             var out = [Int]()
             out.reserveCapacity(v.count)
             for (i, x) in v.enumerated() {
-                guard let k = Int(exactly: x) else {
-                    throw TensorError.invalidArgument("NDArray.integers: element \(i) (\(x)) of a \(dtype.rawValue) array is not an integer")
+                guard let k = convert(x) else {
+                    throw TensorError.invalidArgument("NDArray.integers: element \(i) (\(x)) \(problem)")
                 }
                 out.append(k)
             }
             return out
         }
+        let notInteger = "of a \(dtype.rawValue) array is not an integer"
         switch values {
-        case let .float32(v): return try exact(v)
-        case let .float64(v): return try exact(v)
+        case let .float32(v): return try exact(v, { Int(exactly: $0) }, notInteger)
+        case let .float64(v): return try exact(v, { Int(exactly: $0) }, notInteger)
         case let .int32(v): return v.map { Int($0) }
-        case let .int64(v):
-            var out = [Int]()
-            out.reserveCapacity(v.count)
-            for (i, x) in v.enumerated() {
-                guard let k = Int(exactly: x) else {
-                    throw TensorError.invalidArgument("NDArray.integers: element \(i) (\(x)) does not fit in Int")
-                }
-                out.append(k)
-            }
-            return out
+        case let .int64(v): return try exact(v, { Int(exactly: $0) }, "does not fit in Int")
         case let .bool(v): return v.map { $0 ? 1 : 0 }
         }
     }

@@ -51,8 +51,7 @@ public enum CorpusJobs {
         do {
             r = try CorpusAnalysis.regimes(shards: shards, thresholds: t, seed: seed,
                                            storageUnitRoundoff: unitRoundoff(storage), twoNNSample: sample, twoNNOptions: o)
-        } catch let e as AnalysisError { throw InputError("\(inputs.joined(separator: ", ")): \(e)") }
-        catch let e as TensorError { throw InputError("\(inputs.joined(separator: ", ")): \(e)") }
+        } catch let e where e is AnalysisError || e is TensorError { throw InputError("\(inputs.joined(separator: ", ")): \(e)") }
         return JobOutput(json: r.json, table: AnalysisJobs.table(r))
     }
 
@@ -83,8 +82,7 @@ public enum CorpusJobs {
         let progress = Progress(label: "blocks", quiet: quiet)
         let s: BlockMMDStatistics
         do { s = try CorpusAnalysis.blockStatistics(a, b, bandwidth2: h2, blockSize: blockSize) { progress.update($0, $1) } }
-        catch let e as AnalysisError { throw InputError("\(reference), \(candidate): \(e)") }
-        catch let e as TensorError { throw InputError("\(reference), \(candidate): \(e)") }
+        catch let e where e is AnalysisError || e is TensorError { throw InputError("\(reference), \(candidate): \(e)") }
         try Outputs.write(s.json.serialized() + "\n", to: out, force: force)
         return JobOutput(json: s.json, table: Fmt.table(["quantity", "value"], [
             ["blocks", "\(s.blocks)"], ["mean block MMD²", Fmt.f(s.mean)], ["h²", Fmt.f(s.bandwidth2)], ["written", out],
@@ -115,9 +113,7 @@ public enum CorpusJobs {
         guard let firstBlocks = blocks.first else { throw ConfigurationError(field: "--blocks", reason: "give at least one block statistics file") }
         var merged = try blockStatistics(firstBlocks)
         for path in blocks.dropFirst() {
-            do { try merged.merge(blockStatistics(path)) } catch let e as AnalysisError {
-                throw InputFileError(path: path, reason: "\(e) (every pair must use the same --bandwidth-sample and --seed)")
-            } catch let e as TensorError {
+            do { try merged.merge(blockStatistics(path)) } catch let e where e is AnalysisError || e is TensorError {
                 throw InputFileError(path: path, reason: "\(e) (every pair must use the same --bandwidth-sample and --seed)")
             }
         }
@@ -128,8 +124,7 @@ public enum CorpusJobs {
         do {
             r = try CorpusAnalysis.drift(reference: a, candidate: b, blocks: merged, referenceSample: xa, candidateSample: xb,
                                          options: o, storageUnitRoundoff: unitRoundoff(storage))
-        } catch let e as AnalysisError { throw InputError("corpus drift: \(e)") }
-        catch let e as TensorError { throw InputError("corpus drift: \(e)") }
+        } catch let e where e is AnalysisError || e is TensorError { throw InputError("corpus drift: \(e)") }
         return JobOutput(json: r.json, table: Fmt.table(["quantity", "value"], [
             ["rows", "\(r.testRows.map(String.init).joined(separator: " vs "))"], ["drift", r.drift ? "yes" : "no"],
             ["block MMD²", Fmt.f(r.mmd2)], ["p", Fmt.f(r.pValue)], ["Fréchet distance", Fmt.f(r.frechetDistance)],

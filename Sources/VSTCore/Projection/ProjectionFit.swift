@@ -220,9 +220,7 @@ public enum ProjectionJobs {
         var p: Projection
         // n ≥ 2 and 1 ≤ k ≤ D are checked by the fit (once) and named here as files and --rank.
         do { p = try translated(inputs, k: rank, d: merged.dimension) { try Projection.fit(statistics: merged, options: o) } }
-        catch let e as AnalysisError {
-            throw InputFileError(path: all, reason: "the merged statistics cannot be fitted: \(e)")
-        } catch let e as TensorError {
+        catch let e where e is AnalysisError || e is TensorError {
             throw InputFileError(path: all, reason: "the merged statistics cannot be fitted: \(e)")
         }
         guard p.eigenvalues.allSatisfy(\.isFinite), p.totalVariance.isFinite else {
