@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Linear
+import VSTCore
 
 /// `vst info`: which BLAS/LAPACK is linked, its threads and kernels, and how fast its GEMM runs against the best kernels
 /// this CPU runs correctly.
@@ -51,7 +52,7 @@ struct Info: ParsableCommand {
         let env = ProcessInfo.processInfo.environment
         if probeChild {
             let m = KernelProbe.measureActive(size: size, repeats: repeats, requested: env["OPENBLAS_CORETYPE"])
-            print(String(decoding: try Self.encoder().encode(m), as: UTF8.self))
+            print(try CoreTypeProbe.childOutput(m))
             return
         }
         if let t = threads { BLAS.threads = t }
@@ -74,7 +75,7 @@ struct Info: ParsableCommand {
         let progress = isatty(STDERR_FILENO) == 1
         for (i, name) in names.enumerated() {
             if progress { FileHandle.standardError.write(Data("\rvst info: probing OPENBLAS_CORETYPE=\(name) (\(i + 1)/\(names.count))".utf8)) }
-            let m = try probe(coreType: name)
+            let m = try CoreTypeProbe.measure(coreType: name, size: size, repeats: repeats)
             // A build without this core type falls back to another one: keep only what was asked for.
             if m.failure != nil || m.core.lowercased() == name.lowercased() { candidates.append(m) }
         }
@@ -85,7 +86,7 @@ struct Info: ParsableCommand {
         }
         let advice = KernelProbe.advise(active: active, candidates: candidates, environment: env)
         if json {
-            try printJSON(cpu: cpu, active: active, candidates: candidates, advice: advice, env: env)
+            print(try CoreTypeProbe.reportJSON(cpu: cpu, size: size, active: active, candidates: candidates, advice: advice, environment: env))
             return
         }
         print("\nkernel sets on this CPU (1 thread, n = \(size); self-test: worst error ÷ bound, ≤ 1 passes):")
@@ -102,61 +103,5 @@ struct Info: ParsableCommand {
                          100 * advice.sgemmFraction, 100 * advice.dgemmFraction))
         }
         for line in advice.lines { print("advice: \(line)") }
-    }
-
-    /// Runs `vst info --probe-child` with `OPENBLAS_CORETYPE=coreType` and one BLAS thread, and reads its measurement.
-    private func probe(coreType: String) throws -> KernelMeasurement {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-                                    ?? CommandLine.arguments[0])
-        process.arguments = ["info", "--probe-child", "--size", "\(size)", "--repeats", "\(repeats)"]
-        var env = ProcessInfo.processInfo.environment
-        env["OPENBLAS_CORETYPE"] = coreType
-        env["OPENBLAS_NUM_THREADS"] = "1"
-        env["OPENBLAS_VERBOSE"] = nil
-        process.environment = env
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        if process.terminationReason == .uncaughtSignal {
-            return .failed(requested: coreType, reason: "killed by signal \(process.terminationStatus)")
-        }
-        guard process.terminationStatus == 0, let m = try? Self.decoder().decode(KernelMeasurement.self, from: data) else {
-            return .failed(requested: coreType, reason: "exit \(process.terminationStatus)")
-        }
-        return m
-    }
-
-    /// JSON with NaN and ∞ as strings (a failed probe has no error value).
-    private static func encoder() -> JSONEncoder {
-        let e = JSONEncoder()
-        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return e
-    }
-
-    private static func decoder() -> JSONDecoder {
-        let d = JSONDecoder()
-        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return d
-    }
-
-    private func printJSON(cpu: CPUFeatures?, active: KernelMeasurement, candidates: [KernelMeasurement],
-                           advice: KernelAdvice, env: [String: String]) throws {
-        struct Report: Encodable {
-            var blas: String, cpu_model: String?, vector_isa: String?, environment: [String: String]
-            var size: Int, active: KernelMeasurement, candidates: [KernelMeasurement]
-            var floor: KernelMeasurement?, sgemm_fraction_of_floor: Double, dgemm_fraction_of_floor: Double, advice: [String]
-        }
-        let keys = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"]
-        let report = Report(blas: BLAS.configuration, cpu_model: cpu?.modelName, vector_isa: cpu?.vectorISA,
-                            environment: env.filter { keys.contains($0.key) }, size: size, active: active,
-                            candidates: candidates, floor: advice.floor, sgemm_fraction_of_floor: advice.sgemmFraction,
-                            dgemm_fraction_of_floor: advice.dgemmFraction, advice: advice.lines)
-        let encoder = Self.encoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        print(String(decoding: try encoder.encode(report), as: UTF8.self))
     }
 }
