@@ -119,3 +119,69 @@ struct VAETests {
         #expect(d.min() >= 0 && d.max() <= 1)
     }
 }
+
+/// The VAE's full generative model: the latent mixture and decoder noise fitted after training.
+@Suite("VAE: the fitted latent mixture and decoder noise", .serialized)
+struct VAESamplingModelTests {
+    /// A small VAE trained briefly on eight Gaussians lifted to 8-D (standardised).
+    static func trained(steps: Int = 200) throws -> (VAE<Float>, Tensor<Float>) {
+        let x = try LiftedToy.scaling.apply(LiftedToy.train)
+        let vae = try VAE<Float>(VAEConfiguration(dimension: 8, latentDimension: 2, hidden: 32), seed: 1)
+        try GenerativeTrainer.train(vae, data: x, configuration: GenerativeTrainingConfiguration(steps: steps, batchSize: 128, seed: 2))
+        return (vae, x)
+    }
+
+    @Test("after training: σ̂² is the per-feature mean squared reconstruction residual, the mixture has 10 components of the latent dimension, and sampling draws from them")
+    func fitted() throws {
+        let (vae, x) = try Self.trained()
+        let s = try #require(vae.decoderNoiseStd), m = try #require(vae.latentMixture)
+        let residual = try (x - vae.reconstruct(x)).square().mean(axis: 0)
+        #expect(maxDifference(s.square(), residual) < 1e-4 * Double(residual.max()))
+        #expect(m.components == 10 && m.dimension == 2)
+        // Default sampling = mixture latents decoded plus σ̂ noise; the noise-free mixture sample differs from it by
+        // exactly σ̂ ⊙ ε, and the standard prior without noise is the decoder mean of N(0, I).
+        let full = try vae.sample(500, seed: 3), clean = try vae.sample(500, seed: 3, decoderNoise: false)
+        let noise = try (full - clean) / s.reshaped([1, 8])
+        #expect(abs(Double(noise.mean())) < 0.05 && abs(Double(noise.std()) - 1) < 0.05)
+        let standard = try vae.sample(5, seed: 3, prior: .standard, decoderNoise: false)
+        #expect(maxDifference(standard, try vae.decode(ModelSupport.normal(5, 2, seed: 3))) == 0)
+        // The mixture's latents follow the encoded data: their mean log-density under the mixture is far above N(0, I)'s.
+        let z = try vae.encode(x).mean.cast(to: Double.self)
+        let mixtureLL = try m.logDensity(z).reduce(0, +) / Double(z.shape[0])
+        let standardLL = -log(2 * Double.pi) - 0.5 * Double(try z.square().sum()) / Double(z.shape[0])
+        print(String(format: "VAE 8-D eight Gaussians: encoded data's mean log-density %.3f under the mixture, %.3f under N(0, I); σ̂ %.3f … %.3f",
+                     mixtureLL, standardLL, Double(s.min()), Double(s.max())))
+        #expect(mixtureLL > standardLL + 0.5)
+    }
+
+    @Test("a model file written before the fits (no latent_prior or decoder_noise_std buffers) loads and samples N(0, I) decoder means; asking for the fits is a ConfigurationError")
+    func earlierFileLoads() throws {
+        let (vae, _) = try Self.trained(steps: 20)
+        let dir = try makeTemporaryDirectory("GenerativeTests")
+        let path = dir.appendingPathComponent("v.safetensors").path, old = dir.appendingPathComponent("old.safetensors").path
+        try GenerativeModelFile<Float>.save(vae, scaling: LiftedToy.scaling, to: path, step: 20, seed: 2)
+        // The fits round-trip exactly.
+        let loaded = try #require(try GenerativeModelFile<Float>.load(path).model as? VAE<Float>)
+        #expect(loaded.latentMixture == vae.latentMixture && loaded.decoderNoiseStd == vae.decoderNoiseStd)
+        #expect(try loaded.sample(50, seed: 4) == vae.sample(50, seed: 4))
+        // The same file without the new buffers, as files written before were.
+        let f = try SafetensorsFile.read(path)
+        #expect(f.tensors.keys.contains("buffer.latent_prior.covariances") && f.tensors.keys.contains("buffer.decoder_noise_std"))
+        let kept = f.tensors.filter { !$0.key.hasPrefix("buffer.") }
+        try SafetensorsFile(tensors: kept, metadata: f.metadata).write(to: old)
+        let before = try #require(try GenerativeModelFile<Float>.load(old).model as? VAE<Float>)
+        #expect(before.latentMixture == nil && before.decoderNoiseStd == nil)
+        let expected = try vae.sample(50, seed: 4, prior: .standard, decoderNoise: false)
+        #expect(try before.sample(50, seed: 4) == expected)
+        #expect(try before.draw(50, sampler: nil, steps: nil, seed: 4, options: SamplingOptions(), recorder: nil, progress: nil).samples == expected)
+        var o = SamplingOptions()
+        o.latentPrior = .mixture
+        #expect(throws: ConfigurationError.self) { try before.draw(5, sampler: nil, steps: nil, seed: 4, options: o, recorder: nil, progress: nil) }
+        #expect(throws: ConfigurationError.self) { try before.sample(5, seed: 4, decoderNoise: true) }
+        // A malformed buffer is refused, naming it.
+        var bad = f.tensors
+        bad["buffer.decoder_noise_std"] = NDArray(Tensor<Float>.ones([3]))
+        try SafetensorsFile(tensors: bad, metadata: f.metadata).write(to: old, overwrite: true)
+        #expect { try GenerativeModelFile<Float>.load(old) } throws: { "\($0)".contains("decoder_noise_std") }
+    }
+}
