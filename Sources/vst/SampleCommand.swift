@@ -37,7 +37,7 @@ struct SampleCommand: ParsableCommand {
     @OptionGroup(title: "VAE, VQ-VAE, GAN, RealNVP and latent-diffusion options") var familyOptions: FamilySampleOptions
     @Option(name: .customLong("latent-prior"), help: "vae: latents from standard (N(0, I), the ELBO's prior) or mixture (the Gaussian mixture vst train fits to the encoded training data; the default when the model file has one).")
     var latentPrior: String?
-    @Flag(inversion: .prefixedNo, help: "vae: add the decoder's fitted observation noise σ̂ ⊙ ε to its mean (default: on when the model file has σ̂; files written before have neither fit and sample N(0, I) decoder means).")
+    @Flag(inversion: .prefixedNo, help: "vae: add the decoder's fitted observation noise L·ε to its mean (L·Lᵀ the covariance of the training reconstructions' residuals; default: on when the model file has it; files written before have neither fit and sample N(0, I) decoder means).")
     var decoderNoise: Bool?
 
     func run() throws {
