@@ -92,12 +92,15 @@ struct GaussianMixtureTests {
         #expect(try all.slice(2..<4) == two)
     }
 
-    @Test("bad input is a ConfigurationError: K > n, K = 0, non-finite rows, a covariance that is not positive definite")
+    @Test("bad input is a ConfigurationError: K > n, K = 0, non-finite rows, a covariance that is not positive definite; identical rows fit")
     func errors() throws {
         let z = try Self.draw(5, seed: 9)
         #expect(throws: ConfigurationError.self) { try GaussianMixture.fit(z, components: 6, seed: 1) }
         #expect(throws: ConfigurationError.self) { try GaussianMixture.fit(z, components: 0, seed: 1) }
         #expect(throws: ConfigurationError.self) { try GaussianMixture.fit(Tensor<Double>([.nan, 0, 1, 1], shape: [2, 2]), components: 1, seed: 1) }
         #expect(throws: ConfigurationError.self) { try GaussianMixture(weights: [1], means: [[0, 0]], covariances: [[1, 2, 2, 1]]) }
+        // Identical rows (a collapsed posterior) are not an error: every component sits on them with the ridge.
+        let same = try GaussianMixture.fit(Tensor<Double>.zeros([20, 2]), components: 3, seed: 1)
+        #expect(same.mixture.components == 3 && same.mixture.means.allSatisfy { $0 == [0, 0] })
     }
 }

@@ -8,7 +8,7 @@ import Linear
 ///     M-step:  N_k = Σ_i r_ik,  π_k = N_k / n,  μ_k = Σ_i r_ik z_i / N_k,
 ///              Σ_k = Σ_i r_ik (z_i − μ_k)(z_i − μ_k)ᵀ / N_k + ε·I,
 ///
-/// with ε = `ridge`·tr(Cov z)/d (a small ridge keeps every Σ_k positive definite when a component collapses onto
+/// with ε = `ridge`·tr(Cov z)/d + 10⁻¹² (a small ridge keeps every Σ_k positive definite when a component collapses onto
 /// a few points). Each iteration does not decrease the mean log-likelihood (1/n)·Σ_i log p(z_i) up to the ridge.
 /// The means start at k-means++ seeds (Arthur & Vassilvitskii 2007: the first a uniformly chosen row, each next
 /// one a row chosen with probability ∝ its squared distance to the nearest seed so far), the first M-step from
@@ -160,7 +160,8 @@ public struct GaussianMixture: Sendable, Equatable {
         var totalVariance = 0.0
         let colMean = try z.mean(axis: 0).scalars
         for i in 0..<n { for a in 0..<d { let c = x[i * d + a] - colMean[a]; totalVariance += c * c } }
-        let eps = ridge * Swift.max(totalVariance / Double(n * d), Double.leastNormalMagnitude)
+        // (+ 1e-12: identical rows, e.g. a VAE whose posterior collapsed to one point, still give a valid mixture)
+        let eps = ridge * totalVariance / Double(n * d) + 1e-12
 
         // k-means++ seeds and the hard assignment to the nearest one.
         var g = RandomGenerator(seed: seed)
