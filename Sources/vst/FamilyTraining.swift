@@ -12,6 +12,8 @@ struct FamilyTrainOptions: ParsableArguments {
     @Option(help: "vae: KL weight β (1: ELBO, > 1: β-VAE).") var beta: Double = 1
     @Option(name: .customLong("kl-warmup"), help: "vae: steps of the linear KL warm-up of β (0: none).") var klWarmup: Int = 0
     @Option(help: "vae: decoder likelihood, gaussian or bernoulli (bernoulli maps the data to [0, 1]).") var likelihood: String = "gaussian"
+    @Option(name: .customLong("latent-components"), help: "vae: components of the Gaussian mixture fitted to the encoded training data after training, which vst sample draws latents from (Ghosh et al. 2020; 0: chosen by BIC over 1…10).")
+    var latentComponents: Int = VAEConfiguration.defaultLatentComponents
     @Option(name: .customLong("codebook-size"), help: "vqvae: number of codes K.") var codebookSize: Int = 64
     @Option(name: .customLong("code-positions"), help: "vqvae: codes per sample.") var codePositions: Int = 4
     @Option(help: "vqvae: commitment weight β.") var commitment: Double = 0.25
@@ -67,6 +69,7 @@ extension TrainCommand {
         r.cdSteps = given(cdSteps, 18); r.metric = metric; r.ctInitialSteps = ctInitialSteps; r.targetDecay = targetDecay
         r.weighting = weighting; r.noiseSampling = noiseSampling; r.ctRecipe = given(ctRecipe, "improved"); r.improvedCT = given(improvedCT, false)
         r.latentDim = o.latentDim; r.hiddenLayers = o.hiddenLayers; r.beta = given(o.beta, 1); r.klWarmup = given(o.klWarmup, 0)
+        r.latentComponents = given(o.latentComponents, VAEConfiguration.defaultLatentComponents)
         r.likelihood = given(o.likelihood, "gaussian"); r.codebookSize = given(o.codebookSize, 64); r.codePositions = given(o.codePositions, 4)
         r.commitment = given(o.commitment, 0.25); r.emaCodebook = given(o.emaCodebook, false); r.restartEvery = given(o.restartEvery, 100)
         r.criticSteps = o.criticSteps; r.penalty = given(o.penalty, 10); r.lrDecay = given(o.lrDecay, "none"); r.r1 = given(o.r1, 0)

@@ -35,11 +35,16 @@ struct SampleCommand: ParsableCommand {
     @Flag(help: "Overwrite existing output files.") var force = false
     @Flag(help: "Hide progress on stderr.") var quiet = false
     @OptionGroup(title: "VAE, VQ-VAE, GAN, RealNVP and latent-diffusion options") var familyOptions: FamilySampleOptions
+    @Option(name: .customLong("latent-prior"), help: "vae: latents from standard (N(0, I), the ELBO's prior) or mixture (the Gaussian mixture vst train fits to the encoded training data; the default when the model file has one).")
+    var latentPrior: String?
+    @Flag(inversion: .prefixedNo, help: "vae: add the decoder's fitted observation noise L·ε to its mean (L·Lᵀ the covariance of the training reconstructions' residuals; default: on when the model file has it; files written before have neither fit and sample N(0, I) decoder means).")
+    var decoderNoise: Bool?
 
     func run() throws {
         var job = SamplingJob(model: model, output: output)
         job.sampler = sampler; job.steps = steps; job.n = n; job.seed = seed; job.eta = eta; job.batchSize = batchSize
         job.label = label; job.classLabel = familyOptions.classLabel; job.guidance = guidance
+        job.latentPrior = latentPrior; job.decoderNoise = decoderNoise
         job.trajectory = trajectory; job.every = every; job.trajectoryRows = trajectoryRows
         job.force = force; job.quiet = quiet
         print(try job.run())

@@ -48,5 +48,9 @@ public struct SamplingOptions: Sendable {
     public var label: Int? = nil
     /// Classifier-free guidance scale w for class-conditional models (0: none).
     public var guidance: Double = 0
+    /// vae: the latent prior (nil: the fitted mixture when the model has one, else N(0, I)).
+    public var latentPrior: VAELatentPrior? = nil
+    /// vae: add the fitted decoder noise L·ε to the decoder's mean (nil: when the model has it).
+    public var decoderNoise: Bool? = nil
     public init() {}
 }

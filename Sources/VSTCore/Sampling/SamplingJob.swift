@@ -23,6 +23,10 @@ public struct SamplingJob {
     public var classLabel: Int?
     /// Classifier-free guidance scale w ((1 + w)·cond − w·uncond).
     public var guidance: Double = 0
+    /// vae: the latent prior, standard or mixture (nil: the model's fitted mixture when it has one).
+    public var latentPrior: String?
+    /// vae: add the fitted decoder noise (nil: when the model has it).
+    public var decoderNoise: Bool?
     /// The trajectory file (.npy, T×n×D), every k-th step, the rows kept.
     public var trajectory: String?
     public var every = 1
@@ -53,6 +57,15 @@ public struct SamplingJob {
         o.batchSize = batchSize
         o.label = label ?? classLabel
         o.guidance = guidance
+        if latentPrior != nil || decoderNoise != nil {
+            let option = latentPrior != nil ? "--latent-prior" : (decoderNoise! ? "--decoder-noise" : "--no-decoder-noise")
+            guard file.model.familyName == .vae else { throw ConfigurationError(field: option, reason: "applies to vae models only; \(model) is a \(file.model.familyName.rawValue) model") }
+            if let p = latentPrior {
+                guard let v = VAELatentPrior(rawValue: p.lowercased()) else { throw ConfigurationError(field: "--latent-prior", reason: "'\(p)': expected standard or mixture") }
+                o.latentPrior = v
+            }
+            o.decoderNoise = decoderNoise
+        }
         let classes = file.model.classCount
         if let l = o.label {
             guard classes > 0 else { throw ConfigurationError(field: "--label", reason: "\(model) is not class-conditional") }
@@ -66,7 +79,8 @@ public struct SamplingJob {
             r = try file.sample(n, sampler: name, steps: steps, seed: seed, options: o, recorder: recorder) { progress.update($0, $1) }
         } catch let e as ConfigurationError {
             // The model names what it refused (sampler, steps, trajectory, n); say it with the option's name.
-            let options = ["sampler": "--sampler", "steps": "--steps", "trajectory": "--trajectory", "n": "-n"]
+            let options = ["sampler": "--sampler", "steps": "--steps", "trajectory": "--trajectory", "n": "-n",
+                           "latentPrior": "--latent-prior", "decoderNoise": "--decoder-noise"]
             if let option = options[e.field] { throw ConfigurationError(field: option, reason: "\(model): \(e.reason)") }
             throw ConfigurationError(field: "--model", reason: "\(model): \(e)")
         }

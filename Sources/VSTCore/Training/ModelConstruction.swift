@@ -174,8 +174,9 @@ extension TrainingJob {
                     x = try scaling.apply(loaded.scaling.invert(loaded.data))
                     vaeModelForLD = v
                 } else {
-                    let c = VAEConfiguration(dimension: d, latentDimension: try r.latentDim ?? VAEConfiguration.defaultLatentDimension(for: x), hidden: r.hidden!,
+                    var c = VAEConfiguration(dimension: d, latentDimension: try r.latentDim ?? VAEConfiguration.defaultLatentDimension(for: x), hidden: r.hidden!,
                                              hiddenLayers: r.hiddenLayers!, likelihood: lik, beta: r.beta!, warmupSteps: r.klWarmup!, learningRate: r.lr!)
+                    c.latentComponents = r.latentComponents
                     let v = try VAE<Float>(c, seed: r.seed!)
                     if fam == .latentDiffusion {
                         log?("latent-diffusion: training the VAE first (\(r.steps!) steps)\n")

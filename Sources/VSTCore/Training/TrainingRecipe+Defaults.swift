@@ -114,6 +114,7 @@ extension TrainingRecipe {
             r.latentDim = latentDim ?? latentDimension
             r.hiddenLayers = hiddenLayers ?? 2
             r.beta = beta ?? 1; r.klWarmup = klWarmup ?? 0; r.likelihood = likelihood ?? "gaussian"
+            if fam == .vae { r.latentComponents = latentComponents ?? VAEConfiguration.defaultLatentComponents }
             if fam == .latentDiffusion { r.vae = vae; r.prior = prior ?? Self.defaultLatentPrior; r.blocks = blocksValue; r.emaDecay = emaDecayValue }
         case .vqvae:
             r.lr = lr ?? 2e-4
@@ -154,6 +155,10 @@ extension TrainingRecipe {
         guard stepsValue >= 1 else { throw ConfigurationError(field: "--steps", reason: "must be ≥ 1, got \(stepsValue)") }
         guard batchValue >= 1 else { throw ConfigurationError(field: "--batch-size", reason: "must be ≥ 1, got \(batchValue)") }
         guard hiddenValue >= 1 else { throw ConfigurationError(field: "--hidden", reason: "must be ≥ 1, got \(hiddenValue)") }
+        if let k = latentComponents {
+            guard fam == .vae else { throw ConfigurationError(field: "--latent-components", reason: "applies to the vae family only") }
+            guard (0...64).contains(k) else { throw ConfigurationError(field: "--latent-components", reason: "must be 0 (chosen by BIC) … 64, got \(k)") }
+        }
         if let h = hiddenLayers, h < 0 { throw ConfigurationError(field: "--hidden-layers", reason: "must be ≥ 0, got \(h)") }
         switch scalingValue.lowercased() {
         case "standardize", "standardise", "isotropic": break

@@ -63,6 +63,8 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
     public var hiddenLayers: Int?
     public var beta: Double?
     public var klWarmup: Int?
+    /// vae: components of the latent mixture fitted after training (0: chosen by BIC over 1 … 10).
+    public var latentComponents: Int?
     public var likelihood: String?
     public var codebookSize: Int?
     public var codePositions: Int?
@@ -93,7 +95,7 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
         case teacher, sigmaData = "sigma-data", sigmaMax = "sigma-max", ctFinalSteps = "ct-final-steps", cdSteps = "cd-steps"
         case metric, ctInitialSteps = "ct-initial-steps", targetDecay = "target-decay", weighting, noiseSampling = "noise-sampling"
         case ctRecipe = "ct-recipe", improvedCT = "improved-ct"
-        case latentDim = "latent-dim", hiddenLayers = "hidden-layers", beta, klWarmup = "kl-warmup", likelihood
+        case latentDim = "latent-dim", hiddenLayers = "hidden-layers", beta, klWarmup = "kl-warmup", likelihood, latentComponents = "latent-components"
         case codebookSize = "codebook-size", codePositions = "code-positions", commitment, emaCodebook = "ema-codebook"
         case restartEvery = "restart-every", criticSteps = "critic-steps", penalty, lrDecay = "lr-decay", r1
         case labelsFile = "labels-file", couplings, noActnorm = "no-actnorm", dequantize, vae, prior

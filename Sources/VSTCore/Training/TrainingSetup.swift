@@ -15,7 +15,7 @@ public struct TrainingSetup {
     public var dequantization: UniformDequantization? = nil
 
     /// What the summary line adds for a family with a tractable bound or a codebook: RealNVP's training NLL, the
-    /// VAE's IWAE-50 bound, the VQ-VAE's codebook usage.
+    /// VAE's IWAE-50 bound and its fitted sampling model, the VQ-VAE's codebook usage.
     public func details(seed: UInt64) throws -> String {
         let d = x.shape[1]
         if let flow = model as? RealNVP<Float> {
@@ -29,7 +29,10 @@ public struct TrainingSetup {
         if let v = model as? VAE<Float> {
             let sub = x.shape[0] > 1000 ? try x.slice(0..<1000) : x
             let iw = try v.iwae(sub, samples: 50, seed: seed)
-            return String(format: "; training IWAE-50 %.2f nats (model units)", iw.reduce(0, +) / Double(iw.count))
+            var line = String(format: "; training IWAE-50 %.2f nats (model units)", iw.reduce(0, +) / Double(iw.count))
+            if let m = v.latentMixture { line += "; sampling prior: a mixture of \(m.components) Gaussians fitted to the encoded data" }
+            if let s = v.decoderNoiseStd { line += String(format: ", decoder noise σ̂ %.3g…%.3g (model units)", Double(s.min()), Double(s.max())) }
+            return line
         }
         if let vq = model as? VQVAE<Float> {
             let u = try vq.usage(x)
