@@ -37,16 +37,6 @@ struct FamilySampleOptions: ParsableArguments {
     @Option(name: .customLong("class-label"), help: .hidden) var classLabel: Int?
 }
 
-/// The progress line of `vst train` on stderr: `step k/N  loss …  r steps/s  ETA s` (the trainer reports, the
-/// command line draws).
-enum TrainingProgressLine {
-    static func draw(_ p: TrainingProgress) {
-        let parts = p.statistics.map { String(format: "%@ %.5f", $0.0, $0.1) }.joined(separator: "  ")
-        FileHandle.standardError.write(Data(String(format: "step %d/%d  %@  %.1f steps/s  ETA %.0f s\n", p.step, p.totalSteps, parts,
-                                                   p.stepsPerSecond, p.remainingSeconds).utf8))
-    }
-}
-
 extension TrainCommand {
     /// The recipe the options ask for: an option left at its default is nil (the family's default), so that a
     /// --recipe file's value stands unless the option is given with another value. --lr 2e-3 is the default: vae,

@@ -1,4 +1,5 @@
 import Foundation
+import Generative
 
 /// Progress on stderr: steps, rate and ETA, on one line rewritten in place.
 public struct Progress: Sendable {
@@ -20,5 +21,15 @@ public struct Progress: Sendable {
         let line = String(format: "\r%@ %d/%d  %.1f/s  elapsed %.1fs  ETA %.1fs", label, done, total, rate, elapsed, eta)
         FileHandle.standardError.write(Data(line.utf8))
         if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
+
+/// The progress line of `vst train` on stderr: `step k/N  loss …  r steps/s  ETA s` (the trainer reports, the
+/// command line draws).
+public enum TrainingProgressLine {
+    public static func draw(_ p: TrainingProgress) {
+        let parts = p.statistics.map { String(format: "%@ %.5f", $0.0, $0.1) }.joined(separator: "  ")
+        FileHandle.standardError.write(Data(String(format: "step %d/%d  %@  %.1f steps/s  ETA %.0f s\n", p.step, p.totalSteps, parts,
+                                                   p.stepsPerSecond, p.remainingSeconds).utf8))
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Linear
+import VSTCore
 
 /// `vst demo`: the main job. Trains the study's models on the bundled digits, samples them with every sampler,
 /// runs the vST analyses on all of it and writes `report.json` + `index.html` with figures.

@@ -28,7 +28,7 @@ struct DemoSampleSet {
 
 /// The whole vST study of `vst demo`, step by step: data → training → sampling → Substrate analyses. Each step
 /// adds its numbers to `json` (the report's `report.json`) and its figures and tables to `page`.
-final class DemoStudy {
+public final class DemoStudy {
     let budget: DemoBudget
     let seed: UInt64
     let quiet: Bool
@@ -49,7 +49,7 @@ final class DemoStudy {
     var sets: [DemoSampleSet] = []
     var validation: [ValidationCheck] = []
     var regimeOfData: RegimeReport?
-    var summary: [String] = []
+    public private(set) var summary: [String] = []
     /// The 9-D core of the real digits (every figure of a core uses it) and the held-out digits in it.
     var coreProjection: Projection?
     var heldOutCore: Tensor<Double>?
@@ -60,7 +60,7 @@ final class DemoStudy {
     /// The second flow-matching model is trained with seed + 1; its name says so.
     var secondSeed: String { "fm-seed\(seed + 1)" }
 
-    init(budget: DemoBudget, seed: UInt64, quick: Bool, quiet: Bool) {
+    public init(budget: DemoBudget, seed: UInt64, quick: Bool, quiet: Bool) {
         self.budget = budget
         self.seed = seed
         self.quiet = quiet
@@ -80,7 +80,7 @@ final class DemoStudy {
 
     // MARK: 1. Data
 
-    func loadData() throws {
+    public func loadData() throws {
         announce("data: the bundled digits (train / held-out split) and the regime of the real digits")
         let digits = try Digits.load(as: Float.self)
         let split = try DataSplit.indices(count: digits.count, heldOutFraction: 0.2, seed: seed)
@@ -118,7 +118,7 @@ final class DemoStudy {
     /// independent (own network, optimiser and seeded generator; autograd state is task-local), so with two or more
     /// cores they train side by side, each on one BLAS thread: the small products of these networks gain nothing from
     /// a second BLAS thread, the three trainings do. Nothing is shared, so the results do not depend on the scheduling.
-    func trainModels() throws {
+    public func trainModels() throws {
         let concurrent = ProcessInfo.processInfo.activeProcessorCount >= 2 && Parallel.threads >= 2
         announce("training flow matching (seed \(seed)) with its step-\(budget.trainSteps / 2) checkpoint, flow matching with another seed (\(seed + 1)) and DDPM (T = \(budget.timesteps), ε-prediction, x̂₀ clipped to [−1, 1] as in Ho et al.)"
                  + (concurrent ? ", side by side" : ""))
@@ -217,7 +217,7 @@ final class DemoStudy {
         log(String(format: "    %@: %d samples in %.2f s (%d steps, %d network evaluations)", name, budget.samples, seconds, result.steps, result.evaluations))
     }
 
-    func sampleAll() throws {
+    public func sampleAll() throws {
         announce("sampling: DDPM (\(budget.timesteps) steps), DDIM (50), flow matching Euler 20 and RK4 20, recording trajectories")
         try sample("ddpm-\(budget.timesteps)", model: "ddpm", sampler: "ddpm", steps: budget.timesteps, every: budget.ddpmRecordEvery)
         try sample("ddim-50", model: "ddpm", sampler: "ddim", steps: 50)
@@ -241,7 +241,7 @@ final class DemoStudy {
 
     // MARK: 4. Spectrum, cores and regimes
 
-    func analyseRegimes() throws {
+    public func analyseRegimes() throws {
         announce("the 9-D core of the real digits, and the regime of every sample set")
         guard let r = regimeOfData else { return }
         let digits: Tensor<Double> = try Tensor.concatenate([train.cast(), heldOut.cast()], axis: 0)
@@ -252,10 +252,10 @@ final class DemoStudy {
         // One projection fitted on the real digits; real and generated states shown in its core.
         let projection = try Projection.fit(digits, options: ProjectionOptions(k: 9))
         let fm = sets.first { $0.name == "fm-rk4-20" }, ddpm = sets.first { $0.name.hasPrefix("ddpm-") }
-        var parts: [Tensor<Double>] = [try heldOut.cast()]
+        var parts: [Tensor<Double>] = [heldOut.cast()]
         var groups = [Int](repeating: 0, count: heldOut.shape[0])
         for (g, s) in [fm, ddpm].compactMap({ $0 }).enumerated() {
-            parts.append(try s.samples.cast()); groups += [Int](repeating: g + 1, count: s.samples.shape[0])
+            parts.append(s.samples.cast()); groups += [Int](repeating: g + 1, count: s.samples.shape[0])
         }
         let z = try projection.project(Tensor.concatenate(parts, axis: 0))
         let names = ["real (held-out)"] + [fm, ddpm].compactMap { $0?.name }
@@ -288,7 +288,7 @@ final class DemoStudy {
 
     // MARK: 5. Trajectories
 
-    func analyseTrajectories() throws {
+    public func analyseTrajectories() throws {
         announce("trajectories: regime per step, phases and transitions of each sampler")
         var items: [(String, JSON)] = []
         var rows: [[String]] = []
@@ -334,7 +334,7 @@ final class DemoStudy {
 
     // MARK: 6. Drift and sample quality
 
-    func analyseDrift() throws {
+    public func analyseDrift() throws {
         announce("drift: between samplers, checkpoints, seeds and against held-out data; sample quality with a Gaussian baseline")
         var o = DriftOptions()
         o.permutations = budget.permutations
@@ -429,7 +429,7 @@ final class DemoStudy {
 
     // MARK: 7. Alignment
 
-    func analyseAlignment() throws {
+    public func analyseAlignment() throws {
         announce("alignment: the two seeds' flow-matching models on the same noise; the VAE latent against the PCA core")
         guard let a = sets.first(where: { $0.name == "fm-rk4-20" }), let b = sets.first(where: { $0.name == "\(secondSeed)-rk4-20" }) else { return }
         let r = try Alignment.compare(a.samples, b.samples, seed: seed)
@@ -465,7 +465,7 @@ final class DemoStudy {
 
     // MARK: 8. Scaling
 
-    func analyseScaling() throws {
+    public func analyseScaling() throws {
         announce("scaling: two moons lifted onto the ladder \(budget.rungs.map(String.init).joined(separator: ", "))")
         var g = RandomGenerator(seed: seed &+ 77)
         let moons: Tensor<Double> = try Toy2D.moons.sample(budget.toyRows, using: &g)
@@ -491,7 +491,7 @@ final class DemoStudy {
 
     // MARK: 9. Validation and the report
 
-    func finish(to dir: String, overwrite: Bool) throws {
+    public func finish(to dir: String, overwrite: Bool) throws {
         announce("validation V1–V4 and the report")
         let v = ValidationReport(checks: validation)
         json.append(("validation", v.json))
