@@ -52,15 +52,7 @@ struct DemoCommand: ParsableCommand {
             budget.samples = n
         }
         let study = DemoStudy(budget: budget, seed: seed, quick: quick, quiet: quiet)
-        try study.loadData()
-        try study.trainModels()
-        try study.sampleAll()
-        try study.analyseRegimes()
-        try study.analyseTrajectories()
-        try study.analyseDrift()
-        try study.analyseAlignment()
-        try study.analyseScaling()
-        try study.finish(to: out, overwrite: force)
+        try study.run(to: out, overwrite: force)
         print(study.summary.joined(separator: "\n"))
         print("report: \(out)/index.html")
     }

@@ -13,15 +13,7 @@ import TestSupport
     /// Runs every step of the study into `dir` and returns report.json's top-level object.
     static func run(seed: UInt64, into dir: URL) throws -> [String: Any] {
         let study = DemoStudy(budget: tiny, seed: seed, quick: true, quiet: true)
-        try study.loadData()
-        try study.trainModels()
-        try study.sampleAll()
-        try study.analyseRegimes()
-        try study.analyseTrajectories()
-        try study.analyseDrift()
-        try study.analyseAlignment()
-        try study.analyseScaling()
-        try study.finish(to: dir.path, overwrite: false)
+        try study.run(to: dir.path, overwrite: false)
         #expect(!study.summary.isEmpty)
         let data = try Data(contentsOf: dir.appendingPathComponent("report.json"))
         return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])

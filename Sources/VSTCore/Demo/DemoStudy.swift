@@ -78,6 +78,20 @@ public final class DemoStudy {
         if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
     }
 
+    /// Every step of the study in order — data, training, sampling, regimes, trajectories, drift, alignment,
+    /// scaling — then the report written into `dir` (report.json, index.html, the sub-reports and reports.html).
+    public func run(to dir: String, overwrite: Bool) throws {
+        try loadData()
+        try trainModels()
+        try sampleAll()
+        try analyseRegimes()
+        try analyseTrajectories()
+        try analyseDrift()
+        try analyseAlignment()
+        try analyseScaling()
+        try finish(to: dir, overwrite: overwrite)
+    }
+
     // MARK: 1. Data
 
     public func loadData() throws {
