@@ -22,10 +22,12 @@ struct FamilyTrainOptions: ParsableArguments {
     @Option(name: .customLong("critic-steps"), help: "gan/wgan-gp/cgan: discriminator steps per generator step (default 1, wgan-gp 5).") var criticSteps: Int?
     @Option(help: "wgan-gp/cgan: gradient-penalty weight λ.") var penalty: Double = 10
     @Option(name: .customLong("lr-decay"), help: "gan/wgan-gp/cgan: learning-rate schedule, none (constant, the papers' algorithms; the default) or linear (to 0 at --steps, as in the WGAN-GP authors' code; on moons in 64-D it did worse: gan precision 0.23 at 10 000 steps, wgan-gp 0.33 at 2 000).") var lrDecay: String = "none"
-    @Option(help: "gan/cgan: weight γ of the R1 penalty (γ/2)·‖∇ₓD(x)‖² on real data (Mescheder et al. 2018; 0: none).") var r1: Double = 0
+    @Option(help: "gan: weight γ of the R1 penalty (γ/2)·‖∇ₓD(x)‖² on real data (Mescheder et al. 2018; 0: none, the default). γ = 1 stops the collapse onto some of eight Gaussians at D = 256 and 1024 but fails eight Gaussians at 64 and moons at 256.") var r1: Double = TrainingRecipe.defaultR1
     @Option(name: .customLong("labels-file"), help: "cgan: integer class labels (.npy, one per row) for data without labels.") var labelsFile: String?
     @Option(help: "realnvp: number of affine coupling layers.") var couplings: Int = 8
     @Flag(name: .customLong("no-actnorm"), help: "realnvp: no ActNorm layers.") var noActnorm = false
+    @Flag(name: .customLong("principal-axes"), help: "realnvp: rotate the data onto its principal axes before the first layer (orthogonal, log-det 0).") var principalAxes = false
+    @Option(name: .customLong("coupled-features"), help: "realnvp with --principal-axes: how many leading principal features the couplings transform; the others are factored out as Gaussians of fitted scale (default 0: the data's effective rank, eigenvalues ≥ 1 % of the largest, at least 2; a number ≥ D: all).") var coupledFeatures: Int?
     @Option(help: "realnvp: uniform dequantisation with this many integer levels of the data's original units (default: 17 for digits, none otherwise; 0: none).") var dequantize: Int?
     @Option(help: "latent-diffusion: frozen VAE model file (default: train one first with the same --steps and --latent-dim).") var vae: String?
     @Option(help: "latent-diffusion: the latent family, flow-matching (the default: on the checkerboard in 64-D it gives MMD² 0.0002–0.0047 over seeds 3–5 where ddpm gives 0.0039–0.0068) or ddpm.") var prior: String = TrainingRecipe.defaultLatentPrior
@@ -62,8 +64,8 @@ extension TrainCommand {
         r.latentComponents = given(o.latentComponents, VAEConfiguration.defaultLatentComponents)
         r.likelihood = given(o.likelihood, "gaussian"); r.codebookSize = given(o.codebookSize, 64); r.codePositions = given(o.codePositions, 4)
         r.commitment = given(o.commitment, 0.25); r.emaCodebook = given(o.emaCodebook, false); r.restartEvery = given(o.restartEvery, 100)
-        r.criticSteps = o.criticSteps; r.penalty = given(o.penalty, 10); r.lrDecay = given(o.lrDecay, "none"); r.r1 = given(o.r1, 0)
-        r.labelsFile = o.labelsFile; r.couplings = given(o.couplings, 8); r.noActnorm = given(o.noActnorm, false); r.dequantize = o.dequantize
+        r.criticSteps = o.criticSteps; r.penalty = given(o.penalty, 10); r.lrDecay = given(o.lrDecay, "none"); r.r1 = given(o.r1, TrainingRecipe.defaultR1)
+        r.labelsFile = o.labelsFile; r.couplings = given(o.couplings, 8); r.noActnorm = given(o.noActnorm, false); r.principalAxes = given(o.principalAxes, false); r.coupledFeatures = o.coupledFeatures; r.dequantize = o.dequantize
         r.vae = o.vae; r.prior = given(o.prior, TrainingRecipe.defaultLatentPrior)
         return r
     }

@@ -39,12 +39,14 @@ struct SampleCommand: ParsableCommand {
     var latentPrior: String?
     @Flag(inversion: .prefixedNo, help: "vae: add the decoder's fitted observation noise L·ε to its mean (L·Lᵀ the covariance of the training reconstructions' residuals; default: on when the model file has it; files written before have neither fit and sample N(0, I) decoder means).")
     var decoderNoise: Bool?
+    @Flag(inversion: .prefixedNo, help: "score-sde: end with Tweedie's denoising step x̂₀ = (x_ε + s(ε)²·score)/m(ε), which removes the noise of std s(ε) left in every direction at t = ε (default: on, as in Song et al.'s samplers).")
+    var denoise: Bool?
 
     func run() throws {
         var job = SamplingJob(model: model, output: output)
         job.sampler = sampler; job.steps = steps; job.n = n; job.seed = seed; job.eta = eta; job.batchSize = batchSize
         job.label = label; job.classLabel = familyOptions.classLabel; job.guidance = guidance
-        job.latentPrior = latentPrior; job.decoderNoise = decoderNoise
+        job.latentPrior = latentPrior; job.decoderNoise = decoderNoise; job.denoise = denoise
         job.trajectory = trajectory; job.every = every; job.trajectoryRows = trajectoryRows
         job.force = force; job.quiet = quiet
         print(try job.run())

@@ -58,7 +58,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "ddpm: diffusion steps T.") var timesteps: Int = 1000
     @Option(help: "ddpm: prediction target (x0, the default: learns data on a low-dimensional manifold in high dimension; epsilon, the paper's; v).") var target: String = "x0"
     @Option(help: "ddpm: posterior variance (beta or beta-tilde).") var variance: String = "beta-tilde"
-    @Option(name: .customLong("loss-weighting"), help: "ddpm: weight of each timestep's error: velocity (1/(1 − ᾱ_t), bounded; the default, with --target x0 the v-loss) or uniform (the paper's L_simple).") var lossWeighting: String = "velocity"
+    @Option(name: .customLong("loss-weighting"), help: "ddpm: weight of each timestep's error: velocity (1/(1 − ᾱ_t), bounded; the default, with --target x0 the v-loss) or uniform (the paper's L_simple). score-sde: velocity (the x̂₀ error weighted by SNR + 1; the default), variance (λ = s², the paper's, the x̂₀ error weighted by the SNR) or likelihood (λ = g²).") var lossWeighting: String = "velocity"
     @Option(name: .customLong("clip-sample"), help: "ddpm: clip x̂₀ to [−c, c] while sampling (model units).") var clipSample: Double?
     @Option(help: "score-sde: vp, sub-vp or ve (ve: σ_max = the data's largest pairwise distance).") var sde: String = "vp"
     @Option(help: "flow-matching: minibatch OT pairing (none, exact, sinkhorn).") var pairing: String = "none"

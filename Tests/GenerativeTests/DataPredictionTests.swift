@@ -69,6 +69,18 @@ struct DataPredictionTests {
         }
         want /= Double(5 * d)
         #expect(abs(got - want) < 1e-10 * want)
+        // The velocity weighting: the x̂₀ error times (m² + s²)/max(s, δ)², SNR + 1 for VP (m² + s² = 1).
+        let v = try ScoreSDEModel(denoiser: ScaledIdentity(0.5, dimension: d), configuration: ScoreSDEConfiguration(sde: sde, weighting: .velocity, prediction: .data))
+        let gotV = try v.loss(x0: x0, times: times, noise: z).value.scalars[0]
+        var wantV = 0.0
+        for i in 0..<5 {
+            let s = sde.marginalStd(times[i]), mt = sde.marginalMeanCoefficient(times[i])
+            #expect(abs(mt * mt + s * s - 1) < 1e-12)
+            for j in 0..<d { let e = 0.5 * xt[i, j] - x0[i, j]; wantV += e * e / (max(s, 0.05) * max(s, 0.05)) }
+        }
+        wantV /= Double(5 * d)
+        #expect(abs(gotV - wantV) < 1e-10 * wantV)
+        #expect(sde.lossWeight(1, .velocity) > 1e4 * sde.lossWeight(1, .variance))
     }
 
     @Test("flow matching: the data prediction's velocity is (x̂₁ − c·x)/max(1 − c·t, δ), and its loss the clipped velocity loss")
@@ -128,7 +140,7 @@ struct DataPredictionTests {
         let dc = MLPDenoiserConfiguration(dimension: 2, hidden: 8, blocks: 1)
         let families: [any TrainableFamily<Float>] = [
             try DDPM(denoiser: MLPDenoiser<Float>(dc, seed: 1), configuration: DDPMConfiguration(timesteps: 20, target: .sample, lossWeighting: .velocity)),
-            try ScoreSDEModel(denoiser: MLPDenoiser<Float>(dc, seed: 1), configuration: ScoreSDEConfiguration(prediction: .data)),
+            try ScoreSDEModel(denoiser: MLPDenoiser<Float>(dc, seed: 1), configuration: ScoreSDEConfiguration(weighting: .velocity, prediction: .data)),
             try FlowMatching(denoiser: MLPDenoiser<Float>(dc, seed: 1), configuration: FlowMatchingConfiguration(prediction: .data)),
         ]
         for f in families {
@@ -140,7 +152,7 @@ struct DataPredictionTests {
             #expect(back.configurationMetadata == f.configurationMetadata)
             switch back {
             case let m as DDPM<Float>: #expect(m.configuration.lossWeighting == .velocity && m.configuration.target == .sample)
-            case let m as ScoreSDEModel<Float>: #expect(m.configuration.prediction == .data)
+            case let m as ScoreSDEModel<Float>: #expect(m.configuration.prediction == .data && m.configuration.weighting == .velocity)
             case let m as FlowMatching<Float>: #expect(m.configuration.prediction == .data)
             default: Issue.record("unexpected family \(back.familyName)")
             }

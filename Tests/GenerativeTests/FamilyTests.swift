@@ -83,14 +83,30 @@ struct FamilyTests {
         let rec = try TrajectoryRecorder<Float>(every: 5, rows: 3)
         let em = try m.sample(6, sampler: .eulerMaruyama, steps: 20, noise: SeededNoise(seed: 1), recorder: rec)
         let recorded = try rec.tensor().shape
-        #expect(em.evaluations == 20 && recorded == [5, 3, 2])
+        // One evaluation per step, plus the final denoising step; the trajectory stops at t = ε, before it.
+        #expect(em.evaluations == 21 && recorded == [5, 3, 2])
+        let raw = try m.sample(6, sampler: .eulerMaruyama, steps: 20, denoise: false, noise: SeededNoise(seed: 1))
+        #expect(raw.evaluations == 20)
+        #expect(maxDifference(em.samples, try m.denoised(raw.samples)) == 0)
         let pc = try m.sample(6, sampler: .predictorCorrector, steps: 20, noise: SeededNoise(seed: 1))
-        #expect(pc.evaluations == 40)
+        #expect(pc.evaluations == 41)
         #expect(maxDifference(pc.samples, try m.sample(6, sampler: .predictorCorrector, steps: 20, noise: SeededNoise(seed: 1)).samples) == 0)
         let ode = try m.sample(6, sampler: .probabilityFlow, steps: 10, method: .heun, noise: SeededNoise(seed: 1))
-        #expect(ode.evaluations == 20)
+        #expect(ode.evaluations == 21)
         #expect(throws: ConfigurationError.self) { try ScoreSDESampler(parsing: "ancestral") }
         #expect(throws: ConfigurationError.self) { try m.sample(6, sampler: .eulerMaruyama, steps: 0, noise: SeededNoise(seed: 1)) }
+    }
+
+    @Test("score-SDE final denoising is Tweedie's posterior mean: E[x₀ | x_ε] = m·σ₀²/(m²σ₀² + s²)·x_ε for N(0, σ₀²) data")
+    func tweedieDenoising() throws {
+        let sigma0 = 0.7, d = 3
+        let x = Tensor<Double>.normal([5, d], seed: 4)
+        for sde in [ScoreSDE.vp(), .subVP(), .ve()] {
+            let m = try ScoreSDEModel(denoiser: GaussianOracle(sde: sde, sigma0: sigma0, dimension: d), configuration: ScoreSDEConfiguration(sde: sde))
+            let e = sde.samplingEpsilon, me = sde.marginalMeanCoefficient(e), se = sde.marginalStd(e)
+            let exact = x * (me * sigma0 * sigma0 / (me * me * sigma0 * sigma0 + se * se))
+            #expect(maxDifference(try m.denoised(x), exact) < 1e-12, "\(sde)")
+        }
     }
 
     @Test("a model file round-trips family, configuration, scaling, raw and EMA weights; training resumes at its step")

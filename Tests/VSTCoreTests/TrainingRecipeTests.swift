@@ -43,9 +43,14 @@ import VSTCore
         // vae: the latent dimension is the effective rank of the data (2 for moons lifted to 64-D).
         let vae = try TrainingJob(recipe: Self.recipe("vae")).resolvedRecipe()
         #expect(vae.latentDim == 2 && vae.hiddenLayers == 2 && vae.lr == 1e-3 && vae.steps == 2000 && vae.scaling == "standardize")
-        // score-sde: isotropic scaling, data prediction.
+        // score-sde: isotropic scaling, data prediction, the velocity weighting (SNR + 1).
         let sde = try TrainingJob(recipe: Self.recipe("score-sde")).resolvedRecipe()
-        #expect(sde.scaling == "isotropic" && sde.prediction == "data" && sde.sde == "vp" && sde.lr == 2e-3)
+        #expect(sde.scaling == "isotropic" && sde.prediction == "data" && sde.sde == "vp" && sde.lr == 2e-3 && sde.lossWeighting == "velocity")
+        // realnvp: no principal-axes rotation unless asked; with it, the coupled features fitted (0).
+        let nvp = try TrainingJob(recipe: Self.recipe("realnvp")).resolvedRecipe()
+        #expect(nvp.principalAxes == false && nvp.coupledFeatures == nil && nvp.noActnorm == false)
+        var rotated = Self.recipe("realnvp"); rotated.principalAxes = true
+        #expect(try TrainingJob(recipe: rotated).resolvedRecipe().coupledFeatures == 0)
         // consistency training: the improved recipe (Song & Dhariwal 2023) with EDM prediction.
         let ct = try TrainingJob(recipe: Self.recipe("consistency")).resolvedRecipe()
         #expect(ct.ctRecipe == "improved" && ct.metric == "pseudo-huber" && ct.weighting == "inverse-gap")
@@ -61,7 +66,7 @@ import VSTCore
         #expect(ctOriginal.metric == "l2" && ctOriginal.ctInitialSteps == 2 && ctOriginal.targetDecay == nil)
         // GANs: their step counts and learning rates.
         let gan = try TrainingJob(recipe: Self.recipe("gan")).resolvedRecipe()
-        #expect(gan.steps == 10_000 && gan.lr == 2e-4 && gan.criticSteps == 1 && gan.latentDim == 16)
+        #expect(gan.steps == 10_000 && gan.lr == 2e-4 && gan.criticSteps == 1 && gan.latentDim == 16 && gan.r1 == 0)
         let wgan = try TrainingJob(recipe: Self.recipe("wgan-gp")).resolvedRecipe()
         #expect(wgan.steps == 4000 && wgan.lr == 6e-4 && wgan.criticSteps == 5 && wgan.penalty == 10)
         // Digits: σ_data 0.5, realnvp dequantised with 17 levels, the vae's latent dimension 9.

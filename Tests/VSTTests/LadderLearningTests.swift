@@ -74,5 +74,17 @@ import TestSupport
             #expect(r.err.contains(option), "\(option) \(value): \(r.err)")
             #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("m.safetensors").path))
         }
+        // Options of this session's defaults, refused where they do not apply.
+        let refused: [([String], String)] = [
+            (["train", "realnvp", "--coupled-features", "3"], "--coupled-features"),
+            (["train", "realnvp", "--principal-axes", "--coupled-features", "-1"], "--coupled-features"),
+            (["train", "score-sde", "--loss-weighting", "uniform"], "--loss-weighting"),
+            (["train", "wgan-gp", "--r1", "5"], "--r1"),
+        ]
+        for (args, option) in refused {
+            let r = try CLI.run(args + ["--data", "moons", "--steps", "2", "-o", "m.safetensors"], in: dir)
+            #expect(r.code == 2 && r.err.contains(option), "\(args): exit \(r.code), \(r.err)")
+            #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("m.safetensors").path))
+        }
     }
 }

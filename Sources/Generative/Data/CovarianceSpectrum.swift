@@ -18,6 +18,11 @@ public struct CovarianceSpectrum: Sendable, Equatable {
         eigenvalues = try xc.gram(alpha: 1 / Double(data.shape[0] - 1)).eigvalsh().scalars.map { Swift.max($0, 0) }.sorted(by: >)
     }
 
+    /// A spectrum from eigenvalues already computed (sorted in descending order here, clamped at 0).
+    public init(eigenvalues: [Double]) {
+        self.eigenvalues = eigenvalues.map { Swift.max($0, 0) }.sorted(by: >)
+    }
+
     /// λ₁, the variance along the leading principal direction.
     public var largest: Double { eigenvalues.first ?? 0 }
 

@@ -168,10 +168,36 @@ public final class ScoreSDEModel<S: BLASScalar> {
     }
 
     /// Samples `n` rows with `sampler` in `steps` steps (uniform grid 1 → ε). For `.probabilityFlow`, `method`
-    /// picks the ODE solver. Evaluations: EM N, PC N·(1 + corrector steps), ODE N × the solver's per-step count.
+    /// picks the ODE solver. Evaluations: EM N, PC N·(1 + corrector steps), ODE N × the solver's per-step count,
+    /// plus one for the final denoising step.
+    ///
+    /// With `denoise` (the default, as in Song et al.'s samplers, `denoise=True`), the state x_ε reached at t = ε
+    /// is replaced by the posterior mean of the data, Tweedie's formula
+    ///
+    ///     x̂₀ = (x_ε + s(ε)²·s_θ(x_ε, ε)) / m(ε),
+    ///
+    /// which removes the noise of standard deviation s(ε) that x_ε still carries in every one of the D directions
+    /// (s(ε) ≈ 0.0105 for VP at ε = 10⁻³): for data on a plane inside D = 1024 dimensions that noise, not the plane,
+    /// decides the nearest-neighbour precision. The trajectory (recorder, observer) ends at x_ε, before this step.
     public func sample(_ n: Int, sampler: ScoreSDESampler = .eulerMaruyama, steps: Int = 1000, method: ODEMethod = .rk4,
-                       noise: any NoiseSource, firstRow: Int = 0, labels: [Int]? = nil,
+                       denoise: Bool = true, noise: any NoiseSource, firstRow: Int = 0, labels: [Int]? = nil,
                        recorder: TrajectoryRecorder<S>? = nil, observe: StepObserver<S>? = nil) throws -> SamplingResult<S> {
+        let r = try sampleToEpsilon(n, sampler: sampler, steps: steps, method: method, noise: noise, firstRow: firstRow, labels: labels,
+                                    recorder: recorder, observe: observe)
+        guard denoise else { return r }
+        return SamplingResult(samples: try denoised(r.samples, labels: labels), evaluations: r.evaluations + 1, steps: r.steps)
+    }
+
+    /// Tweedie's formula at t = ε: x̂₀ = (x + s(ε)²·s_θ(x, ε))/m(ε) = (x − s(ε)·ε̂(x, ε))/m(ε).
+    public func denoised(_ x: Tensor<S>, labels: [Int]? = nil) throws -> Tensor<S> {
+        let eps = sde.samplingEpsilon, s = sde.marginalStd(eps), m = sde.marginalMeanCoefficient(eps)
+        let e = try noisePrediction(x, times: [eps], labels: labels)
+        return try rowwiseCombination([1 / m], x, [-s / m], e, "score-SDE final denoising")
+    }
+
+    func sampleToEpsilon(_ n: Int, sampler: ScoreSDESampler, steps: Int, method: ODEMethod,
+                         noise: any NoiseSource, firstRow: Int, labels: [Int]?,
+                         recorder: TrajectoryRecorder<S>?, observe: StepObserver<S>?) throws -> SamplingResult<S> {
         guard n >= 1 else { throw ConfigurationError(field: "ScoreSDEModel.sample(_:)", reason: "sampling: the number of samples must be ≥ 1, got \(n)") }
         let eps = sde.samplingEpsilon
         let grid = try ODESolver.uniformGrid(from: 1, to: eps, steps: steps)

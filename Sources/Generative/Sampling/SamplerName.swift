@@ -52,5 +52,8 @@ public struct SamplingOptions: Sendable {
     public var latentPrior: VAELatentPrior? = nil
     /// vae: add the fitted decoder noise L·ε to the decoder's mean (nil: when the model has it).
     public var decoderNoise: Bool? = nil
+    /// score-sde: end with Tweedie's denoising step x̂₀ = (x_ε + s(ε)²·s_θ)/m(ε) (`ScoreSDEModel.sample`'s
+    /// `denoise`; Song et al.'s samplers do by default).
+    public var denoise: Bool = true
     public init() {}
 }

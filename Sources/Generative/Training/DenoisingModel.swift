@@ -240,7 +240,7 @@ public final class DenoisingModel<S: BLASScalar>: GenerativeModel {
                 r = try f.sampleDDIM(m, steps: k, eta: options.eta, spacing: options.spacing, noise: noise, firstRow: first, labels: labels, recorder: rec)
             case let (f as ScoreSDEModel<S>, _):
                 let which: ScoreSDESampler = s == .eulerMaruyama ? .eulerMaruyama : s == .pc ? .predictorCorrector : .probabilityFlow
-                r = try f.sample(m, sampler: which, steps: k, method: options.odeMethod, noise: noise, firstRow: first, labels: labels, recorder: rec)
+                r = try f.sample(m, sampler: which, steps: k, method: options.odeMethod, denoise: options.denoise, noise: noise, firstRow: first, labels: labels, recorder: rec)
             case let (f as FlowMatching<S>, _):
                 r = try f.sample(m, method: try ODEMethod(parsing: s.rawValue), steps: k, tolerances: options.tolerances,
                                  noise: noise, firstRow: first, labels: labels, recorder: rec)

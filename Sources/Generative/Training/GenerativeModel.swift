@@ -87,6 +87,9 @@ public protocol GenerativeModel<Scalar>: AnyObject {
     /// its randomness from `g`; returns its statistics, the first being the headline loss.
     /// - Throws: `TrainingError.nonFinite` when a loss or gradient is not finite, before the weights were touched.
     func trainStep(_ x: Tensor<Scalar>, labels: [Int]?, step: Int, using g: inout RandomGenerator) throws -> StepStatistics
+    /// Called by the trainer before the first step of a run that starts at step 0, with all the training data in
+    /// model units (default: nothing; RealNVP fits its principal-axes rotation here).
+    func startTraining(data: Tensor<Scalar>) throws
     /// Called by the trainer once the last step of a run is done (default: evaluation mode; the VQ-VAE also fits its
     /// code prior to the training data here).
     func finishTraining(data: Tensor<Scalar>) throws
@@ -109,6 +112,7 @@ extension GenerativeModel {
     public func loadBuffers(_ b: [String: Tensor<Scalar>]) throws {}
     public var trainingStream: UInt64 { 0x6E4E_2_0000 }
     public var classCount: Int { 0 }
+    public func startTraining(data: Tensor<Scalar>) throws {}
     public func finishTraining(data: Tensor<Scalar>) throws { networks.eval() }
 
     /// The configuration as JSON (the model file's `configuration` entry).

@@ -76,6 +76,7 @@ public enum GenerativeTrainer {
         let n = data.shape[0], last = Swift.min(until ?? c.steps, c.steps)
         var history: [StepStatistics] = []
         let start = Date()
+        if firstStep == 0 { try model.startTraining(data: data) }
         model.networks.train()
         var step = firstStep
         while step < last {

@@ -27,6 +27,8 @@ public struct SamplingJob {
     public var latentPrior: String?
     /// vae: add the fitted decoder noise (nil: when the model has it).
     public var decoderNoise: Bool?
+    /// score-sde: end with the Tweedie denoising step (nil: yes).
+    public var denoise: Bool?
     /// The trajectory file (.npy, T×n×D), every k-th step, the rows kept.
     public var trajectory: String?
     public var every = 1
@@ -65,6 +67,12 @@ public struct SamplingJob {
                 o.latentPrior = v
             }
             o.decoderNoise = decoderNoise
+        }
+        if let d = denoise {
+            guard file.model.familyName == .scoreSDE else {
+                throw ConfigurationError(field: d ? "--denoise" : "--no-denoise", reason: "applies to score-sde models only; \(model) is a \(file.model.familyName.rawValue) model")
+            }
+            o.denoise = d
         }
         let classes = file.model.classCount
         if let l = o.label {

@@ -58,7 +58,10 @@ extension TrainingJob {
         case .scoreSDE:
             var s = try ScoreSDE(parsing: r.sde!)
             if case .ve = s { s = try ScoreSDE.ve(fittedTo: x.shape[0] > 2000 ? x.slice(0..<2000) : x) }
-            model = try ScoreSDEModel(denoiser: net, configuration: ScoreSDEConfiguration(sde: s, prediction: ScorePrediction(parsing: r.prediction!),
+            guard let w = ScoreSDE.Weighting(rawValue: r.lossWeighting!.lowercased()) else {
+                throw ConfigurationError(field: "--loss-weighting", reason: "'\(r.lossWeighting!)' is not a score-sde weighting: expected velocity, variance or likelihood")
+            }
+            model = try ScoreSDEModel(denoiser: net, configuration: ScoreSDEConfiguration(sde: s, weighting: w, prediction: ScorePrediction(parsing: r.prediction!),
                                                                                           skipVariance: try skip(x)))
         case .flowMatching:
             model = try FlowMatching(denoiser: net, configuration: FlowMatchingConfiguration(sigmaMin: r.sigmaMin!, pairing: OTPairing(parsing: r.pairing!),
@@ -215,7 +218,7 @@ extension TrainingJob {
                 case "none": c.decaySteps = nil
                 default: throw ConfigurationError(field: "--lr-decay", reason: "\(lrDecay): expected linear or none")
                 }
-                let r1 = recipe.r1 ?? 0
+                let r1 = recipe.r1 ?? (fam == .gan ? TrainingRecipe.defaultR1 : 0)
                 guard r1.isFinite, r1 >= 0 else { throw ConfigurationError(field: "--r1", reason: "must be a finite number ≥ 0, got \(r1)") }
                 if r1 > 0 {
                     guard objective == .nonSaturating else { throw ConfigurationError(field: "--r1", reason: "applies to gan and cgan (wgan-gp has its own penalty, --penalty)") }
@@ -223,8 +226,13 @@ extension TrainingJob {
                 }
                 built = try GAN<Float>(c, seed: r.seed!)
             case .realNVP:
+                if !r.principalAxes!, r.coupledFeatures != nil {
+                    throw ConfigurationError(field: "--coupled-features", reason: "the coupled features are leading principal features: add --principal-axes")
+                }
+                if let k = r.coupledFeatures, k < 0 { throw ConfigurationError(field: "--coupled-features", reason: "must be ≥ 0 (0: fitted), got \(k)") }
                 let c = RealNVPConfiguration(dimension: d, couplings: r.couplings!, hidden: r.hidden!, hiddenLayers: r.hiddenLayers!,
-                                             actNorm: !r.noActnorm!, learningRate: r.lr!)
+                                             actNorm: !r.noActnorm!, principalAxes: r.principalAxes!,
+                                             coupledFeatures: r.coupledFeatures, learningRate: r.lr!)
                 built = try RealNVP<Float>(c, seed: r.seed!)
             case .ddpm, .scoreSDE, .flowMatching, .consistency:
                 throw InputError("\(fam.rawValue) is a denoising family (its options are those of the diffusion models)")

@@ -78,6 +78,8 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
     public var labelsFile: String?
     public var couplings: Int?
     public var noActnorm: Bool?
+    public var principalAxes: Bool?
+    public var coupledFeatures: Int?
     public var dequantize: Int?
     public var vae: String?
     public var prior: String?
@@ -98,7 +100,7 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
         case latentDim = "latent-dim", hiddenLayers = "hidden-layers", beta, klWarmup = "kl-warmup", likelihood, latentComponents = "latent-components"
         case codebookSize = "codebook-size", codePositions = "code-positions", commitment, emaCodebook = "ema-codebook"
         case restartEvery = "restart-every", criticSteps = "critic-steps", penalty, lrDecay = "lr-decay", r1
-        case labelsFile = "labels-file", couplings, noActnorm = "no-actnorm", dequantize, vae, prior
+        case labelsFile = "labels-file", couplings, noActnorm = "no-actnorm", principalAxes = "principal-axes", coupledFeatures = "coupled-features", dequantize, vae, prior
     }
 
     /// The recipe with every field that `other` sets taken from `other` (`family` and `data` too, when not empty):
