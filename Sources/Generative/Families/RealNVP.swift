@@ -73,9 +73,7 @@ public final class AffineCoupling<S: BLASScalar>: ModuleBase, Module {
     init(dimension d: Int, parity: Int, hidden: Int, hiddenLayers: Int, using g: inout RandomGenerator) throws {
         dimension = d
         self.parity = parity
-        mask = Tensor<S>((0..<d).map { ($0 + parity) % 2 == 0 ? 1 : 0 })
-        inverseMask = Tensor<S>((0..<d).map { ($0 + parity) % 2 == 0 ? 0 : 1 })
-        conditionerMask = mask
+        (mask, inverseMask, conditionerMask) = Self.masks(dimension: d, parity: parity, first: d)
         net = try FeedForward(sizes: [d] + [Int](repeating: hidden, count: hiddenLayers) + [2 * d], activation: .relu, using: &g)
         net.layers.last!.weight.value = .zeros(net.layers.last!.weight.shape)
         if let b = net.layers.last!.bias { b.value = .zeros(b.shape) }
@@ -87,10 +85,14 @@ public final class AffineCoupling<S: BLASScalar>: ModuleBase, Module {
 
     /// Transforms, and conditions on, only the features 0 ..< k (k ≥ D: all, the default).
     func restrict(toFirst k: Int) {
-        let passed = (0..<dimension).map { i -> S in i >= k || (i + parity) % 2 == 0 ? 1 : 0 }
-        mask = Tensor<S>(passed)
-        inverseMask = Tensor<S>(passed.map { 1 - $0 })
-        conditionerMask = Tensor<S>((0..<dimension).map { i -> S in i < k ? passed[i] : 0 })
+        (mask, inverseMask, conditionerMask) = Self.masks(dimension: dimension, parity: parity, first: k)
+    }
+
+    /// The pass-through mask (features ≥ k, and those of the layer's parity), its complement, and the features
+    /// the network sees (the pass-through ones below k).
+    static func masks(dimension d: Int, parity: Int, first k: Int) -> (Tensor<S>, Tensor<S>, Tensor<S>) {
+        let passed = (0..<d).map { i -> S in i >= k || (i + parity) % 2 == 0 ? 1 : 0 }
+        return (Tensor<S>(passed), Tensor<S>(passed.map { 1 - $0 }), Tensor<S>((0..<d).map { i -> S in i < k ? passed[i] : 0 }))
     }
 
     func shiftAndLogScale(_ conditioner: Variable<S>) throws -> (s: Variable<S>, t: Variable<S>) {
@@ -249,8 +251,9 @@ public final class RealNVP<S: BLASScalar>: GenerativeModel {
         let e = try covariance.eigh()
         let v = try e.vectors.transposed().gather(rows: Array((0..<d).reversed())).transposed().orientingColumnSigns()
         principalMean = mu.cast(); principalAxes = v.cast()
-        if let k = configuration.coupledFeatures {
-            restrictCouplings(toFirst: k > 0 ? k : Swift.max(2, CovarianceSpectrum(eigenvalues: e.values.scalars).effectiveRank()))
+        // An explicit K was applied at construction; 0 is fitted here.
+        if configuration.coupledFeatures == 0 {
+            restrictCouplings(toFirst: Swift.max(2, CovarianceSpectrum(eigenvalues: e.values.scalars).effectiveRank()))
         }
     }
 
